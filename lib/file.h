@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The few file operations weir needs outside RocksDB. AtomicWriteFile is the
+// commit primitive for metadata: after it returns OK the file holds exactly
+// `data` and survives a crash; if it fails or the process dies, the file
+// holds its previous content (or does not exist) and only a `*.tmp` sibling
+// may be left behind.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <weir/result.h>
+
+namespace weir {
+
+// Writes `data` to `path` + ".tmp", fsyncs it, renames it over `path`, and
+// fsyncs the directory. IOError names the path and the failing call.
+Status AtomicWriteFile(const std::string& path, std::string_view data);
+
+// Reads a whole file. NotFound if it does not exist, IOError otherwise.
+Result<std::string> ReadFileToString(const std::string& path);
+
+// Creates `path` and missing parents (mkdir -p). OK if it already is a
+// directory; InvalidArgument if it, or a parent, is something else.
+Status CreateDirs(const std::string& path);
+
+// fsyncs a directory so that entries created in it are durable.
+Status SyncDir(const std::string& path);
+
+}  // namespace weir
