@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "backends/memory/memory_backend.h"
+
+#include <cassert>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "backends/current_key.h"
+#include "backends/memory/memory_states.h"
+#include "backends/state_registry.h"
+#include "backends/timer_heads.h"
+#include "lib/coding.h"
+
+namespace weir {
+
+namespace internal {
+
+Result<StateBackendOptions> ResolveBackendOptions(
+    const StateBackendOptions& options) {
+  StateBackendOptions o = options;
+  if (o.max_parallelism < 1 || o.max_parallelism > kUpperBoundMaxParallelism) {
+    return Status::InvalidArgument(
+        "max parallelism must be between 1 and " +
+        std::to_string(kUpperBoundMaxParallelism) + ", got " +
+        std::to_string(o.max_parallelism));
+  }
+  if (o.key_group_range.empty()) {
+    o.key_group_range = KeyGroupRange::All(o.max_parallelism);
+  } else if (o.key_group_range.start < 0 ||
+             o.key_group_range.end >= o.max_parallelism) {
+    return Status::InvalidArgument(
+        "key-group range [" + std::to_string(o.key_group_range.start) + ", " +
+        std::to_string(o.key_group_range.end) + "] is outside [0, " +
+        std::to_string(o.max_parallelism - 1) + "]");
+  }
+  if (!o.clock) o.clock = SystemClock();
+  return o;
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::CurrentKey;
+using internal::MemState;
+using internal::StateFamily;
+
+class MemOperatorList final : public RawOperatorListState {
+ public:
+  explicit MemOperatorList(OperatorStateMode mode) : mode_(mode) {}
+
+  Status Get(std::vector<std::string>* values) override {
+    *values = values_;
+    return Status::OK();
+  }
+  Status Add(std::string_view value) override {
+    values_.emplace_back(value);
+    return Status::OK();
+  }
+  Status Update(std::span<const std::string> values) override {
+    values_.assign(values.begin(), values.end());
+    return Status::OK();
+  }
+  Status Clear() override {
+    values_.clear();
+    return Status::OK();
+  }
+  OperatorStateMode mode() const { return mode_; }
+  const std::vector<std::string>& values() const { return values_; }
+
+ private:
+  OperatorStateMode mode_;
+  std::vector<std::string> values_;
+};
+
+// Timers of one operator and time domain: per key-group slot, a set ordered
+// by (time, [len][key][len][ns]), the order the RocksDB backend's keys have.
+struct MemTimers {
+  explicit MemTimers(int slots) : by_slot(slots), heads(slots) {}
+
+  void UpdateHead(int slot) {
+    const auto& set = by_slot[slot];
+    heads.Set(slot, set.empty() ? std::nullopt
+                                : std::optional<int64_t>(set.begin()->first));
+  }
+
+  std::vector<std::set<std::pair<int64_t, std::string>>> by_slot;
+  internal::TimerHeads heads;
+};
+
+struct MemOperator {
+  std::map<std::string, std::unique_ptr<MemState>, std::less<>> states;
+  std::unordered_map<uint32_t, std::string> name_by_id;
+  std::unique_ptr<MemTimers> timers[2];
+  std::map<std::string, std::unique_ptr<MemOperatorList>, std::less<>> lists;
+};
+
+std::string TimerTail(std::string_view key, std::string_view ns) {
+  std::string tail;
+  PutLengthPrefixed(&tail, key);
+  PutLengthPrefixed(&tail, ns);
+  return tail;
+}
+
+class MemoryBackend final : public KeyedStateBackend {
+ public:
+  explicit MemoryBackend(StateBackendOptions options)
+      : options_(std::move(options)),
+        key_(options_.max_parallelism, options_.key_group_range) {}
+
+  int max_parallelism() const override { return options_.max_parallelism; }
+  KeyGroupRange key_group_range() const override {
+    return options_.key_group_range;
+  }
+  Status SetCurrentKey(std::string_view key) override { return key_.Set(key); }
+  std::string_view current_key() const override { return key_.key(); }
+  int current_key_group() const override { return key_.key_group(); }
+
+  Result<RawValueState*> GetValueState(const OperatorId& op,
+                                       const RawStateDescriptor& d) override {
+    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kValue);
+    if (!s.ok()) return s.status();
+    return dynamic_cast<RawValueState*>(*s);
+  }
+  Result<RawListState*> GetListState(const OperatorId& op,
+                                     const RawStateDescriptor& d) override {
+    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kList);
+    if (!s.ok()) return s.status();
+    return dynamic_cast<RawListState*>(*s);
+  }
+  Result<RawMapState*> GetMapState(const OperatorId& op,
+                                   const RawStateDescriptor& d) override {
+    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kMap);
+    if (!s.ok()) return s.status();
+    return dynamic_cast<RawMapState*>(*s);
+  }
+
+  Result<RawOperatorListState*> GetOperatorListState(
+      const OperatorId& op, std::string_view name,
+      OperatorStateMode mode) override {
+    auto& lists = ops_[op].lists;
+    auto it = lists.find(name);
+    if (it == lists.end()) {
+      it = lists.emplace(std::string(name),
+                         std::make_unique<MemOperatorList>(mode))
+               .first;
+    } else if (it->second->mode() != mode) {
+      return OperatorModeMismatch(op, name, it->second->mode(), mode);
+    }
+    return static_cast<RawOperatorListState*>(it->second.get());
+  }
+
+  Status RegisterTimer(const OperatorId& op, TimeDomain domain,
+                       int64_t timestamp, std::string_view ns) override {
+    if (!key_.is_set()) return NoCurrentKey();
+    MemTimers& t = Timers(op, domain);
+    const int slot = key_.slot();
+    t.by_slot[slot].emplace(timestamp, TimerTail(key_.key(), ns));
+    t.UpdateHead(slot);
+    return Status::OK();
+  }
+
+  Status DeleteTimer(const OperatorId& op, TimeDomain domain,
+                     int64_t timestamp, std::string_view ns) override {
+    if (!key_.is_set()) return NoCurrentKey();
+    MemTimers& t = Timers(op, domain);
+    const int slot = key_.slot();
+    t.by_slot[slot].erase({timestamp, TimerTail(key_.key(), ns)});
+    t.UpdateHead(slot);
+    return Status::OK();
+  }
+
+  Result<std::optional<int64_t>> NextTimerTimestamp(
+      const OperatorId& op, TimeDomain domain) override {
+    auto min = Timers(op, domain).heads.Min();
+    if (!min) return std::optional<int64_t>();
+    return std::optional<int64_t>(min->first);
+  }
+
+  Result<std::optional<Timer>> PopTimer(const OperatorId& op,
+                                        TimeDomain domain,
+                                        int64_t max_timestamp) override {
+    MemTimers& t = Timers(op, domain);
+    auto min = t.heads.Min();
+    if (!min || min->first > max_timestamp) return std::optional<Timer>();
+    auto& set = t.by_slot[min->second];
+    auto first = set.begin();
+    Timer timer;
+    timer.timestamp = first->first;
+    std::string_view tail = first->second, key, ns;
+    GetLengthPrefixed(&tail, &key);
+    GetLengthPrefixed(&tail, &ns);
+    timer.key.assign(key);
+    timer.ns.assign(ns);
+    set.erase(first);
+    t.UpdateHead(min->second);
+    return std::optional<Timer>(std::move(timer));
+  }
+
+  std::vector<OperatorId> Operators() const override {
+    std::vector<OperatorId> out;
+    for (const auto& [op, _] : ops_) out.push_back(op);
+    return out;
+  }
+
+  std::vector<RawStateDescriptor> States(const OperatorId& op) const override {
+    std::vector<RawStateDescriptor> out;
+    auto it = ops_.find(op);
+    if (it == ops_.end()) return out;
+    for (const auto& [_, state] : it->second.states) {
+      out.push_back(state->descriptor());
+    }
+    return out;
+  }
+
+  Status ForEachEntry(const OperatorId& op, int key_group,
+                      const StateEntryVisitor& visitor) override {
+    if (!options_.key_group_range.Contains(key_group)) {
+      return key_.OutOfRange(key_group);
+    }
+    auto it = ops_.find(op);
+    if (it == ops_.end()) return Status::OK();
+    const int slot = key_group - options_.key_group_range.start;
+    for (const auto& [_, state] : it->second.states) {
+      Status s = state->ForEachEntry(slot, visitor);
+      if (!s.ok()) return s;
+    }
+    for (int domain = 0; domain < 2; ++domain) {
+      const MemTimers* t = it->second.timers[domain].get();
+      if (t == nullptr) continue;
+      StateEntry entry;
+      entry.kind = StateEntry::Kind::kTimer;
+      entry.timer_domain = static_cast<TimeDomain>(domain);
+      for (const auto& [ts, tail_bytes] : t->by_slot[slot]) {
+        std::string_view tail = tail_bytes;
+        GetLengthPrefixed(&tail, &entry.key);
+        GetLengthPrefixed(&tail, &entry.ns);
+        entry.timestamp = ts;
+        Status s = visitor(entry);
+        if (!s.ok()) return s;
+      }
+    }
+    return Status::OK();
+  }
+
+  Status ForEachKey(const OperatorId& op, std::string_view state_name,
+                    const std::function<Status(std::string_view,
+                                               std::string_view)>& visitor)
+      override {
+    auto it = ops_.find(op);
+    if (it != ops_.end()) {
+      auto state = it->second.states.find(state_name);
+      if (state != it->second.states.end()) {
+        return state->second->ForEachKey(visitor);
+      }
+    }
+    return Status::NotFound(internal::DescribeState(op, state_name) +
+                            " is not registered");
+  }
+
+  Status ImportEntry(const OperatorId& op, const StateEntry& entry) override {
+    const int kg = KeyGroupForKey(entry.key, options_.max_parallelism);
+    if (!options_.key_group_range.Contains(kg)) return key_.OutOfRange(kg);
+    const int slot = kg - options_.key_group_range.start;
+    if (entry.kind == StateEntry::Kind::kTimer) {
+      MemTimers& t = Timers(op, entry.timer_domain);
+      t.by_slot[slot].emplace(entry.timestamp, TimerTail(entry.key, entry.ns));
+      t.UpdateHead(slot);
+      return Status::OK();
+    }
+    if (entry.state == nullptr) {
+      return Status::InvalidArgument("imported entry names no state");
+    }
+    Result<MemState*> state =
+        GetOrCreate(op, *entry.state, internal::FamilyOf(entry.state->type));
+    if (!state.ok()) return state.status();
+    std::string composite;
+    PutLengthPrefixed(&composite, entry.key);
+    composite.append(entry.ns);
+    return (*state)->Import(slot, composite, entry);
+  }
+
+  Result<std::vector<OperatorStateEntry>> OperatorStates(
+      const OperatorId& op) override {
+    std::vector<OperatorStateEntry> out;
+    auto it = ops_.find(op);
+    if (it == ops_.end()) return out;
+    for (const auto& [name, list] : it->second.lists) {
+      out.push_back({name, list->mode(), list->values()});
+    }
+    return out;
+  }
+
+  Status Flush() override { return Status::OK(); }
+
+ private:
+  Result<MemState*> GetOrCreate(const OperatorId& op,
+                                const RawStateDescriptor& d,
+                                StateFamily family) {
+    Status s = internal::ValidateDescriptor(op, d, family);
+    if (!s.ok()) return s;
+    MemOperator& mem_op = ops_[op];
+    auto it = mem_op.states.find(d.name);
+    if (it != mem_op.states.end()) {
+      RawStateDescriptor merged;
+      bool changed = false;
+      s = internal::CheckCompatible(op, it->second->descriptor(), d, &merged,
+                                    &changed);
+      if (!s.ok()) return s;
+      if (changed) it->second->set_descriptor(merged);
+      return it->second.get();
+    }
+    const uint32_t id = internal::StateIdForName(d.name);
+    auto clash = mem_op.name_by_id.find(id);
+    if (clash != mem_op.name_by_id.end()) {
+      return Status::InvalidArgument(
+          "state names '" + clash->second + "' and '" + d.name +
+          "' of operator " + op.ToHex() +
+          " map to the same 32-bit state id; rename one of them");
+    }
+    mem_op.name_by_id.emplace(id, d.name);
+    auto state = internal::NewMemState(d, options_.key_group_range.size(),
+                                       &key_, options_.clock.get());
+    MemState* raw = state.get();
+    mem_op.states.emplace(d.name, std::move(state));
+    return raw;
+  }
+
+  MemTimers& Timers(const OperatorId& op, TimeDomain domain) {
+    auto& slot = ops_[op].timers[static_cast<int>(domain)];
+    if (!slot) {
+      slot = std::make_unique<MemTimers>(options_.key_group_range.size());
+    }
+    return *slot;
+  }
+
+  static Status NoCurrentKey() {
+    return Status::InvalidArgument("no current key is set");
+  }
+
+  static Status OperatorModeMismatch(const OperatorId& op,
+                                     std::string_view name,
+                                     OperatorStateMode stored,
+                                     OperatorStateMode requested) {
+    auto mode = [](OperatorStateMode m) {
+      return m == OperatorStateMode::kSplit ? "split" : "union";
+    };
+    return Status::InvalidArgument(
+        "operator state '" + std::string(name) + "' of operator " +
+        op.ToHex() + " was created as a " + mode(stored) +
+        " list and cannot be opened as a " + mode(requested) + " list");
+  }
+
+  StateBackendOptions options_;
+  CurrentKey key_;
+  std::map<OperatorId, MemOperator> ops_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KeyedStateBackend>> NewMemoryBackend(
+    const StateBackendOptions& options) {
+  Result<StateBackendOptions> resolved =
+      internal::ResolveBackendOptions(options);
+  if (!resolved.ok()) return resolved.status();
+  return std::unique_ptr<KeyedStateBackend>(
+      std::make_unique<MemoryBackend>(std::move(*resolved)));
+}
+
+}  // namespace weir

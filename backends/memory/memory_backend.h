@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The memory backend: keyed state in hash maps, partitioned by key group. It
+// is the reference the RocksDB backend is tested against and the fastest
+// backend for state that fits in memory. Nothing is persisted; snapshots
+// (engine/) write its state out through KeyedStateBackend::ForEachEntry.
+#pragma once
+
+#include <memory>
+
+#include <weir/options.h>
+
+#include "backends/backend.h"
+
+namespace weir {
+
+// InvalidArgument if the options are inconsistent (max parallelism out of
+// [1, 32768], a key-group range outside it).
+Result<std::unique_ptr<KeyedStateBackend>> NewMemoryBackend(
+    const StateBackendOptions& options);
+
+namespace internal {
+// Validates `options` and fills in defaults (full range, system clock).
+Result<StateBackendOptions> ResolveBackendOptions(
+    const StateBackendOptions& options);
+}  // namespace internal
+
+}  // namespace weir

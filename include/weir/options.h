@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Options of the state backends. Each field says its default and its unit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include <weir/clock.h>
+#include <weir/key_group.h>
+
+namespace weir {
+
+// Options every state backend takes.
+struct StateBackendOptions {
+  // Number of key groups, fixed for the life of the state (Flink's
+  // max parallelism). 1 to 32768. Default: 128.
+  int max_parallelism = kDefaultMaxParallelism;
+  // The key groups this backend (one task) owns. Default: empty, meaning
+  // all of [0, max_parallelism).
+  KeyGroupRange key_group_range{};
+  // Processing time for TTL. Default: null, meaning SystemClock().
+  std::shared_ptr<Clock> clock;
+};
+
+// RocksDB settings of the RocksDB backend. The defaults are tuned for state
+// that does not fit in memory on a small (2-core) machine with point
+// lookups and read-modify-writes; docs/rocksdb-options.md says why.
+struct RocksDBOptions {
+  enum class Compression : uint8_t { kNone, kSnappy, kLz4, kZstd };
+
+  // LRU cache of uncompressed data blocks shared by all column families of
+  // one backend, in bytes. Default: 256 MiB.
+  size_t block_cache_bytes = size_t{256} << 20;
+  // Memtable size per column family, in bytes. Default: 64 MiB.
+  size_t write_buffer_bytes = size_t{64} << 20;
+  // Memtables per column family, the active one included. Default: 3.
+  int max_write_buffer_number = 3;
+  // Bloom filter bits per key; 0 disables filters. Default: 10 (about 1%
+  // false positives).
+  int bloom_bits_per_key = 10;
+  // Uncompressed size of a data block, in bytes. Default: 8 KiB.
+  size_t block_size = 8 << 10;
+  // Compression of levels 2 and below; levels 0 and 1 are never compressed
+  // (they are rewritten soon). Default: kLz4.
+  Compression compression = Compression::kLz4;
+  // Background flush and compaction threads. Default: 2.
+  int max_background_jobs = 2;
+  // Keep index and filter blocks of every open file in memory, outside the
+  // block cache. Default: true.
+  bool pin_index_and_filter_blocks = true;
+};
+
+}  // namespace weir
