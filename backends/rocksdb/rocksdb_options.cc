@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// weir's RocksDB options. Point lookups and read-modify-writes dominate
+// keyed state, so: bloom filters on whole keys (a Get then touches one file
+// per level at most), index and filter blocks held by the table readers
+// (never evicted), a memtable bloom filter (a Get for a key not in the
+// memtable skips the skip list search), a block cache sized for a small
+// machine, no compression in the levels that are soon rewritten, and
+// dynamic level sizes (less space amplification). docs/rocksdb-options.md
+// records the measurements behind these choices.
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+
+#include "backends/rocksdb/rocksdb_backend.h"
+#include "lib/coding.h"
+
+namespace weir::internal {
+
+namespace {
+rocksdb::CompressionType ToRocks(RocksDBOptions::Compression c) {
+  switch (c) {
+    case RocksDBOptions::Compression::kNone:
+      return rocksdb::kNoCompression;
+    case RocksDBOptions::Compression::kSnappy:
+      return rocksdb::kSnappyCompression;
+    case RocksDBOptions::Compression::kLz4:
+      return rocksdb::kLZ4Compression;
+    case RocksDBOptions::Compression::kZstd:
+      return rocksdb::kZSTD;
+  }
+  return rocksdb::kLZ4Compression;
+}
+}  // namespace
+
+void ApplyRocksDBOptions(const RocksDBOptions& o, rocksdb::Options* out) {
+  out->max_background_jobs = o.max_background_jobs;
+  out->write_buffer_size = o.write_buffer_bytes;
+  out->max_write_buffer_number = o.max_write_buffer_number;
+  out->level_compaction_dynamic_level_bytes = true;
+  out->bytes_per_sync = 1 << 20;
+  out->memtable_prefix_bloom_size_ratio = 0.02;
+  out->memtable_whole_key_filtering = true;
+
+  const rocksdb::CompressionType compression = ToRocks(o.compression);
+  out->compression = compression;
+  out->compression_per_level.assign(7, compression);
+  out->compression_per_level[0] = rocksdb::kNoCompression;
+  out->compression_per_level[1] = rocksdb::kNoCompression;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  table.block_size = o.block_size;
+  table.format_version = 5;
+  if (o.bloom_bits_per_key > 0) {
+    table.filter_policy.reset(
+        rocksdb::NewBloomFilterPolicy(o.bloom_bits_per_key, false));
+    table.whole_key_filtering = true;
+  }
+  table.cache_index_and_filter_blocks = !o.pin_index_and_filter_blocks;
+  out->table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+}
+
+void AppendStateKeyPrefix(std::string* out, int key_group, uint32_t state_id) {
+  PutFixed16BE(out, static_cast<uint16_t>(key_group));
+  PutFixed32BE(out, state_id);
+}
+
+}  // namespace weir::internal
