@@ -43,6 +43,12 @@ bool RocksState::Unwrap(std::string_view stored, int64_t now,
   return !IsExpired(descriptor_.ttl, *ts, now);
 }
 
+Status RocksState::Checked(const rocksdb::Status& s,
+                           std::string_view verb) const {
+  if (s.ok()) return Status::OK();
+  return FromRocks(s, std::string(verb) + " state '" + descriptor_.name + "'");
+}
+
 Status RocksState::CorruptValue() const {
   return Status::Corruption("stored value of state '" + descriptor_.name +
                             "' is malformed");
@@ -101,7 +107,7 @@ Status RocksState::Import(int key_group, const StateEntry& entry) {
   } else {
     s = ctx_->db->Put(ctx_->write_options, cf_, key, ToSlice(stored));
   }
-  return FromRocks(s, "import into state '" + descriptor_.name + "'");
+  return Checked(s, "import into");
 }
 
 namespace {
@@ -117,7 +123,7 @@ class RocksValueState final : public RocksState, public RawValueState {
     rocksdb::Status rs =
         ctx_->db->Get(ctx_->read_options, cf_, key, &pinned_);
     if (rs.IsNotFound()) return false;
-    if (!rs.ok()) return FromRocks(rs, "read state '" + descriptor_.name + "'");
+    if (!rs.ok()) return Checked(rs, "read");
     const int64_t now = Now();
     std::string_view bytes;
     int64_t ts;
@@ -139,15 +145,14 @@ class RocksValueState final : public RocksState, public RawValueState {
   }
 
   Status Clear(std::string_view ns) override {
-    return FromRocks(ctx_->db->Delete(ctx_->write_options, cf_, Key(ns)),
-                     "clear state '" + descriptor_.name + "'");
+    return Checked(ctx_->db->Delete(ctx_->write_options, cf_, Key(ns)), "clear");
   }
 
  private:
   Status Write(const std::string& key, std::string_view value, int64_t now) {
-    return FromRocks(
+    return Checked(
         ctx_->db->Put(ctx_->write_options, cf_, key, ToSlice(Stored(value, now))),
-        "write state '" + descriptor_.name + "'");
+        "write");
   }
 };
 
@@ -163,7 +168,7 @@ class RocksListState final : public RocksState, public RawListState {
     rocksdb::Status rs =
         ctx_->db->Get(ctx_->read_options, cf_, key, &pinned_);
     if (rs.IsNotFound()) return Status::OK();
-    if (!rs.ok()) return FromRocks(rs, "read state '" + descriptor_.name + "'");
+    if (!rs.ok()) return Checked(rs, "read");
     std::vector<std::string_view> elements;
     const bool well_formed = DecodeListElements(ToView(pinned_), &elements);
     const int64_t now = Now();
@@ -190,9 +195,8 @@ class RocksListState final : public RocksState, public RawListState {
   Status Add(std::string_view ns, std::string_view value) override {
     element_buf_.clear();
     PutLengthPrefixed(&element_buf_, Stored(value, Now()));
-    return FromRocks(
-        ctx_->db->Merge(ctx_->write_options, cf_, Key(ns), element_buf_),
-        "add to state '" + descriptor_.name + "'");
+    return Checked(
+        ctx_->db->Merge(ctx_->write_options, cf_, Key(ns), element_buf_), "add to");
   }
 
   Status Update(std::string_view ns,
@@ -201,8 +205,7 @@ class RocksListState final : public RocksState, public RawListState {
   }
 
   Status Clear(std::string_view ns) override {
-    return FromRocks(ctx_->db->Delete(ctx_->write_options, cf_, Key(ns)),
-                     "clear state '" + descriptor_.name + "'");
+    return Checked(ctx_->db->Delete(ctx_->write_options, cf_, Key(ns)), "clear");
   }
 
  private:
@@ -219,7 +222,7 @@ class RocksListState final : public RocksState, public RawListState {
       }
       s = ctx_->db->Put(ctx_->write_options, cf_, key, element_buf_);
     }
-    return FromRocks(s, "write state '" + descriptor_.name + "'");
+    return Checked(s, "write");
   }
 
   std::string element_buf_;
@@ -243,9 +246,8 @@ class RocksMapState final : public RocksState, public RawMapState {
   }
 
   Status Remove(std::string_view ns, std::string_view user_key) override {
-    return FromRocks(
-        ctx_->db->Delete(ctx_->write_options, cf_, EntryKey(ns, user_key)),
-        "remove from state '" + descriptor_.name + "'");
+    return Checked(
+        ctx_->db->Delete(ctx_->write_options, cf_, EntryKey(ns, user_key)), "remove from");
   }
 
   Result<bool> Contains(std::string_view ns,
@@ -277,12 +279,11 @@ class RocksMapState final : public RocksState, public RawMapState {
     rocksdb::WriteBatch batch;
     for (; it.Valid(); it.Next()) {
       rocksdb::Status s = batch.Delete(cf_, it.key());
-      if (!s.ok()) return FromRocks(s, "clear state '" + descriptor_.name + "'");
+      if (!s.ok()) return Checked(s, "clear");
     }
     Status s = it.status("clear state '" + descriptor_.name + "'");
     if (!s.ok()) return s;
-    return FromRocks(ctx_->db->Write(ctx_->write_options, &batch),
-                     "clear state '" + descriptor_.name + "'");
+    return Checked(ctx_->db->Write(ctx_->write_options, &batch), "clear");
   }
 
  private:
@@ -293,9 +294,9 @@ class RocksMapState final : public RocksState, public RawMapState {
   }
 
   Status Write(std::string_view value, int64_t now) {
-    return FromRocks(ctx_->db->Put(ctx_->write_options, cf_, key_buf_,
-                                   ToSlice(Stored(value, now))),
-                     "write state '" + descriptor_.name + "'");
+    return Checked(ctx_->db->Put(ctx_->write_options, cf_, key_buf_,
+                                 ToSlice(Stored(value, now))),
+                   "write");
   }
 
   // Looks up one entry; copies its value to *value unless null.
@@ -305,7 +306,7 @@ class RocksMapState final : public RocksState, public RawMapState {
     rocksdb::Status rs =
         ctx_->db->Get(ctx_->read_options, cf_, key_buf_, &pinned_);
     if (rs.IsNotFound()) return false;
-    if (!rs.ok()) return FromRocks(rs, "read state '" + descriptor_.name + "'");
+    if (!rs.ok()) return Checked(rs, "read");
     const int64_t now = Now();
     std::string_view bytes;
     int64_t ts;

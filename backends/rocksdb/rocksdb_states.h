@@ -75,6 +75,9 @@ class RocksState {
   bool Unwrap(std::string_view stored, int64_t now, std::string_view* value,
               int64_t* ts, Status* error) const;
   Status CorruptValue() const;
+  // OK, or the RocksDB error with "<verb> state '<name>'" as context (built
+  // only on failure: this is on every read and write).
+  Status Checked(const rocksdb::Status& s, std::string_view verb) const;
 
   RocksContext* ctx_;
   rocksdb::ColumnFamilyHandle* cf_;
