@@ -44,12 +44,16 @@ Status SerializerSizeMismatch(std::string_view type, size_t expected,
 }  // namespace internal
 
 // Integers: fixed width, big-endian, sign bit flipped for signed types.
+// clang-format 14 cannot lay out requires-clauses.
+// clang-format off
 template <class T>
   requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)
 struct Serializer<T> {
+  // clang-format on
   static constexpr uint32_t kVersion = 1;
   using U = std::make_unsigned_t<T>;
-  static constexpr U kFlip = std::is_signed_v<T> ? U(U(1) << (8 * sizeof(T) - 1)) : U(0);
+  static constexpr U kFlip =
+      std::is_signed_v<T> ? U(U(1) << (8 * sizeof(T) - 1)) : U(0);
 
   void Serialize(const T& value, std::string* out) const {
     U u = static_cast<U>(value) ^ kFlip;
@@ -96,7 +100,7 @@ struct Serializer<double> {
     Serializer<uint64_t>().Serialize(std::bit_cast<uint64_t>(value), out);
   }
   Status Deserialize(uint32_t version, std::string_view in, double* out) const {
-    uint64_t bits;
+    uint64_t bits = 0;  // initialized: GCC 12 -Wmaybe-uninitialized
     Status s = Serializer<uint64_t>().Deserialize(version, in, &bits);
     if (s.ok()) *out = std::bit_cast<double>(bits);
     return s;
