@@ -9,8 +9,8 @@
 // malformed; on failure the input view is left unspecified.
 #pragma once
 
-#include <cstdint>
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -54,13 +54,15 @@ inline int64_t SignedFromOrderPreserving(uint64_t v) {
 inline uint64_t DecodeFixed64(const char* p) {
   uint64_t v;
   std::memcpy(&v, p, sizeof(v));
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  if constexpr (std::endian::native == std::endian::big)
+    v = __builtin_bswap64(v);
   return v;
 }
 inline uint32_t DecodeFixed32(const char* p) {
   uint32_t v;
   std::memcpy(&v, p, sizeof(v));
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  if constexpr (std::endian::native == std::endian::big)
+    v = __builtin_bswap32(v);
   return v;
 }
 inline uint16_t DecodeFixed16BE(const char* p) {

@@ -2,6 +2,7 @@
 #include "lib/hash.h"
 
 #include <cassert>
+
 #include <xxhash.h>
 
 namespace weir {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <weir/key_group.h>
+#include "weir/key_group.h"
 
 #include <cassert>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <weir/operator_id.h>
+#include "weir/operator_id.h"
 
 #include <cassert>
 #include <cstring>

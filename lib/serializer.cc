@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <weir/serializer.h>
+#include "weir/serializer.h"
 
 #include <string>
 
