@@ -39,9 +39,17 @@ TEST(Coding, FixedBigEndianLayout) {
 }
 
 TEST(Coding, FixedRoundTrip) {
-  const std::vector<uint64_t> values = {
-      0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff,
-      uint64_t{1} << 32, std::numeric_limits<uint64_t>::max()};
+  const std::vector<uint64_t> values = {0,
+                                        1,
+                                        0x7f,
+                                        0x80,
+                                        0xff,
+                                        0x100,
+                                        0xffff,
+                                        0x10000,
+                                        0xffffffff,
+                                        uint64_t{1} << 32,
+                                        std::numeric_limits<uint64_t>::max()};
   std::string s;
   for (uint64_t v : values) {
     PutFixed16BE(&s, static_cast<uint16_t>(v));
@@ -83,11 +91,19 @@ TEST(Coding, FixedRejectsShortInput) {
 }
 
 TEST(Coding, Varint32RoundTrip) {
-  const std::vector<uint32_t> values = {0,          1,          127,
-                                        128,        255,        256,
-                                        16383,      16384,      (1u << 21) - 1,
-                                        1u << 21,   (1u << 28) - 1,
-                                        1u << 28,   0xffffffff};
+  const std::vector<uint32_t> values = {0,
+                                        1,
+                                        127,
+                                        128,
+                                        255,
+                                        256,
+                                        16383,
+                                        16384,
+                                        (1u << 21) - 1,
+                                        1u << 21,
+                                        (1u << 28) - 1,
+                                        1u << 28,
+                                        0xffffffff};
   std::string s;
   for (uint32_t v : values) PutVarint32(&s, v);
   std::string_view in = s;
@@ -187,7 +203,9 @@ TEST(Coding, OverlongVarintIsRejected) {
 }
 
 TEST(Coding, LengthPrefixedRoundTrip) {
-  const std::vector<std::string> values = {"", "a", std::string(127, 'x'),
+  const std::vector<std::string> values = {"",
+                                           "a",
+                                           std::string(127, 'x'),
                                            std::string(128, 'y'),
                                            std::string("\0\1\2", 3),
                                            std::string(70000, 'z')};
@@ -229,9 +247,9 @@ TEST(Coding, LengthPrefixedRejectsShortInput) {
 }
 
 TEST(Coding, OrderPreservingSignedRoundTrip) {
-  for (int64_t v : {std::numeric_limits<int64_t>::min(), int64_t{-1},
-                    int64_t{0}, int64_t{1},
-                    std::numeric_limits<int64_t>::max()}) {
+  for (int64_t v :
+       {std::numeric_limits<int64_t>::min(), int64_t{-1}, int64_t{0},
+        int64_t{1}, std::numeric_limits<int64_t>::max()}) {
     EXPECT_EQ(SignedFromOrderPreserving(OrderPreservingFromSigned(v)), v);
   }
 }
