@@ -25,7 +25,7 @@ weir_install_deps() {
   local sudo=()
   ((EUID == 0)) || sudo=(sudo)
   echo "==> installing ${missing[*]}"
-  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "${missing[@]}"
 }
