@@ -164,16 +164,19 @@ class MemoryBackend final : public KeyedStateBackend {
   Status DeleteTimer(const OperatorId& op, TimeDomain domain,
                      int64_t timestamp, std::string_view ns) override {
     if (!key_.is_set()) return NoCurrentKey();
-    MemTimers& t = Timers(op, domain);
+    MemTimers* t = FindTimers(op, domain);
+    if (t == nullptr) return Status::OK();
     const int slot = key_.slot();
-    t.by_slot[slot].erase({timestamp, TimerTail(key_.key(), ns)});
-    t.UpdateHead(slot);
+    t->by_slot[slot].erase({timestamp, TimerTail(key_.key(), ns)});
+    t->UpdateHead(slot);
     return Status::OK();
   }
 
   Result<std::optional<int64_t>> NextTimerTimestamp(
       const OperatorId& op, TimeDomain domain) override {
-    auto min = Timers(op, domain).heads.Min();
+    const MemTimers* t = FindTimers(op, domain);
+    if (t == nullptr) return std::optional<int64_t>();
+    auto min = t->heads.Min();
     if (!min) return std::optional<int64_t>();
     return std::optional<int64_t>(min->first);
   }
@@ -181,10 +184,11 @@ class MemoryBackend final : public KeyedStateBackend {
   Result<std::optional<Timer>> PopTimer(const OperatorId& op,
                                         TimeDomain domain,
                                         int64_t max_timestamp) override {
-    MemTimers& t = Timers(op, domain);
-    auto min = t.heads.Min();
+    MemTimers* t = FindTimers(op, domain);
+    if (t == nullptr) return std::optional<Timer>();
+    auto min = t->heads.Min();
     if (!min || min->first > max_timestamp) return std::optional<Timer>();
-    auto& set = t.by_slot[min->second];
+    auto& set = t->by_slot[min->second];
     auto first = set.begin();
     Timer timer;
     timer.timestamp = first->first;
@@ -194,7 +198,7 @@ class MemoryBackend final : public KeyedStateBackend {
     timer.key.assign(key);
     timer.ns.assign(ns);
     set.erase(first);
-    t.UpdateHead(min->second);
+    t->UpdateHead(min->second);
     return std::optional<Timer>(std::move(timer));
   }
 
@@ -333,6 +337,15 @@ class MemoryBackend final : public KeyedStateBackend {
       slot = std::make_unique<MemTimers>(options_.key_group_range.size());
     }
     return *slot;
+  }
+
+  // The timers of `op` in `domain`, or null if it has none. Unlike
+  // Timers(), creates nothing: queries must not make an operator appear in
+  // Operators().
+  MemTimers* FindTimers(const OperatorId& op, TimeDomain domain) {
+    auto it = ops_.find(op);
+    if (it == ops_.end()) return nullptr;
+    return it->second.timers[static_cast<int>(domain)].get();
   }
 
   static Status NoCurrentKey() {
