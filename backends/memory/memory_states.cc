@@ -236,12 +236,13 @@ class MemMapState final : public MemState, public RawMapState {
   }
 
   Result<bool> IsEmpty(std::string_view ns) override {
-    UserMap* map = LiveMap(ns);
-    return map == nullptr;
+    return LiveMap(ns, /*refresh=*/false) == nullptr;
   }
 
+  // With kOnReadAndWrite every visited entry counts as read (Flink's
+  // TtlMapState does the same).
   Status ForEach(std::string_view ns, const EntryVisitor& visitor) override {
-    UserMap* map = LiveMap(ns);
+    UserMap* map = LiveMap(ns, RefreshOnRead());
     if (map == nullptr) return Status::OK();
     for (const auto& [user_key, e] : *map) {
       Status s = visitor(user_key, e.bytes);
@@ -321,8 +322,8 @@ class MemMapState final : public MemState, public RawMapState {
   }
 
   // The map of the current key and `ns` with expired entries dropped, or
-  // null if nothing is left.
-  UserMap* LiveMap(std::string_view ns) {
+  // null if nothing is left. `refresh` stamps the survivors as read now.
+  UserMap* LiveMap(std::string_view ns, bool refresh) {
     auto& table = tables_[slot()];
     auto it = table.find(Composite(ns));
     if (it == table.end()) return nullptr;
@@ -334,7 +335,7 @@ class MemMapState final : public MemState, public RawMapState {
         table.erase(it);
         return nullptr;
       }
-      if (RefreshOnRead()) {
+      if (refresh) {
         for (auto& kv : it->second) kv.second.ts = now;
       }
     }

@@ -264,8 +264,9 @@ class RocksDBBackend final : public KeyedStateBackend {
   Status DeleteTimer(const OperatorId& op, TimeDomain domain,
                      int64_t timestamp, std::string_view ns) override {
     if (!ctx_.key.is_set()) return NoCurrentKey();
-    Result<internal::TimerHeads*> heads = Heads(op, domain);
+    Result<internal::TimerHeads*> heads = Heads(op, domain, false);
     if (!heads.ok()) return heads.status();
+    if (*heads == nullptr) return Status::OK();
     const int kg = ctx_.key.key_group();
     std::string key;
     AppendTimerKey(&key, kg, domain, timestamp, ctx_.key.key(), ns);
@@ -281,8 +282,9 @@ class RocksDBBackend final : public KeyedStateBackend {
 
   Result<std::optional<int64_t>> NextTimerTimestamp(
       const OperatorId& op, TimeDomain domain) override {
-    Result<internal::TimerHeads*> heads = Heads(op, domain);
+    Result<internal::TimerHeads*> heads = Heads(op, domain, false);
     if (!heads.ok()) return heads.status();
+    if (*heads == nullptr) return std::optional<int64_t>();
     auto min = (*heads)->Min();
     if (!min) return std::optional<int64_t>();
     return std::optional<int64_t>(min->first);
@@ -291,8 +293,9 @@ class RocksDBBackend final : public KeyedStateBackend {
   Result<std::optional<Timer>> PopTimer(const OperatorId& op,
                                         TimeDomain domain,
                                         int64_t max_timestamp) override {
-    Result<internal::TimerHeads*> heads = Heads(op, domain);
+    Result<internal::TimerHeads*> heads = Heads(op, domain, false);
     if (!heads.ok()) return heads.status();
+    if (*heads == nullptr) return std::optional<Timer>();
     auto min = (*heads)->Min();
     if (!min || min->first > max_timestamp) return std::optional<Timer>();
     const int slot = min->second;
@@ -620,11 +623,23 @@ class RocksDBBackend final : public KeyedStateBackend {
   }
 
   // The timer index of (op, domain), built from the stored timers on first
-  // use.
-  Result<internal::TimerHeads*> Heads(const OperatorId& op, TimeDomain domain) {
-    Result<RocksOperator*> rop = EnsureOperator(op);
-    if (!rop.ok()) return rop.status();
-    auto& heads = (*rop)->heads[static_cast<int>(domain)];
+  // use. With `create` false, an operator without a column family has no
+  // timers and the result is null: queries create nothing.
+  Result<internal::TimerHeads*> Heads(const OperatorId& op, TimeDomain domain,
+                                      bool create) {
+    RocksOperator* rop = nullptr;
+    if (create) {
+      Result<RocksOperator*> ensured = EnsureOperator(op);
+      if (!ensured.ok()) return ensured.status();
+      rop = *ensured;
+    } else {
+      auto it = ops_.find(op);
+      if (it == ops_.end() || it->second.cf == nullptr) {
+        return static_cast<internal::TimerHeads*>(nullptr);
+      }
+      rop = &it->second;
+    }
+    auto& heads = rop->heads[static_cast<int>(domain)];
     if (!heads) {
       auto fresh = std::make_unique<internal::TimerHeads>(
           options_.key_group_range.size());
@@ -659,7 +674,7 @@ class RocksDBBackend final : public KeyedStateBackend {
 
   Status PutTimer(const OperatorId& op, TimeDomain domain, int kg,
                   int64_t timestamp, std::string_view key, std::string_view ns) {
-    Result<internal::TimerHeads*> heads = Heads(op, domain);
+    Result<internal::TimerHeads*> heads = Heads(op, domain, true);
     if (!heads.ok()) return heads.status();
     std::string stored;
     AppendTimerKey(&stored, kg, domain, timestamp, key, ns);

@@ -173,22 +173,23 @@ class RocksListState final : public RocksState, public RawListState {
     const bool well_formed = DecodeListElements(ToView(pinned_), &elements);
     const int64_t now = Now();
     Status error;
-    size_t expired = 0;
+    // Survivors keep their own write times unless reading refreshes them.
+    std::vector<int64_t> stamps;
     for (std::string_view element : elements) {
       std::string_view bytes;
       int64_t ts;
       if (Unwrap(element, now, &bytes, &ts, &error)) {
         values->emplace_back(bytes);
+        stamps.push_back(RefreshOnRead() ? now : ts);
       } else if (!error.ok()) {
         break;
-      } else {
-        ++expired;
       }
     }
+    const bool changed = RefreshOnRead() || values->size() != elements.size();
     pinned_.Reset();
     if (!well_formed) return CorruptValue();
     if (!error.ok()) return error;
-    if (RefreshOnRead() || expired > 0) return Rewrite(key, *values, now);
+    if (changed) return Rewrite(key, *values, stamps);
     return Status::OK();
   }
 
@@ -201,7 +202,8 @@ class RocksListState final : public RocksState, public RawListState {
 
   Status Update(std::string_view ns,
                 std::span<const std::string> values) override {
-    return Rewrite(Key(ns), values, Now());
+    return Rewrite(Key(ns), values,
+                   std::vector<int64_t>(values.size(), Now()));
   }
 
   Status Clear(std::string_view ns) override {
@@ -209,16 +211,17 @@ class RocksListState final : public RocksState, public RawListState {
   }
 
  private:
-  // Replaces the list at `key` (copied: Stored() reuses buffers).
+  // Replaces the list at `key` (copied: Stored() reuses buffers); element
+  // i gets write time stamps[i].
   Status Rewrite(std::string key, std::span<const std::string> values,
-                 int64_t now) {
+                 const std::vector<int64_t>& stamps) {
     rocksdb::Status s;
     if (values.empty()) {
       s = ctx_->db->Delete(ctx_->write_options, cf_, key);
     } else {
       element_buf_.clear();
-      for (const std::string& v : values) {
-        PutLengthPrefixed(&element_buf_, Stored(v, now));
+      for (size_t i = 0; i < values.size(); ++i) {
+        PutLengthPrefixed(&element_buf_, Stored(values[i], stamps[i]));
       }
       s = ctx_->db->Put(ctx_->write_options, cf_, key, element_buf_);
     }
@@ -325,11 +328,14 @@ class RocksMapState final : public RocksState, public RawMapState {
     return true;
   }
 
-  // Visits the live entries of the current key and `ns` in key order.
+  // Visits the live entries of the current key and `ns` in key order. With
+  // kOnReadAndWrite every visited entry counts as read, as in Flink's
+  // TtlMapState, and gets a new write time.
   Status Walk(std::string_view ns, const EntryVisitor& visitor) {
     const std::string prefix = Key(ns);
     PrefixIterator it(ctx_->db, ctx_->read_options, cf_, prefix);
     const int64_t now = Now();
+    rocksdb::WriteBatch refreshed;
     for (; it.Valid(); it.Next()) {
       std::string_view bytes;
       int64_t ts;
@@ -340,8 +346,15 @@ class RocksMapState final : public RocksState, public RawMapState {
       }
       Status s = visitor(ToView(it.key()).substr(prefix.size()), bytes);
       if (!s.ok()) return s;
+      if (RefreshOnRead()) {
+        s = Checked(refreshed.Put(cf_, it.key(), ToSlice(Stored(bytes, now))),
+                    "refresh");
+        if (!s.ok()) return s;
+      }
     }
-    return it.status("read state '" + descriptor_.name + "'");
+    Status s = it.status("read state '" + descriptor_.name + "'");
+    if (!s.ok() || refreshed.Count() == 0) return s;
+    return Checked(ctx_->db->Write(ctx_->write_options, &refreshed), "refresh");
   }
 };
 
