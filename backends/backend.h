@@ -68,7 +68,8 @@ class KeyedStateBackend : public KeyedStateStore {
   virtual Result<std::optional<int64_t>> NextTimerTimestamp(
       const OperatorId& op, TimeDomain domain) = 0;
   // Removes and returns the earliest timer if its time is <= max_timestamp.
-  // Ties are broken by key group, then key and namespace bytes.
+  // Ties are broken by key group, then by the bytes of
+  // [varint len][key][varint len][namespace] (so a shorter key comes first).
   virtual Result<std::optional<Timer>> PopTimer(const OperatorId& op,
                                                 TimeDomain domain,
                                                 int64_t max_timestamp) = 0;

@@ -315,11 +315,17 @@ class MemoryBackend final : public KeyedStateBackend {
       if (changed) it->second->set_descriptor(merged);
       return it->second.get();
     }
+    // The same ids as the RocksDB backend reserves, so that state moves
+    // between backends.
     const uint32_t id = internal::StateIdForName(d.name);
     auto clash = mem_op.name_by_id.find(id);
-    if (clash != mem_op.name_by_id.end()) {
+    if (clash != mem_op.name_by_id.end() || id == internal::TimerStateId(0) ||
+        id == internal::TimerStateId(1)) {
+      const std::string other = clash != mem_op.name_by_id.end()
+                                    ? clash->second
+                                    : std::string("(timers)");
       return Status::InvalidArgument(
-          "state names '" + clash->second + "' and '" + d.name +
+          "state names '" + other + "' and '" + d.name +
           "' of operator " + op.ToHex() +
           " map to the same 32-bit state id; rename one of them");
     }
