@@ -79,7 +79,8 @@ class KeyedStateBackend : public KeyedStateStore {
   // Operators that have state here (keyed or operator state), sorted.
   virtual std::vector<OperatorId> Operators() const = 0;
   // The keyed states registered for `op`, sorted by name.
-  virtual std::vector<RawStateDescriptor> States(const OperatorId& op) const = 0;
+  virtual std::vector<RawStateDescriptor> States(
+      const OperatorId& op) const = 0;
 
   // Visits every live entry of `op` in `key_group` (expired TTL entries are
   // skipped): values, list elements in list order, map entries, timers. The

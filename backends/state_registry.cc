@@ -76,9 +76,9 @@ Status CheckCompatible(const OperatorId& op, const RawStateDescriptor& stored,
   }
   if (stored.ttl.enabled() != requested.ttl.enabled()) {
     return Status::InvalidArgument(
-        what + " was created with TTL " + (stored.ttl.enabled() ? "on" : "off") +
-        "; TTL cannot be turned " + (requested.ttl.enabled() ? "on" : "off") +
-        " for existing state");
+        what + " was created with TTL " +
+        (stored.ttl.enabled() ? "on" : "off") + "; TTL cannot be turned " +
+        (requested.ttl.enabled() ? "on" : "off") + " for existing state");
   }
   if (requested.value_serializer_version < stored.value_serializer_version) {
     return Status::NotSupported(

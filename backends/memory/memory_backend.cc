@@ -20,10 +20,10 @@ Result<StateBackendOptions> ResolveBackendOptions(
     const StateBackendOptions& options) {
   StateBackendOptions o = options;
   if (o.max_parallelism < 1 || o.max_parallelism > kUpperBoundMaxParallelism) {
-    return Status::InvalidArgument(
-        "max parallelism must be between 1 and " +
-        std::to_string(kUpperBoundMaxParallelism) + ", got " +
-        std::to_string(o.max_parallelism));
+    return Status::InvalidArgument("max parallelism must be between 1 and " +
+                                   std::to_string(kUpperBoundMaxParallelism) +
+                                   ", got " +
+                                   std::to_string(o.max_parallelism));
   }
   if (o.key_group_range.empty()) {
     o.key_group_range = KeyGroupRange::All(o.max_parallelism);
@@ -142,8 +142,9 @@ class MemoryBackend final : public KeyedStateBackend {
     auto& lists = ops_[op].lists;
     auto it = lists.find(name);
     if (it == lists.end()) {
-      it = lists.emplace(std::string(name),
-                         std::make_unique<MemOperatorList>(mode))
+      it = lists
+               .emplace(std::string(name),
+                        std::make_unique<MemOperatorList>(mode))
                .first;
     } else if (it->second->mode() != mode) {
       return OperatorModeMismatch(op, name, it->second->mode(), mode);
@@ -161,8 +162,8 @@ class MemoryBackend final : public KeyedStateBackend {
     return Status::OK();
   }
 
-  Status DeleteTimer(const OperatorId& op, TimeDomain domain,
-                     int64_t timestamp, std::string_view ns) override {
+  Status DeleteTimer(const OperatorId& op, TimeDomain domain, int64_t timestamp,
+                     std::string_view ns) override {
     if (!key_.is_set()) return NoCurrentKey();
     MemTimers* t = FindTimers(op, domain);
     if (t == nullptr) return Status::OK();
@@ -181,8 +182,7 @@ class MemoryBackend final : public KeyedStateBackend {
     return std::optional<int64_t>(min->first);
   }
 
-  Result<std::optional<Timer>> PopTimer(const OperatorId& op,
-                                        TimeDomain domain,
+  Result<std::optional<Timer>> PopTimer(const OperatorId& op, TimeDomain domain,
                                         int64_t max_timestamp) override {
     MemTimers* t = FindTimers(op, domain);
     if (t == nullptr) return std::optional<Timer>();
@@ -248,9 +248,9 @@ class MemoryBackend final : public KeyedStateBackend {
     return Status::OK();
   }
 
-  Status ForEachKey(const OperatorId& op, std::string_view state_name,
-                    const std::function<Status(std::string_view,
-                                               std::string_view)>& visitor)
+  Status ForEachKey(
+      const OperatorId& op, std::string_view state_name,
+      const std::function<Status(std::string_view, std::string_view)>& visitor)
       override {
     auto it = ops_.find(op);
     if (it != ops_.end()) {
@@ -325,9 +325,8 @@ class MemoryBackend final : public KeyedStateBackend {
                                     ? clash->second
                                     : std::string("(timers)");
       return Status::InvalidArgument(
-          "state names '" + other + "' and '" + d.name +
-          "' of operator " + op.ToHex() +
-          " map to the same 32-bit state id; rename one of them");
+          "state names '" + other + "' and '" + d.name + "' of operator " +
+          op.ToHex() + " map to the same 32-bit state id; rename one of them");
     }
     mem_op.name_by_id.emplace(id, d.name);
     auto state = internal::NewMemState(d, options_.key_group_range.size(),
@@ -366,8 +365,8 @@ class MemoryBackend final : public KeyedStateBackend {
       return m == OperatorStateMode::kSplit ? "split" : "union";
     };
     return Status::InvalidArgument(
-        "operator state '" + std::string(name) + "' of operator " +
-        op.ToHex() + " was created as a " + mode(stored) +
+        "operator state '" + std::string(name) + "' of operator " + op.ToHex() +
+        " was created as a " + mode(stored) +
         " list and cannot be opened as a " + mode(requested) + " list");
   }
 

@@ -71,8 +71,8 @@ class MemValueState final : public MemState, public RawValueState {
     return Status::OK();
   }
 
-  Status ForEachKey(const std::function<Status(std::string_view,
-                                               std::string_view)>& visitor)
+  Status ForEachKey(
+      const std::function<Status(std::string_view, std::string_view)>& visitor)
       override {
     const int64_t now = Now();
     for (const auto& table : tables_) {
@@ -89,8 +89,8 @@ class MemValueState final : public MemState, public RawValueState {
 
   Status Import(int slot, const std::string& composite,
                 const StateEntry& entry) override {
-    tables_[slot][composite] = MemEntry{std::string(entry.value),
-                                        entry.timestamp};
+    tables_[slot][composite] =
+        MemEntry{std::string(entry.value), entry.timestamp};
     return Status::OK();
   }
 
@@ -165,8 +165,8 @@ class MemListState final : public MemState, public RawListState {
     return Status::OK();
   }
 
-  Status ForEachKey(const std::function<Status(std::string_view,
-                                               std::string_view)>& visitor)
+  Status ForEachKey(
+      const std::function<Status(std::string_view, std::string_view)>& visitor)
       override {
     const int64_t now = Now();
     for (const auto& table : tables_) {
@@ -214,7 +214,8 @@ class MemMapState final : public MemState, public RawMapState {
              std::string_view value) override {
     UserMap& map = tables_[slot()][Composite(ns)];
     auto it = map.find(user_key);
-    if (it == map.end()) it = map.emplace(std::string(user_key), MemEntry{}).first;
+    if (it == map.end())
+      it = map.emplace(std::string(user_key), MemEntry{}).first;
     it->second.bytes.assign(value);
     it->second.ts = Now();
     return Status::OK();
@@ -275,8 +276,8 @@ class MemMapState final : public MemState, public RawMapState {
     return Status::OK();
   }
 
-  Status ForEachKey(const std::function<Status(std::string_view,
-                                               std::string_view)>& visitor)
+  Status ForEachKey(
+      const std::function<Status(std::string_view, std::string_view)>& visitor)
       override {
     const int64_t now = Now();
     for (const auto& table : tables_) {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "backends/rocksdb/rocksdb_backend.h"
 
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
-
 #include <filesystem>
 #include <map>
 #include <unordered_map>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
 
 #include "backends/memory/memory_backend.h"
 #include "backends/rocksdb/rocksdb_iterator.h"
@@ -30,8 +30,8 @@ using internal::ToSlice;
 using internal::ToView;
 
 // Records of the default column family.
-constexpr char kDescriptorTag = 's';     // 's' op name -> descriptor
-constexpr char kOperatorListTag = 'o';   // 'o' op name -> [mode][elements]
+constexpr char kDescriptorTag = 's';    // 's' op name -> descriptor
+constexpr char kOperatorListTag = 'o';  // 'o' op name -> [mode][elements]
 
 std::string RecordKey(char tag, const OperatorId& op, std::string_view name) {
   std::string key(1, tag);
@@ -55,9 +55,8 @@ class RocksOperatorList final : public RawOperatorListState {
     if (rs.IsNotFound()) return Status::OK();
     if (!rs.ok()) return FromRocks(rs, "read operator state");
     std::vector<std::string_view> elements;
-    if (stored.empty() ||
-        !internal::DecodeListElements(std::string_view(stored).substr(1),
-                                      &elements)) {
+    if (stored.empty() || !internal::DecodeListElements(
+                              std::string_view(stored).substr(1), &elements)) {
       return Status::Corruption("malformed operator state record");
     }
     for (std::string_view e : elements) values->emplace_back(e);
@@ -97,8 +96,8 @@ struct RocksOperator {
 
 void AppendTimerKey(std::string* out, int key_group, TimeDomain domain,
                     int64_t ts, std::string_view key, std::string_view ns) {
-  internal::AppendStateKeyPrefix(out, key_group,
-                                 internal::TimerStateId(static_cast<int>(domain)));
+  internal::AppendStateKeyPrefix(
+      out, key_group, internal::TimerStateId(static_cast<int>(domain)));
   PutFixed64BE(out, OrderPreservingFromSigned(ts));
   PutLengthPrefixed(out, key);
   PutLengthPrefixed(out, ns);
@@ -149,7 +148,8 @@ class RocksDBBackend final : public KeyedStateBackend {
     std::vector<RocksOperator*> owners;
     for (const std::string& name : names) {
       if (name == rocksdb::kDefaultColumnFamilyName) {
-        descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(db_options_));
+        descriptors.emplace_back(name,
+                                 rocksdb::ColumnFamilyOptions(db_options_));
         owners.push_back(nullptr);
         continue;
       }
@@ -164,8 +164,8 @@ class RocksDBBackend final : public KeyedStateBackend {
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
-    rocksdb::Status rs = rocksdb::DB::Open(rocksdb::DBOptions(db_options_), path,
-                                           descriptors, &handles, &db);
+    rocksdb::Status rs = rocksdb::DB::Open(rocksdb::DBOptions(db_options_),
+                                           path, descriptors, &handles, &db);
     if (!rs.ok()) {
       ops_.clear();
       return FromRocks(rs, "open RocksDB in " + path);
@@ -186,7 +186,8 @@ class RocksDBBackend final : public KeyedStateBackend {
     if (!db_) return Status::OK();
     Status s = Flush();
     for (auto& [_, rop] : ops_) {
-      if (rop.cf != nullptr) db_->DestroyColumnFamilyHandle(rop.cf).PermitUncheckedError();
+      if (rop.cf != nullptr)
+        db_->DestroyColumnFamilyHandle(rop.cf).PermitUncheckedError();
       rop.cf = nullptr;
     }
     if (default_cf_ != nullptr) {
@@ -261,8 +262,8 @@ class RocksDBBackend final : public KeyedStateBackend {
                     ns);
   }
 
-  Status DeleteTimer(const OperatorId& op, TimeDomain domain,
-                     int64_t timestamp, std::string_view ns) override {
+  Status DeleteTimer(const OperatorId& op, TimeDomain domain, int64_t timestamp,
+                     std::string_view ns) override {
     if (!ctx_.key.is_set()) return NoCurrentKey();
     Result<internal::TimerHeads*> heads = Heads(op, domain, false);
     if (!heads.ok()) return heads.status();
@@ -270,8 +271,8 @@ class RocksDBBackend final : public KeyedStateBackend {
     const int kg = ctx_.key.key_group();
     std::string key;
     AppendTimerKey(&key, kg, domain, timestamp, ctx_.key.key(), ns);
-    Status s = FromRocks(
-        db_->Delete(ctx_.write_options, ops_[op].cf, key), "delete timer");
+    Status s = FromRocks(db_->Delete(ctx_.write_options, ops_[op].cf, key),
+                         "delete timer");
     if (!s.ok()) return s;
     const int slot = kg - options_.key_group_range.start;
     if ((*heads)->Get(slot) == timestamp) {
@@ -290,8 +291,7 @@ class RocksDBBackend final : public KeyedStateBackend {
     return std::optional<int64_t>(min->first);
   }
 
-  Result<std::optional<Timer>> PopTimer(const OperatorId& op,
-                                        TimeDomain domain,
+  Result<std::optional<Timer>> PopTimer(const OperatorId& op, TimeDomain domain,
                                         int64_t max_timestamp) override {
     Result<internal::TimerHeads*> heads = Heads(op, domain, false);
     if (!heads.ok()) return heads.status();
@@ -301,7 +301,8 @@ class RocksDBBackend final : public KeyedStateBackend {
     const int slot = min->second;
     const int kg = options_.key_group_range.start + slot;
     rocksdb::ColumnFamilyHandle* cf = ops_[op].cf;
-    PrefixIterator it(db_.get(), ctx_.read_options, cf, TimerPrefix(kg, domain));
+    PrefixIterator it(db_.get(), ctx_.read_options, cf,
+                      TimerPrefix(kg, domain));
     if (!it.Valid()) {
       Status s = it.status("read timers");
       if (!s.ok()) return s;
@@ -398,9 +399,9 @@ class RocksDBBackend final : public KeyedStateBackend {
     return it.status("read key group " + std::to_string(key_group));
   }
 
-  Status ForEachKey(const OperatorId& op, std::string_view state_name,
-                    const std::function<Status(std::string_view,
-                                               std::string_view)>& visitor)
+  Status ForEachKey(
+      const OperatorId& op, std::string_view state_name,
+      const std::function<Status(std::string_view, std::string_view)>& visitor)
       override {
     auto op_it = ops_.find(op);
     RocksState* state = nullptr;
@@ -423,13 +424,13 @@ class RocksDBBackend final : public KeyedStateBackend {
       for (; it.Valid(); it.Next()) {
         std::string_view key, ns;
         bool live = false;
-        Status s = state->VisitStored(
-            it.tail(), ToView(it.value()), now, [&](const StateEntry& e) {
-              live = true;
-              key = e.key;
-              ns = e.ns;
-              return Status::OK();
-            });
+        Status s = state->VisitStored(it.tail(), ToView(it.value()), now,
+                                      [&](const StateEntry& e) {
+                                        live = true;
+                                        key = e.key;
+                                        ns = e.ns;
+                                        return Status::OK();
+                                      });
         if (!s.ok()) return s;
         if (!live || (have_last && key == last_key && ns == last_ns)) continue;
         last_key.assign(key);
@@ -563,9 +564,10 @@ class RocksDBBackend final : public KeyedStateBackend {
                            const RawStateDescriptor& d) {
     std::string record;
     internal::EncodeDescriptor(d, &record);
-    Status s = FromRocks(db_->Put(ctx_.write_options, default_cf_,
-                                  RecordKey(kDescriptorTag, op, d.name), record),
-                         "register " + internal::DescribeState(op, d.name));
+    Status s =
+        FromRocks(db_->Put(ctx_.write_options, default_cf_,
+                           RecordKey(kDescriptorTag, op, d.name), record),
+                  "register " + internal::DescribeState(op, d.name));
     if (s.ok()) {
       rop.ttl->Set(internal::StateIdForName(d.name),
                    {internal::FamilyOf(d.type), d.ttl});
@@ -583,7 +585,8 @@ class RocksDBBackend final : public KeyedStateBackend {
         if (tail.size() < OperatorId::kSize) {
           return Status::Corruption("malformed record in " + dir_);
         }
-        const OperatorId op = OperatorId::FromBytes(tail.substr(0, OperatorId::kSize));
+        const OperatorId op =
+            OperatorId::FromBytes(tail.substr(0, OperatorId::kSize));
         const std::string name(tail.substr(OperatorId::kSize));
         RocksOperator& rop = ops_[op];
         if (tag == kOperatorListTag) {
@@ -592,9 +595,10 @@ class RocksDBBackend final : public KeyedStateBackend {
             return Status::Corruption("malformed operator state record '" +
                                       name + "' in " + dir_);
           }
-          rop.lists.emplace(name, std::make_unique<RocksOperatorList>(
-                                      &ctx_, default_cf_, std::string(ToView(it.key())),
-                                      static_cast<OperatorStateMode>(value[0])));
+          rop.lists.emplace(
+              name, std::make_unique<RocksOperatorList>(
+                        &ctx_, default_cf_, std::string(ToView(it.key())),
+                        static_cast<OperatorStateMode>(value[0])));
           continue;
         }
         RawStateDescriptor d;
@@ -673,7 +677,8 @@ class RocksDBBackend final : public KeyedStateBackend {
   }
 
   Status PutTimer(const OperatorId& op, TimeDomain domain, int kg,
-                  int64_t timestamp, std::string_view key, std::string_view ns) {
+                  int64_t timestamp, std::string_view key,
+                  std::string_view ns) {
     Result<internal::TimerHeads*> heads = Heads(op, domain, true);
     if (!heads.ok()) return heads.status();
     std::string stored;
@@ -707,8 +712,8 @@ Result<std::unique_ptr<KeyedStateBackend>> OpenRocksDBBackend(
   if (!resolved.ok()) return resolved.status();
   Status s = internal::PrepareStateDir(dir, resolved->max_parallelism);
   if (!s.ok()) return s;
-  auto backend =
-      std::make_unique<RocksDBBackend>(std::move(*resolved), rocksdb_options, dir);
+  auto backend = std::make_unique<RocksDBBackend>(std::move(*resolved),
+                                                  rocksdb_options, dir);
   s = backend->Open();
   if (!s.ok()) return s;
   return std::unique_ptr<KeyedStateBackend>(std::move(backend));

@@ -5,7 +5,8 @@
 // default column family for weir's own records (state descriptors,
 // operator list state). Keys of keyed state are laid out as
 //
-//   [key group: 2 bytes BE][state id: 4 bytes BE][len][key][len][namespace][map user key]
+//   [key group: 2 bytes BE][state id: 4 bytes BE][len][key][len][namespace][map
+//   user key]
 //
 // so one key group is one contiguous key range. The WAL is off: durability
 // comes from snapshots (and Flush()/close for a backend reopened in place).

@@ -5,12 +5,12 @@
 // instead of scanning on.
 #pragma once
 
-#include <rocksdb/db.h>
-#include <rocksdb/iterator.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
 
 #include "backends/rocksdb/rocksdb_util.h"
 
@@ -20,7 +20,9 @@ class PrefixIterator {
  public:
   PrefixIterator(rocksdb::DB* db, const rocksdb::ReadOptions& base,
                  rocksdb::ColumnFamilyHandle* cf, std::string_view prefix)
-      : prefix_(prefix), upper_(PrefixUpperBound(prefix)), upper_slice_(upper_) {
+      : prefix_(prefix),
+        upper_(PrefixUpperBound(prefix)),
+        upper_slice_(upper_) {
     rocksdb::ReadOptions options = base;
     options.iterate_upper_bound = &upper_slice_;
     it_.reset(db->NewIterator(options, cf));

@@ -22,15 +22,17 @@ std::string MarkerContent(int max_parallelism) {
 Status ParseMarker(const std::string& path, std::string_view content,
                    int* max_parallelism) {
   const Status bad = Status::Corruption(
-      path + " is not a valid weir state marker (expected \"weir state "
-             "directory\", a format and a max parallelism)");
+      path +
+      " is not a valid weir state marker (expected \"weir state "
+      "directory\", a format and a max parallelism)");
   if (!content.starts_with(kMarkerHeader)) return bad;
   content.remove_prefix(kMarkerHeader.size());
   if (!content.starts_with(kMaxParallelismKey)) return bad;
   content.remove_prefix(kMaxParallelismKey.size());
   const char* end = content.data() + content.size();
   auto [ptr, ec] = std::from_chars(content.data(), end, *max_parallelism);
-  if (ec != std::errc() || ptr == content.data() || ptr == end || *ptr != '\n') {
+  if (ec != std::errc() || ptr == content.data() || ptr == end ||
+      *ptr != '\n') {
     return bad;
   }
   return Status::OK();

@@ -120,8 +120,7 @@ class RocksValueState final : public RocksState, public RawValueState {
 
   Result<bool> Get(std::string_view ns, std::string* value) override {
     const std::string& key = Key(ns);
-    rocksdb::Status rs =
-        ctx_->db->Get(ctx_->read_options, cf_, key, &pinned_);
+    rocksdb::Status rs = ctx_->db->Get(ctx_->read_options, cf_, key, &pinned_);
     if (rs.IsNotFound()) return false;
     if (!rs.ok()) return Checked(rs, "read");
     const int64_t now = Now();
@@ -145,14 +144,15 @@ class RocksValueState final : public RocksState, public RawValueState {
   }
 
   Status Clear(std::string_view ns) override {
-    return Checked(ctx_->db->Delete(ctx_->write_options, cf_, Key(ns)), "clear");
+    return Checked(ctx_->db->Delete(ctx_->write_options, cf_, Key(ns)),
+                   "clear");
   }
 
  private:
   Status Write(const std::string& key, std::string_view value, int64_t now) {
-    return Checked(
-        ctx_->db->Put(ctx_->write_options, cf_, key, ToSlice(Stored(value, now))),
-        "write");
+    return Checked(ctx_->db->Put(ctx_->write_options, cf_, key,
+                                 ToSlice(Stored(value, now))),
+                   "write");
   }
 };
 
@@ -165,8 +165,7 @@ class RocksListState final : public RocksState, public RawListState {
   Status Get(std::string_view ns, std::vector<std::string>* values) override {
     values->clear();
     const std::string& key = Key(ns);
-    rocksdb::Status rs =
-        ctx_->db->Get(ctx_->read_options, cf_, key, &pinned_);
+    rocksdb::Status rs = ctx_->db->Get(ctx_->read_options, cf_, key, &pinned_);
     if (rs.IsNotFound()) return Status::OK();
     if (!rs.ok()) return Checked(rs, "read");
     std::vector<std::string_view> elements;
@@ -197,17 +196,18 @@ class RocksListState final : public RocksState, public RawListState {
     element_buf_.clear();
     PutLengthPrefixed(&element_buf_, Stored(value, Now()));
     return Checked(
-        ctx_->db->Merge(ctx_->write_options, cf_, Key(ns), element_buf_), "add to");
+        ctx_->db->Merge(ctx_->write_options, cf_, Key(ns), element_buf_),
+        "add to");
   }
 
   Status Update(std::string_view ns,
                 std::span<const std::string> values) override {
-    return Rewrite(Key(ns), values,
-                   std::vector<int64_t>(values.size(), Now()));
+    return Rewrite(Key(ns), values, std::vector<int64_t>(values.size(), Now()));
   }
 
   Status Clear(std::string_view ns) override {
-    return Checked(ctx_->db->Delete(ctx_->write_options, cf_, Key(ns)), "clear");
+    return Checked(ctx_->db->Delete(ctx_->write_options, cf_, Key(ns)),
+                   "clear");
   }
 
  private:
@@ -250,7 +250,8 @@ class RocksMapState final : public RocksState, public RawMapState {
 
   Status Remove(std::string_view ns, std::string_view user_key) override {
     return Checked(
-        ctx_->db->Delete(ctx_->write_options, cf_, EntryKey(ns, user_key)), "remove from");
+        ctx_->db->Delete(ctx_->write_options, cf_, EntryKey(ns, user_key)),
+        "remove from");
   }
 
   Result<bool> Contains(std::string_view ns,
@@ -367,7 +368,8 @@ class ListAppendOperator final : public rocksdb::AssociativeMergeOperator {
              rocksdb::Logger*) const override {
     new_value->clear();
     new_value->reserve((existing ? existing->size() : 0) + value.size());
-    if (existing != nullptr) new_value->append(existing->data(), existing->size());
+    if (existing != nullptr)
+      new_value->append(existing->data(), existing->size());
     new_value->append(value.data(), value.size());
     return true;
   }
@@ -378,8 +380,7 @@ class ListAppendOperator final : public rocksdb::AssociativeMergeOperator {
 
 class TtlFilter final : public rocksdb::CompactionFilter {
  public:
-  TtlFilter(std::unordered_map<uint32_t, TtlTable::Entry> entries,
-            int64_t now)
+  TtlFilter(std::unordered_map<uint32_t, TtlTable::Entry> entries, int64_t now)
       : entries_(std::move(entries)), now_(now) {}
 
   Decision FilterV2(int, const rocksdb::Slice& key, ValueType type,
@@ -389,7 +390,8 @@ class TtlFilter final : public rocksdb::CompactionFilter {
     std::string_view k = ToView(key);
     uint16_t kg;
     uint32_t id;
-    if (!GetFixed16BE(&k, &kg) || !GetFixed32BE(&k, &id)) return Decision::kKeep;
+    if (!GetFixed16BE(&k, &kg) || !GetFixed32BE(&k, &id))
+      return Decision::kKeep;
     auto it = entries_.find(id);
     if (it == entries_.end() || !it->second.ttl.enabled()) {
       return Decision::kKeep;
@@ -398,11 +400,13 @@ class TtlFilter final : public rocksdb::CompactionFilter {
     int64_t ts;
     std::string_view bytes;
     if (it->second.family != StateFamily::kList) {
-      if (!SplitTtlHeader(ToView(existing), &ts, &bytes)) return Decision::kKeep;
+      if (!SplitTtlHeader(ToView(existing), &ts, &bytes))
+        return Decision::kKeep;
       return IsExpired(ttl, ts, now_) ? Decision::kRemove : Decision::kKeep;
     }
     std::vector<std::string_view> elements;
-    if (!DecodeListElements(ToView(existing), &elements)) return Decision::kKeep;
+    if (!DecodeListElements(ToView(existing), &elements))
+      return Decision::kKeep;
     std::string kept;
     size_t live = 0;
     for (std::string_view element : elements) {

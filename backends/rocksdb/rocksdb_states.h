@@ -4,10 +4,6 @@
 // compaction filter that drops expired TTL entries.
 #pragma once
 
-#include <rocksdb/compaction_filter.h>
-#include <rocksdb/db.h>
-#include <rocksdb/merge_operator.h>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,6 +11,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
 
 #include <weir/clock.h>
 #include <weir/raw_state.h>

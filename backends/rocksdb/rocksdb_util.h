@@ -5,13 +5,13 @@
 // encodings (TTL timestamp, list elements).
 #pragma once
 
-#include <rocksdb/slice.h>
-#include <rocksdb/status.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <rocksdb/slice.h>
+#include <rocksdb/status.h>
 
 #include <weir/status.h>
 

@@ -42,10 +42,10 @@ int Fail(const Status& s) {
 // the word was seen last (at most 3 kept), and a map from word length to
 // count, per key.
 Status CountWords(KeyedStateBackend& backend) {
-  auto count = weir::GetState(
-      backend, kCounter, weir::ValueStateDescriptor<int64_t>{"count"});
-  auto seen = weir::GetState(
-      backend, kCounter, weir::ListStateDescriptor<int32_t>{"last-seen"});
+  auto count = weir::GetState(backend, kCounter,
+                              weir::ValueStateDescriptor<int64_t>{"count"});
+  auto seen = weir::GetState(backend, kCounter,
+                             weir::ListStateDescriptor<int32_t>{"last-seen"});
   auto first = weir::GetState(
       backend, kCounter,
       weir::ReducingStateDescriptor<int32_t>{
@@ -80,17 +80,18 @@ weir::Result<Dump> DumpAll(KeyedStateBackend& backend) {
   std::map<std::pair<std::string, std::string>, int> list_positions;
   const weir::KeyGroupRange range = backend.key_group_range();
   for (int kg = range.start; kg <= range.end; ++kg) {
-    Status s = backend.ForEachEntry(kCounter, kg, [&](const weir::StateEntry& e) {
-      const std::string state = e.state ? e.state->name : "timer";
-      std::string value(e.value);
-      if (e.kind == weir::StateEntry::Kind::kListElement) {
-        // Lists keep their order: number the elements of each list.
-        const int pos = list_positions[{state, std::string(e.key)}]++;
-        value = std::to_string(pos) + ":" + value;
-      }
-      dump.emplace(state, std::string(e.key), value);
-      return Status::OK();
-    });
+    Status s =
+        backend.ForEachEntry(kCounter, kg, [&](const weir::StateEntry& e) {
+          const std::string state = e.state ? e.state->name : "timer";
+          std::string value(e.value);
+          if (e.kind == weir::StateEntry::Kind::kListElement) {
+            // Lists keep their order: number the elements of each list.
+            const int pos = list_positions[{state, std::string(e.key)}]++;
+            value = std::to_string(pos) + ":" + value;
+          }
+          dump.emplace(state, std::string(e.key), value);
+          return Status::OK();
+        });
     if (!s.ok()) return s;
   }
   return dump;
@@ -123,7 +124,8 @@ int main(int argc, char** argv) {
       std::printf(" %s (%s)", d.name.c_str(),
                   std::string(weir::StateTypeName(d.type)).c_str());
     }
-    std::printf("\n2. Closing the backend (memtables are flushed; the WAL is off)\n");
+    std::printf(
+        "\n2. Closing the backend (memtables are flushed; the WAL is off)\n");
   }
 
   std::printf("3. Reopening %s and reading the state back\n", dir.c_str());
@@ -161,6 +163,6 @@ int main(int argc, char** argv) {
   other.max_parallelism = 256;
   auto refused = weir::OpenRocksDBBackend(other, rocks, dir);
   std::printf("   %s\n", refused.ok() ? "(unexpectedly opened)"
-                                       : refused.status().ToString().c_str());
+                                      : refused.status().ToString().c_str());
   return equal && !refused.ok() ? 0 : 1;
 }

@@ -69,7 +69,7 @@ Status DecodeValue(const S& serializer, std::string_view name,
 // ---------------------------------------------------------------- value
 
 template <class T, class S = Serializer<T>>
-  requires SerializerFor<S, T>
+requires SerializerFor<S, T>
 struct ValueStateDescriptor {
   std::string name;
   S serializer{};
@@ -120,7 +120,7 @@ Result<ValueState<T, S>> GetState(KeyedStateStore& store, const OperatorId& op,
 // ---------------------------------------------------------------- list
 
 template <class T, class S = Serializer<T>>
-  requires SerializerFor<S, T>
+requires SerializerFor<S, T>
 struct ListStateDescriptor {
   std::string name;
   S serializer{};
@@ -191,7 +191,7 @@ Result<ListState<T, S>> GetState(KeyedStateStore& store, const OperatorId& op,
 // ---------------------------------------------------------------- map
 
 template <class K, class V, class KS = Serializer<K>, class VS = Serializer<V>>
-  requires SerializerFor<KS, K> && SerializerFor<VS, V>
+requires SerializerFor<KS, K> && SerializerFor<VS, V>
 struct MapStateDescriptor {
   std::string name;
   KS key_serializer{};
@@ -292,7 +292,7 @@ Result<MapState<K, V, KS, VS>> GetState(
 // ---------------------------------------------------------------- reducing
 
 template <class T, class S = Serializer<T>>
-  requires SerializerFor<S, T>
+requires SerializerFor<S, T>
 struct ReducingStateDescriptor {
   std::string name;
   std::function<T(const T&, const T&)> reduce;
@@ -345,7 +345,7 @@ struct AggregateFunction {
 };
 
 template <class In, class Acc, class Out, class AccS = Serializer<Acc>>
-  requires SerializerFor<AccS, Acc>
+requires SerializerFor<AccS, Acc>
 struct AggregatingStateDescriptor {
   std::string name;
   AggregateFunction<In, Acc, Out> function;
