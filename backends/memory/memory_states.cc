@@ -3,6 +3,7 @@
 
 #include <cassert>
 
+#include "backends/memory/flat_table.h"
 #include "backends/state_registry.h"
 #include "lib/coding.h"
 
@@ -28,30 +29,32 @@ class MemValueState final : public MemState, public RawValueState {
       : MemState(d, key, clock), tables_(slots) {}
 
   Result<bool> Get(std::string_view ns, std::string* value) override {
-    auto& table = tables_[slot()];
-    auto it = table.find(Composite(ns));
-    if (it == table.end()) return false;
+    FlatTable& table = tables_[slot()];
+    const std::string& k = Composite(ns);
+    const uint64_t hash = FlatTable::Hash(k);
+    FlatTable::Entry* e = table.Find(k, hash);
+    if (e == nullptr) return false;
     if (descriptor_.ttl.enabled()) {
       const int64_t now = Now();
-      if (!Live(it->second, now)) {
-        table.erase(it);
+      if (IsExpired(descriptor_.ttl, e->ts, now)) {
+        table.Erase(k, hash);
         return false;
       }
-      if (RefreshOnRead()) it->second.ts = now;
+      if (RefreshOnRead()) e->ts = now;
     }
-    value->assign(it->second.bytes);
+    value->assign(e->value());
     return true;
   }
 
   Status Put(std::string_view ns, std::string_view value) override {
-    MemEntry& e = tables_[slot()][Composite(ns)];
-    e.bytes.assign(value);
-    e.ts = Now();
+    const std::string& k = Composite(ns);
+    tables_[slot()].Upsert(k, FlatTable::Hash(k), value, Now());
     return Status::OK();
   }
 
   Status Clear(std::string_view ns) override {
-    tables_[slot()].erase(Composite(ns));
+    const std::string& k = Composite(ns);
+    tables_[slot()].Erase(k, FlatTable::Hash(k));
     return Status::OK();
   }
 
@@ -60,42 +63,45 @@ class MemValueState final : public MemState, public RawValueState {
     StateEntry entry;
     entry.kind = StateEntry::Kind::kValue;
     entry.state = &descriptor_;
-    for (const auto& [composite, e] : tables_[slot]) {
-      if (!Live(e, now)) continue;
-      SplitComposite(composite, &entry.key, &entry.ns);
-      entry.value = e.bytes;
+    Status s;
+    tables_[slot].ForEach([&](const FlatTable::Entry& e) {
+      if (IsExpired(descriptor_.ttl, e.ts, now)) return true;
+      SplitComposite(e.key(), &entry.key, &entry.ns);
+      entry.value = e.value();
       entry.timestamp = e.ts;
-      Status s = visitor(entry);
-      if (!s.ok()) return s;
-    }
-    return Status::OK();
+      s = visitor(entry);
+      return s.ok();
+    });
+    return s;
   }
 
   Status ForEachKey(
       const std::function<Status(std::string_view, std::string_view)>& visitor)
       override {
     const int64_t now = Now();
-    for (const auto& table : tables_) {
-      for (const auto& [composite, e] : table) {
-        if (!Live(e, now)) continue;
+    Status s;
+    for (const FlatTable& table : tables_) {
+      const bool completed = table.ForEach([&](const FlatTable::Entry& e) {
+        if (IsExpired(descriptor_.ttl, e.ts, now)) return true;
         std::string_view key, ns;
-        SplitComposite(composite, &key, &ns);
-        Status s = visitor(key, ns);
-        if (!s.ok()) return s;
-      }
+        SplitComposite(e.key(), &key, &ns);
+        s = visitor(key, ns);
+        return s.ok();
+      });
+      if (!completed) break;
     }
-    return Status::OK();
+    return s;
   }
 
   Status Import(int slot, const std::string& composite,
                 const StateEntry& entry) override {
-    tables_[slot][composite] =
-        MemEntry{std::string(entry.value), entry.timestamp};
+    tables_[slot].Upsert(composite, FlatTable::Hash(composite), entry.value,
+                         entry.timestamp);
     return Status::OK();
   }
 
  private:
-  Tables<MemEntry> tables_;
+  std::vector<FlatTable> tables_;
 };
 
 class MemListState final : public MemState, public RawListState {
