@@ -31,6 +31,9 @@
 //                        together, for --benchmark_enable_random_interleaving
 //   WEIR_BENCH_WARM_CACHE=1  read each RocksDB store once before its
 //                        benchmarks, so they start with a full block cache
+//   WEIR_BENCH_SETTLE=live  after loading, flush and wait for RocksDB's own
+//                        compactions but force no full compaction (the LSM
+//                        shape of a running job); default: full
 //   WEIR_BENCH_REUSE=1   keep and reuse loaded RocksDB data across runs, for
 //                        option experiments only (state_stores.h)
 //
