@@ -33,6 +33,19 @@ StateFamily FamilyOf(StateType type) {
   return StateFamily::kValue;
 }
 
+Status CheckStateIdFree(const OperatorId& op, std::string_view name,
+                        const std::string* clashing_name) {
+  const uint32_t id = StateIdForName(name);
+  if (clashing_name == nullptr && id != TimerStateId(0) &&
+      id != TimerStateId(1)) {
+    return Status::OK();
+  }
+  return Status::InvalidArgument(
+      "state names '" + (clashing_name ? *clashing_name : "(timers)") +
+      "' and '" + std::string(name) + "' of operator " + op.ToHex() +
+      " map to the same 32-bit state id; rename one of them");
+}
+
 std::string DescribeState(const OperatorId& op, std::string_view name) {
   return "state '" + std::string(name) + "' of operator " + op.ToHex();
 }

@@ -38,6 +38,12 @@ Status CheckCompatible(const OperatorId& op, const RawStateDescriptor& stored,
                        const RawStateDescriptor& requested,
                        RawStateDescriptor* merged, bool* stored_changed);
 
+// Checks that a new state `name` may take its id: `clashing_name` is the
+// name of a state of the same operator that already has that id, or null.
+// InvalidArgument naming both when taken, or when the id is a timer id.
+Status CheckStateIdFree(const OperatorId& op, std::string_view name,
+                        const std::string* clashing_name);
+
 // "state 'x' of operator <hex> (value)": for error messages.
 std::string DescribeState(const OperatorId& op, std::string_view name);
 

@@ -315,19 +315,12 @@ class MemoryBackend final : public KeyedStateBackend {
       if (changed) it->second->set_descriptor(merged);
       return it->second.get();
     }
-    // The same ids as the RocksDB backend reserves, so that state moves
-    // between backends.
     const uint32_t id = internal::StateIdForName(d.name);
     auto clash = mem_op.name_by_id.find(id);
-    if (clash != mem_op.name_by_id.end() || id == internal::TimerStateId(0) ||
-        id == internal::TimerStateId(1)) {
-      const std::string other = clash != mem_op.name_by_id.end()
-                                    ? clash->second
-                                    : std::string("(timers)");
-      return Status::InvalidArgument(
-          "state names '" + other + "' and '" + d.name + "' of operator " +
-          op.ToHex() + " map to the same 32-bit state id; rename one of them");
-    }
+    s = internal::CheckStateIdFree(
+        op, d.name,
+        clash != mem_op.name_by_id.end() ? &clash->second : nullptr);
+    if (!s.ok()) return s;
     mem_op.name_by_id.emplace(id, d.name);
     auto state = internal::NewMemState(d, options_.key_group_range.size(),
                                        &key_, options_.clock.get());

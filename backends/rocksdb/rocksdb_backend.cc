@@ -536,17 +536,12 @@ class RocksDBBackend final : public KeyedStateBackend {
       }
       return it->second.get();
     }
-    const uint32_t id = internal::StateIdForName(d.name);
-    auto clash = (*rop)->by_id.find(id);
-    if (clash != (*rop)->by_id.end() || id == internal::TimerStateId(0) ||
-        id == internal::TimerStateId(1)) {
-      const std::string other = clash != (*rop)->by_id.end()
-                                    ? clash->second->descriptor().name
-                                    : std::string("(timers)");
-      return Status::InvalidArgument(
-          "state names '" + other + "' and '" + d.name + "' of operator " +
-          op.ToHex() + " map to the same 32-bit state id; rename one of them");
-    }
+    auto clash = (*rop)->by_id.find(internal::StateIdForName(d.name));
+    s = internal::CheckStateIdFree(op, d.name,
+                                   clash != (*rop)->by_id.end()
+                                       ? &clash->second->descriptor().name
+                                       : nullptr);
+    if (!s.ok()) return s;
     s = PersistDescriptor(op, **rop, d);
     if (!s.ok()) return s;
     return AddState(**rop, d);
