@@ -7,6 +7,7 @@ WEIR_DEB_PACKAGES=(
   meson ninja-build pkg-config g++
   librocksdb-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   clang-format
 )
 

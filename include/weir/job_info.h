@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// What a running job tells about itself: its id, its status, and per vertex
+// (a chain of operators run by one set of tasks) its parallelism and record
+// counts. The REST endpoint (`GET /jobs/:jobid`) and `weir list` print these.
+// Plain values, safe to copy across threads.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <weir/result.h>
+
+namespace weir {
+
+// 16 random bytes, printed as 32 lowercase hex digits (Flink's JobID).
+class JobId {
+ public:
+  static constexpr size_t kSize = 16;
+
+  JobId() = default;
+  explicit JobId(const std::array<uint8_t, kSize>& bytes) : bytes_(bytes) {}
+
+  // A new random id.
+  static JobId Generate();
+  // InvalidArgument unless `hex` is exactly 32 hex digits.
+  static Result<JobId> FromHex(std::string_view hex);
+
+  std::string ToHex() const;
+  bool empty() const { return bytes_ == std::array<uint8_t, kSize>{}; }
+
+  auto operator<=>(const JobId&) const = default;
+  bool operator==(const JobId&) const = default;
+
+ private:
+  std::array<uint8_t, kSize> bytes_{};
+};
+
+// Flink's job states, as far as weir has them.
+enum class JobStatus : uint8_t {
+  kCreated,    // built, not started
+  kRunning,    // tasks are running
+  kFinished,   // every source was exhausted and every task finished
+  kCanceling,  // Cancel() was called; tasks are stopping
+  kCanceled,   // stopped by Cancel()
+  kFailed,     // a task failed; JobInfo::failure says why
+};
+
+// "CREATED", "RUNNING", "FINISHED", "CANCELLING", "CANCELED", "FAILED"
+// (Flink's spellings).
+std::string_view JobStatusName(JobStatus status);
+bool IsTerminal(JobStatus status);
+
+struct OperatorInfo {
+  std::string name;
+  std::string uid;          // empty if the operator has none
+  std::string operator_id;  // 32 hex digits
+};
+
+struct VertexInfo {
+  // Flink-style vertex name: the chained operators' names joined by " -> ".
+  std::string name;
+  int parallelism = 1;
+  std::vector<OperatorInfo> operators;  // chain order, head first
+  // Records read from the vertex's input channels (0 for sources) and
+  // records written to its output channels (0 for sinks), summed over its
+  // subtasks.
+  int64_t records_in = 0;
+  int64_t records_out = 0;
+  // Records dropped because they arrived after their windows were cleaned
+  // up, and input records skipped as malformed (on-error: skip).
+  int64_t late_records_dropped = 0;
+  int64_t records_skipped = 0;
+  // Subtasks not finished yet.
+  int running_subtasks = 0;
+};
+
+struct JobInfo {
+  JobId id;
+  std::string name;
+  JobStatus status = JobStatus::kCreated;
+  // Empty unless status is kFailed.
+  std::string failure;
+  int64_t start_time_ms = 0;  // wall clock; 0 before Start()
+  int64_t end_time_ms = 0;    // 0 until the job is terminal
+  int max_parallelism = 0;
+  std::vector<VertexInfo> vertices;  // topological order, sources first
+};
+
+}  // namespace weir
