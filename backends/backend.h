@@ -24,8 +24,6 @@
 
 namespace weir {
 
-enum class TimeDomain : uint8_t { kEventTime = 0, kProcessingTime = 1 };
-
 struct Timer {
   int64_t timestamp = 0;
   std::string key;

@@ -30,6 +30,8 @@ std::string_view StatusCodeName(Status::Code code) {
       return "IO error";
     case Status::Code::kNotSupported:
       return "Not supported";
+    case Status::Code::kAborted:
+      return "Aborted";
   }
   return "Unknown";
 }

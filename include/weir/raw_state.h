@@ -127,6 +127,10 @@ class RawOperatorListState {
   virtual Status Clear() = 0;
 };
 
+// The two kinds of time a timer can be set in. Timers are keyed state of
+// the engine's (backends/backend.h), listed here for the operator API.
+enum class TimeDomain : uint8_t { kEventTime = 0, kProcessingTime = 1 };
+
 // The part of a state backend that operators use.
 class KeyedStateStore {
  public:

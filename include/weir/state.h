@@ -342,6 +342,8 @@ struct AggregateFunction {
   std::function<Acc()> create_accumulator;
   std::function<void(const In&, Acc*)> add;
   std::function<Out(const Acc&)> get_result;
+  // Combines two accumulators; merging (session) windows need it.
+  std::function<Acc(const Acc&, const Acc&)> merge;
 };
 
 template <class In, class Acc, class Out, class AccS = Serializer<Acc>>

@@ -27,6 +27,7 @@ class [[nodiscard]] Status {
     kCorruption = 3,
     kIOError = 4,
     kNotSupported = 5,
+    kAborted = 6,  // an operation stopped on purpose, e.g. a job cancelled
   };
 
   // Creates an OK status.
@@ -53,6 +54,9 @@ class [[nodiscard]] Status {
   static Status NotSupported(std::string_view msg) {
     return Status(Code::kNotSupported, msg);
   }
+  static Status Aborted(std::string_view msg) {
+    return Status(Code::kAborted, msg);
+  }
 
   bool ok() const { return state_ == nullptr; }
   Code code() const { return state_ ? state_->code : Code::kOk; }
@@ -61,6 +65,7 @@ class [[nodiscard]] Status {
   bool IsCorruption() const { return code() == Code::kCorruption; }
   bool IsIOError() const { return code() == Code::kIOError; }
   bool IsNotSupported() const { return code() == Code::kNotSupported; }
+  bool IsAborted() const { return code() == Code::kAborted; }
 
   // The message without the code; empty for OK.
   std::string_view message() const {

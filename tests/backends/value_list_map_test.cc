@@ -460,6 +460,9 @@ AverageDescriptor() {
            },
            [](const Average& a) {
              return a.count == 0 ? 0.0 : static_cast<double>(a.sum) / a.count;
+           },
+           [](const Average& a, const Average& b) {
+             return Average{a.sum + b.sum, a.count + b.count};
            }}};
 }
 

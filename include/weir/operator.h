@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The operator interface of the engine, in the spirit of Flink's
+// StreamOperator. Most users never implement it: the job builder
+// (stream.h) wraps user functions (functions.h) in the operators of
+// detail/operators.h. It is public so that new operator kinds (windows,
+// joins) can be written outside the engine.
+//
+// An operator belongs to one task thread. The engine calls Open(), then
+// ProcessElement() / ProcessWatermark() / OnTimer() as input arrives, then
+// Finish() at the end of its input, and Close() always. A non-OK status from
+// any of them fails the job with that message.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include <weir/clock.h>
+#include <weir/detail/channel.h>
+#include <weir/operator_id.h>
+#include <weir/raw_state.h>
+#include <weir/status.h>
+
+namespace weir {
+
+// Timers of the current key, scoped to one operator. Registering the same
+// (time, namespace) twice keeps one timer. Timers are keyed state: they are
+// snapshotted with it and survive restore.
+class TimerService {
+ public:
+  virtual ~TimerService() = default;
+  virtual int64_t CurrentProcessingTime() const = 0;
+  // The operator's current event time; kMinWatermark before the first.
+  virtual int64_t CurrentWatermark() const = 0;
+  virtual Status RegisterEventTimeTimer(int64_t time,
+                                        std::string_view ns = {}) = 0;
+  virtual Status RegisterProcessingTimeTimer(int64_t time,
+                                             std::string_view ns = {}) = 0;
+  virtual Status DeleteEventTimeTimer(int64_t time,
+                                      std::string_view ns = {}) = 0;
+  virtual Status DeleteProcessingTimeTimer(int64_t time,
+                                           std::string_view ns = {}) = 0;
+};
+
+// What an operator knows of where it runs.
+class OperatorContext {
+ public:
+  virtual ~OperatorContext() = default;
+  virtual const OperatorId& operator_id() const = 0;
+  virtual std::string_view name() const = 0;
+  virtual int subtask() const = 0;
+  virtual int parallelism() const = 0;
+  virtual int max_parallelism() const = 0;
+  // The task's state: keyed state (scoped to the current key) and operator
+  // state. Use operator_id() for this operator's own states.
+  virtual KeyedStateStore& state() = 0;
+  // This operator's timers. Keyed operators only.
+  virtual TimerService& timers() = 0;
+  virtual Clock& clock() = 0;
+  // Counters shown per vertex (JobInfo).
+  virtual void CountLateRecordDropped() = 0;
+  virtual void CountRecordSkipped() = 0;
+};
+
+// Where an operator sends what it produces.
+class OutputBase {
+ public:
+  virtual ~OutputBase() = default;
+  virtual void EmitWatermark(int64_t watermark) = 0;
+};
+
+template <class T>
+class Output : public OutputBase {
+ public:
+  virtual void Collect(T&& value, int64_t timestamp) = 0;
+  void Collect(const T& value, int64_t timestamp) {
+    T copy(value);
+    Collect(std::move(copy), timestamp);
+  }
+};
+
+class StreamOperator {
+ public:
+  virtual ~StreamOperator() = default;
+
+  // Called once before any input. Operators get their state handles here.
+  virtual Status Open(OperatorContext& ctx) {
+    ctx_ = &ctx;
+    return Status::OK();
+  }
+  // Event time moved to `watermark`. The engine has already fired this
+  // operator's event-time timers up to it; the default forwards it.
+  virtual Status ProcessWatermark(int64_t watermark) {
+    if (output_ != nullptr) output_->EmitWatermark(watermark);
+    return Status::OK();
+  }
+  // A timer of this operator fired; the store's current key is the timer's.
+  virtual Status OnTimer(TimeDomain domain, int64_t time,
+                         std::string_view ns) {
+    (void)domain;
+    (void)time;
+    (void)ns;
+    return Status::OK();
+  }
+  // The input ended: emit what is still buffered.
+  virtual Status Finish() { return Status::OK(); }
+  // Write operator state (a source's offset) for a snapshot.
+  virtual Status SnapshotState() { return Status::OK(); }
+  // Called once at the end, also after a failure or cancellation.
+  virtual Status Close() { return Status::OK(); }
+
+  // Set by the engine before Open(); null for sinks.
+  void set_output(OutputBase* output) { output_ = output; }
+
+ protected:
+  OperatorContext* ctx_ = nullptr;
+  OutputBase* output_ = nullptr;
+};
+
+template <class In>
+class OneInputOperator : public StreamOperator {
+ public:
+  // `value` may be moved from. `timestamp` is kNoTimestamp when unset.
+  virtual Status ProcessElement(In& value, int64_t timestamp) = 0;
+};
+
+// What a source reports after a poll.
+struct SourceStatus {
+  enum class Kind : uint8_t {
+    kMore,     // call again right away
+    kWaiting,  // nothing now; call again after `wait_ms` or a wakeup
+    kEnd,      // exhausted: the source emits nothing more
+  };
+  Kind kind = Kind::kMore;
+  int64_t wait_ms = 0;
+
+  static SourceStatus More() { return {Kind::kMore, 0}; }
+  static SourceStatus Waiting(int64_t ms) { return {Kind::kWaiting, ms}; }
+  static SourceStatus End() { return {Kind::kEnd, 0}; }
+};
+
+class SourceOperatorBase : public StreamOperator {
+ public:
+  // Emits at most `max_records` records (and watermarks) to the output.
+  virtual Result<SourceStatus> Poll(int max_records) = 0;
+  // True while the source has emitted nothing for its idle timeout.
+  virtual bool idle() const { return false; }
+};
+
+}  // namespace weir
