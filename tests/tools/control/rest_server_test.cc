@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tools/control/rest_server.h"
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testutil/status_matchers.h"
+#include "tools/control/job_json.h"
+#include "tools/control/rest_client.h"
+
+namespace weir::tools {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testutil::StatusIs;
+using json = nlohmann::json;
+
+constexpr char kHost[] = "127.0.0.1";
+constexpr char kJobHex[] = "0123456789abcdef0123456789abcdef";
+constexpr char kOtherHex[] = "fedcba9876543210fedcba9876543210";
+constexpr int64_t kStart = 1'700'000'000'000;
+
+JobId IdOf(std::string_view hex) {
+  return JobId::FromHex(hex).value_or(JobId());
+}
+
+class FakeJobDirectory : public JobDirectory {
+ public:
+  std::vector<JobInfo> ListJobs() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return jobs_;
+  }
+  std::optional<JobInfo> GetJob(const JobId& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const JobInfo& job : jobs_) {
+      if (job.id == id) return job;
+    }
+    return std::nullopt;
+  }
+  Status CancelJob(const JobId& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (JobInfo& job : jobs_) {
+      if (job.id != id) continue;
+      cancelled_.push_back(id);
+      job.status = JobStatus::kCanceling;
+      return Status::OK();
+    }
+    return Status::NotFound("Job " + id.ToHex() + " not found");
+  }
+
+  void Add(JobInfo job) {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  std::vector<JobId> cancelled() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancelled_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<JobInfo> jobs_;
+  std::vector<JobId> cancelled_;
+};
+
+JobInfo RunningJob() {
+  JobInfo job;
+  job.id = IdOf(kJobHex);
+  job.name = "word count";
+  job.status = JobStatus::kRunning;
+  job.start_time_ms = kStart;
+  job.max_parallelism = 128;
+  VertexInfo v;
+  v.name = "Source: lines -> Sink: out";
+  v.parallelism = 2;
+  v.operators = {{"Source: lines", "lines", "11111111111111111111111111111111"},
+                 {"Sink: out", "", "22222222222222222222222222222222"}};
+  v.records_out = 7;
+  v.records_in = 5;
+  v.late_records_dropped = 1;
+  v.records_skipped = 2;
+  v.running_subtasks = 2;
+  job.vertices = {v};
+  return job;
+}
+
+// A port on which nothing listens: bound (so no one else gets it while the
+// test runs) but never listen()ed, so a connect is refused.
+class DeadPort {
+ public:
+  DeadPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (fd_ < 0 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      return;
+    }
+    socklen_t len = sizeof(addr);
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+  }
+  ~DeadPort() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+class RestServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    jobs_.Add(RunningJob());
+    clock_ = std::make_shared<ManualClock>(kStart + 2500);
+    Result<std::unique_ptr<RestServer>> server =
+        RestServer::Start(kHost, 0, &jobs_, clock_);
+    ASSERT_OK(server);
+    server_ = std::move(server).value();
+    ASSERT_GT(server_->port(), 0);
+  }
+
+  // Status code and parsed body of a raw request.
+  std::pair<int, json> Raw(const std::string& method, const std::string& path) {
+    httplib::Client client(kHost, server_->port());
+    httplib::Result res = method == "GET"     ? client.Get(path)
+                          : method == "PATCH" ? client.Patch(path)
+                          : method == "POST"
+                              ? client.Post(path, "{}", "application/json")
+                              : client.Delete(path);
+    if (!res) {
+      ADD_FAILURE() << method << " " << path << ": "
+                    << httplib::to_string(res.error());
+      return {0, json()};
+    }
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    json body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(body.is_discarded()) << res->body;
+    return {res->status, body};
+  }
+
+  FakeJobDirectory jobs_;
+  std::shared_ptr<ManualClock> clock_;
+  std::unique_ptr<RestServer> server_;
+};
+
+TEST_F(RestServerTest, ListsJobs) {
+  auto [status, body] = Raw("GET", "/jobs");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body,
+            json::parse(R"({"jobs":[{"id":"0123456789abcdef0123456789abcdef",
+                                          "status":"RUNNING"}]})"));
+}
+
+TEST_F(RestServerTest, JobDetailsHaveFieldsAndValues) {
+  auto [status, body] = Raw("GET", std::string("/jobs/") + kJobHex);
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(body["jid"], kJobHex);
+  EXPECT_EQ(body["name"], "word count");
+  EXPECT_EQ(body["state"], "RUNNING");
+  EXPECT_EQ(body["start-time"], kStart);
+  EXPECT_EQ(body["end-time"], -1);
+  EXPECT_EQ(body["duration"], 2500);
+  EXPECT_EQ(body["maxParallelism"], 128);
+  ASSERT_EQ(body["vertices"].size(), 1u);
+  const json& v = body["vertices"][0];
+  EXPECT_EQ(v["id"], "11111111111111111111111111111111");
+  EXPECT_EQ(v["name"], "Source: lines -> Sink: out");
+  EXPECT_EQ(v["parallelism"], 2);
+  EXPECT_EQ(v["status"], "RUNNING");
+  EXPECT_EQ(v["operators"][1]["name"], "Sink: out");
+  EXPECT_EQ(v["operators"][0]["uid"], "lines");
+  EXPECT_EQ(v["metrics"]["read-records"], 5);
+  EXPECT_EQ(v["metrics"]["write-records"], 7);
+  EXPECT_EQ(v["metrics"]["late-records-dropped"], 1);
+  EXPECT_EQ(v["metrics"]["records-skipped"], 2);
+}
+
+TEST_F(RestServerTest, OverviewAndConfig) {
+  auto [status, body] = Raw("GET", "/jobs/overview");
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(body["jobs"].size(), 1u);
+  EXPECT_EQ(body["jobs"][0]["jid"], kJobHex);
+  EXPECT_EQ(body["jobs"][0]["tasks"]["running"], 2);
+  auto [config_status, config] = Raw("GET", "/config");
+  EXPECT_EQ(config_status, 200);
+  EXPECT_THAT(config["flink-version"].get<std::string>(), HasSubstr("weir"));
+}
+
+TEST_F(RestServerTest, UnknownJobIs404) {
+  auto [status, body] = Raw("GET", std::string("/jobs/") + kOtherHex);
+  EXPECT_EQ(status, 404);
+  EXPECT_EQ(body, json::parse(std::string(R"({"errors":["Job )") + kOtherHex +
+                              R"( not found"]})"));
+}
+
+TEST_F(RestServerTest, MalformedJobIdIs404) {
+  auto [status, body] = Raw("GET", "/jobs/not-a-job-id");
+  EXPECT_EQ(status, 404);
+  ASSERT_TRUE(body["errors"].is_array());
+  EXPECT_THAT(body["errors"][0].get<std::string>(), HasSubstr("not-a-job-id"));
+  EXPECT_EQ(Raw("PATCH", "/jobs/0123").first, 404);
+}
+
+TEST_F(RestServerTest, UnknownPathIs404) {
+  auto [status, body] = Raw("GET", "/x");
+  EXPECT_EQ(status, 404);
+  EXPECT_EQ(body, json::parse(R"({"errors":["Not found: /x"]})"));
+  EXPECT_EQ(Raw("GET", std::string("/jobs/") + kJobHex + "/nope").first, 404);
+}
+
+TEST_F(RestServerTest, WrongMethodIs405) {
+  auto [status, body] = Raw("POST", "/jobs");
+  EXPECT_EQ(status, 405);
+  EXPECT_THAT(body["errors"][0].get<std::string>(), HasSubstr("POST"));
+  EXPECT_EQ(Raw("DELETE", std::string("/jobs/") + kJobHex).first, 405);
+}
+
+TEST_F(RestServerTest, PatchCancelsTheJob) {
+  auto [status, body] = Raw("PATCH", std::string("/jobs/") + kJobHex);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(body, json::object());
+  EXPECT_THAT(jobs_.cancelled(), ElementsAre(IdOf(kJobHex)));
+  EXPECT_EQ(jobs_.GetJob(IdOf(kJobHex))->status, JobStatus::kCanceling);
+}
+
+TEST_F(RestServerTest, PatchWithOtherModeIsRefused) {
+  EXPECT_EQ(Raw("PATCH", std::string("/jobs/") + kJobHex + "?mode=stop").first,
+            400);
+  EXPECT_TRUE(jobs_.cancelled().empty());
+}
+
+TEST_F(RestServerTest, PatchUnknownJobIs404) {
+  EXPECT_EQ(Raw("PATCH", std::string("/jobs/") + kOtherHex).first, 404);
+  EXPECT_TRUE(jobs_.cancelled().empty());
+}
+
+TEST_F(RestServerTest, AddedRoutesGetParamsAndBody) {
+  server_->AddRoute(
+      "POST", "/jobs/:jobid/savepoints", [](const RestRequest& r) {
+        return JsonResponse(
+            202, {{"job", r.path_params.at("jobid")}, {"body", r.body}});
+      });
+  ASSERT_OK_AND_ASSIGN(
+      std::string answer,
+      HttpPost(kHost, server_->port(),
+               std::string("/jobs/") + kJobHex + "/savepoints", "{\"a\":1}"));
+  EXPECT_EQ(json::parse(answer),
+            json::parse(std::string(R"({"job":")") + kJobHex +
+                        R"(","body":"{\"a\":1}"})"));
+  // The literal /jobs/overview still wins over /jobs/:jobid.
+  EXPECT_EQ(Raw("GET", "/jobs/overview").first, 200);
+}
+
+TEST_F(RestServerTest, ClientFetchesJobs) {
+  ASSERT_OK_AND_ASSIGN(std::vector<JobInfo> jobs,
+                       FetchJobs(kHost, server_->port()));
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].id, IdOf(kJobHex));
+  EXPECT_EQ(jobs[0].name, "word count");
+  EXPECT_EQ(jobs[0].start_time_ms, kStart);
+
+  ASSERT_OK_AND_ASSIGN(JobInfo job,
+                       FetchJob(kHost, server_->port(), IdOf(kJobHex)));
+  EXPECT_EQ(job.vertices.at(0).records_out, 7);
+  EXPECT_EQ(job.vertices.at(0).running_subtasks, 2);
+}
+
+TEST_F(RestServerTest, ClientReportsServerErrors) {
+  EXPECT_THAT(
+      FetchJob(kHost, server_->port(), IdOf(kOtherHex)),
+      StatusIs(Status::Code::kNotFound,
+               HasSubstr(std::string("Job ") + kOtherHex + " not found")));
+  EXPECT_THAT(HttpPost(kHost, server_->port(), "/jobs", "{}"),
+              StatusIs(Status::Code::kNotSupported, HasSubstr("HTTP 405")));
+  EXPECT_OK(RequestCancel(kHost, server_->port(), IdOf(kJobHex)));
+  EXPECT_THAT(jobs_.cancelled(), ElementsAre(IdOf(kJobHex)));
+}
+
+TEST_F(RestServerTest, PortInUseIsAnErrorNamingIt) {
+  const int port = server_->port();
+  FakeJobDirectory other;
+  Result<std::unique_ptr<RestServer>> second =
+      RestServer::Start(kHost, port, &other);
+  EXPECT_THAT(second, StatusIs(Status::Code::kIOError,
+                               HasSubstr("127.0.0.1:" + std::to_string(port))));
+  // The first server still answers.
+  EXPECT_EQ(Raw("GET", "/jobs").first, 200);
+}
+
+TEST_F(RestServerTest, StopIsIdempotentAndClosesThePort) {
+  const int port = server_->port();
+  server_->Stop();
+  server_->Stop();
+  EXPECT_THAT(HttpGet(kHost, port, "/jobs", std::chrono::milliseconds(2000)),
+              StatusIs(Status::Code::kIOError, HasSubstr("cannot reach weir")));
+}
+
+TEST(RestServer, StartAndStopRepeatedly) {
+  FakeJobDirectory jobs;
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RestServer> server,
+                         RestServer::Start(kHost, 0, &jobs));
+    if (round % 2 == 0) {
+      ASSERT_OK(HttpGet(kHost, server->port(), "/jobs"));
+    }
+  }
+}
+
+TEST(RestServer, UnbindableAddressIsAnError) {
+  FakeJobDirectory jobs;
+  EXPECT_THAT(RestServer::Start("203.0.113.1", 0, &jobs),
+              StatusIs(Status::Code::kIOError, HasSubstr("203.0.113.1")));
+  EXPECT_THAT(RestServer::Start(kHost, 70000, &jobs),
+              StatusIs(Status::Code::kInvalidArgument));
+}
+
+TEST(RestClient, NothingListeningIsAClearError) {
+  DeadPort dead;
+  ASSERT_GT(dead.port(), 0);
+  const std::string where =
+      "cannot reach weir at 127.0.0.1:" + std::to_string(dead.port()) +
+      ": connection refused";
+  EXPECT_THAT(FetchJobs(kHost, dead.port()),
+              StatusIs(Status::Code::kIOError, HasSubstr(where)));
+  EXPECT_THAT(HttpPatch(kHost, dead.port(), "/jobs/x"),
+              StatusIs(Status::Code::kIOError, HasSubstr(where)));
+}
+
+}  // namespace
+}  // namespace weir::tools

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The client side of the REST endpoint (rest_server.h): what `weir list`,
+// `weir cancel`, `weir savepoint`, ... use to talk to a running `weir run`.
+//
+// Each call opens one connection, sends one request, and closes it. Plain
+// HTTP on the given host and port; nothing here throws. Failures come back
+// as a Status whose message says what to fix:
+//
+//   cannot reach weir at 127.0.0.1:8081: connection refused (is the job
+//   running?)                                     IOError
+//   <the server's "errors" text> (HTTP 404 from 127.0.0.1:8081)
+//                                                 NotFound for 404,
+//                                                 InvalidArgument for 400,
+//                                                 NotSupported for 405/409,
+//                                                 IOError otherwise
+//
+// Thread safety: the functions share no state; call them from any thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <weir/job_info.h>
+#include <weir/result.h>
+#include <weir/status.h>
+
+namespace weir::tools {
+
+// Default: 10 s to connect, and 10 s for each read or write.
+inline constexpr std::chrono::milliseconds kDefaultHttpTimeout{10'000};
+
+// The body of a 2xx answer to the request, or an error as above. `path`
+// starts with '/' and may carry a query ("/jobs/x?mode=cancel").
+Result<std::string> HttpGet(
+    const std::string& host, int port, const std::string& path,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+Result<std::string> HttpPatch(
+    const std::string& host, int port, const std::string& path,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+// `body` is sent as application/json.
+Result<std::string> HttpPost(
+    const std::string& host, int port, const std::string& path,
+    const std::string& body,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// GET /jobs/overview: the server's jobs with id, name, status, start and end
+// time (no vertices). InvalidArgument if the answer cannot be read.
+Result<std::vector<JobInfo>> FetchJobs(
+    const std::string& host, int port,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// GET /jobs/:jobid: every field of the job's JobInfo. NotFound if the server
+// does not know the job.
+Result<JobInfo> FetchJob(
+    const std::string& host, int port, const JobId& id,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// PATCH /jobs/:jobid?mode=cancel: asks the job to cancel; OK once the
+// server accepted (202), before the job has stopped.
+Status RequestCancel(const std::string& host, int port, const JobId& id,
+                     std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+}  // namespace weir::tools

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tools/control/rest_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <utility>
+
+#include "tools/control/job_json.h"
+
+#ifndef WEIR_VERSION
+#define WEIR_VERSION "unknown"
+#endif
+
+namespace weir::tools {
+
+namespace {
+
+// Non-empty path segments: "/jobs//x/" and "/jobs/x" are the same path.
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > pos) out.emplace_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
+}
+
+bool IsParam(const std::string& segment) {
+  return !segment.empty() && segment[0] == ':';
+}
+
+bool Matches(const std::vector<std::string>& pattern,
+             const std::vector<std::string>& path,
+             std::map<std::string, std::string>* params) {
+  if (pattern.size() != path.size()) return false;
+  for (size_t seg_idx = 0; seg_idx < pattern.size(); ++seg_idx) {
+    if (IsParam(pattern[seg_idx])) {
+      if (params) (*params)[pattern[seg_idx].substr(1)] = path[seg_idx];
+    } else if (pattern[seg_idx] != path[seg_idx]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True if `a` is more specific than `b`: at the first segment where one is
+// literal and the other a parameter, `a` is literal.
+bool MoreSpecific(const std::vector<std::string>& a,
+                  const std::vector<std::string>& b) {
+  for (size_t seg_idx = 0; seg_idx < a.size() && seg_idx < b.size();
+       ++seg_idx) {
+    const bool a_param = IsParam(a[seg_idx]);
+    if (a_param != IsParam(b[seg_idx])) return !a_param;
+  }
+  return false;
+}
+
+// SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would
+// let a second server bind a port that is in use and silently share it.
+void SocketOptions(int sock) {
+  int yes = 1;
+  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+}
+
+}  // namespace
+
+JobDirectory::~JobDirectory() = default;
+
+RestResponse JsonResponse(int status, const nlohmann::json& body) {
+  return RestResponse{status, DumpJson(body)};
+}
+
+RestResponse ErrorResponse(int status, std::string_view message) {
+  return JsonResponse(status, ErrorJson(message));
+}
+
+int StatusToHttpCode(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kNotFound:
+      return 404;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kNotSupported:
+      return 409;
+    default:
+      return 500;
+  }
+}
+
+RestResponse StatusResponse(const Status& s) {
+  return ErrorResponse(StatusToHttpCode(s), s.message());
+}
+
+Result<JobId> JobIdParam(const RestRequest& request) {
+  auto it = request.path_params.find("jobid");
+  if (it == request.path_params.end()) {
+    return Status::InvalidArgument("the path has no job id");
+  }
+  return JobId::FromHex(it->second);
+}
+
+RestServer::RestServer(std::string address, JobDirectory* jobs,
+                       std::shared_ptr<Clock> clock)
+    : address_(std::move(address)),
+      jobs_(jobs),
+      clock_(std::move(clock)),
+      server_(std::make_unique<httplib::Server>()) {}
+
+RestServer::~RestServer() { Stop(); }
+
+Result<std::unique_ptr<RestServer>> RestServer::Start(
+    std::string address, int port, JobDirectory* jobs,
+    std::shared_ptr<Clock> clock) {
+  if (port < 0 || port > 65535) {
+    return Status::InvalidArgument("REST port " + std::to_string(port) +
+                                   " is not in 0..65535");
+  }
+  if (clock == nullptr) clock = SystemClock();
+  std::unique_ptr<RestServer> server(
+      new RestServer(std::move(address), jobs, std::move(clock)));
+  server->AddBuiltinRoutes();
+
+  httplib::Server& svr = *server->server_;
+  svr.set_socket_options(SocketOptions);
+  svr.new_task_queue = [] { return new httplib::ThreadPool(4); };
+  // A handful of requests per CLI command: short keep-alive, so that Stop()
+  // does not wait on idle connections for long.
+  svr.set_keep_alive_timeout(1);
+  RestServer* self = server.get();
+  const httplib::Server::Handler handler = [self](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    RestRequest request;
+    request.method = req.method == "HEAD" ? "GET" : req.method;
+    request.path = req.path;
+    for (const auto& [key, value] : req.params) request.query[key] = value;
+    request.body = req.body;
+    const RestResponse response = self->Dispatch(request);
+    res.status = response.status;
+    res.set_content(response.body, "application/json");
+  };
+  // Every method goes to Dispatch, which tells 404 from 405 itself.
+  svr.Get(".*", handler);
+  svr.Post(".*", handler);
+  svr.Put(".*", handler);
+  svr.Patch(".*", handler);
+  svr.Delete(".*", handler);
+  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                               std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what += ": ";
+      what += e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(DumpJson(ErrorJson(what)), "application/json");
+  });
+  // Errors httplib answers itself (a malformed request line, an unknown
+  // method) get a JSON body as well.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        res.set_content(
+            DumpJson(ErrorJson("HTTP " + std::to_string(res.status) + " for " +
+                               req.method + " " + req.path)),
+            "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+
+  errno = 0;
+  int bound = -1;
+  if (port == 0) {
+    bound = svr.bind_to_any_port(server->address_);
+  } else if (svr.bind_to_port(server->address_, port)) {
+    bound = port;
+  }
+  if (bound <= 0) {
+    const int err = errno;
+    std::string msg =
+        "cannot serve REST on " + server->address_ + ":" + std::to_string(port);
+    if (err != 0) {
+      msg += ": ";
+      msg += std::strerror(err);
+    }
+    return Status::IOError(msg);
+  }
+  server->port_ = bound;
+
+  // The socket listens already (bind_to_port calls listen), so clients can
+  // connect now. Wait until the accept loop runs only because httplib's
+  // stop() does nothing before it does.
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  server->thread_ = std::thread([&svr, done] {
+    svr.listen_after_bind();
+    done->store(true);
+  });
+  while (!svr.is_running() && !done->load()) std::this_thread::yield();
+  return server;
+}
+
+void RestServer::Stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+void RestServer::AddRoute(std::string method, std::string pattern,
+                          RestHandler handler) {
+  Route route{std::move(method), SplitPath(pattern), std::move(handler)};
+  std::lock_guard<std::mutex> lock(routes_mu_);
+  for (Route& r : routes_) {
+    if (r.method == route.method && r.segments == route.segments) {
+      r.handler = std::move(route.handler);
+      return;
+    }
+  }
+  routes_.push_back(std::move(route));
+}
+
+RestResponse RestServer::Dispatch(RestRequest& request) {
+  const std::vector<std::string> path = SplitPath(request.path);
+  RestHandler handler;
+  bool path_known = false;
+  {
+    std::lock_guard<std::mutex> lock(routes_mu_);
+    const Route* best = nullptr;
+    for (const Route& r : routes_) {
+      if (!Matches(r.segments, path, nullptr)) continue;
+      path_known = true;
+      if (r.method != request.method) continue;
+      if (best == nullptr || MoreSpecific(r.segments, best->segments)) {
+        best = &r;
+      }
+    }
+    if (best != nullptr) {
+      (void)Matches(best->segments, path, &request.path_params);
+      handler = best->handler;
+    }
+  }
+  if (handler) return handler(request);
+  if (path_known) {
+    return ErrorResponse(405, "Method " + request.method +
+                                  " is not allowed for " + request.path);
+  }
+  return ErrorResponse(404, "Not found: " + request.path);
+}
+
+void RestServer::AddBuiltinRoutes() {
+  AddRoute("GET", "/config",
+           [this](const RestRequest&) { return GetConfig(); });
+  AddRoute("GET", "/jobs", [this](const RestRequest&) { return GetJobs(); });
+  AddRoute("GET", "/jobs/overview",
+           [this](const RestRequest&) { return GetJobsOverview(); });
+  AddRoute("GET", "/jobs/:jobid",
+           [this](const RestRequest& r) { return GetJob(r); });
+  AddRoute("PATCH", "/jobs/:jobid",
+           [this](const RestRequest& r) { return PatchJob(r); });
+}
+
+RestResponse RestServer::GetConfig() const {
+  return JsonResponse(200, {{"flink-version", "weir " WEIR_VERSION},
+                            {"weir-version", WEIR_VERSION},
+                            {"refresh-interval", 3000}});
+}
+
+RestResponse RestServer::GetJobs() const {
+  return JsonResponse(200, JobIdsToJson(jobs_->ListJobs()));
+}
+
+RestResponse RestServer::GetJobsOverview() const {
+  return JsonResponse(
+      200, JobsOverviewToJson(jobs_->ListJobs(), clock_->NowMillis()));
+}
+
+RestResponse RestServer::GetJob(const RestRequest& request) const {
+  Result<JobId> id = JobIdParam(request);
+  if (!id.ok()) return ErrorResponse(404, id.status().message());
+  std::optional<JobInfo> job = jobs_->GetJob(*id);
+  if (!job) return ErrorResponse(404, "Job " + id->ToHex() + " not found");
+  return JsonResponse(200, JobDetailsToJson(*job, clock_->NowMillis()));
+}
+
+RestResponse RestServer::PatchJob(const RestRequest& request) const {
+  Result<JobId> id = JobIdParam(request);
+  if (!id.ok()) return ErrorResponse(404, id.status().message());
+  auto mode = request.query.find("mode");
+  if (mode != request.query.end() && mode->second != "cancel") {
+    return ErrorResponse(400, "unsupported mode '" + mode->second +
+                                  "': PATCH /jobs/:jobid only cancels "
+                                  "(mode=cancel); stop a job with POST "
+                                  "/jobs/:jobid/stop");
+  }
+  const Status s = jobs_->CancelJob(*id);
+  if (!s.ok()) return StatusResponse(s);
+  return JsonResponse(202, nlohmann::json::object());
+}
+
+}  // namespace weir::tools

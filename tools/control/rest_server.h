@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// RestServer: the REST endpoint of `weir run`, with Flink's paths, on
+// cpp-httplib. It answers from a JobDirectory (the jobs of this process):
+//
+//   GET   /config           {"flink-version":"weir <version>", ...}
+//   GET   /jobs             {"jobs":[{"id","status"}]}
+//   GET   /jobs/overview    {"jobs":[{"jid","name","state",...}]}
+//   GET   /jobs/:jobid      the job's details (job_json.h)
+//   PATCH /jobs/:jobid      cancels the job (`?mode=cancel` optional);
+//                           202 {}
+//
+// More routes are added with AddRoute (savepoints, stop, checkpoints). An
+// unknown path answers 404 {"errors":["Not found: /x"]}, a known path with
+// another method 405, an unknown or malformed job id 404. Every body is
+// JSON. docs/rest-api.md describes the API.
+//
+// Threads: Start() serves on a background thread; requests are handled on a
+// small pool of worker threads, so a JobDirectory and the handlers given to
+// AddRoute must be safe to call concurrently. Stop() (and the destructor)
+// return after the last handler has returned.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <weir/clock.h>
+#include <weir/job_info.h>
+#include <weir/result.h>
+#include <weir/status.h>
+
+namespace httplib {
+class Server;
+}  // namespace httplib
+
+namespace weir::tools {
+
+// The jobs a REST endpoint answers for. Implemented by the job runner (and
+// by fakes in tests). Called from the server's worker threads.
+class JobDirectory {
+ public:
+  virtual ~JobDirectory();
+  virtual std::vector<JobInfo> ListJobs() = 0;
+  // nullopt if there is no such job.
+  virtual std::optional<JobInfo> GetJob(const JobId& id) = 0;
+  // Asks the job to cancel and returns without waiting for it to stop.
+  // NotFound if there is no such job; another error if it cannot be
+  // cancelled (the server answers as StatusToHttpCode says).
+  virtual Status CancelJob(const JobId& id) = 0;
+};
+
+struct RestRequest {
+  std::string method;  // "GET", "POST", "PATCH", "PUT", "DELETE"
+  std::string path;    // decoded, without the query
+  // The values of the pattern's ":name" segments, by name without the colon.
+  std::map<std::string, std::string> path_params;
+  // Query parameters; the last value wins if one is repeated.
+  std::map<std::string, std::string> query;
+  std::string body;
+};
+
+struct RestResponse {
+  int status = 200;
+  std::string body;  // JSON text
+};
+
+using RestHandler = std::function<RestResponse(const RestRequest&)>;
+
+// A JSON response: DumpJson(body) with the given status code.
+RestResponse JsonResponse(int status, const nlohmann::json& body);
+// {"errors":["<message>"]} with the given status code.
+RestResponse ErrorResponse(int status, std::string_view message);
+// The HTTP status for a failed Status: NotFound 404, InvalidArgument 400,
+// NotSupported 409, anything else 500. REQUIRES: !s.ok().
+int StatusToHttpCode(const Status& s);
+// ErrorResponse(StatusToHttpCode(s), s.message()).
+RestResponse StatusResponse(const Status& s);
+// The ":jobid" path parameter as a JobId; InvalidArgument if it is missing
+// or not 32 hex digits.
+Result<JobId> JobIdParam(const RestRequest& request);
+
+class RestServer {
+ public:
+  // Binds `address`:`port` (port 0: any free port, see port()), and serves
+  // on a background thread. Returns once the socket listens, so a client may
+  // connect at once. `jobs` must outlive the server. `clock` gives the
+  // wall time for durations; nullptr means SystemClock().
+  // IOError naming the address and port if it cannot bind (port in use,
+  // address not local).
+  static Result<std::unique_ptr<RestServer>> Start(
+      std::string address, int port, JobDirectory* jobs,
+      std::shared_ptr<Clock> clock = nullptr);
+
+  RestServer(const RestServer&) = delete;
+  RestServer& operator=(const RestServer&) = delete;
+  // Stops the server.
+  ~RestServer();
+
+  int port() const { return port_; }
+  std::string address() const { return address_; }
+
+  // Adds a route. `method` is "GET", "POST", "PATCH", "PUT" or "DELETE";
+  // `pattern` a path whose segments are literal or ":name" (matching any one
+  // non-empty segment, given to the handler in path_params). A route added
+  // later with the same method and pattern replaces the earlier one; a
+  // literal segment wins over a ":name" one ("/jobs/overview" over
+  // "/jobs/:jobid"). May be called at any time, from any thread.
+  void AddRoute(std::string method, std::string pattern, RestHandler handler);
+
+  // Stops accepting, waits for requests in progress, and joins the thread.
+  // Idempotent.
+  void Stop();
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;
+    RestHandler handler;
+  };
+
+  RestServer(std::string address, JobDirectory* jobs,
+             std::shared_ptr<Clock> clock);
+  void AddBuiltinRoutes();
+  RestResponse Dispatch(RestRequest& request);
+
+  RestResponse GetConfig() const;
+  RestResponse GetJobs() const;
+  RestResponse GetJobsOverview() const;
+  RestResponse GetJob(const RestRequest& request) const;
+  RestResponse PatchJob(const RestRequest& request) const;
+
+  const std::string address_;
+  int port_ = 0;
+  JobDirectory* const jobs_;
+  const std::shared_ptr<Clock> clock_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+
+  std::mutex routes_mu_;
+  std::vector<Route> routes_;  // guarded by routes_mu_
+};
+
+}  // namespace weir::tools
