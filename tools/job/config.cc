@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tools/job/config.h"
+
+#include <cassert>
+#include <exception>
+#include <limits>
+#include <utility>
+#include <yaml-cpp/yaml.h>
+
+#include "lib/file.h"
+#include "tools/job/text.h"
+
+namespace weir::tools {
+
+namespace {
+
+constexpr int64_t kIntMax = std::numeric_limits<int64_t>::max();
+
+ConfigKey IntKey(std::string key, int64_t def, int64_t min, int64_t max,
+                 std::string description) {
+  ConfigKey k;
+  k.key = std::move(key);
+  k.type = ConfigType::kInt;
+  k.default_value = std::to_string(def);
+  k.min = min;
+  k.max = max;
+  k.description = std::move(description);
+  return k;
+}
+
+ConfigKey StringKey(std::string key, std::optional<std::string> def,
+                    std::string description) {
+  ConfigKey k;
+  k.key = std::move(key);
+  k.type = ConfigType::kString;
+  k.default_value = std::move(def);
+  k.description = std::move(description);
+  return k;
+}
+
+ConfigKey Aliased(ConfigKey key, std::string alias) {
+  key.aliases.push_back(std::move(alias));
+  return key;
+}
+
+std::vector<ConfigKey> MakeKeys() {
+  std::vector<ConfigKey> keys;
+  keys.push_back(IntKey("parallelism.default", 1, 1, 32768,
+                        "Parallelism of operators that set none."));
+  ConfigKey backend;
+  backend.key = "state.backend.type";
+  backend.type = ConfigType::kEnum;
+  backend.default_value = "rocksdb";
+  backend.choices = {"rocksdb", "hashmap"};
+  backend.description = "Where keyed state lives: RocksDB or in memory.";
+  keys.push_back(backend);
+  keys.push_back(StringKey("state.backend.local-dir", "",
+                           "Working directory of the state backends; empty "
+                           "= $TMPDIR/weir."));
+  ConfigKey incremental;
+  incremental.key = "state.backend.incremental";
+  incremental.type = ConfigType::kBool;
+  incremental.default_value = "true";
+  incremental.description =
+      "Checkpoints upload only SST files the checkpoint storage lacks.";
+  keys.push_back(incremental);
+  keys.push_back(IntKey("rest.port", 8081, 0, 65535,
+                        "Port of the REST endpoint; 0 = any free port."));
+  keys.push_back(StringKey("rest.address", "127.0.0.1",
+                           "Address the REST endpoint listens on."));
+  keys.push_back(IntKey("pipeline.max-parallelism", 128, 1, 32768,
+                        "Number of key groups, for jobs that set none."));
+  ConfigKey watermark;
+  watermark.key = "pipeline.auto-watermark-interval";
+  watermark.type = ConfigType::kDuration;
+  watermark.default_value = "200ms";
+  watermark.description = "How often sources emit watermarks.";
+  keys.push_back(watermark);
+  ConfigKey interval;
+  interval.key = "execution.checkpointing.interval";
+  interval.type = ConfigType::kDuration;
+  interval.min = 1;
+  interval.description =
+      "Time between periodic checkpoints; unset = no periodic checkpoints.";
+  keys.push_back(interval);
+  keys.push_back(Aliased(
+      StringKey("execution.checkpointing.dir", std::nullopt,
+                "Checkpoint storage directory; unset = no checkpoints."),
+      "state.checkpoints.dir"));
+  keys.push_back(StringKey("state.savepoints.dir", std::nullopt,
+                           "Default target directory of savepoints."));
+  keys.push_back(Aliased(IntKey("execution.checkpointing.num-retained", 1, 1,
+                                kIntMax, "Completed checkpoints kept."),
+                         "state.checkpoints.num-retained"));
+  return keys;
+}
+
+// Checks `value` against `key` and returns its normalized text.
+Result<std::string> Normalize(const ConfigKey& key, std::string_view value) {
+  const std::string bad = key.key + ": '" + std::string(value) + "' ";
+  switch (key.type) {
+    case ConfigType::kString:
+      return std::string(value);
+    case ConfigType::kInt: {
+      std::optional<int64_t> n = ParseInt64(value);
+      if (!n) return Status::InvalidArgument(bad + "is not an integer");
+      if (*n < key.min || *n > key.max) {
+        return Status::InvalidArgument(
+            bad + "is out of range (" + std::to_string(key.min) + ".." +
+            (key.max == kIntMax ? std::string() : std::to_string(key.max)) +
+            ")");
+      }
+      return std::to_string(*n);
+    }
+    case ConfigType::kBool: {
+      std::optional<bool> b = ParseBool(value);
+      if (!b) return Status::InvalidArgument(bad + "is not true or false");
+      return std::string(*b ? "true" : "false");
+    }
+    case ConfigType::kDuration: {
+      Result<int64_t> ms = ParseDurationMs(value);
+      if (!ms.ok()) {
+        return Status::InvalidArgument(key.key + ": " +
+                                       std::string(ms.status().message()));
+      }
+      if (*ms < key.min) {
+        return Status::InvalidArgument(bad + "must be at least " +
+                                       FormatDurationMs(key.min));
+      }
+      return FormatDurationMs(*ms);
+    }
+    case ConfigType::kEnum:
+      for (const std::string& choice : key.choices) {
+        if (choice == value) return choice;
+      }
+      return Status::InvalidArgument(bad + "is not one of " +
+                                     Join(key.choices, ", "));
+  }
+  return Status::InvalidArgument(bad + "has an unknown type");
+}
+
+struct FlatEntry {
+  std::string key;
+  std::string value;
+  int line;  // 1-based
+};
+
+Status Flatten(const YAML::Node& node, const std::string& prefix,
+               const std::string& display_path, std::vector<FlatEntry>* out) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node& key = it->first;
+    const YAML::Node& value = it->second;
+    const std::string where =
+        display_path + ":" + std::to_string(key.Mark().line + 1) + ": ";
+    if (!key.IsScalar()) {
+      return Status::InvalidArgument(where + "config keys must be words");
+    }
+    const std::string full = prefix + key.Scalar();
+    if (value.IsMap()) {
+      Status s = Flatten(value, full + ".", display_path, out);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (value.IsNull()) {
+      return Status::InvalidArgument(where + full + ": no value");
+    }
+    if (!value.IsScalar()) {
+      return Status::InvalidArgument(where + full +
+                                     ": the value must be a single value");
+    }
+    out->push_back({full, value.Scalar(), key.Mark().line + 1});
+  }
+  return Status::OK();
+}
+
+Status ApplyDynamic(const std::vector<std::string>& properties,
+                    Config* config) {
+  for (std::string_view property : properties) {
+    if (property.starts_with("-D")) property.remove_prefix(2);
+    const std::string where = "-D " + std::string(property) + ": ";
+    const size_t eq = property.find('=');
+    if (eq == std::string_view::npos) {
+      return Status::InvalidArgument(where + "expected key=value");
+    }
+    std::string_view key = property.substr(0, eq);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    Status s = config->Set(key, property.substr(eq + 1));
+    if (!s.ok())
+      return Status::InvalidArgument(where + std::string(s.message()));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& KnownConfigKeys() {
+  static const auto* keys = new std::vector<ConfigKey>(MakeKeys());
+  return *keys;
+}
+
+const ConfigKey* FindConfigKey(std::string_view key) {
+  for (const ConfigKey& known : KnownConfigKeys()) {
+    if (known.key == key) return &known;
+    for (const std::string& alias : known.aliases) {
+      if (alias == key) return &known;
+    }
+  }
+  return nullptr;
+}
+
+Status Config::Set(std::string_view key, std::string_view value) {
+  const ConfigKey* known = FindConfigKey(key);
+  if (known == nullptr) {
+    std::vector<std::string> names;
+    for (const ConfigKey& k : KnownConfigKeys()) {
+      names.push_back(k.key);
+      names.insert(names.end(), k.aliases.begin(), k.aliases.end());
+    }
+    std::string msg = "unknown config key '" + std::string(key) + "'";
+    if (std::optional<std::string> near = ClosestMatch(key, names)) {
+      msg += " (did you mean '" + *near + "'?)";
+    }
+    return Status::InvalidArgument(msg);
+  }
+  Result<std::string> normalized = Normalize(*known, value);
+  if (!normalized.ok()) return normalized.status();
+  values_[known->key] = std::move(normalized).value();
+  return Status::OK();
+}
+
+bool Config::IsSet(std::string_view key) const {
+  const ConfigKey* known = FindConfigKey(key);
+  return known != nullptr && values_.count(known->key) > 0;
+}
+
+const std::string* Config::Raw(std::string_view key, ConfigType type) const {
+  const ConfigKey* known = FindConfigKey(key);
+  assert(known != nullptr && "unknown config key");
+  if (known == nullptr) return nullptr;
+  assert((known->type == type ||
+          (type == ConfigType::kString && known->type == ConfigType::kEnum)) &&
+         "config getter of the wrong type");
+  auto it = values_.find(known->key);
+  if (it != values_.end()) return &it->second;
+  return known->default_value ? &*known->default_value : nullptr;
+}
+
+std::optional<int64_t> Config::GetInt(std::string_view key) const {
+  const std::string* raw = Raw(key, ConfigType::kInt);
+  return raw ? ParseInt64(*raw) : std::nullopt;
+}
+
+std::optional<std::string> Config::GetString(std::string_view key) const {
+  const std::string* raw = Raw(key, ConfigType::kString);
+  return raw ? std::optional<std::string>(*raw) : std::nullopt;
+}
+
+std::optional<bool> Config::GetBool(std::string_view key) const {
+  const std::string* raw = Raw(key, ConfigType::kBool);
+  return raw ? ParseBool(*raw) : std::nullopt;
+}
+
+std::optional<int64_t> Config::GetDurationMs(std::string_view key) const {
+  const std::string* raw = Raw(key, ConfigType::kDuration);
+  if (raw == nullptr) return std::nullopt;
+  Result<int64_t> ms = ParseDurationMs(*raw);
+  return ms.ok() ? std::optional<int64_t>(*ms) : std::nullopt;
+}
+
+std::map<std::string, std::string> Config::EffectiveValues() const {
+  std::map<std::string, std::string> out;
+  for (const ConfigKey& key : KnownConfigKeys()) {
+    if (auto it = values_.find(key.key); it != values_.end()) {
+      out[key.key] = it->second;
+    } else if (key.default_value) {
+      out[key.key] = *key.default_value;
+    }
+  }
+  return out;
+}
+
+Result<Config> LoadConfigString(
+    std::string_view yaml, const std::string& display_path,
+    const std::vector<std::string>& dynamic_properties) {
+  Config config;
+  std::vector<FlatEntry> entries;
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    if (root.IsDefined() && !root.IsNull()) {
+      if (!root.IsMap()) {
+        return Status::InvalidArgument(
+            display_path + ":1: a config file must be a map of 'key: value'");
+      }
+      Status s = Flatten(root, "", display_path, &entries);
+      if (!s.ok()) return s;
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(display_path + ":" +
+                                   std::to_string(e.mark.line + 1) +
+                                   ": invalid YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(display_path + ": " + e.what());
+  }
+  std::map<std::string, int> lines;  // canonical key -> line set
+  for (const FlatEntry& entry : entries) {
+    const std::string where =
+        display_path + ":" + std::to_string(entry.line) + ": ";
+    Status s = config.Set(entry.key, entry.value);
+    if (!s.ok())
+      return Status::InvalidArgument(where + std::string(s.message()));
+    const std::string& canonical = FindConfigKey(entry.key)->key;
+    if (auto [it, fresh] = lines.emplace(canonical, entry.line); !fresh) {
+      return Status::InvalidArgument(where + "'" + canonical +
+                                     "' is set twice (also on line " +
+                                     std::to_string(it->second) + ")");
+    }
+  }
+  Status s = ApplyDynamic(dynamic_properties, &config);
+  if (!s.ok()) return s;
+  return config;
+}
+
+Result<Config> LoadConfig(const std::optional<std::string>& path,
+                          const std::vector<std::string>& dynamic_properties) {
+  if (!path) return LoadConfigString("", "", dynamic_properties);
+  Result<std::string> text = ReadFileToString(*path);
+  if (!text.ok()) {
+    return text.status().WithContext("cannot read config file " + *path);
+  }
+  return LoadConfigString(*text, *path, dynamic_properties);
+}
+
+}  // namespace weir::tools

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// JobSpec: a YAML job file, parsed and validated. ParseJobFile checks every
+// key, type, field reference and edge of the operator graph, and computes
+// each operator's input and output Schema, so that a JobSpec that comes back
+// OK can be built into an engine job without further checks. The format is
+// described in docs/job-files.md.
+//
+// Every error is InvalidArgument (NotFound/IOError when the file cannot be
+// read) with one message of the form
+//   <path>:<line>:<col>: <message>
+// with 1-based line and column, e.g.
+//   jobs/sums.yaml:9:12: operator 'totals': unknown field 'amout' (fields:
+//   user, amount)
+// Nothing here throws: yaml-cpp exceptions are turned into Status.
+// The functions are pure and may run on any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <weir/result.h>
+
+#include "tools/job/row.h"
+
+namespace weir::tools {
+
+// generator (source): output [seq:int64, key:string, value:int64, ts:int64];
+// ts is the event time.
+struct GeneratorSpec {
+  int64_t keys = 1000;           // distinct keys; Default: 1000
+  std::optional<int64_t> count;  // records in total; nullopt = unbounded
+  double rate = 0;               // records/s in total; 0 = as fast as possible
+  uint64_t seed = 0;             // Default: 0
+  int64_t ts_step_ms = 1;        // event-time step per record; Default: 1 ms
+};
+
+enum class OnError { kFail, kSkip };
+
+// file-source (source): output = schema.
+struct FileSourceSpec {
+  std::string path;           // as written in the job file
+  std::string resolved_path;  // relative to the job file's directory
+  std::string format;         // "csv" or "json"
+  Schema schema;
+  bool follow = false;  // keep reading a growing file (tail -f)
+  OnError on_error = OnError::kFail;
+  std::string timestamp;     // int64 field with event time in ms; "" = none
+  int timestamp_index = -1;  // its index in schema, -1 if none
+  int64_t out_of_orderness_ms = 0;
+  std::optional<int64_t> idle_timeout_ms;
+};
+
+enum class CompareOp { kEq, kNe, kLt, kLe, kGt, kGe };
+
+// "==", "!=", "<", "<=", ">", ">=".
+std::string_view CompareOpName(CompareOp op);
+
+// filter: keeps records where `field op value`. Output = input.
+struct FilterSpec {
+  std::string field;
+  int field_index = -1;
+  CompareOp op = CompareOp::kEq;
+  Value value;  // of the field's type
+};
+
+// map: keeps, reorders and renames fields.
+struct MapSpec {
+  struct Item {
+    std::string name;    // output name
+    std::string source;  // input name
+    int source_index = -1;
+  };
+  std::vector<Item> fields;
+};
+
+enum class AggKind { kCount, kSum, kMin, kMax, kAvg };
+
+// "count", "sum", "min", "max", "avg".
+std::string_view AggKindName(AggKind kind);
+
+// count, sum, min, max: keyed running aggregates; each input record emits
+// (key, aggregate so far). Output [<key>, <as>:<type>], where <type> is
+// int64 for count and the field's type otherwise.
+struct AggregateSpec {
+  AggKind agg = AggKind::kCount;  // kCount, kSum, kMin or kMax
+  std::string key;
+  int key_index = -1;
+  std::string field;  // empty for count
+  int field_index = -1;
+  std::string as;  // output name of the aggregate
+};
+
+// distinct: emits a record the first time its key is seen. Output = input.
+struct DistinctSpec {
+  std::string key;
+  int key_index = -1;
+};
+
+enum class WindowKind { kTumbling, kSliding, kSession };
+enum class TimeDomain { kEvent, kProcessing };
+
+// window: keyed windows with one aggregate. Output
+// [<key>, window_start:int64, window_end:int64, <as>:<type>].
+struct WindowSpec {
+  std::string key;
+  int key_index = -1;
+  WindowKind kind = WindowKind::kTumbling;
+  int64_t size_ms = 0;   // tumbling, sliding
+  int64_t slide_ms = 0;  // sliding
+  int64_t gap_ms = 0;    // session
+  AggKind agg = AggKind::kCount;
+  std::string field;  // empty for count
+  int field_index = -1;
+  TimeDomain time = TimeDomain::kEvent;
+  int64_t allowed_lateness_ms = 0;
+  std::string as;  // output name of the aggregate
+};
+
+// file-sink: a directory of part files.
+struct FileSinkSpec {
+  std::string path;           // as written
+  std::string resolved_path;  // relative to the job file's directory
+  std::string format = "csv";
+};
+
+struct StdoutSinkSpec {
+  std::string format = "csv";
+};
+
+struct NullSinkSpec {};
+
+using OperatorParams =
+    std::variant<GeneratorSpec, FileSourceSpec, FilterSpec, MapSpec,
+                 AggregateSpec, DistinctSpec, WindowSpec, FileSinkSpec,
+                 StdoutSinkSpec, NullSinkSpec>;
+
+struct OperatorSpec {
+  std::string uid;
+  std::string name;      // Default: the uid
+  std::string type;      // "generator", "file-source", "sum", ...
+  int parallelism = 0;   // 0 = unset (the job's)
+  std::string uid_hash;  // 32 lower-case hex digits, or "" if unset
+  std::vector<std::string> input_uids;
+  std::vector<int> inputs;      // indices into JobSpec::operators, all smaller
+  Schema input_schema;          // empty for sources
+  Schema output_schema;         // empty for sinks
+  bool has_event_time = false;  // records carry an event time
+  int line = 0;                 // 1-based line of the operator in the file
+  OperatorParams params;
+
+  bool is_source() const;
+  bool is_sink() const;
+};
+
+struct JobSpec {
+  std::string name;
+  int parallelism = 0;      // 0 = unset (the configuration's default)
+  int max_parallelism = 0;  // 0 = unset (the configuration's default)
+  std::string path;         // the job file as given (for messages)
+  std::string base_dir;     // relative paths in the job resolve against it
+  std::vector<OperatorSpec> operators;  // in file order
+
+  // The index of the operator with this uid, or -1.
+  int IndexOf(std::string_view uid) const;
+};
+
+// The operator types ParseJob* knows, in documentation order.
+const std::vector<std::string>& KnownOperatorTypes();
+
+// Reads and parses the job file at `path`. Relative paths in the job resolve
+// against the file's directory. NotFound/IOError if it cannot be read.
+Result<JobSpec> ParseJobFile(const std::string& path);
+
+// Parses YAML text. `display_path` starts error messages; relative paths
+// resolve against `base_dir` (may be empty: the current directory).
+Result<JobSpec> ParseJobString(std::string_view yaml, std::string display_path,
+                               std::string base_dir);
+
+}  // namespace weir::tools
