@@ -19,7 +19,9 @@
 namespace weir::detail {
 
 template <class T>
-struct IsResult : std::false_type {};
+struct IsResult : std::false_type {
+  using value_type = T;
+};
 template <class T>
 struct IsResult<Result<T>> : std::true_type {
   using value_type = T;
@@ -27,10 +29,8 @@ struct IsResult<Result<T>> : std::true_type {
 
 // The record type a callable returns, unwrapping Result<T>.
 template <class F, class In>
-using MapResultT = typename std::conditional_t<
-    IsResult<std::invoke_result_t<F, const In&>>::value,
-    IsResult<std::invoke_result_t<F, const In&>>,
-    std::type_identity<std::invoke_result_t<F, const In&>>>::type;
+using MapResultT = std::decay_t<
+    typename IsResult<std::invoke_result_t<F, const In&>>::value_type>;
 
 template <class K>
 std::string SerializeKey(const K& key) {

@@ -203,10 +203,7 @@ class InputGate final : public InputGateBase {
   Progress ProcessAvailable(int max_elements) override {
     int processed = 0;
     while (processed < max_elements) {
-      if (pos_ == batch_.size()) {
-        if (open_ == 0) return Progress::kEnded;
-        if (!NextBatch()) break;
-      }
+      if (pos_ == batch_.size() && (open_ == 0 || !NextBatch())) break;
       Element<T>& e = batch_[pos_++];
       ++processed;
       ChannelState& ch = state_[current_];
@@ -243,7 +240,9 @@ class InputGate final : public InputGateBase {
     }
     if (records_ > 0) hooks_->CountRecordsIn(records_);
     records_ = 0;
-    if (processed > 0) return Progress::kProcessed;
+    if (processed > 0 && !(open_ == 0 && pos_ == batch_.size())) {
+      return Progress::kProcessed;
+    }
     return open_ == 0 && pos_ == batch_.size() ? Progress::kEnded
                                                : Progress::kNothing;
   }
