@@ -24,9 +24,14 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   return Status::IOError(msg);
 }
 
-bool Exists(const std::string& path) {
+// True if `path` exists; an error other than "no such file" (a directory we
+// may not search, say) is returned rather than taken for "exists", which
+// would make the counter search below run forever.
+Result<bool> Exists(const std::string& path) {
   struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 || errno != ENOENT;
+  if (::lstat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  return ErrnoStatus("cannot stat", path, errno);
 }
 
 }  // namespace
@@ -45,11 +50,14 @@ Status PartFileWriter::Open(std::string dir, int subtask, std::string suffix) {
 
 Status PartFileWriter::CreateFile() {
   const std::string base = "part-" + std::to_string(subtask_) + "-";
-  for (int n = 0;; ++n) {
+  for (int64_t n = 0;; ++n) {
     const std::string name = base + std::to_string(n) + suffix_;
     std::string final_path = dir_ + "/" + name;
     std::string in_progress = dir_ + "/." + name + ".inprogress";
-    if (Exists(final_path) || Exists(in_progress)) continue;
+    Result<bool> exists = Exists(final_path);
+    if (exists.ok() && !*exists) exists = Exists(in_progress);
+    if (!exists.ok()) return exists.status();
+    if (*exists) continue;
     fd_ = ::open(in_progress.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                  0644);
     if (fd_ < 0) {
@@ -97,12 +105,14 @@ Status PartFileWriter::Commit() {
   if (fd_ < 0) return Status::OK();  // nothing was written
   Status s = FlushBuffer();
   if (!s.ok()) return s;
-  if (::fsync(fd_) != 0)
+  if (::fsync(fd_) != 0) {
     return ErrnoStatus("cannot fsync", in_progress_path_, errno);
+  }
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0)
+  if (::close(fd) != 0) {
     return ErrnoStatus("cannot close", in_progress_path_, errno);
+  }
   if (::rename(in_progress_path_.c_str(), final_path_.c_str()) != 0) {
     return ErrnoStatus("cannot rename " + in_progress_path_ + " to",
                        final_path_, errno);
