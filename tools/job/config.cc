@@ -182,10 +182,14 @@ Status ApplyDynamic(const std::vector<std::string>& properties,
     if (eq == std::string_view::npos) {
       return Status::InvalidArgument(where + "expected key=value");
     }
-    std::string_view key = property.substr(0, eq);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    Status s = config->Set(key, property.substr(eq + 1));
+    // Spaces around '=' are dropped, as YAML drops them around ':'.
+    auto trim = [](std::string_view text) {
+      while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+      while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+      return text;
+    };
+    Status s = config->Set(trim(property.substr(0, eq)),
+                           trim(property.substr(eq + 1)));
     if (!s.ok())
       return Status::InvalidArgument(where + std::string(s.message()));
   }
