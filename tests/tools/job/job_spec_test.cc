@@ -192,6 +192,21 @@ TEST(JobSpec, DuplicateUid) {
               FailsAt(5, {"two operators have uid 'gen'", "lines 3 and 5"}));
 }
 
+TEST(JobSpec, OperatorMustBeAMap) {
+  EXPECT_THAT(Parse(WithGenerator("  - just-a-word\n")),
+              FailsAt(5, {"an operator must be a map"}));
+  EXPECT_THAT(Parse(WithGenerator("  - uid: s\n    type: null-sink\n"
+                                  "    inputs:\n")),
+              FailsAt(7, {"'inputs' must be a non-empty list of uids"}));
+}
+
+TEST(JobSpec, InputsMayBeASingleUid) {
+  ASSERT_OK_AND_ASSIGN(JobSpec job,
+                       Parse(WithGenerator("  - uid: s\n    type: null-sink\n"
+                                           "    inputs: gen\n")));
+  EXPECT_EQ(job.operators[1].inputs, std::vector<int>{0});
+}
+
 TEST(JobSpec, DuplicateKey) {
   EXPECT_THAT(Parse(WithGenerator("  - uid: s\n    type: null-sink\n"
                                   "    type: null-sink\n")),
