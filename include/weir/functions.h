@@ -117,6 +117,8 @@ class KeyedProcessFunction {
     // The record's (or the firing timer's) timestamp; kNoTimestamp if none.
     virtual int64_t timestamp() const = 0;
     virtual TimerService& timers() = 0;
+    // In OnTimer: the namespace the timer was registered in.
+    virtual std::string_view timer_namespace() const { return {}; }
   };
 
   virtual ~KeyedProcessFunction() = default;

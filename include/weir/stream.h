@@ -29,6 +29,7 @@
 
 #include <weir/detail/operators.h>
 #include <weir/detail/runtime.h>
+#include <weir/detail/window_function.h>
 #include <weir/functions.h>
 #include <weir/job.h>
 
@@ -56,6 +57,8 @@ template <class T>
 class DataStream;
 template <class K, class T>
 class KeyedStream;
+template <class K, class T>
+class WindowedStream;
 
 class JobBuilder {
  public:
@@ -317,7 +320,12 @@ class KeyedStream {
                     });
   }
 
-  // For keyed operator kinds (windows): a keyed node reading this stream.
+  // Windows per key (window.h); finish with Aggregate() or Reduce().
+  WindowedStream<K, T> Window(WindowAssigner assigner) const {
+    return WindowedStream<K, T>(*this, assigner);
+  }
+
+  // For keyed operator kinds: a keyed node reading this stream.
   template <class Out>
   DataStream<Out> Keyed(std::string name,
                         std::function<std::unique_ptr<StreamOperator>()> make) {
@@ -334,6 +342,70 @@ class KeyedStream {
  private:
   DataStream<T> input_;
   std::function<K(const T&)> key_;
+};
+
+template <class K, class T>
+class WindowedStream {
+ public:
+  WindowedStream(KeyedStream<K, T> input, WindowAssigner assigner)
+      : input_(std::move(input)), assigner_(assigner) {}
+
+  // Event-time windows keep their state this long after they fired, and
+  // late records within it fire them again. Default: 0.
+  WindowedStream& AllowedLateness(int64_t ms) {
+    lateness_ = ms;
+    return *this;
+  }
+
+  // Flink's aggregate(): one accumulator per key and window. Session
+  // windows need `function.merge`.
+  template <class Acc, class Out, class AccS = Serializer<Acc>>
+  DataStream<WindowResult<K, Out>> Aggregate(
+      AggregateFunction<T, Acc, Out> function, std::string name = "Window") {
+    detail::WindowCombiner<T, Acc, Out> c;
+    c.init = [f = function](const T& v) {
+      Acc acc = f.create_accumulator();
+      f.add(v, &acc);
+      return acc;
+    };
+    c.add = [f = function](Acc* acc, const T& v) { f.add(v, acc); };
+    c.merge = function.merge;
+    c.result = function.get_result;
+    return Make<Acc, Out, AccS>(std::move(c), std::move(name));
+  }
+
+  // Flink's reduce(): the window's records folded pairwise.
+  DataStream<WindowResult<K, T>> Reduce(
+      std::function<T(const T&, const T&)> reduce,
+      std::string name = "Window") {
+    detail::WindowCombiner<T, T, T> c;
+    c.init = [](const T& v) { return v; };
+    c.add = [reduce](T* acc, const T& v) { *acc = reduce(*acc, v); };
+    c.merge = reduce;
+    c.result = [](const T& acc) { return acc; };
+    return Make<T, T, Serializer<T>>(std::move(c), std::move(name));
+  }
+
+ private:
+  template <class Acc, class Out, class AccS>
+  DataStream<WindowResult<K, Out>> Make(detail::WindowCombiner<T, Acc, Out> c,
+                                        std::string name) {
+    auto assigner = assigner_;
+    auto lateness = lateness_;
+    auto key = input_.key_selector();
+    return input_.template Keyed<WindowResult<K, Out>>(
+        name, [=]() -> std::unique_ptr<StreamOperator> {
+          return std::make_unique<
+              detail::KeyedProcessOperator<K, T, WindowResult<K, Out>>>(
+              key, std::make_unique<
+                       detail::WindowFunction<K, T, Acc, Out, AccS>>(
+                       assigner, lateness, c, name));
+        });
+  }
+
+  KeyedStream<K, T> input_;
+  WindowAssigner assigner_;
+  int64_t lateness_ = 0;
 };
 
 template <class T>

@@ -217,11 +217,14 @@ class KeyedProcessOperator final
     Status s = this->ctx_->state().SetCurrentKey(key_bytes_);
     if (!s.ok()) return s;
     timestamp_ = timestamp;
+    timer_ns_ = {};
     collector_.Set(static_cast<Output<Out>*>(this->output_), timestamp);
     return fn_->ProcessElement(value, *this, collector_);
   }
 
-  Status OnTimer(TimeDomain domain, int64_t time, std::string_view) override {
+  Status OnTimer(TimeDomain domain, int64_t time,
+                 std::string_view ns) override {
+    timer_ns_ = ns;
     const std::string_view bytes = this->ctx_->state().current_key();
     Status s =
         Serializer<K>().Deserialize(Serializer<K>::kVersion, bytes,
@@ -238,12 +241,14 @@ class KeyedProcessOperator final
   const K& current_key() const override { return current_key_; }
   int64_t timestamp() const override { return timestamp_; }
   TimerService& timers() override { return this->ctx_->timers(); }
+  std::string_view timer_namespace() const override { return timer_ns_; }
 
   std::function<K(const In&)> key_;
   std::unique_ptr<KeyedProcessFunction<K, In, Out>> fn_;
   TimestampedCollector<Out> collector_;
   K current_key_{};
   std::string key_bytes_;
+  std::string_view timer_ns_;
   int64_t timestamp_ = kNoTimestamp;
 };
 
