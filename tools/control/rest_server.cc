@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -89,6 +90,7 @@ int StatusToHttpCode(const Status& s) {
     case Status::Code::kInvalidArgument:
       return 400;
     case Status::Code::kNotSupported:
+    case Status::Code::kAborted:
       return 409;
     default:
       return 500;
@@ -123,6 +125,7 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(
     return Status::InvalidArgument("REST port " + std::to_string(port) +
                                    " is not in 0..65535");
   }
+  assert(jobs != nullptr);
   if (clock == nullptr) clock = SystemClock();
   std::unique_ptr<RestServer> server(
       new RestServer(std::move(address), jobs, std::move(clock)));
@@ -134,6 +137,7 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(
   // A handful of requests per CLI command: short keep-alive, so that Stop()
   // does not wait on idle connections for long.
   svr.set_keep_alive_timeout(1);
+  svr.set_payload_max_length(1 << 20);
   RestServer* self = server.get();
   const httplib::Server::Handler handler = [self](const httplib::Request& req,
                                                   httplib::Response& res) {

@@ -15,10 +15,10 @@
 // another method 405, an unknown or malformed job id 404. Every body is
 // JSON. docs/rest-api.md describes the API.
 //
-// Threads: Start() serves on a background thread; requests are handled on a
-// small pool of worker threads, so a JobDirectory and the handlers given to
-// AddRoute must be safe to call concurrently. Stop() (and the destructor)
-// return after the last handler has returned.
+// Threads: Start() serves on a background thread; requests (bodies up to
+// 1 MiB) are handled on a pool of four worker threads, so a JobDirectory and
+// the handlers given to AddRoute must be safe to call concurrently. Stop() (and
+// the destructor) return after the last handler has returned.
 #pragma once
 
 #include <functional>
@@ -79,7 +79,7 @@ RestResponse JsonResponse(int status, const nlohmann::json& body);
 // {"errors":["<message>"]} with the given status code.
 RestResponse ErrorResponse(int status, std::string_view message);
 // The HTTP status for a failed Status: NotFound 404, InvalidArgument 400,
-// NotSupported 409, anything else 500. REQUIRES: !s.ok().
+// NotSupported and Aborted 409, anything else 500. REQUIRES: !s.ok().
 int StatusToHttpCode(const Status& s);
 // ErrorResponse(StatusToHttpCode(s), s.message()).
 RestResponse StatusResponse(const Status& s);
@@ -116,7 +116,8 @@ class RestServer {
   void AddRoute(std::string method, std::string pattern, RestHandler handler);
 
   // Stops accepting, waits for requests in progress, and joins the thread.
-  // Idempotent.
+  // Idempotent. REQUIRES: not called from a handler (it would wait for
+  // itself).
   void Stop();
 
  private:

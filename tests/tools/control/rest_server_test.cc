@@ -331,6 +331,17 @@ TEST(RestServer, UnbindableAddressIsAnError) {
               StatusIs(Status::Code::kInvalidArgument));
 }
 
+TEST(RestServer, StatusCodesMapToHttp) {
+  EXPECT_EQ(StatusToHttpCode(Status::NotFound("x")), 404);
+  EXPECT_EQ(StatusToHttpCode(Status::InvalidArgument("x")), 400);
+  EXPECT_EQ(StatusToHttpCode(Status::NotSupported("x")), 409);
+  EXPECT_EQ(StatusToHttpCode(Status::Aborted("x")), 409);
+  EXPECT_EQ(StatusToHttpCode(Status::IOError("x")), 500);
+  const RestResponse r = StatusResponse(Status::NotFound("gone"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"errors":["gone"]})"));
+}
+
 TEST(RestClient, NothingListeningIsAClearError) {
   DeadPort dead;
   ASSERT_GT(dead.port(), 0);
