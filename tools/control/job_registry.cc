@@ -53,7 +53,10 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 }  // namespace
 
 Result<HostPort> ParseHostPort(std::string_view text) {
-  const std::string quoted = "'" + std::string(text) + "'";
+  // Not "'" + std::string(text): GCC 12 at -O3 warns -Wrestrict on it.
+  std::string quoted = "'";
+  quoted += text;
+  quoted += "'";
   std::string_view rest = text;
   if (rest.substr(0, 7) == "http://") rest.remove_prefix(7);
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
