@@ -39,6 +39,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -126,9 +127,11 @@ struct RunResult {
 // ---------------------------------------------------------------- the job
 
 // The count function's output: the key's new count, and the input record's
-// `value` passed through (the latency job stores the creation time there).
+// `seq` and `value` passed through (the latency job stores the creation
+// time in `value`).
 struct KeyCount {
   int64_t count = 0;
+  int64_t seq = 0;
   int64_t value = 0;
 };
 
@@ -151,7 +154,7 @@ class CountFunction final
     const int64_t next = current->value_or(0) + 1;
     Status s = count_->Update(next);
     if (!s.ok()) return s;
-    out.Collect(KeyCount{next, event.value});
+    out.Collect(KeyCount{next, event.seq, event.value});
     return Status::OK();
   }
 
@@ -194,9 +197,13 @@ class StampingSource final : public SourceFunction<GeneratedEvent> {
   Stamper stamper_;
 };
 
-// Latencies in ns, appended by the sink of one subtask.
+// What the sink of one subtask saw, per record in arrival order: its
+// sequence number, its creation time (stamped by the source) and its arrival
+// time at the sink, steady_clock ns.
 struct LatencyLog {
-  std::vector<int64_t> ns;
+  std::vector<int64_t> seq;
+  std::vector<int64_t> created;
+  std::vector<int64_t> arrived;
 };
 
 class LatencySink final : public SinkFunction<KeyCount> {
@@ -204,13 +211,68 @@ class LatencySink final : public SinkFunction<KeyCount> {
   explicit LatencySink(std::shared_ptr<LatencyLog> log)
       : log_(std::move(log)) {}
   Status Invoke(const KeyCount& record, int64_t /*timestamp*/) override {
-    log_->ns.push_back(SteadyNanos() - record.value);
+    log_->arrived.push_back(SteadyNanos());
+    log_->seq.push_back(record.seq);
+    log_->created.push_back(record.value);
     return Status::OK();
   }
 
  private:
   std::shared_ptr<LatencyLog> log_;
 };
+
+// Latencies in ns, in arrival order:
+//   *created    arrival - creation time;
+//   *scheduled  arrival - the time the record was due at the fixed rate:
+//               start + seq / rate, where start is the earliest
+//               creation - seq / rate over all records (the generator's
+//               token bucket never releases a record before it is due).
+//               This also counts the time a record waits to be created
+//               (the generator releases records once per millisecond, and
+//               a source held back by a slow job falls behind its
+//               schedule), which `created` cannot see.
+void Latencies(const LatencyLog& log, double ns_per_seq,
+               std::vector<int64_t>* created, std::vector<int64_t>* scheduled) {
+  const size_t n = log.arrived.size();
+  auto due = [&](size_t i) {
+    return static_cast<int64_t>(static_cast<double>(log.seq[i]) * ns_per_seq);
+  };
+  int64_t start = std::numeric_limits<int64_t>::max();
+  for (size_t i = 0; i < n; ++i) {
+    start = std::min(start, log.created[i] - due(i));
+  }
+  created->resize(n);
+  scheduled->resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    (*created)[i] = log.arrived[i] - log.created[i];
+    (*scheduled)[i] = log.arrived[i] - (start + due(i));
+  }
+}
+
+struct Percentiles {
+  double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+};
+
+// Percentiles of `ns` without its first `skip` entries (the warm-up); the
+// maximum is over all of them.
+Percentiles ComputePercentiles(std::vector<int64_t> ns, size_t skip) {
+  Percentiles p;
+  if (ns.empty()) return p;
+  p.max_us =
+      static_cast<double>(*std::max_element(ns.begin(), ns.end())) / 1000.0;
+  ns.erase(ns.begin(),
+           ns.begin() + static_cast<std::ptrdiff_t>(std::min(skip, ns.size())));
+  if (ns.empty()) return p;
+  std::sort(ns.begin(), ns.end());
+  auto at = [&ns](double q) {
+    const auto i = static_cast<size_t>(q * static_cast<double>(ns.size()));
+    return static_cast<double>(ns[std::min(i, ns.size() - 1)]) / 1000.0;
+  };
+  p.p50_us = at(0.50);
+  p.p99_us = at(0.99);
+  p.p999_us = at(0.999);
+  return p;
+}
 
 Result<RunResult> RunJob(Backend backend, int parallelism,
                          SourceFactory<GeneratedEvent> source,
@@ -369,6 +431,7 @@ std::map<std::string, std::vector<Throughput>>& Recorded() {
 }
 struct Latency {
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+  double sched_p50_us = 0, sched_p99_us = 0, sched_p999_us = 0;
 };
 std::map<std::string, std::vector<Latency>>& RecordedLatency() {
   static auto* recorded = new std::map<std::string, std::vector<Latency>>;
@@ -462,7 +525,9 @@ void BM_KeyedCountLatency(benchmark::State& state, const std::string& name,
   RunResult last;
   for (auto _ : state) {
     auto log = std::make_shared<LatencyLog>();
-    log->ns.reserve(static_cast<size_t>(events));
+    log->seq.reserve(static_cast<size_t>(events));
+    log->created.reserve(static_cast<size_t>(events));
+    log->arrived.reserve(static_cast<size_t>(events));
     const GeneratorOptions gen = Generator(events, static_cast<double>(rate));
     Result<RunResult> r = RunJob(
         backend, 1,
@@ -479,26 +544,24 @@ void BM_KeyedCountLatency(benchmark::State& state, const std::string& name,
     }
     state.SetIterationTime(r->wall_s);
     last = *r;
-    std::vector<int64_t>& ns = log->ns;
     // The first records wait for the start of the job (the count task opens
     // its backend while the source already runs): they are left out of the
     // percentiles (not of the maximum).
-    const int64_t max_ns =
-        ns.empty() ? 0 : *std::max_element(ns.begin(), ns.end());
     const auto warmup = static_cast<size_t>(rate * LatencyWarmupSeconds());
-    ns.erase(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(
-                                          std::min(warmup, ns.size())));
-    if (ns.empty()) {
-      state.SkipWithError("no latencies recorded");
+    if (log->arrived.size() <= warmup) {
+      state.SkipWithError("too few latencies recorded");
       return;
     }
-    std::sort(ns.begin(), ns.end());
-    auto at = [&ns](double q) {
-      const auto i = static_cast<size_t>(q * static_cast<double>(ns.size()));
-      return static_cast<double>(ns[std::min(i, ns.size() - 1)]) / 1000.0;
-    };
-    lat = Latency{at(0.50), at(0.99), at(0.999),
-                  static_cast<double>(max_ns) / 1000.0};
+    std::vector<int64_t> from_creation, from_schedule;
+    Latencies(*log, 1e9 / static_cast<double>(rate), &from_creation,
+              &from_schedule);
+    const Percentiles created =
+        ComputePercentiles(std::move(from_creation), warmup);
+    const Percentiles scheduled =
+        ComputePercentiles(std::move(from_schedule), warmup);
+    lat = Latency{created.p50_us,   created.p99_us,   created.p999_us,
+                  created.max_us,   scheduled.p50_us, scheduled.p99_us,
+                  scheduled.p999_us};
     RecordedLatency()[name].push_back(lat);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * events);
@@ -506,6 +569,9 @@ void BM_KeyedCountLatency(benchmark::State& state, const std::string& name,
   state.counters["p99_us"] = lat.p99_us;
   state.counters["p999_us"] = lat.p999_us;
   state.counters["max_us"] = lat.max_us;
+  state.counters["sched_p50_us"] = lat.sched_p50_us;
+  state.counters["sched_p99_us"] = lat.sched_p99_us;
+  state.counters["sched_p999_us"] = lat.sched_p999_us;
   state.counters["events_per_s"] =
       static_cast<double>(last.events) / last.wall_s;
   state.counters["busy_cores"] = last.cpu_s / last.wall_s;
@@ -557,12 +623,16 @@ void PrintSummary() {
         runs.size());
   }
   for (const auto& [name, runs] : RecordedLatency()) {
-    std::printf("  %-34s p50 %.0f us  p99 %.0f us  p999 %.0f us  max %.0f us\n",
-                name.c_str(),
-                Median(runs, [](const Latency& l) { return l.p50_us; }),
-                Median(runs, [](const Latency& l) { return l.p99_us; }),
-                Median(runs, [](const Latency& l) { return l.p999_us; }),
-                Median(runs, [](const Latency& l) { return l.max_us; }));
+    std::printf(
+        "  %-34s p50 %.0f us  p99 %.0f us  p999 %.0f us  max %.0f us; "
+        "from schedule: p50 %.0f us  p99 %.0f us  p999 %.0f us\n",
+        name.c_str(), Median(runs, [](const Latency& l) { return l.p50_us; }),
+        Median(runs, [](const Latency& l) { return l.p99_us; }),
+        Median(runs, [](const Latency& l) { return l.p999_us; }),
+        Median(runs, [](const Latency& l) { return l.max_us; }),
+        Median(runs, [](const Latency& l) { return l.sched_p50_us; }),
+        Median(runs, [](const Latency& l) { return l.sched_p99_us; }),
+        Median(runs, [](const Latency& l) { return l.sched_p999_us; }));
   }
   std::printf("Targets\n");
   for (int p : {1, 2}) {
