@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tools/run/commands.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "tools/control/job_list_format.h"
+#include "tools/control/job_registry.h"
+#include "tools/control/rest_client.h"
+#include "tools/control/rest_server.h"
+#include "tools/job/config.h"
+#include "tools/job/job_spec.h"
+#include "tools/run/job_planner.h"
+
+namespace weir::tools {
+namespace {
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "weir: error: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+// The REST endpoint's view of the one job this process runs.
+class SingleJobDirectory final : public JobDirectory {
+ public:
+  explicit SingleJobDirectory(Job* job) : job_(job) {}
+  std::vector<JobInfo> ListJobs() override { return {job_->Info()}; }
+  std::optional<JobInfo> GetJob(const JobId& id) override {
+    if (id != job_->id()) return std::nullopt;
+    return job_->Info();
+  }
+  Status CancelJob(const JobId& id) override {
+    if (id != job_->id()) {
+      return Status::NotFound("no job " + id.ToHex());
+    }
+    job_->Cancel();
+    return Status::OK();
+  }
+
+ private:
+  Job* job_;
+};
+
+std::atomic<int> g_signal{0};
+void OnSignal(int sig) { g_signal.store(sig); }
+
+// Starts the job, its REST endpoint and its registry entry, waits for the
+// job (cancelling it on SIGINT/SIGTERM) and cleans up. `ready` is called
+// once the endpoint listens (or with the error), so that a detached parent
+// can report it.
+int Serve(Job& job, const Config& config,
+          const std::function<void(const std::string& message, bool ok)>&
+              ready) {
+  SingleJobDirectory directory(&job);
+  const std::string address =
+      config.GetString("rest.address").value_or("127.0.0.1");
+  const int port = static_cast<int>(config.GetInt("rest.port").value_or(8081));
+  Result<std::unique_ptr<RestServer>> server =
+      RestServer::Start(address, port, &directory);
+  if (!server.ok()) {
+    ready(std::string(server.status().message()), false);
+    return 1;
+  }
+  Status s = job.Start();
+  if (!s.ok()) {
+    ready(std::string(s.message()), false);
+    return 1;
+  }
+  Result<JobRegistry> registry = JobRegistry::OpenDefault();
+  RegistryEntry entry;
+  entry.job_id = job.id();
+  entry.name = job.name();
+  entry.pid = getpid();
+  entry.rest_address = (*server)->address();
+  entry.rest_port = (*server)->port();
+  entry.start_time_ms = job.Info().start_time_ms;
+  Status reg = registry.ok() ? registry->Register(entry) : registry.status();
+  if (!reg.ok()) {
+    std::fprintf(stderr, "weir: warning: job not registered: %s\n",
+                 std::string(reg.message()).c_str());
+  }
+  ready("Job has been submitted with JobID " + job.id().ToHex() +
+            "\nREST endpoint: http://" + (*server)->address() + ":" +
+            std::to_string((*server)->port()),
+        true);
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  bool cancelled_by_signal = false;
+  while (!job.WaitFor(std::chrono::milliseconds(100))) {
+    if (g_signal.load() != 0 && !cancelled_by_signal) {
+      cancelled_by_signal = true;
+      job.Cancel();
+    }
+  }
+  Status result = job.Wait();
+  if (registry.ok()) registry->Unregister(job.id()).IgnoreError();
+  (*server)->Stop();
+  const JobInfo info = job.Info();
+  switch (info.status) {
+    case JobStatus::kFinished:
+      std::printf("Job %s finished.\n", job.id().ToHex().c_str());
+      return 0;
+    case JobStatus::kCanceled:
+      std::printf("Job %s was cancelled.\n", job.id().ToHex().c_str());
+      return 2;
+    default:
+      std::fprintf(stderr, "weir: error: job %s failed: %s\n",
+                   job.id().ToHex().c_str(),
+                   std::string(result.message()).c_str());
+      return 1;
+  }
+}
+
+
+}  // namespace
+
+int RunJob(const RunArgs& args) {
+  Result<Config> config = LoadConfig(args.config, args.dynamic_properties);
+  if (!config.ok()) return Fail(config.status());
+  Result<JobSpec> spec = ParseJobFile(args.job_file);
+  if (!spec.ok()) return Fail(spec.status());
+  PlanOverrides overrides;
+  overrides.parallelism = args.parallelism;
+  if (args.parallelism < 0) {
+    return Fail(Status::InvalidArgument("-p must be at least 1"));
+  }
+  Result<JobBuilder> builder = PlanJob(*spec, *config, overrides);
+  if (!builder.ok()) return Fail(builder.status());
+  Result<JobOptions> options = JobOptionsFromConfig(*config);
+  if (!options.ok()) return Fail(options.status());
+  // Build() checks the graph and starts no thread, so a detached run may
+  // still fork after it.
+  Result<std::unique_ptr<Job>> job = builder->Build(*options);
+  if (!job.ok()) return Fail(job.status());
+
+  if (!args.detached) {
+    return Serve(**job, *config, [](const std::string& msg, bool ok) {
+      if (ok) {
+        std::printf("%s\n", msg.c_str());
+        std::fflush(stdout);
+      } else {
+        std::fprintf(stderr, "weir: error: %s\n", msg.c_str());
+      }
+    });
+  }
+
+  // Detached: the child runs the job in a new session and tells the parent
+  // through a pipe when it is up (or why not).
+  int fds[2];
+  if (pipe(fds) != 0) {
+    return Fail(Status::IOError(std::string("pipe: ") + std::strerror(errno)));
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    return Fail(Status::IOError(std::string("fork: ") + std::strerror(errno)));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    setsid();
+    const int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      dup2(devnull, STDIN_FILENO);
+      dup2(devnull, STDOUT_FILENO);
+      dup2(devnull, STDERR_FILENO);
+      if (devnull > STDERR_FILENO) close(devnull);
+    }
+    const int wfd = fds[1];
+    const int code =
+        Serve(**job, *config, [wfd](const std::string& msg, bool ok) {
+          const std::string out = std::string(ok ? "+" : "-") + msg;
+          [[maybe_unused]] ssize_t n = write(wfd, out.data(), out.size());
+          close(wfd);
+        });
+    job->reset();
+    _exit(code);
+  }
+  close(fds[1]);
+  std::string reply;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) > 0) reply.append(buf, n);
+  close(fds[0]);
+  if (reply.empty()) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return Fail(Status::IOError("the detached job process exited early"));
+  }
+  if (reply[0] != '+') {
+    waitpid(pid, nullptr, 0);
+    return Fail(Status::InvalidArgument(reply.substr(1)));
+  }
+  std::printf("%s\n", reply.substr(1).c_str());
+  return 0;
+}
+
+int ListJobs(const std::optional<std::string>& endpoint) {
+  std::vector<JobInfo> jobs;
+  if (endpoint) {
+    Result<HostPort> hp = ParseHostPort(*endpoint);
+    if (!hp.ok()) return Fail(hp.status());
+    Result<std::vector<JobInfo>> r = FetchJobs(hp->host, hp->port);
+    if (!r.ok()) return Fail(r.status());
+    jobs = std::move(*r);
+  } else {
+    Result<JobRegistry> registry = JobRegistry::OpenDefault();
+    if (!registry.ok()) return Fail(registry.status());
+    Result<std::vector<RegistryEntry>> entries = registry->List();
+    if (!entries.ok()) return Fail(entries.status());
+    for (const RegistryEntry& e : *entries) {
+      Result<JobInfo> info = FetchJob(e.rest_address, e.rest_port, e.job_id);
+      if (info.ok()) {
+        jobs.push_back(std::move(*info));
+      } else {
+        // The process is alive but does not answer: list what we know.
+        JobInfo j;
+        j.id = e.job_id;
+        j.name = e.name;
+        j.status = JobStatus::kRunning;
+        j.start_time_ms = e.start_time_ms;
+        jobs.push_back(std::move(j));
+      }
+    }
+  }
+  std::printf("%s", FormatJobList(jobs).c_str());
+  return 0;
+}
+
+int CancelJob(const std::string& job_id,
+              const std::optional<std::string>& endpoint) {
+  Result<JobId> id = JobId::FromHex(job_id);
+  if (!id.ok()) return Fail(id.status());
+  HostPort hp;
+  if (endpoint) {
+    Result<HostPort> r = ParseHostPort(*endpoint);
+    if (!r.ok()) return Fail(r.status());
+    hp = *r;
+  } else {
+    Result<JobRegistry> registry = JobRegistry::OpenDefault();
+    if (!registry.ok()) return Fail(registry.status());
+    Result<RegistryEntry> entry = registry->Find(*id);
+    if (!entry.ok()) return Fail(entry.status());
+    hp = HostPort{entry->rest_address, entry->rest_port};
+  }
+  Status s = RequestCancel(hp.host, hp.port, *id);
+  if (!s.ok()) return Fail(s);
+  std::printf("Cancelled job %s.\n", id->ToHex().c_str());
+  return 0;
+}
+
+}  // namespace weir::tools

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The commands of the `weir` binary, apart from argument parsing
+// (tools/weir/main.cc). Each prints what it has to say and returns the
+// process exit code: 0 for success, 1 for an error (one message on stderr).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace weir::tools {
+
+struct RunArgs {
+  std::string job_file;
+  int parallelism = 0;                // -p; 0 = not given
+  std::optional<std::string> config;  // -c
+  std::vector<std::string> dynamic_properties;  // -D key=value
+  bool detached = false;                        // -d
+};
+
+// `weir run`. Exit codes: 0 when the job finished, 1 on an error or when
+// the job failed, 2 when it was cancelled.
+int RunJob(const RunArgs& args);
+
+// `weir list [-m host:port]`: the running jobs on this host (from the
+// registry), or those of one endpoint.
+int ListJobs(const std::optional<std::string>& endpoint);
+
+// `weir cancel [-m host:port] JOBID`.
+int CancelJob(const std::string& job_id,
+              const std::optional<std::string>& endpoint);
+
+}  // namespace weir::tools
