@@ -148,8 +148,9 @@ struct FlatEntry {
 Status Flatten(const YAML::Node& node, const std::string& prefix,
                const std::string& display_path, std::vector<FlatEntry>* out) {
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
-    const YAML::Node& value = it->second;
+    // Copies: `it->` points into a temporary proxy.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
     const std::string where =
         display_path + ":" + std::to_string(key.Mark().line + 1) + ": ";
     if (!key.IsScalar()) {

@@ -214,7 +214,8 @@ Status JobParser::ReadMap(const YAML::Node& node, const YAML::Mark& where,
     return ErrorAt(mark, what + " must be a map of 'key: value'");
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // Copies: `it->` points into a temporary proxy.
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) {
       return ErrorAt(key.Mark(), "keys of " + what + " must be plain words");
     }
