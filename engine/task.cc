@@ -276,6 +276,10 @@ void Task::Run() {
     Fail(Status::Aborted("a user function threw while closing"));
   }
   if (s.ok() && failed()) s = failure_;
+  // Operators may hold state handles: drop them, then close the backend
+  // (RocksDB flushes here) before the job may remove its directory.
+  for (auto& slot : slots_) slot->op.reset();
+  backend_.reset();
   const bool cancelled = cancelled_.load(std::memory_order_acquire);
   if (!s.ok() && !cancelled) s = s.WithContext("task " + name_);
   counters_->running_subtasks.fetch_sub(1);

@@ -179,6 +179,11 @@ int RunJob(const RunArgs& args) {
       dup2(devnull, STDERR_FILENO);
       if (devnull > STDERR_FILENO) close(devnull);
     }
+    // Keep no descriptor of the caller's open (its pipes would never see
+    // end of file while the job runs).
+    for (int fd = STDERR_FILENO + 1; fd < 1024; ++fd) {
+      if (fd != fds[1]) close(fd);
+    }
     const int wfd = fds[1];
     const int code =
         Serve(**job, *config, [wfd](const std::string& msg, bool ok) {
