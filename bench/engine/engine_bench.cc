@@ -249,6 +249,29 @@ void Latencies(const LatencyLog& log, double ns_per_seq,
   }
 }
 
+// WEIR_BENCH_LATENCY_DUMP=<dir>: writes one line per record,
+// "<arrival ms since the first record> <latency from creation us> <latency
+// from schedule us>", to <dir>/<backend>.txt, for looking at the latency
+// over time.
+void DumpLatencies(const std::string& name, const LatencyLog& log,
+                   const std::vector<int64_t>& created,
+                   const std::vector<int64_t>& scheduled) {
+  const char* dir = std::getenv("WEIR_BENCH_LATENCY_DUMP");
+  if (dir == nullptr || *dir == '\0' || log.arrived.empty()) return;
+  const bool memory = name.find("/memory/") != std::string::npos;
+  const std::string path =
+      std::string(dir) + (memory ? "/memory.txt" : "/rocksdb.txt");
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return;
+  for (size_t i = 0; i < log.arrived.size(); ++i) {
+    std::fprintf(f, "%.3f %.1f %.1f\n",
+                 static_cast<double>(log.arrived[i] - log.arrived[0]) / 1e6,
+                 static_cast<double>(created[i]) / 1e3,
+                 static_cast<double>(scheduled[i]) / 1e3);
+  }
+  std::fclose(f);
+}
+
 struct Percentiles {
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
 };
@@ -555,6 +578,7 @@ void BM_KeyedCountLatency(benchmark::State& state, const std::string& name,
     std::vector<int64_t> from_creation, from_schedule;
     Latencies(*log, 1e9 / static_cast<double>(rate), &from_creation,
               &from_schedule);
+    DumpLatencies(name, *log, from_creation, from_schedule);
     const Percentiles created =
         ComputePercentiles(std::move(from_creation), warmup);
     const Percentiles scheduled =
