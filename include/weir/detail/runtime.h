@@ -289,6 +289,18 @@ class InputGate final : public InputGateBase {
       if (ch.watermark < min_wm) min_wm = ch.watermark;
     }
     const bool all_idle = !any_active && open_ > 0;
+    if (all_idle) {
+      // Flink's StatusWatermarkValve: when the last active channel goes
+      // idle, event time moves to the highest watermark of any channel.
+      int64_t max_wm = kMinWatermark;
+      for (const ChannelState& ch : state_) {
+        if (!ch.ended && ch.watermark > max_wm) max_wm = ch.watermark;
+      }
+      if (max_wm > combined_) {
+        combined_ = max_wm;
+        hooks_->DeliverWatermark(0, combined_);
+      }
+    }
     if (all_idle != all_idle_) {
       all_idle_ = all_idle;
       hooks_->SetInputIdle(all_idle);

@@ -138,5 +138,59 @@ TEST(ProcessingTimeTest, TimersFollowTheInjectedClock) {
   EXPECT_TRUE(job->Wait().IsAborted());
 }
 
+// Emits its events once, then nothing, forever.
+class OnceThenQuiet final : public SourceFunction<Event> {
+ public:
+  explicit OnceThenQuiet(std::vector<Event> events) : events_(events) {}
+  Result<SourceStatus> Poll(SourceOutput<Event>& out, int) override {
+    for (; next_ < events_.size(); ++next_) out.Collect(events_[next_]);
+    return SourceStatus::Waiting(1);
+  }
+
+ private:
+  std::vector<Event> events_;
+  size_t next_ = 0;
+};
+
+// A silent source holds back event time until it is marked idle.
+TEST(EventTimeTest, IdleSourceStopsHoldingBackTheWatermark) {
+  for (int64_t idle_timeout : {int64_t{0}, int64_t{50}}) {
+    SCOPED_TRACE("idle timeout " + std::to_string(idle_timeout));
+    auto clock = std::make_shared<ManualClock>(0);
+    auto out = std::make_shared<Collected<Fired>>();
+    auto strategy = WatermarkStrategy<Event>::ForMonotonousTimestamps(
+                        [](const Event& e) { return e.time; })
+                        .WithIdleness(idle_timeout);
+    JobBuilder b("idle");
+    auto busy = b.AddSource<Event>(
+        std::make_unique<OnceThenQuiet>(
+            std::vector<Event>{{"a", 1, 100}, {"a", 1, 200}}),
+        "busy", strategy);
+    auto silent = b.AddSource<Event>(
+        std::make_unique<OnceThenQuiet>(std::vector<Event>{}), "silent",
+        strategy);
+    busy.Union({silent})
+        .KeyBy([](const Event& e) { return e.key; })
+        .Process<Fired>([] { return std::make_unique<CountThenFire>(); })
+        .SinkTo(CollectInto(out));
+    JobOptions options;
+    options.clock = clock;
+    ASSERT_OK_AND_ASSIGN(auto job, b.Build(options));
+    ASSERT_OK(job->Start());
+    // The busy source's watermark is 199, but the silent one holds it back.
+    EXPECT_FALSE(out->WaitForSize(1, 30ms));
+    clock->AdvanceMillis(100);
+    if (idle_timeout == 0) {
+      EXPECT_FALSE(out->WaitForSize(1, 30ms));
+    } else {
+      // Idle now: the timer at 110 fires (watermark 199).
+      ASSERT_TRUE(out->WaitForSize(1, 10s));
+      EXPECT_EQ(out->values()[0], (Fired{"a", 110, 199, 2}));
+    }
+    job->Cancel();
+    EXPECT_TRUE(job->Wait().IsAborted());
+  }
+}
+
 }  // namespace
 }  // namespace weir::enginetest
