@@ -15,6 +15,7 @@
 
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/run_process.h"
+#include "tools/control/rest_client.h"
 
 namespace weir::e2e {
 namespace {
@@ -257,10 +258,31 @@ operators:
   const size_t at = r.out.find("JobID ");
   ASSERT_NE(at, std::string::npos) << r.out;
   const std::string id = r.out.substr(at + 6, 32);
+  const std::string rest = "REST endpoint: http://127.0.0.1:";
+  const size_t rest_at = r.out.find(rest);
+  ASSERT_NE(rest_at, std::string::npos) << r.out;
+  const int port = std::stoi(r.out.substr(rest_at + rest.size()));
+
+  // The endpoint describes the running job: vertices, parallelism, counts.
+  Result<JobInfo> info = tools::FetchJob("127.0.0.1", port,
+                                         *JobId::FromHex(id));
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->name, "forever");
+  EXPECT_EQ(info->status, JobStatus::kRunning);
+  ASSERT_EQ(info->vertices.size(), 2u);
+  EXPECT_EQ(info->vertices[1].operators[0].uid, "counts");
+  EXPECT_EQ(info->vertices[1].parallelism, 1);
+  for (int i = 0; i < 200 && info->vertices[1].records_in == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    info = tools::FetchJob("127.0.0.1", port, *JobId::FromHex(id));
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+  }
+  EXPECT_GT(info->vertices[1].records_in, 0);
 
   r = Weir({"list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(id + " : forever (RUNNING)"));
+
 
   r = Weir({"cancel", id});
   ASSERT_EQ(r.exit_code, 0) << r.err;
