@@ -185,6 +185,8 @@ Status Job::Impl::Wire() {
       }
       Status st = Wire(task, static_cast<int>(v), s);
       if (!st.ok()) return st;
+      task->set_snapshot_observer(options.snapshot_observer.get(),
+                                  static_cast<int>(v));
     }
   }
   return Status::OK();
@@ -355,6 +357,23 @@ void Job::Cancel() {
     m.status = JobStatus::kCanceling;
   }
   m.CancelAll();
+}
+
+Status Job::TriggerCheckpoint(int64_t checkpoint_id) {
+  Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (m.status != JobStatus::kRunning) {
+      return Status::InvalidArgument("job " + m.id.ToHex() + " is " +
+                                     std::string(JobStatusName(m.status)) +
+                                     ", not RUNNING");
+    }
+  }
+  for (size_t v = 0; v < m.plan.vertices.size(); ++v) {
+    if (!m.graph->nodes[m.plan.vertices[v].nodes[0]].is_source) continue;
+    for (auto& t : m.tasks[v]) t->TriggerBarrier(checkpoint_id);
+  }
+  return Status::OK();
 }
 
 JobStatus Job::status() const {

@@ -112,8 +112,33 @@ void Task::SetInputIdle(bool idle) {
   }
 }
 
-void Task::OnBarrier(int /*channel*/, int64_t /*checkpoint_id*/) {
-  // Checkpoints come with the checkpoint issue.
+void Task::OnBarrierAligned(int64_t checkpoint_id) {
+  PerformCheckpoint(checkpoint_id);
+}
+
+void Task::TriggerBarrier(int64_t checkpoint_id) {
+  Post([this, checkpoint_id] { PerformCheckpoint(checkpoint_id); });
+}
+
+// The synchronous phase: operator state, then the backend's cut, then the
+// barrier downstream. Records wait only for this.
+void Task::PerformCheckpoint(int64_t checkpoint_id) {
+  if (checkpoint_id <= last_checkpoint_ || failed()) return;
+  last_checkpoint_ = checkpoint_id;
+  for (auto& slot : slots_) {
+    Status s = slot->op->SnapshotState();
+    if (!s.ok()) {
+      return Fail(s.WithContext("snapshot of '" + slot->node->name + "'"));
+    }
+  }
+  if (observer_ != nullptr) {
+    Status s = observer_->OnTaskSnapshot(checkpoint_id, vertex_, subtask_,
+                                         *backend_);
+    if (!s.ok()) return Fail(std::move(s));
+  }
+  for (auto& w : writers_) {
+    w->EmitControl(detail::ElementKind::kBarrier, checkpoint_id);
+  }
 }
 
 Status Task::FireTimers(OperatorSlot& slot, TimeDomain domain,

@@ -19,6 +19,7 @@
 #include <weir/operator.h>
 
 #include "backends/backend.h"
+#include "engine/snapshot_observer.h"
 
 namespace weir::engine {
 
@@ -115,6 +116,12 @@ class Task final : public detail::TaskHooks {
   void Join();
   // Runs `action` on the task thread between records.
   void Post(std::function<void()> action);
+  // Sources: snapshot and send barrier `checkpoint_id` (via Post).
+  void TriggerBarrier(int64_t checkpoint_id);
+  void set_snapshot_observer(SnapshotObserver* observer, int vertex) {
+    observer_ = observer;
+    vertex_ = vertex;
+  }
 
   const std::string& name() const { return name_; }
   KeyedStateBackend* backend() { return backend_.get(); }
@@ -124,7 +131,7 @@ class Task final : public detail::TaskHooks {
   bool failed() const override { return !failure_.ok(); }
   void DeliverWatermark(int op_index, int64_t watermark) override;
   void SetInputIdle(bool idle) override;
-  void OnBarrier(int channel, int64_t checkpoint_id) override;
+  void OnBarrierAligned(int64_t checkpoint_id) override;
   void CountRecordsIn(int64_t n) override {
     counters_->records_in.fetch_add(n, std::memory_order_relaxed);
   }
@@ -147,6 +154,7 @@ class Task final : public detail::TaskHooks {
   Status FireProcessingTimers(int64_t now, int64_t* next);
   Status FireTimers(OperatorSlot& slot, TimeDomain domain, int64_t up_to);
   void FlushWriters();
+  void PerformCheckpoint(int64_t checkpoint_id);
 
   const std::string name_;
   const int subtask_;
@@ -168,6 +176,9 @@ class Task final : public detail::TaskHooks {
   std::thread thread_;
   Status failure_;
   bool idle_ = false;
+  SnapshotObserver* observer_ = nullptr;
+  int vertex_ = 0;
+  int64_t last_checkpoint_ = 0;
 };
 
 }  // namespace weir::engine

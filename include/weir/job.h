@@ -15,6 +15,10 @@
 
 namespace weir {
 
+namespace engine {
+class SnapshotObserver;
+}  // namespace engine
+
 struct JobOptions {
   enum class Backend : uint8_t { kMemory, kRocksDB };
 
@@ -34,6 +38,9 @@ struct JobOptions {
   int channel_capacity = 8;
   // The job's id. Default: empty, meaning a new random one.
   JobId job_id;
+  // Engine-internal: called in every task's synchronous snapshot phase
+  // (engine/snapshot_observer.h). Default: null.
+  std::shared_ptr<engine::SnapshotObserver> snapshot_observer;
 };
 
 class Job {
@@ -57,6 +64,11 @@ class Job {
   bool WaitFor(std::chrono::milliseconds timeout);
   // Asks the tasks to stop. Returns at once; Wait() for the end.
   void Cancel();
+  // Injects barrier `checkpoint_id` at every source that is still running:
+  // each source snapshots between two polls (so its offset is exact) and
+  // sends the barrier on; every task snapshots once the barrier has come
+  // on all its inputs. Ids must grow. InvalidArgument unless running.
+  Status TriggerCheckpoint(int64_t checkpoint_id);
 
   JobStatus status() const;
   JobInfo Info() const;

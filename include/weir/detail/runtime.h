@@ -31,8 +31,9 @@ class TaskHooks {
   virtual void DeliverWatermark(int op_index, int64_t watermark) = 0;
   // The task's inputs all went idle, or one became active again.
   virtual void SetInputIdle(bool idle) = 0;
-  // A barrier arrived on input channel `channel` (the checkpoint issue).
-  virtual void OnBarrier(int channel, int64_t checkpoint_id) = 0;
+  // Barrier `checkpoint_id` has arrived on every open input channel
+  // (aligned): the task snapshots its state and forwards the barrier.
+  virtual void OnBarrierAligned(int64_t checkpoint_id) = 0;
   virtual void CountRecordsIn(int64_t n) = 0;
   virtual void CountRecordsOut(int64_t n) = 0;
 };
@@ -228,12 +229,14 @@ class InputGate final : public InputGateBase {
           UpdateWatermark();
           break;
         case ElementKind::kBarrier:
-          hooks_->OnBarrier(static_cast<int>(current_), e.time);
+          OnBarrier(e.time);
           break;
         case ElementKind::kEnd:
           ch.ended = true;
           --open_;
           UpdateWatermark();
+          // A finished channel no longer holds a barrier back.
+          if (aligning_) MaybeAligned();
           break;
       }
       if (hooks_->failed()) break;
@@ -251,6 +254,11 @@ class InputGate final : public InputGateBase {
   struct ChannelState {
     int64_t watermark = kMinWatermark;
     bool idle = false;
+    // Delivered the barrier being aligned: read nothing more from it until
+    // the others have. What followed the barrier in its batch waits here.
+    bool blocked = false;
+    typename Channel<T>::Batch held;
+    size_t held_pos = 0;
     // An idle channel that came back counts for the combined watermark
     // only once its own watermark has caught up with it.
     bool aligned = true;
@@ -260,7 +268,17 @@ class InputGate final : public InputGateBase {
   bool NextBatch() {
     for (size_t i = 0; i < channels_.size(); ++i) {
       const size_t c = (current_ + 1 + i) % channels_.size();
-      if (state_[c].ended) continue;
+      ChannelState& ch = state_[c];
+      if (ch.ended || ch.blocked) continue;
+      if (ch.held_pos < ch.held.size()) {
+        // Resume a batch cut short by a barrier.
+        batch_.swap(ch.held);
+        pos_ = ch.held_pos;
+        ch.held.clear();
+        ch.held_pos = 0;
+        current_ = c;
+        return true;
+      }
       if (channels_[c]->TryPop(&batch_)) {
         current_ = c;
         pos_ = 0;
@@ -268,6 +286,45 @@ class InputGate final : public InputGateBase {
       }
     }
     return false;
+  }
+
+  // Aligned barriers (Chandy-Lamport): the first barrier N blocks its
+  // channel; when every open channel has delivered N, the task snapshots
+  // and all channels are read again.
+  void OnBarrier(int64_t id) {
+    ChannelState& ch = state_[current_];
+    if (!aligning_ || id > aligning_id_) {
+      if (aligning_) {
+        // A newer barrier overtook an unfinished alignment: give up the
+        // old checkpoint (its coordinator will time it out).
+        Unblock();
+      }
+      aligning_ = true;
+      aligning_id_ = id;
+    } else if (id < aligning_id_) {
+      return;  // a barrier of an abandoned checkpoint
+    }
+    ch.blocked = true;
+    // Keep the rest of this batch for later.
+    ch.held.assign(std::make_move_iterator(batch_.begin() + pos_),
+                   std::make_move_iterator(batch_.end()));
+    ch.held_pos = 0;
+    pos_ = batch_.size();
+    MaybeAligned();
+  }
+
+  void MaybeAligned() {
+    for (const ChannelState& c : state_) {
+      if (!c.ended && !c.blocked) return;
+    }
+    const int64_t id = aligning_id_;
+    Unblock();
+    hooks_->OnBarrierAligned(id);
+  }
+
+  void Unblock() {
+    aligning_ = false;
+    for (ChannelState& c : state_) c.blocked = false;
   }
 
   void SetActive(ChannelState& ch) {
@@ -322,6 +379,8 @@ class InputGate final : public InputGateBase {
   size_t current_ = 0;
   int64_t combined_ = kMinWatermark;
   bool all_idle_ = false;
+  bool aligning_ = false;
+  int64_t aligning_id_ = 0;
   int64_t records_ = 0;
 };
 
