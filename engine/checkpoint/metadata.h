@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The `_metadata` file: the commit point of a checkpoint or savepoint. A
+// checkpoint without a readable `_metadata` does not exist.
+//
+// It names every operator of the job (id, uid, parallelism, max
+// parallelism) and, for each task (one subtask of a chain), the key-group
+// range it owned and the files that hold its state, each by a path relative
+// to a storage root, with the size and XXH3-64 checksum that verify it.
+// The byte layout, the versioning rule and the path rules are in
+// docs/checkpoint-format.md; in short: magic "WEIRMETA", a format version,
+// the total length, length-prefixed records to which fields are only ever
+// added at the end, and a footer with an XXH3-64 checksum and a trailing
+// magic.
+//
+// Decoding never trusts its input: garbage, truncated or foreign bytes give
+// one error naming the file, never a crash or an out-of-bounds read.
+//
+// Thread safety: plain values and free functions; no shared state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <weir/job_info.h>
+#include <weir/key_group.h>
+#include <weir/operator_id.h>
+#include <weir/result.h>
+
+#include "backends/snapshot.h"
+
+namespace weir::engine {
+
+// The file name of the commit point inside a chk-N or savepoint directory.
+inline constexpr std::string_view kMetadataFileName = "_metadata";
+
+// The newest format version this build writes and reads.
+inline constexpr uint32_t kMetadataFormatVersion = 1;
+
+enum class SnapshotKind : uint8_t {
+  kCheckpoint = 1,
+  kSavepoint = 2,
+};
+
+enum class SavepointFormat : uint8_t {
+  // The backend's own files; a native savepoint may reference `shared/`.
+  kNative = 1,
+  // Backend-neutral key-group streams, self-contained.
+  kCanonical = 2,
+};
+
+// One operator of the job.
+struct OperatorMetadata {
+  OperatorId id;
+  std::string uid;  // empty if the operator has none
+  std::string name;
+  int parallelism = 0;
+  int max_parallelism = 0;
+
+  bool operator==(const OperatorMetadata&) const = default;
+};
+
+// One file of a task's snapshot as stored: every field of SnapshotFile but
+// `local_path`, which is replaced by `path`.
+struct StoredFile {
+  // The file's name in the snapshot (what a restore names it locally).
+  std::string name;
+  // Relative to the storage root (see ResolveStoredPath): "shared/<unique
+  // name>" or "chk-7/<name>". Never absolute, never with a ".." component.
+  std::string path;
+  uint64_t size = 0;      // bytes
+  uint64_t checksum = 0;  // XXH3-64 of the contents
+
+  // SnapshotFormat::kRocksDBSst: the column family and what importing the
+  // file needs.
+  std::string column_family;
+  int level = 0;
+  std::string smallest_key;
+  std::string largest_key;
+  uint64_t smallest_seqno = 0;
+  uint64_t largest_seqno = 0;
+
+  // SnapshotFormat::kKeyGroupStreams: operator (hex id) and key group, -1
+  // for operator state.
+  std::string operator_id;
+  int key_group = -1;
+
+  bool operator==(const StoredFile&) const = default;
+};
+
+// `file` as stored under `path` (local_path dropped).
+StoredFile ToStoredFile(const SnapshotFile& file, std::string path);
+
+// The state of one task (subtask `subtask_index` of vertex `vertex_index`)
+// at the cut. A task holds the state of every operator of its chain.
+struct TaskSnapshotMetadata {
+  int vertex_index = 0;
+  int subtask_index = 0;
+  std::vector<OperatorId> operator_ids;  // the operators of the chain
+  KeyGroupRange key_group_range;
+  SnapshotFormat format = SnapshotFormat::kRocksDBSst;
+  int max_parallelism = 0;
+  uint64_t sequence_number = 0;  // kRocksDBSst: the cut's sequence number
+  std::vector<StoredFile> files;
+
+  bool operator==(const TaskSnapshotMetadata&) const = default;
+};
+
+struct CheckpointMetadata {
+  JobId job_id;
+  std::string job_name;
+  uint64_t checkpoint_id = 0;
+  SnapshotKind kind = SnapshotKind::kCheckpoint;
+  // Meaningful for savepoints; checkpoints are always native.
+  SavepointFormat savepoint_format = SavepointFormat::kNative;
+  int64_t trigger_time_ms = 0;     // ms since the Unix epoch
+  int64_t completion_time_ms = 0;  // ms since the Unix epoch
+  // Where `shared/...` paths resolve: the checkpoint storage root
+  // (<checkpoints-dir>/<job-id>) of a native savepoint that references it.
+  // Empty for checkpoints: they resolve against their own parent.
+  std::string shared_root;
+  std::vector<OperatorMetadata> operators;
+  std::vector<TaskSnapshotMetadata> tasks;
+
+  bool operator==(const CheckpointMetadata&) const = default;
+};
+
+// Serializes `metadata` into `*out` (replacing its content).
+// InvalidArgument if a field cannot be stored: a path that is empty,
+// absolute or has a ".." component, a negative parallelism, index or
+// key-group bound.
+Status Encode(const CheckpointMetadata& metadata, std::string* out);
+
+// Parses a `_metadata` file's bytes. `path_for_messages` names the file in
+// errors. Corruption for truncated, foreign ("bad magic"), checksum
+// mismatch or malformed content; NotSupported for a newer format version.
+// Fields a newer writer appended to a record are skipped.
+Result<CheckpointMetadata> DecodeMetadata(std::string_view bytes,
+                                          std::string_view path_for_messages);
+
+// Writes `<dir>/_metadata` atomically (tmp + fsync + rename + fsync dir),
+// creating `dir` if needed. After OK the checkpoint exists; on failure or a
+// crash there is no `_metadata` (at worst a `_metadata.tmp`).
+Status WriteMetadataFile(const std::string& dir,
+                         const CheckpointMetadata& metadata);
+
+// Reads and decodes a `_metadata` file. `path` is the file or the chk-N /
+// savepoint directory that holds it. NotFound names the missing file.
+Result<CheckpointMetadata> ReadMetadataFile(const std::string& path);
+
+// The `_metadata` file of `path` (the file itself, or `<dir>/_metadata`).
+std::string MetadataFilePath(const std::string& path);
+
+// Where `file` lives. `metadata_dir` is the directory holding the
+// `_metadata` file. Paths resolve against metadata_dir's parent (the
+// checkpoint storage root for chk-N, the savepoints directory for a
+// savepoint), except that `shared/...` paths resolve against
+// `metadata.shared_root` when it is set.
+std::string ResolveStoredPath(const CheckpointMetadata& metadata,
+                              const std::string& metadata_dir,
+                              const StoredFile& file);
+
+// True for a path that Encode accepts: relative, non-empty, no "."/".."
+// or empty components.
+bool IsValidStoredPath(std::string_view path);
+
+}  // namespace weir::engine

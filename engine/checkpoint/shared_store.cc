@@ -1,0 +1,793 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/checkpoint/shared_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <system_error>
+
+#include "lib/file.h"
+#include "lib/hash.h"
+
+namespace weir::engine {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kSharedPrefix = "shared/";
+constexpr std::string_view kSavepointRefsDir = "savepoint-refs";
+constexpr std::string_view kTmpSuffix = ".tmp";
+constexpr size_t kCopyBufferSize = 1 << 20;
+
+Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
+  std::string msg(what);
+  msg += " ";
+  msg += path;
+  msg += ": ";
+  msg += std::strerror(err);
+  if (err == ENOENT) return Status::NotFound(msg);
+  return Status::IOError(msg);
+}
+
+std::string Hex64(uint64_t v) {
+  char buf[19];
+  std::snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
+  return buf;
+}
+
+// The name inside shared/ of a stored path, if it is "shared/<name>".
+std::optional<std::string> SharedName(std::string_view path) {
+  if (!path.starts_with(kSharedPrefix)) return std::nullopt;
+  path.remove_prefix(kSharedPrefix.size());
+  if (path.empty() || path.find('/') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::string(path);
+}
+
+// N of a "chk-N" directory name.
+std::optional<uint64_t> ParseCheckpointDirName(std::string_view name) {
+  if (!name.starts_with("chk-")) return std::nullopt;
+  name.remove_prefix(4);
+  if (name.empty() || name.size() > 20) return std::nullopt;
+  uint64_t id = 0;
+  const auto [end, ec] =
+      std::from_chars(name.data(), name.data() + name.size(), id);
+  if (ec != std::errc() || end != name.data() + name.size()) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+Status RemoveFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus("remove", path, errno);
+  }
+  return Status::OK();
+}
+
+Status RemoveTree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return Status::IOError("remove " + path + ": " + ec.message());
+  return Status::OK();
+}
+
+std::string BaseName(const std::string& path) {
+  fs::path p(path);
+  if (!p.has_filename()) p = p.parent_path();
+  return p.filename().string();
+}
+
+// XXH3-64 and size of a file's contents.
+Status HashFile(const std::string& path, uint64_t* size, uint64_t* checksum) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  Hash64Stream hash;
+  std::string buf(kCopyBufferSize, '\0');
+  uint64_t total = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return ErrnoStatus("read", path, err);
+    }
+    if (n == 0) break;
+    hash.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    total += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  *size = total;
+  *checksum = hash.Digest();
+  return Status::OK();
+}
+
+// Copies src to dst (created, must not exist), fsyncs dst, and returns the
+// size and XXH3-64 of what was copied.
+Status CopyFile(const std::string& src, const std::string& dst, uint64_t* size,
+                uint64_t* checksum) {
+  const int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return ErrnoStatus("open", src, errno);
+  const int out =
+      ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) {
+    const int err = errno;
+    ::close(in);
+    return ErrnoStatus("create", dst, err);
+  }
+  Hash64Stream hash;
+  std::string buf(kCopyBufferSize, '\0');
+  uint64_t total = 0;
+  Status s;
+  while (s.ok()) {
+    const ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      s = ErrnoStatus("read", src, errno);
+      break;
+    }
+    if (n == 0) break;
+    hash.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    total += static_cast<uint64_t>(n);
+    const char* p = buf.data();
+    size_t left = static_cast<size_t>(n);
+    while (left > 0) {
+      const ssize_t w = ::write(out, p, left);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        s = ErrnoStatus("write", dst, errno);
+        break;
+      }
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+  }
+  if (s.ok() && ::fsync(out) != 0) s = ErrnoStatus("fsync", dst, errno);
+  if (::close(out) != 0 && s.ok()) s = ErrnoStatus("close", dst, errno);
+  ::close(in);
+  *size = total;
+  *checksum = hash.Digest();
+  return s;
+}
+
+// link(2) fails with these where a copy would work.
+bool LinkUnsupported(int err) {
+  return err == EXDEV || err == EPERM || err == EOPNOTSUPP || err == EMLINK ||
+         err == ENOSYS;
+}
+
+}  // namespace
+
+SharedFileStore::SharedFileStore(std::string root, Options options)
+    : root_(std::move(root)), options_(options) {
+  std::random_device rd;
+  std::seed_seq seed{rd(), rd(), rd(), rd()};
+  rng_.seed(seed);
+}
+
+SharedFileStore::~SharedFileStore() = default;
+
+Result<std::unique_ptr<SharedFileStore>> SharedFileStore::Open(
+    const std::string& root, Options options) {
+  if (root.empty()) {
+    return Status::InvalidArgument("the checkpoint directory is empty");
+  }
+  std::error_code ec;
+  fs::path abs = fs::absolute(root, ec).lexically_normal();
+  if (ec)
+    return Status::IOError("cannot resolve " + root + ": " + ec.message());
+  std::string normalized = abs.string();
+  while (normalized.size() > 1 && normalized.back() == '/')
+    normalized.pop_back();
+  std::unique_ptr<SharedFileStore> store(
+      new SharedFileStore(std::move(normalized), options));
+  Status s = store->Load();
+  if (!s.ok()) return s;
+  return store;
+}
+
+std::string SharedFileStore::CheckpointDir(uint64_t checkpoint_id) const {
+  return root_ + "/chk-" + std::to_string(checkpoint_id);
+}
+
+void SharedFileStore::AddReferences(const CheckpointMetadata& metadata,
+                                    uint64_t checkpoint,
+                                    const std::string* savepoint) {
+  std::set<std::string>& held =
+      savepoint ? savepoints_[*savepoint] : completed_[checkpoint];
+  for (const TaskSnapshotMetadata& task : metadata.tasks) {
+    for (const StoredFile& f : task.files) {
+      std::optional<std::string> name = SharedName(f.path);
+      if (!name) continue;
+      SharedFile& entry = files_[*name];
+      entry.size = f.size;
+      entry.checksum = f.checksum;
+      if (savepoint) {
+        entry.savepoints.insert(*savepoint);
+      } else {
+        entry.checkpoints.insert(checkpoint);
+      }
+      by_identity_.emplace(Identity(f.size, f.checksum), *name);
+      held.insert(*name);
+    }
+  }
+}
+
+Status SharedFileStore::Load() {
+  Status s = CreateDirs(shared_dir());
+  if (!s.ok()) return s;
+  std::error_code ec;
+  for (fs::directory_iterator it(root_, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::optional<uint64_t> id = ParseCheckpointDirName(name);
+    if (!id || !it->is_directory()) continue;
+    const std::string metadata_path =
+        it->path().string() + "/" + std::string(kMetadataFileName);
+    if (!Exists(metadata_path)) continue;  // not a checkpoint; Sweep's
+    Result<CheckpointMetadata> m = ReadMetadataFile(metadata_path);
+    if (!m.ok()) {
+      unreadable_.push_back(metadata_path);
+      continue;
+    }
+    AddReferences(*m, *id, nullptr);
+  }
+  if (ec) return Status::IOError("cannot list " + root_ + ": " + ec.message());
+
+  const std::string refs_dir = root_ + "/" + std::string(kSavepointRefsDir);
+  if (!Exists(refs_dir)) return Status::OK();
+  for (fs::directory_iterator it(refs_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.ends_with(kTmpSuffix)) continue;
+    Result<CheckpointMetadata> m = ReadMetadataFile(it->path().string());
+    if (!m.ok()) {
+      unreadable_.push_back(it->path().string());
+      continue;
+    }
+    AddReferences(*m, 0, &name);
+  }
+  if (ec) {
+    return Status::IOError("cannot list " + refs_dir + ": " + ec.message());
+  }
+  return Status::OK();
+}
+
+std::string SharedFileStore::NewSharedName(const std::string& original) {
+  std::string tail = original.empty() ? "file" : original.substr(0, 200);
+  for (char& c : tail) {
+    if (c == '/' || c == '\0') c = '_';
+  }
+  for (;;) {
+    char prefix[17];
+    std::snprintf(prefix, sizeof(prefix), "%016" PRIx64, rng_());
+    std::string name = std::string(prefix) + "-" + tail;
+    if (!files_.contains(name) && !in_flight_.contains(name)) return name;
+  }
+}
+
+Status SharedFileStore::Transfer(const SnapshotFile& file,
+                                 const std::string& target,
+                                 bool* linked) const {
+  *linked = false;
+  struct stat st;
+  if (::stat(file.local_path.c_str(), &st) != 0) {
+    return ErrnoStatus("cannot upload", file.local_path, errno);
+  }
+  if (static_cast<uint64_t>(st.st_size) != file.size) {
+    return Status::Corruption(
+        file.local_path + " has " + std::to_string(st.st_size) +
+        " bytes, the snapshot says " + std::to_string(file.size));
+  }
+  auto mismatch = [&](uint64_t actual) {
+    return Status::Corruption("checksum mismatch for " + file.local_path +
+                              ": the snapshot says " + Hex64(file.checksum) +
+                              ", the file has " + Hex64(actual));
+  };
+  if (options_.hard_links) {
+    if (::link(file.local_path.c_str(), target.c_str()) == 0) {
+      *linked = true;
+      if (!options_.verify_linked_checksums) return Status::OK();
+      uint64_t size = 0, checksum = 0;
+      Status s = HashFile(target, &size, &checksum);
+      if (s.ok() && size != file.size) {
+        s = Status::Corruption(file.local_path + " changed size while linked");
+      }
+      if (s.ok() && checksum != file.checksum) s = mismatch(checksum);
+      if (!s.ok()) RemoveFile(target).IgnoreError();
+      return s;
+    }
+    const int err = errno;
+    if (!LinkUnsupported(err)) {
+      return ErrnoStatus("link " + file.local_path + " to", target, err);
+    }
+  }
+  const std::string tmp = target + std::string(kTmpSuffix);
+  uint64_t size = 0, checksum = 0;
+  Status s = CopyFile(file.local_path, tmp, &size, &checksum);
+  if (s.ok() && size != file.size) {
+    s = Status::Corruption("copied " + std::to_string(size) + " bytes of " +
+                           file.local_path + ", the snapshot says " +
+                           std::to_string(file.size));
+  }
+  if (s.ok() && checksum != file.checksum) s = mismatch(checksum);
+  if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) {
+    s = ErrnoStatus("rename to " + target + " from", tmp, errno);
+  }
+  if (!s.ok()) RemoveFile(tmp).IgnoreError();
+  return s;
+}
+
+Result<StoredFile> SharedFileStore::UploadOne(uint64_t checkpoint_id,
+                                              const SnapshotFile& file,
+                                              UploadMode mode,
+                                              UploadResult* totals) {
+  if (file.local_path.empty()) {
+    return Status::InvalidArgument("snapshot file " + file.name +
+                                   " has no local path");
+  }
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (mode == UploadMode::kIncremental) {
+      auto found = by_identity_.find(Identity(file.size, file.checksum));
+      if (found != by_identity_.end()) {
+        auto entry = files_.find(found->second);
+        struct stat st;
+        // A file someone removed behind our back is uploaded again.
+        if (entry != files_.end() &&
+            ::stat((shared_dir() + "/" + found->second).c_str(), &st) == 0 &&
+            static_cast<uint64_t>(st.st_size) == file.size) {
+          entry->second.checkpoints.insert(checkpoint_id);
+          pending_[checkpoint_id].insert(found->second);
+          totals->bytes_referenced += file.size;
+          ++totals->files_referenced;
+          return ToStoredFile(file, std::string(kSharedPrefix) + found->second);
+        }
+      }
+    }
+    name = NewSharedName(file.name);
+    in_flight_.insert(name);
+  }
+
+  const std::string target = shared_dir() + "/" + name;
+  bool linked = false;
+  Status s = Transfer(file, target, &linked);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  in_flight_.erase(name);
+  if (!s.ok()) return s;
+  if (aborted_.contains(checkpoint_id)) {
+    RemoveFile(target).IgnoreError();
+    return Status::Aborted("checkpoint " + std::to_string(checkpoint_id) +
+                           " was aborted during its upload");
+  }
+  SharedFile& entry = files_[name];
+  entry.size = file.size;
+  entry.checksum = file.checksum;
+  entry.checkpoints.insert(checkpoint_id);
+  // The newest upload of an identity is the one later checkpoints reuse,
+  // so a full checkpoint starts a fresh chain.
+  by_identity_[Identity(file.size, file.checksum)] = name;
+  pending_[checkpoint_id].insert(name);
+  totals->bytes_uploaded += file.size;
+  ++totals->files_uploaded;
+  if (linked) ++totals->files_linked;
+  return ToStoredFile(file, std::string(kSharedPrefix) + name);
+}
+
+Result<UploadResult> SharedFileStore::Upload(
+    uint64_t checkpoint_id, std::span<const SnapshotFile> files,
+    UploadMode mode) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (completed_.contains(checkpoint_id)) {
+      return Status::InvalidArgument("checkpoint " +
+                                     std::to_string(checkpoint_id) +
+                                     " is already complete");
+    }
+    if (aborted_.contains(checkpoint_id)) {
+      return Status::Aborted("checkpoint " + std::to_string(checkpoint_id) +
+                             " was aborted");
+    }
+    pending_[checkpoint_id];
+  }
+  UploadResult result;
+  for (const SnapshotFile& file : files) {
+    Result<StoredFile> stored = UploadOne(checkpoint_id, file, mode, &result);
+    if (!stored.ok()) return stored.status();
+    result.files.push_back(std::move(stored).value());
+  }
+  if (result.files_uploaded > 0) {
+    Status s = SyncDir(shared_dir());
+    if (!s.ok()) return s;
+  }
+  return result;
+}
+
+void SharedFileStore::DeleteUnreferenced(const std::set<std::string>& names,
+                                         DeletionResult* result) {
+  // While a `_metadata` cannot be read, its references are unknown.
+  if (!unreadable_.empty()) return;
+  for (const std::string& name : names) {
+    auto it = files_.find(name);
+    if (it == files_.end() || it->second.referenced() ||
+        in_flight_.contains(name)) {
+      continue;
+    }
+    // A file that cannot be removed now stays unreferenced; Sweep retries.
+    if (!RemoveFile(shared_dir() + "/" + name).ok()) continue;
+    ++result->files_removed;
+    result->bytes_removed += it->second.size;
+    const Identity identity(it->second.size, it->second.checksum);
+    files_.erase(it);
+    auto mapped = by_identity_.find(identity);
+    if (mapped != by_identity_.end() && mapped->second == name) {
+      by_identity_.erase(mapped);
+      for (const auto& [other, entry] : files_) {
+        if (Identity(entry.size, entry.checksum) == identity) {
+          by_identity_.emplace(identity, other);
+          break;
+        }
+      }
+    }
+  }
+}
+
+Status SharedFileStore::CommitCheckpoint(const CheckpointMetadata& metadata) {
+  const uint64_t id = metadata.checkpoint_id;
+  const std::string what = "checkpoint " + std::to_string(id);
+  if (metadata.kind != SnapshotKind::kCheckpoint) {
+    return Status::InvalidArgument(what + " is not of kind checkpoint");
+  }
+  const std::string own_prefix = "chk-" + std::to_string(id) + "/";
+  std::lock_guard<std::mutex> lock(mu_);
+  if (completed_.contains(id)) {
+    return Status::InvalidArgument(what + " is already complete");
+  }
+  if (aborted_.contains(id)) return Status::Aborted(what + " was aborted");
+  for (const TaskSnapshotMetadata& task : metadata.tasks) {
+    for (const StoredFile& f : task.files) {
+      std::optional<std::string> name = SharedName(f.path);
+      if (!name) {
+        if (f.path.starts_with(own_prefix)) continue;
+        return Status::InvalidArgument(what + " names " + f.path +
+                                       ", which is neither in shared/ nor in " +
+                                       own_prefix);
+      }
+      auto it = files_.find(*name);
+      if (it == files_.end() || it->second.size != f.size ||
+          it->second.checksum != f.checksum) {
+        return Status::InvalidArgument(what + " names " + f.path + ", which " +
+                                       root_ +
+                                       " does not hold with that size and "
+                                       "checksum");
+      }
+    }
+  }
+  Status s = WriteMetadataFile(CheckpointDir(id), metadata);
+  if (!s.ok()) return s;
+
+  AddReferences(metadata, id, nullptr);
+  std::set<std::string> unused;
+  auto pending = pending_.find(id);
+  if (pending != pending_.end()) {
+    const std::set<std::string>& held = completed_[id];
+    for (const std::string& name : pending->second) {
+      if (held.contains(name)) continue;
+      files_[name].checkpoints.erase(id);
+      unused.insert(name);
+    }
+    pending_.erase(pending);
+  }
+  DeletionResult ignored;
+  DeleteUnreferenced(unused, &ignored);
+  return Status::OK();
+}
+
+Status SharedFileStore::CommitSavepoint(CheckpointMetadata metadata,
+                                        const std::string& savepoint_dir) {
+  const uint64_t id = metadata.checkpoint_id;
+  if (metadata.kind != SnapshotKind::kSavepoint) {
+    return Status::InvalidArgument("the metadata for " + savepoint_dir +
+                                   " is not of kind savepoint");
+  }
+  const std::string registration = BaseName(savepoint_dir);
+  if (registration.empty() || registration == "." || registration == "..") {
+    return Status::InvalidArgument("invalid savepoint directory '" +
+                                   savepoint_dir + "'");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (savepoints_.contains(registration)) {
+    return Status::InvalidArgument("a savepoint named " + registration +
+                                   " is already registered in " + root_);
+  }
+  bool uses_shared = false;
+  for (const TaskSnapshotMetadata& task : metadata.tasks) {
+    for (const StoredFile& f : task.files) {
+      std::optional<std::string> name = SharedName(f.path);
+      if (!name) continue;
+      uses_shared = true;
+      auto it = files_.find(*name);
+      if (it == files_.end() || it->second.size != f.size ||
+          it->second.checksum != f.checksum) {
+        return Status::InvalidArgument(
+            "savepoint " + savepoint_dir + " names " + f.path + ", which " +
+            root_ + " does not hold with that size and checksum");
+      }
+    }
+  }
+  const std::string refs_dir = root_ + "/" + std::string(kSavepointRefsDir);
+  const std::string registration_path = refs_dir + "/" + registration;
+  Status s;
+  if (uses_shared) {
+    metadata.shared_root = root_;
+    // Registered before the savepoint exists: a crash in between leaves a
+    // registration that only keeps files alive, never a savepoint whose
+    // files are unprotected.
+    std::string bytes;
+    s = Encode(metadata, &bytes);
+    if (s.ok()) s = CreateDirs(refs_dir);
+    if (s.ok()) s = AtomicWriteFile(registration_path, bytes);
+    if (!s.ok()) return s;
+  }
+  s = WriteMetadataFile(savepoint_dir, metadata);
+  if (!s.ok()) {
+    if (uses_shared) RemoveFile(registration_path).IgnoreError();
+    return s;
+  }
+  if (uses_shared) AddReferences(metadata, 0, &registration);
+  std::set<std::string> unused;
+  auto pending = pending_.find(id);
+  if (pending != pending_.end()) {
+    for (const std::string& name : pending->second) {
+      files_[name].checkpoints.erase(id);
+      unused.insert(name);
+    }
+    pending_.erase(pending);
+  }
+  DeletionResult ignored;
+  DeleteUnreferenced(unused, &ignored);
+  return Status::OK();
+}
+
+Status SharedFileStore::DisposeSavepoint(const std::string& savepoint_dir) {
+  const std::string registration = BaseName(savepoint_dir);
+  const std::string metadata_path =
+      savepoint_dir + "/" + std::string(kMetadataFileName);
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool registered = savepoints_.contains(registration);
+  const bool exists = Exists(metadata_path);
+  if (exists) {
+    Result<CheckpointMetadata> m = ReadMetadataFile(metadata_path);
+    if (m.ok() && m->kind != SnapshotKind::kSavepoint) {
+      return Status::InvalidArgument(savepoint_dir +
+                                     " holds a checkpoint, not a savepoint");
+    }
+    if (!m.ok() && !registered) return m.status();
+  } else if (!registered) {
+    return Status::InvalidArgument("no savepoint at " + savepoint_dir);
+  }
+  if (exists) {
+    Status s = RemoveFile(metadata_path);
+    if (s.ok()) s = SyncDir(savepoint_dir);
+    if (!s.ok()) return s;
+    s = RemoveTree(savepoint_dir);
+    if (!s.ok()) return s;
+  }
+  if (!registered) return Status::OK();
+  const std::string refs_dir = root_ + "/" + std::string(kSavepointRefsDir);
+  Status s = RemoveFile(refs_dir + "/" + registration);
+  if (s.ok()) s = SyncDir(refs_dir);
+  if (!s.ok()) return s;
+  std::set<std::string> names = std::move(savepoints_[registration]);
+  savepoints_.erase(registration);
+  for (const std::string& name : names) {
+    auto it = files_.find(name);
+    if (it != files_.end()) it->second.savepoints.erase(registration);
+  }
+  DeletionResult ignored;
+  DeleteUnreferenced(names, &ignored);
+  return Status::OK();
+}
+
+Status SharedFileStore::Abort(uint64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (completed_.contains(checkpoint_id)) {
+    return Status::InvalidArgument("checkpoint " +
+                                   std::to_string(checkpoint_id) +
+                                   " is complete and cannot be aborted");
+  }
+  aborted_.insert(checkpoint_id);
+  std::set<std::string> names;
+  auto pending = pending_.find(checkpoint_id);
+  if (pending != pending_.end()) {
+    names = std::move(pending->second);
+    pending_.erase(pending);
+  }
+  for (const std::string& name : names) {
+    auto it = files_.find(name);
+    if (it != files_.end()) it->second.checkpoints.erase(checkpoint_id);
+  }
+  DeletionResult ignored;
+  DeleteUnreferenced(names, &ignored);
+  const std::string dir = CheckpointDir(checkpoint_id);
+  if (Exists(dir) && !Exists(dir + "/" + std::string(kMetadataFileName))) {
+    return RemoveTree(dir);
+  }
+  return Status::OK();
+}
+
+Result<DeletionResult> SharedFileStore::Prune(int retain) {
+  if (retain < 1) {
+    return Status::InvalidArgument(
+        "at least one checkpoint must be retained, "
+        "got " +
+        std::to_string(retain));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  DeletionResult result;
+  std::set<std::string> released;
+  Status status;
+  while (completed_.size() > static_cast<size_t>(retain)) {
+    const uint64_t id = completed_.begin()->first;
+    const std::string dir = CheckpointDir(id);
+    // The commit point goes first: from here on the checkpoint does not
+    // exist, and a crash leaves only unreferenced files.
+    status = RemoveFile(dir + "/" + std::string(kMetadataFileName));
+    if (status.ok() && Exists(dir)) status = SyncDir(dir);
+    if (!status.ok()) break;
+    for (const std::string& name : completed_.begin()->second) {
+      auto it = files_.find(name);
+      if (it != files_.end()) it->second.checkpoints.erase(id);
+      released.insert(name);
+    }
+    completed_.erase(completed_.begin());
+    result.checkpoints_removed.push_back(id);
+    status = RemoveTree(dir);
+    if (!status.ok()) break;
+  }
+  DeleteUnreferenced(released, &result);
+  if (!status.ok()) return status;
+  return result;
+}
+
+Result<DeletionResult> SharedFileStore::Sweep() {
+  std::lock_guard<std::mutex> lock(mu_);
+  DeletionResult result;
+  // Every `_metadata` on disk counts, also one this store did not write.
+  std::vector<std::string> unreadable;
+  std::vector<std::string> orphan_dirs;
+  std::error_code ec;
+  for (fs::directory_iterator it(root_, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::optional<uint64_t> id =
+        ParseCheckpointDirName(it->path().filename().string());
+    if (!id || !it->is_directory()) continue;
+    const std::string metadata_path =
+        it->path().string() + "/" + std::string(kMetadataFileName);
+    if (!Exists(metadata_path)) {
+      if (!pending_.contains(*id)) orphan_dirs.push_back(it->path().string());
+      continue;
+    }
+    if (completed_.contains(*id)) continue;
+    Result<CheckpointMetadata> m = ReadMetadataFile(metadata_path);
+    if (!m.ok()) {
+      unreadable.push_back(metadata_path);
+      continue;
+    }
+    AddReferences(*m, *id, nullptr);
+  }
+  if (ec) return Status::IOError("cannot list " + root_ + ": " + ec.message());
+  const std::string refs_dir = root_ + "/" + std::string(kSavepointRefsDir);
+  std::vector<std::string> stale_tmp;
+  if (Exists(refs_dir)) {
+    for (fs::directory_iterator it(refs_dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.ends_with(kTmpSuffix)) {
+        stale_tmp.push_back(it->path().string());
+        continue;
+      }
+      if (savepoints_.contains(name)) continue;
+      Result<CheckpointMetadata> m = ReadMetadataFile(it->path().string());
+      if (!m.ok()) {
+        unreadable.push_back(it->path().string());
+        continue;
+      }
+      AddReferences(*m, 0, &name);
+    }
+    if (ec) {
+      return Status::IOError("cannot list " + refs_dir + ": " + ec.message());
+    }
+  }
+  unreadable_ = unreadable;
+  if (!unreadable_.empty()) {
+    return Status::Corruption("cannot sweep " + root_ + ": " +
+                              unreadable_.front() +
+                              " cannot be read, so the files it references "
+                              "are unknown");
+  }
+  for (const std::string& tmp : stale_tmp) {
+    Status s = RemoveFile(tmp);
+    if (!s.ok()) return s;
+  }
+  for (const std::string& dir : orphan_dirs) {
+    Status s = RemoveTree(dir);
+    if (!s.ok()) return s;
+    ++result.directories_removed;
+  }
+  std::vector<std::string> orphans;
+  for (fs::directory_iterator it(shared_dir(), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory()) continue;
+    const std::string name = it->path().filename().string();
+    std::string base = name;
+    if (base.ends_with(kTmpSuffix))
+      base.resize(base.size() - kTmpSuffix.size());
+    if (in_flight_.contains(base)) continue;
+    auto entry = files_.find(name);
+    if (entry != files_.end() && entry->second.referenced()) continue;
+    orphans.push_back(name);
+  }
+  if (ec) {
+    return Status::IOError("cannot list " + shared_dir() + ": " + ec.message());
+  }
+  for (const std::string& name : orphans) {
+    const std::string path = shared_dir() + "/" + name;
+    struct stat st;
+    const uint64_t size =
+        ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    Status s = RemoveFile(path);
+    if (!s.ok()) return s;
+    files_.erase(name);
+    ++result.files_removed;
+    result.bytes_removed += size;
+  }
+  return result;
+}
+
+std::vector<uint64_t> SharedFileStore::CompletedCheckpoints() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint64_t> ids;
+  for (const auto& [id, names] : completed_) ids.push_back(id);
+  return ids;
+}
+
+std::map<std::string, std::vector<std::string>> SharedFileStore::References()
+    const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [name, entry] : files_) {
+    std::vector<std::string>& refs = out[std::string(kSharedPrefix) + name];
+    for (uint64_t id : entry.checkpoints) {
+      refs.push_back((completed_.contains(id) ? "chk-" : "pending-") +
+                     std::to_string(id));
+    }
+    for (const std::string& sp : entry.savepoints) refs.push_back(sp);
+  }
+  return out;
+}
+
+std::vector<std::string> SharedFileStore::unreadable_metadata() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unreadable_;
+}
+
+}  // namespace weir::engine
