@@ -298,6 +298,49 @@ StoredFile ToStoredFile(const SnapshotFile& file, std::string path) {
   return out;
 }
 
+TaskSnapshotMetadata MakeTaskSnapshot(int vertex_index, int subtask_index,
+                                      std::vector<OperatorId> operator_ids,
+                                      const BackendSnapshot& snapshot,
+                                      std::vector<StoredFile> stored) {
+  TaskSnapshotMetadata t;
+  t.vertex_index = vertex_index;
+  t.subtask_index = subtask_index;
+  t.operator_ids = std::move(operator_ids);
+  t.key_group_range = snapshot.key_group_range;
+  t.format = snapshot.format;
+  t.max_parallelism = snapshot.max_parallelism;
+  t.sequence_number = snapshot.sequence_number;
+  t.files = std::move(stored);
+  return t;
+}
+
+BackendSnapshot ToBackendSnapshot(const CheckpointMetadata& metadata,
+                                  const std::string& metadata_dir,
+                                  const TaskSnapshotMetadata& task) {
+  BackendSnapshot out;
+  out.format = task.format;
+  out.max_parallelism = task.max_parallelism;
+  out.key_group_range = task.key_group_range;
+  out.sequence_number = task.sequence_number;
+  for (const StoredFile& f : task.files) {
+    SnapshotFile file;
+    file.name = f.name;
+    file.local_path = ResolveStoredPath(metadata, metadata_dir, f);
+    file.size = f.size;
+    file.checksum = f.checksum;
+    file.column_family = f.column_family;
+    file.level = f.level;
+    file.smallest_key = f.smallest_key;
+    file.largest_key = f.largest_key;
+    file.smallest_seqno = f.smallest_seqno;
+    file.largest_seqno = f.largest_seqno;
+    file.operator_id = f.operator_id;
+    file.key_group = f.key_group;
+    out.files.push_back(std::move(file));
+  }
+  return out;
+}
+
 bool IsValidStoredPath(std::string_view path) {
   if (path.empty() || path.front() == '/') return false;
   while (true) {

@@ -162,6 +162,20 @@ std::string ResolveStoredPath(const CheckpointMetadata& metadata,
                               const std::string& metadata_dir,
                               const StoredFile& file);
 
+// The task record for a backend's snapshot whose files were stored as
+// `stored` (UploadResult::files, in the snapshot's file order).
+TaskSnapshotMetadata MakeTaskSnapshot(int vertex_index, int subtask_index,
+                                      std::vector<OperatorId> operator_ids,
+                                      const BackendSnapshot& snapshot,
+                                      std::vector<StoredFile> stored);
+
+// The backend's view of a stored task snapshot, for restore: every file's
+// local_path is where it lives in the storage (ResolveStoredPath).
+// `metadata_dir` is the directory holding the `_metadata` file.
+BackendSnapshot ToBackendSnapshot(const CheckpointMetadata& metadata,
+                                  const std::string& metadata_dir,
+                                  const TaskSnapshotMetadata& task);
+
 // True for a path that Encode accepts: relative, non-empty, no "."/".."
 // or empty components.
 bool IsValidStoredPath(std::string_view path);

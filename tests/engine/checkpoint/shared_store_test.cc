@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -493,6 +494,59 @@ TEST_F(SharedStoreTest, NativeSavepointProtectsItsSharedFiles) {
   EXPECT_EQ(SharedFiles().size(), 1u);
   EXPECT_THAT(store->DisposeSavepoint(sp_dir),
               StatusIs(Status::Code::kInvalidArgument));
+}
+
+// The path a coordinator takes: backend snapshot -> upload -> task record
+// -> commit; and back for restore: the backend sees every file at its
+// place in the storage, with the fields it reported.
+TEST_F(SharedStoreTest, BackendSnapshotRoundTripsThroughTheStore) {
+  ASSERT_OK_AND_ASSIGN(auto store, SharedFileStore::Open(root_));
+  BackendSnapshot snap;
+  snap.format = SnapshotFormat::kRocksDBSst;
+  snap.max_parallelism = 128;
+  snap.key_group_range = {32, 63};
+  snap.sequence_number = 991;
+  snap.files.push_back(LocalFile("000007.sst", "seven"));
+  snap.files.back().level = 6;
+  snap.files.back().smallest_key = "k1";
+  snap.files.back().largest_key = "k9";
+  snap.files.back().largest_seqno = 990;
+  snap.files.push_back(LocalFile("op-kg00001.zst", "stream"));
+  snap.files.back().operator_id = std::string(32, 'a');
+  snap.files.back().key_group = 1;
+  ASSERT_OK_AND_ASSIGN(UploadResult up, store->Upload(5, snap.files));
+  CheckpointMetadata m = Checkpoint(5, {});
+  m.tasks = {
+      MakeTaskSnapshot(2, 1, {OperatorId::FromUid("x")}, snap, up.files)};
+  ASSERT_OK(store->CommitCheckpoint(m));
+
+  ASSERT_OK_AND_ASSIGN(CheckpointMetadata read,
+                       ReadMetadataFile(store->CheckpointDir(5)));
+  ASSERT_EQ(read.tasks.size(), 1u);
+  EXPECT_EQ(read.tasks[0].vertex_index, 2);
+  EXPECT_EQ(read.tasks[0].subtask_index, 1);
+  const BackendSnapshot restored =
+      ToBackendSnapshot(read, store->CheckpointDir(5), read.tasks[0]);
+  EXPECT_EQ(restored.format, snap.format);
+  EXPECT_EQ(restored.max_parallelism, 128);
+  EXPECT_EQ(restored.key_group_range, snap.key_group_range);
+  EXPECT_EQ(restored.sequence_number, 991u);
+  ASSERT_EQ(restored.files.size(), 2u);
+  for (size_t i = 0; i < restored.files.size(); ++i) {
+    SnapshotFile want = snap.files[i];
+    want.local_path = root_ + "/" + up.files[i].path;
+    const SnapshotFile& got = restored.files[i];
+    EXPECT_EQ(got.local_path, want.local_path);
+    EXPECT_EQ(
+        std::tie(got.name, got.size, got.checksum, got.column_family, got.level,
+                 got.smallest_key, got.largest_key, got.smallest_seqno,
+                 got.largest_seqno, got.operator_id, got.key_group),
+        std::tie(want.name, want.size, want.checksum, want.column_family,
+                 want.level, want.smallest_key, want.largest_key,
+                 want.smallest_seqno, want.largest_seqno, want.operator_id,
+                 want.key_group));
+    EXPECT_TRUE(fs::exists(got.local_path));
+  }
 }
 
 TEST_F(SharedStoreTest, ConcurrentUploadsOfOneCheckpoint) {
