@@ -7,6 +7,7 @@
 #include "engine/checkpoint/shared_store.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -202,6 +203,34 @@ TEST_F(SharedStoreTest, CopiesWhenHardLinksAreOff) {
   ASSERT_OK_AND_ASSIGN(std::string content, ReadFileToString(stored));
   EXPECT_EQ(Hash64(content), a.checksum);
   EXPECT_EQ(SharedFiles().size(), 1u);  // no .tmp left
+}
+
+// link(2) across file systems fails with EXDEV; the store copies instead.
+TEST_F(SharedStoreTest, CopiesAcrossFileSystems) {
+  struct stat shm, ours;
+  if (::stat("/dev/shm", &shm) != 0 || ::stat(local_.c_str(), &ours) != 0 ||
+      shm.st_dev == ours.st_dev) {
+    GTEST_SKIP() << "no second file system at /dev/shm";
+  }
+  const std::string other =
+      "/dev/shm/weir-ckpt-test-" + std::to_string(getpid());
+  ASSERT_OK(CreateDirs(other));
+  const std::string content(100000, 'e');
+  SnapshotFile f;
+  f.name = "3.sst";
+  f.local_path = other + "/3.sst";
+  ASSERT_OK(AtomicWriteFile(f.local_path, content));
+  f.size = content.size();
+  f.checksum = Hash64(content);
+  ASSERT_OK_AND_ASSIGN(auto store, SharedFileStore::Open(root_));
+  Result<UploadResult> up = store->Upload(1, {{f}});
+  fs::remove_all(other);
+  ASSERT_OK(up);
+  EXPECT_EQ(up->files_uploaded, 1);
+  EXPECT_EQ(up->files_linked, 0);
+  ASSERT_OK_AND_ASSIGN(std::string stored,
+                       ReadFileToString(root_ + "/" + up->files[0].path));
+  EXPECT_EQ(stored, content);
 }
 
 TEST_F(SharedStoreTest, FullModeUploadsEverythingAnew) {
