@@ -15,12 +15,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <weir/raw_state.h>
+
+#include "backends/snapshot.h"
 
 namespace weir {
 
@@ -114,6 +117,29 @@ class KeyedStateBackend : public KeyedStateStore {
   // Makes all writes durable in the backend's own storage (RocksDB: flush
   // memtables). The memory backend has nothing to do.
   virtual Status Flush() = 0;
+
+  // ---- Checkpoint snapshots (two phases; backends/snapshot.h).
+
+  // The synchronous phase of a snapshot for checkpoint `checkpoint_id`: cuts
+  // the state as it is now, cheaply, and returns the asynchronous phase.
+  // Writes made after it returns are not in the snapshot. The files of the
+  // snapshot go into `local_dir` (created if needed; a hard link there
+  // shares the inode with the live state, so never write to those files).
+  //
+  // RocksDB: notes the sequence number of the cut, pins it with a RocksDB
+  // snapshot, stops file deletions, and switches the memtables of every
+  // column family with unflushed data with a non-waiting flush; it never
+  // waits for a flush. Memory: copies the state into an encoded buffer per
+  // operator and key group (a full copy, linear in the state size).
+  //
+  // Several snapshots may be pending at once. Errors: IOError when RocksDB
+  // refuses the flush; the backend is unchanged then.
+  virtual Result<std::unique_ptr<PendingSnapshot>> Snapshot(
+      int64_t checkpoint_id, const std::string& local_dir) = 0;
+
+  // Snapshots taken and neither completed nor destroyed. For tests and
+  // metrics: with none, the backend holds no files or RocksDB snapshots.
+  virtual int PendingSnapshots() const = 0;
 };
 
 }  // namespace weir

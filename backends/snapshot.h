@@ -4,6 +4,10 @@
 // its state at one cut, described well enough to verify and restore them.
 // The checkpoint storage (engine/checkpoint/) copies or links the files into
 // `shared/` and writes these descriptions into `_metadata`.
+//
+// A snapshot is taken in two phases (KeyedStateBackend::Snapshot): a cheap
+// synchronous phase on the task thread returns a PendingSnapshot, whose
+// Complete() does the slow part on any thread while the task goes on.
 #pragma once
 
 #include <cstdint>
@@ -32,13 +36,17 @@ struct SnapshotFile {
   // "<op>-kg00017.zst").
   std::string name;
   // Where the asynchronous phase left the file (a hard link into the
-  // task's local snapshot directory, or a file it wrote).
+  // task's local snapshot directory, or a file it wrote). Restore reads the
+  // file from here, so the checkpoint storage rewrites it to the file's
+  // place in the storage before restoring.
   std::string local_path;
   uint64_t size = 0;
   uint64_t checksum = 0;  // XXH3-64 of the contents
 
   // kRocksDBSst: the column family ("default", or an operator id in hex)
-  // and what importing the file needs.
+  // and what importing the file needs. A file written by the fallback path
+  // (the column family's state at the cut, rewritten with SstFileWriter)
+  // has smallest_seqno == largest_seqno == 0 and the bottom level.
   std::string column_family;
   int level = 0;
   std::string smallest_key;
@@ -47,7 +55,7 @@ struct SnapshotFile {
   uint64_t largest_seqno = 0;
 
   // kKeyGroupStreams: the operator (hex id) and key group of the stream;
-  // key_group -1 for operator state.
+  // key_group -1 for the operator's file of descriptors and operator state.
   std::string operator_id;
   int key_group = -1;
 };
@@ -60,6 +68,57 @@ struct BackendSnapshot {
   // kRocksDBSst: the sequence number of the cut.
   uint64_t sequence_number = 0;
   std::vector<SnapshotFile> files;
+};
+
+// How a snapshot was taken, for logs and metrics. Filled in by Snapshot()
+// (sync fields) and Complete() (the rest).
+struct SnapshotStats {
+  int64_t checkpoint_id = 0;
+  // Time spent in KeyedStateBackend::Snapshot, in microseconds.
+  int64_t sync_micros = 0;
+  // Time spent in PendingSnapshot::Complete, in microseconds, and the part
+  // of it spent waiting for the memtable flush of the cut.
+  int64_t async_micros = 0;
+  int64_t flush_wait_micros = 0;
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  // kRocksDBSst: column families whose files are exactly the cut (the
+  // incremental path), and those that were rewritten from a RocksDB
+  // snapshot at the cut because no set of whole files was exactly the cut
+  // (a compaction or flush merged data from both sides of it).
+  std::vector<std::string> exact_column_families;
+  std::vector<std::string> fallback_column_families;
+};
+
+// The asynchronous phase of a snapshot, returned by
+// KeyedStateBackend::Snapshot.
+//
+// Thread safety: Complete() may run on any thread, concurrently with the
+// task thread using the backend. A PendingSnapshot is not itself shared:
+// one thread calls Complete() and then destroys it.
+//
+// Lifetime: destroying a PendingSnapshot without Complete() (an aborted
+// checkpoint) releases everything the synchronous phase held and leaves the
+// files already written in local_dir for the caller to remove. A
+// PendingSnapshot may outlive its backend: once the backend is closed,
+// Complete() fails with Aborted and destruction is a no-op.
+class PendingSnapshot {
+ public:
+  virtual ~PendingSnapshot() = default;
+  PendingSnapshot(const PendingSnapshot&) = delete;
+  PendingSnapshot& operator=(const PendingSnapshot&) = delete;
+
+  // Writes or links the files of the cut into the snapshot's local_dir and
+  // returns their description. RocksDB: waits for the flush of the cut's
+  // memtables. Releases what the synchronous phase held, whatever the
+  // outcome. REQUIRES: called at most once.
+  virtual Result<BackendSnapshot> Complete() = 0;
+
+  // What happened so far.
+  virtual const SnapshotStats& stats() const = 0;
+
+ protected:
+  PendingSnapshot() = default;
 };
 
 }  // namespace weir

@@ -3,7 +3,7 @@
 // The memory backend: keyed state in hash maps, partitioned by key group. It
 // is the reference the RocksDB backend is tested against and the fastest
 // backend for state that fits in memory. Nothing is persisted; snapshots
-// (engine/) write its state out through KeyedStateBackend::ForEachEntry.
+// write its state out as key-group streams (memory_snapshot.h).
 #pragma once
 
 #include <memory>

@@ -10,6 +10,7 @@
 
 #include "backends/memory/memory_backend.h"
 #include "backends/rocksdb/rocksdb_iterator.h"
+#include "backends/rocksdb/rocksdb_snapshot.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
 #include "backends/rocksdb/rocksdb_states.h"
 #include "backends/rocksdb/rocksdb_util.h"
@@ -172,6 +173,7 @@ class RocksDBBackend final : public KeyedStateBackend {
     }
     db_.reset(db);
     ctx_.db = db;
+    hub_ = std::make_shared<internal::RocksSnapshotHub>(db);
     for (size_t i = 0; i < handles.size(); ++i) {
       if (owners[i] == nullptr) {
         default_cf_ = handles[i];
@@ -184,6 +186,8 @@ class RocksDBBackend final : public KeyedStateBackend {
 
   Status Close() {
     if (!db_) return Status::OK();
+    // Pending snapshots hold RocksDB snapshots and column family handles.
+    if (hub_) hub_->Shutdown();
     Status s = Flush();
     for (auto& [_, rop] : ops_) {
       if (rop.cf != nullptr)
@@ -486,6 +490,23 @@ class RocksDBBackend final : public KeyedStateBackend {
     return FromRocks(db_->Flush(flush, cfs), "flush RocksDB in " + dir_);
   }
 
+  Result<std::unique_ptr<PendingSnapshot>> Snapshot(
+      int64_t checkpoint_id, const std::string& local_dir) override {
+    if (!db_) return Status::InvalidArgument("the backend is closed");
+    std::vector<internal::RocksColumnFamily> cfs{
+        {rocksdb::kDefaultColumnFamilyName, default_cf_}};
+    for (auto& [op, rop] : ops_) {
+      if (rop.cf != nullptr) cfs.push_back({op.ToHex(), rop.cf});
+    }
+    return internal::TakeRocksDBSnapshot(
+        hub_, std::move(cfs), options_.max_parallelism,
+        options_.key_group_range, checkpoint_id, local_dir);
+  }
+
+  int PendingSnapshots() const override { return hub_ ? hub_->pending() : 0; }
+
+  rocksdb::DB* raw_db() const { return db_.get(); }
+
  private:
   static const char* ModeName(OperatorStateMode m) {
     return m == OperatorStateMode::kSplit ? "split" : "union";
@@ -695,9 +716,26 @@ class RocksDBBackend final : public KeyedStateBackend {
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   std::map<OperatorId, RocksOperator> ops_;
+  std::shared_ptr<internal::RocksSnapshotHub> hub_;
 };
 
 }  // namespace
+
+namespace internal {
+Result<bool> RocksDBFileDeletionsEnabled(KeyedStateBackend& backend) {
+  auto* rocks = dynamic_cast<RocksDBBackend*>(&backend);
+  if (rocks == nullptr || rocks->raw_db() == nullptr) {
+    return Status::InvalidArgument("not an open RocksDB backend");
+  }
+  uint64_t disabled = 0;
+  if (!rocks->raw_db()->GetIntProperty(
+          rocksdb::DB::Properties::kIsFileDeletionsEnabled, &disabled)) {
+    return Status::NotSupported("no property is-file-deletions-enabled");
+  }
+  // Despite its name and comment, the property is 1 when enabled.
+  return disabled != 0;
+}
+}  // namespace internal
 
 Result<std::unique_ptr<KeyedStateBackend>> OpenRocksDBBackend(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,

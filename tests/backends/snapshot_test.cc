@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Snapshots (KeyedStateBackend::Snapshot + PendingSnapshot::Complete) and
+// restore: the restored state is the state at the cut, exactly, whatever
+// was written between the two phases.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "backends/memory/memory_backend.h"
+#include "backends/memory/memory_snapshot.h"
+#include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_snapshot.h"
+#include "tests/backends/backend_fixture.h"
+
+namespace weir::conformance {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Everything observable of a backend's state.
+struct FullState {
+  std::map<OperatorId, std::vector<DumpedEntry>> entries;
+  std::map<OperatorId, std::vector<std::string>> states;
+  std::map<OperatorId, std::vector<std::string>> operator_states;
+
+  bool operator==(const FullState&) const = default;
+};
+
+FullState Capture(KeyedStateBackend& backend) {
+  FullState out;
+  for (const OperatorId& op : backend.Operators()) {
+    out.entries[op] = Dump(backend, op);
+    out.states[op] = DescribeStates(backend, op);
+    out.operator_states[op] = DescribeOperatorStates(backend, op);
+  }
+  return out;
+}
+
+void ExpectSameState(const FullState& actual, const FullState& expected) {
+  std::set<OperatorId> ops;
+  for (const auto& [op, _] : actual.entries) ops.insert(op);
+  for (const auto& [op, _] : expected.entries) ops.insert(op);
+  for (const OperatorId& op : ops) {
+    SCOPED_TRACE("operator " + op.ToHex());
+    auto get = [&](const auto& m) {
+      auto it = m.find(op);
+      return it == m.end() ? typename std::decay_t<decltype(m)>::mapped_type{}
+                           : it->second;
+    };
+    ExpectSameEntries(get(actual.entries), get(expected.entries));
+    EXPECT_EQ(get(actual.states), get(expected.states));
+    EXPECT_EQ(get(actual.operator_states), get(expected.operator_states));
+  }
+  EXPECT_TRUE(actual == expected);
+}
+
+RawStateDescriptor TtlDescriptor() {
+  StateTtlConfig ttl;
+  ttl.ttl_ms = 3'600'000;
+  return RawDescriptor("ttl", StateType::kValue, 1, ttl);
+}
+
+// Writes (and overwrites, deletes, appends) state of every kind for `ops`
+// over `keys` keys; `round` changes what is written.
+void WriteRound(KeyedStateBackend& b, const std::vector<OperatorId>& ops,
+                int round, int keys) {
+  for (const OperatorId& op : ops) {
+    auto value = b.GetValueState(op, RawDescriptor("value", StateType::kValue));
+    auto list = b.GetListState(op, RawDescriptor("list", StateType::kList));
+    auto map = b.GetMapState(op, RawDescriptor("map", StateType::kMap));
+    auto ttl = b.GetValueState(op, TtlDescriptor());
+    ASSERT_OK(value.status());
+    ASSERT_OK(list.status());
+    ASSERT_OK(map.status());
+    ASSERT_OK(ttl.status());
+    for (int i = 0; i < keys; ++i) {
+      ASSERT_OK(b.SetCurrentKey("key-" + std::to_string(i)));
+      const std::string r = std::to_string(round);
+      const std::string ns = i % 4 == 0 ? "ns" : "";
+      if ((i + round) % 5 == 0) {
+        ASSERT_OK((*value)->Clear(ns));
+      } else {
+        ASSERT_OK((*value)->Put(ns, "v" + r + "-" + std::to_string(i)));
+      }
+      if ((i + round) % 7 == 0) {
+        ASSERT_OK((*list)->Update(ns, std::vector<std::string>{"u" + r}));
+      } else {
+        ASSERT_OK((*list)->Add(ns, "e" + r));
+      }
+      ASSERT_OK((*map)->Put(ns, "uk" + std::to_string((i + round) % 3), r));
+      if ((i + round) % 4 == 1) {
+        ASSERT_OK((*map)->Remove(ns, "uk" + std::to_string(i % 3)));
+      }
+      if (i % 3 == round % 3) {
+        ASSERT_OK((*ttl)->Put("", "t" + r));
+      }
+      ASSERT_OK(
+          b.RegisterTimer(op, TimeDomain::kEventTime, 1000 + i + round, "w"));
+      ASSERT_OK(
+          b.DeleteTimer(op, TimeDomain::kEventTime, 999 + i + round, "w"));
+      if (i % 2 == 0) {
+        ASSERT_OK(
+            b.RegisterTimer(op, TimeDomain::kProcessingTime, 5000 + round, ""));
+      }
+    }
+    auto offsets =
+        b.GetOperatorListState(op, "offsets", OperatorStateMode::kSplit);
+    ASSERT_OK(offsets.status());
+    ASSERT_OK((*offsets)->Add("offset-" + std::to_string(round)));
+    auto shared =
+        b.GetOperatorListState(op, "shared", OperatorStateMode::kUnion);
+    ASSERT_OK(shared.status());
+    ASSERT_OK((*shared)->Update(
+        std::vector<std::string>{"round-" + std::to_string(round)}));
+  }
+}
+
+std::string Describe(const SnapshotStats& s) {
+  std::string out = "checkpoint " + std::to_string(s.checkpoint_id) +
+                    ": sync " + std::to_string(s.sync_micros) + " us, async " +
+                    std::to_string(s.async_micros) + " us (flush wait " +
+                    std::to_string(s.flush_wait_micros) + " us), " +
+                    std::to_string(s.files) + " files, " +
+                    std::to_string(s.bytes) + " bytes";
+  if (!s.exact_column_families.empty() || !s.fallback_column_families.empty()) {
+    out += ", exact column families " +
+           std::to_string(s.exact_column_families.size()) + ", fallback " +
+           std::to_string(s.fallback_column_families.size());
+  }
+  return out;
+}
+
+bool IsRocks(const BackendParam& p) { return p.name == "rocksdb"; }
+
+RocksDBOptions SmallRocks(size_t write_buffer = size_t{4} << 20) {
+  RocksDBOptions r;
+  r.block_cache_bytes = size_t{8} << 20;
+  r.write_buffer_bytes = write_buffer;
+  return r;
+}
+
+class SnapshotTest : public BackendTest {
+ protected:
+  void TearDown() override {
+    internal::ForceRocksDBSnapshotFallbackForTesting(false);
+    BackendTest::TearDown();
+  }
+
+  Result<std::unique_ptr<KeyedStateBackend>> Restore(
+      const std::vector<BackendSnapshot>& snapshots, std::string_view sub) {
+    if (IsRocks(GetParam())) {
+      return RestoreRocksDBBackend(Options(), SmallRocks(), dir_.Sub(sub),
+                                   snapshots);
+    }
+    return RestoreMemoryBackend(Options(), snapshots, dir_.path());
+  }
+
+  // Snapshot + Complete, logging the stats.
+  BackendSnapshot TakeSnapshot(KeyedStateBackend& b, int64_t id) {
+    auto pending = b.Snapshot(id, dir_.Sub("chk-" + std::to_string(id)));
+    EXPECT_OK(pending.status());
+    if (!pending.ok()) return {};
+    auto snap = (*pending)->Complete();
+    EXPECT_OK(snap.status());
+    std::cout << GetParam().name << " " << Describe((*pending)->stats())
+              << "\n";
+    return snap.ok() ? *snap : BackendSnapshot{};
+  }
+
+  const OperatorId op3_ = OperatorId::FromUid("conformance/op-3");
+};
+
+TEST_P(SnapshotTest, RestoreIsTheCutNotTheLaterWrites) {
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_}, 0, 300));
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_}, 1, 200));
+  const FullState at_cut = Capture(kv());
+
+  auto pending = kv().Snapshot(1, dir_.Sub("chk-1"));
+  ASSERT_OK(pending.status());
+  EXPECT_EQ(kv().PendingSnapshots(), 1);
+  // The task goes on: overwrites, deletes, appends, a new operator.
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_, op3_}, 2, 300));
+  const FullState later = Capture(kv());
+  ASSERT_FALSE(later == at_cut) << "the later writes changed nothing";
+
+  auto snap = (*pending)->Complete();
+  ASSERT_OK(snap.status());
+  std::cout << GetParam().name << " " << Describe((*pending)->stats()) << "\n";
+  EXPECT_EQ(kv().PendingSnapshots(), 0);
+  EXPECT_EQ(snap->format, IsRocks(GetParam())
+                              ? SnapshotFormat::kRocksDBSst
+                              : SnapshotFormat::kKeyGroupStreams);
+  for (const SnapshotFile& f : snap->files) {
+    EXPECT_TRUE(fs::exists(f.local_path)) << f.local_path;
+    EXPECT_EQ(fs::file_size(f.local_path), f.size) << f.name;
+    if (snap->format == SnapshotFormat::kRocksDBSst) {
+      EXPECT_LE(f.largest_seqno, snap->sequence_number) << f.name;
+    }
+  }
+
+  auto restored = Restore({*snap}, "restored");
+  ASSERT_OK(restored.status());
+  ExpectSameState(Capture(**restored), at_cut);
+  // The source is unharmed and still holds the later state.
+  ExpectSameState(Capture(kv()), later);
+}
+
+TEST_P(SnapshotTest, SuccessiveSnapshotsShareUnchangedFiles) {
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_}, 0, 300));
+  const FullState first_state = Capture(kv());
+  const BackendSnapshot first = TakeSnapshot(kv(), 1);
+  // Only op1 changes.
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_}, 1, 50));
+  const FullState second_state = Capture(kv());
+  const BackendSnapshot second = TakeSnapshot(kv(), 2);
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_}, 2, 50));
+
+  if (IsRocks(GetParam())) {
+    std::set<std::pair<std::string, uint64_t>> old_files;
+    for (const SnapshotFile& f : first.files) {
+      old_files.insert({f.name, f.checksum});
+    }
+    // op2 did not change: each of its files in the second snapshot is a
+    // file of the first (same name and checksum), or RocksDB's one-time
+    // rewrite of a bottommost file with its sequence numbers zeroed (which
+    // it does once the snapshot pinning them is released). Nothing newer
+    // than the first cut may appear.
+    int shared = 0, op2_files = 0;
+    for (const SnapshotFile& f : second.files) {
+      const bool same = old_files.contains({f.name, f.checksum});
+      if (same) ++shared;
+      if (f.column_family != op2_.ToHex()) continue;
+      ++op2_files;
+      EXPECT_TRUE(same || f.largest_seqno == 0)
+          << f.name << " seqnos " << f.smallest_seqno << "-" << f.largest_seqno;
+      EXPECT_LE(f.largest_seqno, first.sequence_number) << f.name;
+    }
+    EXPECT_GT(op2_files, 0);
+    EXPECT_GT(shared, 0) << "no file shared between successive snapshots";
+    EXPECT_GT(second.sequence_number, first.sequence_number);
+  }
+
+  auto r1 = Restore({first}, "restored-1");
+  ASSERT_OK(r1.status());
+  ExpectSameState(Capture(**r1), first_state);
+  auto r2 = Restore({second}, "restored-2");
+  ASSERT_OK(r2.status());
+  ExpectSameState(Capture(**r2), second_state);
+}
+
+TEST_P(SnapshotTest, CorruptedOrTruncatedFileFailsRestoreNamingIt) {
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_}, 0, 100));
+  BackendSnapshot snap = TakeSnapshot(kv(), 1);
+  ASSERT_FALSE(snap.files.empty());
+  // Copies, as the checkpoint storage would hold them (the local files of
+  // a RocksDB snapshot are links to the live SSTs).
+  const std::string store = dir_.Sub("store");
+  fs::create_directories(store);
+  for (SnapshotFile& f : snap.files) {
+    const std::string copy = store + "/" + f.name;
+    fs::copy_file(f.local_path, copy);
+    f.local_path = copy;
+  }
+  SnapshotFile& victim = snap.files.back();
+  {
+    std::fstream io(victim.local_path,
+                    std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(victim.size / 2));
+    char c = 0;
+    io.read(&c, 1);
+    io.seekp(static_cast<std::streamoff>(victim.size / 2));
+    c = static_cast<char>(c ^ 0x5a);
+    io.write(&c, 1);
+  }
+  auto corrupt = Restore({snap}, "restored-corrupt");
+  EXPECT_THAT(corrupt.status(),
+              StatusIs(Status::Code::kCorruption,
+                       AllOf(HasSubstr(victim.local_path),
+                             HasSubstr("checksum mismatch"))));
+  fs::resize_file(victim.local_path, victim.size - 7);
+  auto truncated = Restore({snap}, "restored-truncated");
+  EXPECT_THAT(truncated.status(), StatusIs(Status::Code::kCorruption,
+                                           AllOf(HasSubstr(victim.local_path),
+                                                 HasSubstr("size mismatch"))));
+  fs::remove(victim.local_path);
+  auto missing = Restore({snap}, "restored-missing");
+  EXPECT_THAT(missing.status(),
+              StatusIs(Status::Code::kIOError, HasSubstr(victim.local_path)));
+}
+
+TEST_P(SnapshotTest, DroppedPendingSnapshotReleasesEverything) {
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_}, 0, 100));
+  {
+    auto pending = kv().Snapshot(1, dir_.Sub("chk-1"));
+    ASSERT_OK(pending.status());
+    EXPECT_EQ(kv().PendingSnapshots(), 1);
+    if (IsRocks(GetParam())) {
+      EXPECT_THAT(internal::RocksDBFileDeletionsEnabled(kv()),
+                  IsOkAndHolds(false));
+    }
+    ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_}, 1, 100));
+  }
+  EXPECT_EQ(kv().PendingSnapshots(), 0);
+  if (IsRocks(GetParam())) {
+    EXPECT_THAT(internal::RocksDBFileDeletionsEnabled(kv()),
+                IsOkAndHolds(true));
+  }
+  // Two at once, one completed, one dropped.
+  auto a = kv().Snapshot(2, dir_.Sub("chk-2"));
+  auto b = kv().Snapshot(3, dir_.Sub("chk-3"));
+  ASSERT_OK(a.status());
+  ASSERT_OK(b.status());
+  EXPECT_EQ(kv().PendingSnapshots(), 2);
+  ASSERT_OK((*a)->Complete().status());
+  EXPECT_EQ(kv().PendingSnapshots(), 1);
+  if (IsRocks(GetParam())) {
+    EXPECT_THAT(internal::RocksDBFileDeletionsEnabled(kv()),
+                IsOkAndHolds(false));
+  }
+  b->reset();
+  EXPECT_EQ(kv().PendingSnapshots(), 0);
+  if (IsRocks(GetParam())) {
+    EXPECT_THAT(internal::RocksDBFileDeletionsEnabled(kv()),
+                IsOkAndHolds(true));
+  }
+}
+
+TEST_P(SnapshotTest, PendingSnapshotMayOutliveItsBackend) {
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_}, 0, 50));
+  auto pending = kv().Snapshot(1, dir_.Sub("chk-1"));
+  ASSERT_OK(pending.status());
+  backend_.reset();
+  auto snap = (*pending)->Complete();
+  if (IsRocks(GetParam())) {
+    EXPECT_THAT(snap.status(), StatusIs(Status::Code::kAborted));
+  } else {
+    EXPECT_OK(snap.status());  // the copy was taken in the sync phase
+  }
+}
+
+TEST_P(SnapshotTest, StreamsRestoreIntoEitherBackend) {
+  // The memory backend's streams into RocksDB, and any snapshot into memory.
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_}, 0, 200));
+  const FullState at_cut = Capture(kv());
+  auto pending = internal::TakeKeyGroupStreamSnapshot(
+      kv(), 1, dir_.Sub("streams"), std::make_shared<std::atomic<int>>(0));
+  ASSERT_OK(pending.status());
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_}, 1, 200));
+  auto streams = (*pending)->Complete();
+  ASSERT_OK(streams.status());
+  auto into_rocks = RestoreRocksDBBackend(Options(), SmallRocks(),
+                                          dir_.Sub("rocks"), {*streams});
+  ASSERT_OK(into_rocks.status());
+  ExpectSameState(Capture(**into_rocks), at_cut);
+  auto into_memory = RestoreMemoryBackend(Options(), {*streams});
+  ASSERT_OK(into_memory.status());
+  ExpectSameState(Capture(**into_memory), at_cut);
+
+  // The backend's own format into the memory backend.
+  const FullState now = Capture(kv());
+  const BackendSnapshot own = TakeSnapshot(kv(), 2);
+  auto own_into_memory = RestoreMemoryBackend(Options(), {own}, dir_.path());
+  ASSERT_OK(own_into_memory.status());
+  ExpectSameState(Capture(**own_into_memory), now);
+}
+
+TEST_P(SnapshotTest, RestoreClipsToASmallerKeyGroupRange) {
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_}, 0, 300));
+  const FullState full = Capture(kv());
+  const BackendSnapshot snap = TakeSnapshot(kv(), 1);
+  StateBackendOptions half = Options();
+  half.key_group_range = {0, kv().max_parallelism() / 2 - 1};
+  Result<std::unique_ptr<KeyedStateBackend>> restored =
+      IsRocks(GetParam())
+          ? RestoreRocksDBBackend(half, SmallRocks(), dir_.Sub("half"), {snap})
+          : RestoreMemoryBackend(half, {snap});
+  ASSERT_OK(restored.status());
+  std::vector<DumpedEntry> expected;
+  for (const DumpedEntry& e : full.entries.at(op1_)) {
+    if (half.key_group_range.Contains(
+            KeyGroupForKey(e.key, kv().max_parallelism()))) {
+      expected.push_back(e);
+    }
+  }
+  ASSERT_FALSE(expected.empty());
+  ASSERT_LT(expected.size(), full.entries.at(op1_).size());
+  ExpectSameEntries(Dump(**restored, op1_), expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, SnapshotTest, ::testing::ValuesIn(AllBackends()),
+    [](const ::testing::TestParamInfo<BackendParam>& info) {
+      return info.param.name;
+    });
+
+// ---- RocksDB only: flushes and compactions between the two phases.
+
+class RocksSnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Create();
+    clock_ = std::make_shared<ManualClock>(1'000'000);
+  }
+  void TearDown() override {
+    internal::ForceRocksDBSnapshotFallbackForTesting(false);
+  }
+  StateBackendOptions Options() const {
+    StateBackendOptions o;
+    o.clock = clock_;
+    return o;
+  }
+  void Open(size_t write_buffer) {
+    auto b =
+        OpenRocksDBBackend(Options(), SmallRocks(write_buffer), dir_.Sub("db"));
+    ASSERT_OK(b.status());
+    backend_ = std::move(*b);
+  }
+  FullState CutAndRestore(int after_keys, int after_rounds,
+                          SnapshotStats* stats) {
+    const FullState at_cut = Capture(*backend_);
+    auto pending = backend_->Snapshot(1, dir_.Sub("chk-1"));
+    EXPECT_OK(pending.status());
+    if (!pending.ok()) return {};
+    for (int r = 0; r < after_rounds; ++r) {
+      WriteRound(*backend_, {op1_, op2_}, 100 + r, after_keys);
+    }
+    auto snap = (*pending)->Complete();
+    EXPECT_OK(snap.status());
+    *stats = (*pending)->stats();
+    std::cout << "rocksdb " << Describe(*stats) << "\n";
+    if (!snap.ok()) return {};
+    for (const SnapshotFile& f : snap->files) {
+      EXPECT_LE(f.largest_seqno, snap->sequence_number) << f.name;
+    }
+    auto restored = RestoreRocksDBBackend(Options(), SmallRocks(),
+                                          dir_.Sub("restored"), {*snap});
+    EXPECT_OK(restored.status());
+    if (!restored.ok()) return {};
+    ExpectSameState(Capture(**restored), at_cut);
+    return Capture(**restored);
+  }
+
+  testutil::TestDir dir_;
+  std::shared_ptr<ManualClock> clock_;
+  std::unique_ptr<KeyedStateBackend> backend_;
+  const OperatorId op1_ = OperatorId::FromUid("conformance/op-1");
+  const OperatorId op2_ = OperatorId::FromUid("conformance/op-2");
+};
+
+TEST_F(RocksSnapshotTest, MemtablesFilledBetweenThePhasesKeepTheCut) {
+  // 64 KiB memtables: the writes after the sync phase fill many, so more
+  // flushes (and L0 compactions) run before Complete.
+  ASSERT_NO_FATAL_FAILURE(Open(64 << 10));
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_NO_FATAL_FAILURE(WriteRound(*backend_, {op1_, op2_}, r, 2000));
+  }
+  SnapshotStats stats;
+  CutAndRestore(2000, 6, &stats);
+  EXPECT_EQ(stats.exact_column_families.size() +
+                stats.fallback_column_families.size(),
+            3u);
+}
+
+TEST_F(RocksSnapshotTest, FallbackPathGivesTheSameCut) {
+  ASSERT_NO_FATAL_FAILURE(Open(64 << 10));
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_NO_FATAL_FAILURE(WriteRound(*backend_, {op1_, op2_}, r, 1000));
+  }
+  internal::ForceRocksDBSnapshotFallbackForTesting(true);
+  SnapshotStats stats;
+  CutAndRestore(1000, 2, &stats);
+  EXPECT_EQ(stats.fallback_column_families.size(), 3u);
+  EXPECT_TRUE(stats.exact_column_families.empty());
+}
+
+TEST_F(RocksSnapshotTest, SyncPhaseTimes) {
+  // Not asserted: logged for docs/benchmarks.md-style comparison.
+  ASSERT_NO_FATAL_FAILURE(Open(size_t{64} << 20));
+  auto value =
+      backend_->GetValueState(op1_, RawDescriptor("value", StateType::kValue));
+  ASSERT_OK(value.status());
+  const std::string payload(100, 'x');
+  int next = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 200'000; ++i, ++next) {
+      ASSERT_OK(
+          backend_->SetCurrentKey("key-" + std::to_string(next % 400'000)));
+      ASSERT_OK((*value)->Put("", payload));
+    }
+    auto pending =
+        backend_->Snapshot(round, dir_.Sub("t" + std::to_string(round)));
+    ASSERT_OK(pending.status());
+    const int64_t sync = (*pending)->stats().sync_micros;
+    auto snap = (*pending)->Complete();
+    ASSERT_OK(snap.status());
+    std::cout << "rocksdb sync phase with " << next
+              << " puts, ~20 MiB memtable: " << sync << " us; "
+              << Describe((*pending)->stats()) << "\n";
+  }
+}
+
+TEST(MemorySnapshotTiming, SyncPhaseForOneMillionEntries) {
+  // Not asserted: the sync phase copies every entry (a full copy).
+  auto backend = NewMemoryBackend(StateBackendOptions{});
+  ASSERT_OK(backend.status());
+  const OperatorId op = OperatorId::FromUid("timing");
+  auto value =
+      (*backend)->GetValueState(op, RawDescriptor("value", StateType::kValue));
+  ASSERT_OK(value.status());
+  const std::string payload(32, 'x');
+  for (int i = 0; i < 1'000'000; ++i) {
+    ASSERT_OK((*backend)->SetCurrentKey("key-" + std::to_string(i)));
+    ASSERT_OK((*value)->Put("", payload));
+  }
+  testutil::TestDir dir;
+  dir.Create();
+  auto pending = (*backend)->Snapshot(1, dir.Sub("chk-1"));
+  ASSERT_OK(pending.status());
+  const int64_t sync = (*pending)->stats().sync_micros;
+  auto snap = (*pending)->Complete();
+  ASSERT_OK(snap.status());
+  std::cout << "memory sync phase (full copy) for 1M entries: " << sync
+            << " us; " << Describe((*pending)->stats()) << "\n";
+}
+
+}  // namespace
+}  // namespace weir::conformance
