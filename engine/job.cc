@@ -75,8 +75,8 @@ Status Job::Impl::Wire() {
       std::string name = vx.name + " (" + std::to_string(s + 1) + "/" +
                          std::to_string(vx.parallelism) + ")";
       tasks[v].push_back(std::make_unique<engine::Task>(
-          std::move(name), s, vx.parallelism, g.max_parallelism,
-          options.clock, counters[v].get()));
+          std::move(name), s, vx.parallelism, g.max_parallelism, options.clock,
+          counters[v].get()));
     }
   }
   // Network edges: for each non-chained node, channels from every producer
@@ -92,7 +92,8 @@ Status Job::Impl::Wire() {
     outs[n.index].resize(plan.parallelism[n.index]);
   }
   std::vector<std::vector<std::vector<detail::ChannelBase*>>> inputs(nv);
-  for (size_t v = 0; v < nv; ++v) inputs[v].resize(plan.vertices[v].parallelism);
+  for (size_t v = 0; v < nv; ++v)
+    inputs[v].resize(plan.vertices[v].parallelism);
 
   for (const detail::NodeDef& n : g.nodes) {
     if (plan.chained[n.index]) continue;
@@ -110,13 +111,13 @@ Status Job::Impl::Wire() {
         for (int j = 0; j < p; ++j) {
           if (part == detail::Partitioning::kForward && j != i) continue;
           engine::Task* consumer = tasks[v][j].get();
-          channels.push_back(type.MakeChannel(
-              static_cast<size_t>(options.channel_capacity),
-              consumer->wakeup()));
+          channels.push_back(
+              type.MakeChannel(static_cast<size_t>(options.channel_capacity),
+                               consumer->wakeup()));
           inputs[v][j].push_back(channels.back().get());
           std::unique_ptr<detail::WriterBase> w = type.MakeWriter(
-              channels.back().get(),
-              static_cast<size_t>(options.batch_size), producer);
+              channels.back().get(), static_cast<size_t>(options.batch_size),
+              producer);
           po.writers.push_back(w.get());
           producer->AddWriter(std::move(w));
         }
@@ -166,9 +167,9 @@ Status Job::Impl::Wire() {
         }
         for (PendingOutput& po : outs[node][s]) {
           const detail::EdgeDef& edge = g.nodes[po.consumer].inputs[po.edge];
-          std::unique_ptr<OutputBase> out = edge.make_network_output(
-              plan.partitioning[po.consumer][po.edge], po.writers, s,
-              g.max_parallelism);
+          std::unique_ptr<OutputBase> out =
+              edge.make_network_output(plan.partitioning[po.consumer][po.edge],
+                                       po.writers, s, g.max_parallelism);
           slot.outputs.push_back(std::move(out));
           list.push_back(slot.outputs.back().get());
         }
@@ -205,8 +206,8 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
     task->set_backend(std::move(*b));
     return Status::OK();
   }
-  const std::string dir = work_dir + "/vertex-" + std::to_string(vertex) +
-                          "-" + std::to_string(subtask);
+  const std::string dir = work_dir + "/vertex-" + std::to_string(vertex) + "-" +
+                          std::to_string(subtask);
   Result<std::unique_ptr<KeyedStateBackend>> b =
       OpenRocksDBBackend(bo, options.rocksdb, dir);
   if (!b.ok()) return b.status();
@@ -281,9 +282,8 @@ Status Job::Start() {
     }
   }
   if (m.options.backend == JobOptions::Backend::kRocksDB) {
-    const std::string base = m.options.local_dir.empty()
-                                 ? DefaultLocalDir()
-                                 : m.options.local_dir;
+    const std::string base =
+        m.options.local_dir.empty() ? DefaultLocalDir() : m.options.local_dir;
     m.work_dir = base + "/job-" + m.id.ToHex();
   }
   Status s = m.Wire();
@@ -308,8 +308,9 @@ Status Job::Start() {
   }
   for (auto& vt : m.tasks) {
     for (auto& t : vt) {
-      t->set_on_exit(
-          [&m](const Status& st, bool cancelled) { m.OnTaskExit(st, cancelled); });
+      t->set_on_exit([&m](const Status& st, bool cancelled) {
+        m.OnTaskExit(st, cancelled);
+      });
     }
   }
   for (auto& vt : m.tasks) {
@@ -421,7 +422,8 @@ JobInfo Job::Info() const {
 
 Result<std::unique_ptr<Job>> JobBuilder::Build(JobOptions options) const {
   Result<engine::Plan> plan = engine::PlanGraph(*graph_);
-  if (!plan.ok()) return plan.status().WithContext("job '" + graph_->name + "'");
+  if (!plan.ok())
+    return plan.status().WithContext("job '" + graph_->name + "'");
   if (options.batch_size < 1 || options.channel_capacity < 1) {
     return Status::InvalidArgument(
         "batch size and channel capacity must be at least 1");

@@ -21,10 +21,10 @@ Status CheckShape(const detail::GraphDef& g) {
     return Status::InvalidArgument("job '" + g.name + "' has no operators");
   }
   if (g.max_parallelism < 1 || g.max_parallelism > kUpperBoundMaxParallelism) {
-    return Status::InvalidArgument(
-        "max parallelism must be in [1, " +
-        std::to_string(kUpperBoundMaxParallelism) + "], got " +
-        std::to_string(g.max_parallelism));
+    return Status::InvalidArgument("max parallelism must be in [1, " +
+                                   std::to_string(kUpperBoundMaxParallelism) +
+                                   "], got " +
+                                   std::to_string(g.max_parallelism));
   }
   if (g.parallelism < 1) {
     return Status::InvalidArgument("job parallelism must be at least 1, got " +
@@ -34,8 +34,8 @@ Status CheckShape(const detail::GraphDef& g) {
   for (const detail::NodeDef& n : g.nodes) {
     if (n.is_source != n.inputs.empty()) {
       return Status::InvalidArgument(
-          Describe(n) + (n.is_source ? " is a source but has inputs"
-                                     : " has no input"));
+          Describe(n) +
+          (n.is_source ? " is a source but has inputs" : " has no input"));
     }
     for (const detail::EdgeDef& e : n.inputs) {
       if (e.source < 0 || e.source >= n.index) {
@@ -80,8 +80,9 @@ Result<std::vector<int>> AssignParallelism(const detail::GraphDef& g) {
     }
     if (n.single_instance && q != 1) {
       return Status::InvalidArgument(
-          Describe(n) + " was given a single function object, so it can "
-                        "run with parallelism 1 only (got " +
+          Describe(n) +
+          " was given a single function object, so it can "
+          "run with parallelism 1 only (got " +
           std::to_string(q) + "); pass a factory instead");
     }
     p[n.index] = q;

@@ -20,7 +20,7 @@ struct Vertex {
 };
 
 struct Plan {
-  std::vector<OperatorId> ids;  // per node
+  std::vector<OperatorId> ids;   // per node
   std::vector<int> parallelism;  // per node
   std::vector<int> vertex_of;    // per node
   std::vector<bool> chained;     // per node: runs in its input's task

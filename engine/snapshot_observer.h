@@ -17,8 +17,8 @@ class SnapshotObserver {
  public:
   virtual ~SnapshotObserver() = default;
   // `vertex` and `subtask` name the task. A non-OK status fails the task.
-  virtual Status OnTaskSnapshot(int64_t checkpoint_id, int vertex,
-                                int subtask, KeyedStateBackend& backend) = 0;
+  virtual Status OnTaskSnapshot(int64_t checkpoint_id, int vertex, int subtask,
+                                KeyedStateBackend& backend) = 0;
 };
 
 }  // namespace weir::engine

@@ -30,8 +30,8 @@ Status TaskTimerService::RegisterEventTimeTimer(int64_t time,
 
 Status TaskTimerService::RegisterProcessingTimeTimer(int64_t time,
                                                      std::string_view ns) {
-  Status s =
-      task_->backend_->RegisterTimer(op_, TimeDomain::kProcessingTime, time, ns);
+  Status s = task_->backend_->RegisterTimer(op_, TimeDomain::kProcessingTime,
+                                            time, ns);
   if (s.ok() && (!next_processing_timer_ || time < *next_processing_timer_)) {
     next_processing_timer_ = time;
   }
@@ -132,8 +132,8 @@ void Task::PerformCheckpoint(int64_t checkpoint_id) {
     }
   }
   if (observer_ != nullptr) {
-    Status s = observer_->OnTaskSnapshot(checkpoint_id, vertex_, subtask_,
-                                         *backend_);
+    Status s =
+        observer_->OnTaskSnapshot(checkpoint_id, vertex_, subtask_, *backend_);
     if (!s.ok()) return Fail(std::move(s));
   }
   for (auto& w : writers_) {
@@ -141,8 +141,7 @@ void Task::PerformCheckpoint(int64_t checkpoint_id) {
   }
 }
 
-Status Task::FireTimers(OperatorSlot& slot, TimeDomain domain,
-                        int64_t up_to) {
+Status Task::FireTimers(OperatorSlot& slot, TimeDomain domain, int64_t up_to) {
   for (;;) {
     Result<std::optional<Timer>> timer =
         backend_->PopTimer(slot.id, domain, up_to);
@@ -252,8 +251,7 @@ Status Task::RunLoop() {
           progressed = true;
           break;
         case SourceStatus::Kind::kWaiting:
-          wait_micros = std::clamp<int64_t>(r->wait_ms * 1000, 0,
-                                            kMaxWaitMicros);
+          wait_micros = std::clamp<int64_t>(r->wait_us, 0, kMaxWaitMicros);
           break;
         case SourceStatus::Kind::kEnd:
           ended = true;

@@ -63,7 +63,7 @@ class Task final : public detail::TaskHooks {
     const detail::NodeDef* node = nullptr;
     OperatorId id;
     std::unique_ptr<StreamOperator> op;
-    std::unique_ptr<OutputBase> output;  // null for sinks
+    std::unique_ptr<OutputBase> output;                // null for sinks
     std::vector<std::unique_ptr<OutputBase>> outputs;  // fanned out
     std::unique_ptr<TaskTimerService> timers_;
 
@@ -80,8 +80,7 @@ class Task final : public detail::TaskHooks {
           1, std::memory_order_relaxed);
     }
     void CountRecordSkipped() override {
-      task->counters_->records_skipped.fetch_add(1,
-                                                 std::memory_order_relaxed);
+      task->counters_->records_skipped.fetch_add(1, std::memory_order_relaxed);
     }
   };
 

@@ -79,12 +79,12 @@ Status GeneratorSource::Open(OperatorContext& ctx) {
   if (!offset.ok()) return offset.status();
   if (offset->has_value()) next_ = (*offset)->position;
   if (options_.rate > 0) {
-    rate_per_ms_ = options_.rate / static_cast<double>(stride_) / 1000.0;
+    rate_per_us_ = options_.rate / static_cast<double>(stride_) / 1e6;
     // Guava's SmoothBursty: at most one second of permits saved up, so a
     // stall (backpressure, a paused clock) is not followed by a long burst.
-    max_tokens_ = std::max(1.0, rate_per_ms_ * 1000.0);
+    max_tokens_ = std::max(1.0, rate_per_us_ * 1e6);
     tokens_ = 0;
-    last_refill_ms_ = clock_->NowMillis();
+    last_refill_us_ = clock_->NowMicros();
   }
   return Status::OK();
 }
@@ -95,17 +95,19 @@ Result<SourceStatus> GeneratorSource::Poll(SourceOutput<GeneratedEvent>& out,
   if (bounded && next_ >= options_.count) return SourceStatus::End();
   int64_t allowed = max_records;
   if (options_.rate > 0) {
-    const int64_t now = clock_->NowMillis();
-    if (now > last_refill_ms_) {
+    // Tokens accrue per microsecond (of the injected clock), so a rate is
+    // kept smoothly, not as one burst per millisecond.
+    const int64_t now = clock_->NowMicros();
+    if (now > last_refill_us_) {
       tokens_ = std::min(
           max_tokens_,
-          tokens_ + static_cast<double>(now - last_refill_ms_) * rate_per_ms_);
-      last_refill_ms_ = now;
+          tokens_ + static_cast<double>(now - last_refill_us_) * rate_per_us_);
+      last_refill_us_ = now;
     }
     if (tokens_ < 1.0) {
-      const double wait = std::ceil((1.0 - tokens_) / rate_per_ms_);
-      return SourceStatus::Waiting(
-          std::clamp<int64_t>(static_cast<int64_t>(wait), 1, 1000));
+      const double wait = std::ceil((1.0 - tokens_) / rate_per_us_);
+      return SourceStatus::WaitingMicros(
+          std::clamp<int64_t>(static_cast<int64_t>(wait), 1, 1'000'000));
     }
     allowed = std::min<int64_t>(allowed, static_cast<int64_t>(tokens_));
   }

@@ -26,19 +26,20 @@ int main(int argc, char** argv) {
       .Uid("events")
       .KeyBy([](const weir::GeneratedEvent& e) { return e.key; })
       .Window(weir::WindowAssigner::TumblingEventTime(1000))
-      .Aggregate(weir::AggregateFunction<weir::GeneratedEvent, int64_t,
-                                         int64_t>{
-          [] { return int64_t{0}; },
-          [](const weir::GeneratedEvent&, int64_t* n) { ++*n; },
-          [](const int64_t& n) { return n; },
-          [](const int64_t& a, const int64_t& b) { return a + b; }})
+      .Aggregate(
+          weir::AggregateFunction<weir::GeneratedEvent, int64_t, int64_t>{
+              [] { return int64_t{0}; },
+              [](const weir::GeneratedEvent&, int64_t* n) { ++*n; },
+              [](const int64_t& n) { return n; },
+              [](const int64_t& a, const int64_t& b) { return a + b; }})
       .Uid("counts-per-second")
-      .SinkTo(weir::PrintSink<weir::WindowResult<std::string, int64_t>>::Factory(
-          [](const weir::WindowResult<std::string, int64_t>& r) {
-            return r.key + " [" + std::to_string(r.window.start) + ", " +
-                   std::to_string(r.window.end) + "): " +
-                   std::to_string(r.value);
-          }))
+      .SinkTo(
+          weir::PrintSink<weir::WindowResult<std::string, int64_t>>::Factory(
+              [](const weir::WindowResult<std::string, int64_t>& r) {
+                return r.key + " [" + std::to_string(r.window.start) + ", " +
+                       std::to_string(r.window.end) +
+                       "): " + std::to_string(r.value);
+              }))
       .SetParallelism(1)
       .Name("print");
 

@@ -18,6 +18,9 @@ class Clock {
   virtual ~Clock() = default;
   // Milliseconds since the Unix epoch.
   virtual int64_t NowMillis() const = 0;
+  // Microseconds since the Unix epoch, for rate limits finer than a
+  // millisecond. Default: NowMillis() * 1000.
+  virtual int64_t NowMicros() const { return NowMillis() * 1000; }
 };
 
 // The wall clock (CLOCK_REALTIME). Shared, never null.

@@ -95,8 +95,7 @@ class StreamOperator {
     return Status::OK();
   }
   // A timer of this operator fired; the store's current key is the timer's.
-  virtual Status OnTimer(TimeDomain domain, int64_t time,
-                         std::string_view ns) {
+  virtual Status OnTimer(TimeDomain domain, int64_t time, std::string_view ns) {
     (void)domain;
     (void)time;
     (void)ns;
@@ -128,14 +127,17 @@ class OneInputOperator : public StreamOperator {
 struct SourceStatus {
   enum class Kind : uint8_t {
     kMore,     // call again right away
-    kWaiting,  // nothing now; call again after `wait_ms` or a wakeup
+    kWaiting,  // nothing now; call again after `wait_us` or a wakeup
     kEnd,      // exhausted: the source emits nothing more
   };
   Kind kind = Kind::kMore;
-  int64_t wait_ms = 0;
+  int64_t wait_us = 0;  // microseconds
 
   static SourceStatus More() { return {Kind::kMore, 0}; }
-  static SourceStatus Waiting(int64_t ms) { return {Kind::kWaiting, ms}; }
+  static SourceStatus Waiting(int64_t ms) {
+    return {Kind::kWaiting, ms * 1000};
+  }
+  static SourceStatus WaitingMicros(int64_t us) { return {Kind::kWaiting, us}; }
   static SourceStatus End() { return {Kind::kEnd, 0}; }
 };
 

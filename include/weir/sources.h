@@ -204,10 +204,10 @@ class GeneratorSource final : public SourceFunction<GeneratedEvent> {
   int64_t next_ = 0;
   int64_t stride_ = 1;
   // Token bucket, when options_.rate > 0.
-  double rate_per_ms_ = 0;  // of this subtask
+  double rate_per_us_ = 0;  // of this subtask
   double tokens_ = 0;
   double max_tokens_ = 0;
-  int64_t last_refill_ms_ = 0;
+  int64_t last_refill_us_ = 0;
 };
 
 // ---------------------------------------------------------------- file

@@ -218,8 +218,7 @@ class DataStream {
     graph_->nodes.back().single_instance = true;
     return h;
   }
-  SinkHandle SinkTo(
-      std::function<std::unique_ptr<SinkFunction<T>>()> factory) {
+  SinkHandle SinkTo(std::function<std::unique_ptr<SinkFunction<T>>()> factory) {
     const int node = AddNode(
         "Sink",
         [factory]() -> std::unique_ptr<StreamOperator> {
@@ -234,12 +233,10 @@ class DataStream {
   // ---- For new operator kinds (windows): appends a node that reads this
   // stream. `make` is called once per subtask.
   template <class Out>
-  DataStream<Out> Then(
-      std::string name,
-      std::function<std::unique_ptr<StreamOperator>()> make) {
+  DataStream<Out> Then(std::string name,
+                       std::function<std::unique_ptr<StreamOperator>()> make) {
     const int node = AddNode(std::move(name), std::move(make), partitioning_,
-                             nullptr, false, false,
-                             detail::TypeOpsFor<Out>());
+                             nullptr, false, false, detail::TypeOpsFor<Out>());
     return DataStream<Out>(graph_, {node});
   }
   int AddNode(std::string name,
@@ -259,8 +256,7 @@ class DataStream {
       detail::EdgeDef e;
       e.source = src;
       e.partitioning = partitioning;
-      e.make_network_output =
-          detail::MakeNetworkOutputFactory<T>(key_bytes);
+      e.make_network_output = detail::MakeNetworkOutputFactory<T>(key_bytes);
       n.inputs.push_back(std::move(e));
     }
     graph_->nodes.push_back(std::move(n));
@@ -288,15 +284,14 @@ class KeyedStream {
   template <class Out>
   DataStream<Out> Process(std::unique_ptr<KeyedProcessFunction<K, T, Out>> fn,
                           std::string name = "KeyedProcess") {
-    DataStream<Out> out = Process<Out>(
-        detail::OnceFactory(std::move(fn)), std::move(name));
+    DataStream<Out> out =
+        Process<Out>(detail::OnceFactory(std::move(fn)), std::move(name));
     out.graph()->nodes.back().single_instance = true;
     return out;
   }
   template <class Out>
   DataStream<Out> Process(
-      std::function<std::unique_ptr<KeyedProcessFunction<K, T, Out>>()>
-          factory,
+      std::function<std::unique_ptr<KeyedProcessFunction<K, T, Out>>()> factory,
       std::string name = "KeyedProcess") {
     auto key = key_;
     return Keyed<Out>(
@@ -311,13 +306,11 @@ class KeyedStream {
   DataStream<T> Reduce(std::function<T(const T&, const T&)> reduce,
                        std::string name = "Reduce") {
     auto key = key_;
-    return Keyed<T>(std::move(name),
-                    [key, reduce]() -> std::unique_ptr<StreamOperator> {
-                      return std::make_unique<
-                          detail::KeyedProcessOperator<K, T, T>>(
-                          key, std::make_unique<
-                                   detail::KeyedReduceFunction<K, T>>(reduce));
-                    });
+    return Keyed<T>(
+        std::move(name), [key, reduce]() -> std::unique_ptr<StreamOperator> {
+          return std::make_unique<detail::KeyedProcessOperator<K, T, T>>(
+              key, std::make_unique<detail::KeyedReduceFunction<K, T>>(reduce));
+        });
   }
 
   // Windows per key (window.h); finish with Aggregate() or Reduce().
@@ -397,9 +390,9 @@ class WindowedStream {
         name, [=]() -> std::unique_ptr<StreamOperator> {
           return std::make_unique<
               detail::KeyedProcessOperator<K, T, WindowResult<K, Out>>>(
-              key, std::make_unique<
-                       detail::WindowFunction<K, T, Acc, Out, AccS>>(
-                       assigner, lateness, c, name));
+              key,
+              std::make_unique<detail::WindowFunction<K, T, Acc, Out, AccS>>(
+                  assigner, lateness, c, name));
         });
   }
 

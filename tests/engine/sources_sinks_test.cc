@@ -329,7 +329,7 @@ TEST(GeneratorSource, RateLimitFollowsTheClock) {
     Result<SourceStatus> r = source.Poll(out, 1000);
     ASSERT_OK(r);
     EXPECT_EQ(r->kind, SourceStatus::Kind::kWaiting);
-    EXPECT_EQ(r->wait_ms, 10);  // one token every 10 ms
+    EXPECT_EQ(r->wait_us, 10000);  // one token every 10 ms
   }
   EXPECT_TRUE(out.values.empty());
 

@@ -58,9 +58,9 @@ void OnSignal(int sig) { g_signal.store(sig); }
 // job (cancelling it on SIGINT/SIGTERM) and cleans up. `ready` is called
 // once the endpoint listens (or with the error), so that a detached parent
 // can report it.
-int Serve(Job& job, const Config& config,
-          const std::function<void(const std::string& message, bool ok)>&
-              ready) {
+int Serve(
+    Job& job, const Config& config,
+    const std::function<void(const std::string& message, bool ok)>& ready) {
   SingleJobDirectory directory(&job);
   const std::string address =
       config.GetString("rest.address").value_or("127.0.0.1");
@@ -123,7 +123,6 @@ int Serve(Job& job, const Config& config,
       return 1;
   }
 }
-
 
 }  // namespace
 

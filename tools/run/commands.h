@@ -13,8 +13,8 @@ namespace weir::tools {
 
 struct RunArgs {
   std::string job_file;
-  int parallelism = 0;                // -p; 0 = not given
-  std::optional<std::string> config;  // -c
+  int parallelism = 0;                          // -p; 0 = not given
+  std::optional<std::string> config;            // -c
   std::vector<std::string> dynamic_properties;  // -D key=value
   bool detached = false;                        // -d
 };

@@ -13,7 +13,8 @@ using RowStream = DataStream<Row>;
 
 int64_t AsInt(const Value& v) {
   if (const int64_t* i = std::get_if<int64_t>(&v)) return *i;
-  if (const double* d = std::get_if<double>(&v)) return static_cast<int64_t>(*d);
+  if (const double* d = std::get_if<double>(&v))
+    return static_cast<int64_t>(*d);
   return 0;
 }
 
@@ -72,23 +73,23 @@ class RunningAggregate final
   explicit RunningAggregate(AggregateSpec spec) : spec_(std::move(spec)) {}
 
   Status Open(OperatorContext& ctx) override {
-    auto s = GetState(ctx.state(), ctx.operator_id(),
-                      ValueStateDescriptor<Row>{std::string(AggKindName(spec_.agg))});
+    auto s = GetState(
+        ctx.state(), ctx.operator_id(),
+        ValueStateDescriptor<Row>{std::string(AggKindName(spec_.agg))});
     if (!s.ok()) return s.status();
     state_.emplace(std::move(*s));
     return Status::OK();
   }
-  Status ProcessElement(const Row& row, Context&, Collector<Row>& out) override {
+  Status ProcessElement(const Row& row, Context&,
+                        Collector<Row>& out) override {
     Result<std::optional<Row>> current = state_->Value();
     if (!current.ok()) return current.status();
-    const Value& input = spec_.field_index >= 0
-                             ? row.values[spec_.field_index]
-                             : row.values[spec_.key_index];
+    const Value& input = spec_.field_index >= 0 ? row.values[spec_.field_index]
+                                                : row.values[spec_.key_index];
     Row next;
-    next.values.push_back(Fold(spec_.agg,
-                               current->has_value() ? &(*current)->values[0]
-                                                    : nullptr,
-                               input));
+    next.values.push_back(
+        Fold(spec_.agg, current->has_value() ? &(*current)->values[0] : nullptr,
+             input));
     Status s = state_->Update(next);
     if (!s.ok()) return s;
     out.Collect(Row{{row.values[spec_.key_index], next.values[0]}});
@@ -109,7 +110,8 @@ class Distinct final : public KeyedProcessFunction<std::string, Row, Row> {
     seen_.emplace(std::move(*s));
     return Status::OK();
   }
-  Status ProcessElement(const Row& row, Context&, Collector<Row>& out) override {
+  Status ProcessElement(const Row& row, Context&,
+                        Collector<Row>& out) override {
     Result<std::optional<bool>> seen = seen_->Value();
     if (!seen.ok()) return seen.status();
     if (seen->has_value()) return Status::OK();
@@ -162,7 +164,8 @@ AggregateFunction<Row, Row, Row> WindowAggregate(const WindowSpec& spec) {
         agg = acc.values[1];
         break;
       case AggKind::kAvg:
-        agg = ToDouble(acc.values[2]) / static_cast<double>(AsInt(acc.values[1]));
+        agg =
+            ToDouble(acc.values[2]) / static_cast<double>(AsInt(acc.values[1]));
         break;
       default:
         agg = acc.values[2];
@@ -179,8 +182,9 @@ WindowAssigner Assigner(const WindowSpec& w) {
       return event ? WindowAssigner::TumblingEventTime(w.size_ms)
                    : WindowAssigner::TumblingProcessingTime(w.size_ms);
     case WindowKind::kSliding:
-      return event ? WindowAssigner::SlidingEventTime(w.size_ms, w.slide_ms)
-                   : WindowAssigner::SlidingProcessingTime(w.size_ms, w.slide_ms);
+      return event
+                 ? WindowAssigner::SlidingEventTime(w.size_ms, w.slide_ms)
+                 : WindowAssigner::SlidingProcessingTime(w.size_ms, w.slide_ms);
     case WindowKind::kSession:
       return event ? WindowAssigner::EventTimeSession(w.gap_ms)
                    : WindowAssigner::ProcessingTimeSession(w.gap_ms);
@@ -210,10 +214,11 @@ class Planner {
           const PlanOverrides& overrides)
       : spec_(spec), builder_(spec.name) {
     const int64_t config_p = config.GetInt("parallelism.default").value_or(1);
-    job_parallelism_ = overrides.parallelism > 0
-                           ? overrides.parallelism
-                           : (spec.parallelism > 0 ? spec.parallelism
-                                                   : static_cast<int>(config_p));
+    job_parallelism_ =
+        overrides.parallelism > 0
+            ? overrides.parallelism
+            : (spec.parallelism > 0 ? spec.parallelism
+                                    : static_cast<int>(config_p));
     const int max_p =
         spec.max_parallelism > 0
             ? spec.max_parallelism
@@ -298,21 +303,25 @@ class Planner {
     if (const auto* a = std::get_if<AggregateSpec>(&op.params)) {
       AggregateSpec spec = *a;
       streams_[i] =
-          Input(op).KeyBy(KeyOf(a->key_index)).Process<Row>(
-              std::function<std::unique_ptr<
-                  KeyedProcessFunction<std::string, Row, Row>>()>([spec] {
-                return std::make_unique<RunningAggregate>(spec);
-              }),
-              op.name);
+          Input(op)
+              .KeyBy(KeyOf(a->key_index))
+              .Process<Row>(
+                  std::function<std::unique_ptr<
+                      KeyedProcessFunction<std::string, Row, Row>>()>([spec] {
+                    return std::make_unique<RunningAggregate>(spec);
+                  }),
+                  op.name);
       Describe(*streams_[i], op, p);
       return Status::OK();
     }
     if (const auto* d = std::get_if<DistinctSpec>(&op.params)) {
-      streams_[i] = Input(op).KeyBy(KeyOf(d->key_index)).Process<Row>(
-          std::function<
-              std::unique_ptr<KeyedProcessFunction<std::string, Row, Row>>()>(
-              [] { return std::make_unique<Distinct>(); }),
-          op.name);
+      streams_[i] =
+          Input(op)
+              .KeyBy(KeyOf(d->key_index))
+              .Process<Row>(std::function<std::unique_ptr<
+                                KeyedProcessFunction<std::string, Row, Row>>()>(
+                                [] { return std::make_unique<Distinct>(); }),
+                            op.name);
       Describe(*streams_[i], op, p);
       return Status::OK();
     }
@@ -380,8 +389,9 @@ class Planner {
     }
     auto source = builder_.AddSource<Row>(
         std::function<std::unique_ptr<SourceFunction<Row>>()>([o, parser] {
-          return FileSource<Row>::Create(
-              o, [parser](std::string_view line) { return parser->Parse(line); });
+          return FileSource<Row>::Create(o, [parser](std::string_view line) {
+            return parser->Parse(line);
+          });
         }),
         op.name, watermarks, /*non_parallel=*/true);
     source.Uid(op.uid).Name(op.name);
@@ -413,8 +423,10 @@ Result<JobOptions> JobOptionsFromConfig(const Config& config) {
   } else if (backend == "hashmap") {
     o.backend = JobOptions::Backend::kMemory;
   } else {
-    return Status::InvalidArgument("state.backend.type must be rocksdb or "
-                                   "hashmap, got '" + backend + "'");
+    return Status::InvalidArgument(
+        "state.backend.type must be rocksdb or "
+        "hashmap, got '" +
+        backend + "'");
   }
   o.local_dir = config.GetString("state.backend.local-dir").value_or("");
   return o;

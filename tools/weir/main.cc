@@ -8,7 +8,6 @@
 //
 // docs/cli.md is the reference.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "tools/run/commands.h"
@@ -20,13 +19,15 @@ int main(int argc, char** argv) {
 
   weir::tools::RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a job described in YAML");
-  run_cmd->add_option("-p,--parallelism", run.parallelism,
-                      "Default parallelism of the job's operators")
+  run_cmd
+      ->add_option("-p,--parallelism", run.parallelism,
+                   "Default parallelism of the job's operators")
       ->check(CLI::PositiveNumber);
   run_cmd->add_option("-c,--config", run.config,
                       "Configuration file (Flink-style flat keys)");
-  run_cmd->add_option("-D", run.dynamic_properties,
-                      "Set a configuration key: -D key=value")
+  run_cmd
+      ->add_option("-D", run.dynamic_properties,
+                   "Set a configuration key: -D key=value")
       ->allow_extra_args(false);
   run_cmd->add_flag("-d,--detached", run.detached,
                     "Run in the background; print the JobID and return");

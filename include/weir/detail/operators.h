@@ -99,8 +99,8 @@ class SourceOperator final : public SourceOperatorBase,
     Emit(std::move(value), timestamp);
   }
   void Emit(T&& value, int64_t ts) {
-    if (ts != kNoTimestamp && (max_timestamp_ == kNoTimestamp ||
-                               ts > max_timestamp_)) {
+    if (ts != kNoTimestamp &&
+        (max_timestamp_ == kNoTimestamp || ts > max_timestamp_)) {
       max_timestamp_ = ts;
     }
     ++emitted_;
@@ -226,9 +226,8 @@ class KeyedProcessOperator final
                  std::string_view ns) override {
     timer_ns_ = ns;
     const std::string_view bytes = this->ctx_->state().current_key();
-    Status s =
-        Serializer<K>().Deserialize(Serializer<K>::kVersion, bytes,
-                                    &current_key_);
+    Status s = Serializer<K>().Deserialize(Serializer<K>::kVersion, bytes,
+                                           &current_key_);
     if (!s.ok()) return s;
     timestamp_ = domain == TimeDomain::kEventTime ? time : kNoTimestamp;
     collector_.Set(static_cast<Output<Out>*>(this->output_), timestamp_);
@@ -261,15 +260,15 @@ class KeyedReduceFunction final : public KeyedProcessFunction<K, T, T> {
       : reduce_(std::move(reduce)) {}
 
   Status Open(OperatorContext& ctx) override {
-    Result<ValueState<T>> state = GetState(
-        ctx.state(), ctx.operator_id(), ValueStateDescriptor<T>{"reduce"});
+    Result<ValueState<T>> state = GetState(ctx.state(), ctx.operator_id(),
+                                           ValueStateDescriptor<T>{"reduce"});
     if (!state.ok()) return state.status();
     state_.emplace(std::move(*state));
     return Status::OK();
   }
-  Status ProcessElement(const T& value, typename KeyedProcessFunction<
-                                            K, T, T>::Context& /*ctx*/,
-                        Collector<T>& out) override {
+  Status ProcessElement(
+      const T& value, typename KeyedProcessFunction<K, T, T>::Context& /*ctx*/,
+      Collector<T>& out) override {
     Result<std::optional<T>> current = state_->Value();
     if (!current.ok()) return current.status();
     T next = current->has_value() ? reduce_(**current, value) : value;

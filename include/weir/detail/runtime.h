@@ -117,8 +117,8 @@ class PartitionedOutput final : public Output<T> {
         break;
       case Partitioning::kKeyGroups: {
         const int kg = KeyGroupForKey(key_bytes_(value), max_parallelism_);
-        target = static_cast<size_t>(SubtaskForKeyGroup(
-            max_parallelism_, static_cast<int>(n), kg));
+        target = static_cast<size_t>(
+            SubtaskForKeyGroup(max_parallelism_, static_cast<int>(n), kg));
         break;
       }
     }
@@ -412,8 +412,8 @@ class StreamTypeOpsFor final : public StreamTypeOps {
   std::unique_ptr<WriterBase> MakeWriter(ChannelBase* channel,
                                          size_t batch_size,
                                          TaskHooks* hooks) const override {
-    return std::make_unique<ChannelWriter<T>>(
-        static_cast<Channel<T>*>(channel), batch_size, hooks);
+    return std::make_unique<ChannelWriter<T>>(static_cast<Channel<T>*>(channel),
+                                              batch_size, hooks);
   }
   std::unique_ptr<OutputBase> MakeChainedOutput(
       StreamOperator* next, int next_index, TaskHooks* hooks) const override {
@@ -430,7 +430,8 @@ class StreamTypeOpsFor final : public StreamTypeOps {
       const std::vector<ChannelBase*>& channels, StreamOperator* head,
       TaskHooks* hooks) const override {
     std::vector<Channel<T>*> typed;
-    for (ChannelBase* c : channels) typed.push_back(static_cast<Channel<T>*>(c));
+    for (ChannelBase* c : channels)
+      typed.push_back(static_cast<Channel<T>*>(c));
     return std::make_unique<InputGate<T>>(
         std::move(typed), static_cast<OneInputOperator<T>*>(head), hooks);
   }
@@ -442,9 +443,9 @@ struct EdgeDef {
   Partitioning partitioning = Partitioning::kForward;
   // Builds the network output of one upstream subtask over the writers of
   // its channels, one per downstream subtask.
-  std::function<std::unique_ptr<OutputBase>(
-      Partitioning partitioning, std::vector<WriterBase*> writers, int subtask,
-      int max_parallelism)>
+  std::function<std::unique_ptr<OutputBase>(Partitioning partitioning,
+                                            std::vector<WriterBase*> writers,
+                                            int subtask, int max_parallelism)>
       make_network_output;
 };
 
@@ -453,14 +454,14 @@ struct NodeDef {
   int index = -1;
   std::string name;
   std::string uid;
-  std::string uid_hash;  // 32 hex digits, or empty
-  int parallelism = 0;   // 0: the job's default
+  std::string uid_hash;       // 32 hex digits, or empty
+  int parallelism = 0;        // 0: the job's default
   bool non_parallel = false;  // runs with parallelism 1 only
   // Built from a single function object: one subtask only.
   bool single_instance = false;
   bool is_source = false;
   bool is_sink = false;
-  bool keyed = false;         // has keyed state and timers
+  bool keyed = false;          // has keyed state and timers
   bool chain_to_input = true;  // may be chained to its input
   std::vector<EdgeDef> inputs;
   // Called once per subtask; null if no more instances can be made.

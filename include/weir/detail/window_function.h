@@ -49,9 +49,9 @@ class WindowFunction final
     if (!acc.ok()) return acc.status();
     acc_.emplace(std::move(*acc));
     if (assigner_.merging()) {
-      auto sessions = GetState(
-          ctx.state(), ctx.operator_id(),
-          MapStateDescriptor<int64_t, int64_t>{"session-windows"});
+      auto sessions =
+          GetState(ctx.state(), ctx.operator_id(),
+                   MapStateDescriptor<int64_t, int64_t>{"session-windows"});
       if (!sessions.ok()) return sessions.status();
       sessions_.emplace(std::move(*sessions));
     }
@@ -100,8 +100,8 @@ class WindowFunction final
   Status OnTimer(int64_t time, TimeDomain, Context& ctx,
                  Collector<WindowResult<K, Out>>& out) override {
     TimeWindow w;
-    Status s = Serializer<TimeWindow>().Deserialize(1, ctx.timer_namespace(),
-                                                    &w);
+    Status s =
+        Serializer<TimeWindow>().Deserialize(1, ctx.timer_namespace(), &w);
     if (!s.ok()) return s;
     if (time == w.max_timestamp()) {
       s = Emit(w, ctx, out);
@@ -166,8 +166,8 @@ class WindowFunction final
     Result<std::optional<Acc>> acc = acc_->Value();
     if (!acc.ok()) return acc.status();
     if (!acc->has_value()) return Status::OK();
-    out.Collect(WindowResult<K, Out>{ctx.current_key(), w,
-                                     combiner_.result(**acc)});
+    out.Collect(
+        WindowResult<K, Out>{ctx.current_key(), w, combiner_.result(**acc)});
     if (lateness_ == 0) return Clear(w);
     return Status::OK();
   }

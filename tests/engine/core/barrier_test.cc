@@ -4,11 +4,11 @@
 // the keyed state of all count tasks add up to exactly the records the
 // sources had emitted at their barrier (their offsets), however the
 // barriers and records interleave on the channels.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <map>
 #include <mutex>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "engine/snapshot_observer.h"
 #include "tests/engine/core/test_functions.h"
@@ -31,15 +31,15 @@ class CountingSource final : public SourceFunction<Event> {
   }
   Result<SourceStatus> Poll(SourceOutput<Event>& out, int max) override {
     for (int i = 0; i < std::min(max, per_poll_) && emitted_ < total_; ++i) {
-      out.Collect(Event{"k" + std::to_string((emitted_ * 7) % 31), 1,
-                        emitted_});
+      out.Collect(
+          Event{"k" + std::to_string((emitted_ * 7) % 31), 1, emitted_});
       ++emitted_;
     }
     return emitted_ < total_ ? SourceStatus::More() : SourceStatus::End();
   }
   Status SnapshotState(OperatorContext& ctx) override {
-    auto state = GetOperatorListState<int64_t>(ctx.state(), ctx.operator_id(),
-                                               "offset");
+    auto state =
+        GetOperatorListState<int64_t>(ctx.state(), ctx.operator_id(), "offset");
     if (!state.ok()) return state.status();
     return state->Update({emitted_});
   }
@@ -51,7 +51,8 @@ class CountingSource final : public SourceFunction<Event> {
   int64_t emitted_ = 0;
 };
 
-class CountPerKey final : public KeyedProcessFunction<std::string, Event, Event> {
+class CountPerKey final
+    : public KeyedProcessFunction<std::string, Event, Event> {
  public:
   Status Open(OperatorContext& ctx) override {
     auto s = GetState(ctx.state(), ctx.operator_id(),
@@ -60,7 +61,8 @@ class CountPerKey final : public KeyedProcessFunction<std::string, Event, Event>
     count_.emplace(std::move(*s));
     return Status::OK();
   }
-  Status ProcessElement(const Event& e, Context&, Collector<Event>& out) override {
+  Status ProcessElement(const Event& e, Context&,
+                        Collector<Event>& out) override {
     auto c = count_->Value();
     if (!c.ok()) return c.status();
     const int64_t n = c->value_or(0) + 1;
@@ -85,7 +87,8 @@ class CutObserver final : public engine::SnapshotObserver {
       for (const auto& st : *states) {
         for (const std::string& v : st.values) {
           int64_t x = 0;
-          Status s = internal::DecodeValue(Serializer<int64_t>(), st.name, v, &x);
+          Status s =
+              internal::DecodeValue(Serializer<int64_t>(), st.name, v, &x);
           if (!s.ok()) return s;
           offsets += x;
         }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <map>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "tests/engine/core/test_functions.h"
 #include "tests/testutil/status_matchers.h"
@@ -105,7 +105,8 @@ TEST(JobTest, UnionAndBranches) {
   auto c = b.AddSource<Event>(Events(ManyEvents(50, 5)), "c");
   auto values = a.Union({c}).Map([](const Event& e) { return e.time; });
   values.SinkTo(CollectInto(all));
-  values.Filter([](int64_t v) { return v % 2 == 0; }).SinkTo(CollectInto(evens));
+  values.Filter([](int64_t v) { return v % 2 == 0; })
+      .SinkTo(CollectInto(evens));
   ASSERT_OK_AND_ASSIGN(auto job, b.Build());
   ASSERT_OK(job->Start());
   ASSERT_OK(job->Wait());
@@ -125,8 +126,8 @@ TEST(JobTest, FailingFunctionFailsTheJobWithItsMessage) {
   ASSERT_OK_AND_ASSIGN(auto job, b.Build());
   ASSERT_OK(job->Start());
   Status s = job->Wait();
-  EXPECT_THAT(s, StatusIs(Status::Code::kInvalidArgument,
-                          HasSubstr("bad record 42")));
+  EXPECT_THAT(
+      s, StatusIs(Status::Code::kInvalidArgument, HasSubstr("bad record 42")));
   EXPECT_EQ(job->status(), JobStatus::kFailed);
   EXPECT_THAT(job->Info().failure, HasSubstr("bad record 42"));
 }

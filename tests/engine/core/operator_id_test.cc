@@ -19,8 +19,9 @@ JobBuilder Program(bool extra_map, bool filter_uid) {
   if (extra_map) s = s.Map([](const Event& e) { return e; });
   auto f = s.Filter([](const Event&) { return true; });
   if (filter_uid) f.Uid("the-filter");
-  auto r = f.KeyBy([](const Event& e) { return e.key; })
-               .Reduce([](const Event& a, const Event&) { return a; });
+  auto r = f.KeyBy([](const Event& e) {
+              return e.key;
+            }).Reduce([](const Event& a, const Event&) { return a; });
   r.Uid("reduce");
   r.Map([](const Event& e) { return e.value; })
       .SinkTo(std::make_unique<CollectingSink<int64_t>>(
@@ -29,10 +30,10 @@ JobBuilder Program(bool extra_map, bool filter_uid) {
 }
 
 TEST(OperatorIdTest, SameProgramSameIds) {
-  ASSERT_OK_AND_ASSIGN(auto a,
-                       engine::AssignOperatorIds(Program(false, false).graph()));
-  ASSERT_OK_AND_ASSIGN(auto b,
-                       engine::AssignOperatorIds(Program(false, false).graph()));
+  ASSERT_OK_AND_ASSIGN(
+      auto a, engine::AssignOperatorIds(Program(false, false).graph()));
+  ASSERT_OK_AND_ASSIGN(
+      auto b, engine::AssignOperatorIds(Program(false, false).graph()));
   EXPECT_EQ(a, b);
   // All distinct.
   std::set<OperatorId> unique(a.begin(), a.end());
@@ -60,8 +61,8 @@ TEST(OperatorIdTest, UpstreamStatelessOperatorChangesOnlyGeneratedIds) {
   EXPECT_NE(before[4], after[5]);  // generated: the sink
 
   // Without uids, the filter's generated id changes too.
-  ASSERT_OK_AND_ASSIGN(auto plain,
-                       engine::AssignOperatorIds(Program(false, false).graph()));
+  ASSERT_OK_AND_ASSIGN(
+      auto plain, engine::AssignOperatorIds(Program(false, false).graph()));
   ASSERT_OK_AND_ASSIGN(auto plain_extra,
                        engine::AssignOperatorIds(Program(true, false).graph()));
   EXPECT_NE(plain[1], plain_extra[2]);

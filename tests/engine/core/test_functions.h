@@ -36,7 +36,8 @@ struct weir::Serializer<weir::enginetest::Event> {
                      enginetest::Event* e) const {
     if (in.size() < 16) return Status::Corruption("short event");
     const size_t n = in.size() - 16;
-    Status s = Serializer<std::string>().Deserialize(1, in.substr(0, n), &e->key);
+    Status s =
+        Serializer<std::string>().Deserialize(1, in.substr(0, n), &e->key);
     if (!s.ok()) return s;
     s = Serializer<int64_t>().Deserialize(1, in.substr(n, 8), &e->value);
     if (!s.ok()) return s;

@@ -20,7 +20,8 @@ struct Fired {
 
 // Counts records per key and, for each record, sets an event-time timer at
 // time + 10; the timer emits the count seen so far.
-class CountThenFire final : public KeyedProcessFunction<std::string, Event, Fired> {
+class CountThenFire final
+    : public KeyedProcessFunction<std::string, Event, Fired> {
  public:
   Status Open(OperatorContext& ctx) override {
     auto s = GetState(ctx.state(), ctx.operator_id(),
@@ -42,8 +43,8 @@ class CountThenFire final : public KeyedProcessFunction<std::string, Event, Fire
     EXPECT_EQ(domain, TimeDomain::kEventTime);
     auto c = count_->Value();
     if (!c.ok()) return c.status();
-    out.Collect(Fired{ctx.current_key(), time,
-                      ctx.timers().CurrentWatermark(), c->value_or(0)});
+    out.Collect(Fired{ctx.current_key(), time, ctx.timers().CurrentWatermark(),
+                      c->value_or(0)});
     return Status::OK();
   }
 
@@ -61,8 +62,8 @@ TEST(EventTimeTest, TimersFireInOrderWhenTheWatermarkPasses) {
                      WatermarkStrategy<Event>::ForBoundedOutOfOrderness(
                          5, [](const Event& e) { return e.time; }))
       .KeyBy([](const Event& e) { return e.key; })
-      .Process<Fired>(
-          [] { return std::make_unique<CountThenFire>(); }, "count-then-fire")
+      .Process<Fired>([] { return std::make_unique<CountThenFire>(); },
+                      "count-then-fire")
       .SinkTo(CollectInto(out));
   ASSERT_OK_AND_ASSIGN(auto job, b.Build());
   ASSERT_OK(job->Start());
@@ -115,8 +116,8 @@ TEST(ProcessingTimeTest, TimersFollowTheInjectedClock) {
   auto clock = std::make_shared<ManualClock>(1000);
   auto out = std::make_shared<Collected<Fired>>();
   JobBuilder b("proc-timers");
-  b.AddSource<Event>(std::make_unique<ForeverSource>(std::vector<Event>{
-                         {"a", 50, 0}, {"b", 20, 0}}),
+  b.AddSource<Event>(std::make_unique<ForeverSource>(
+                         std::vector<Event>{{"a", 50, 0}, {"b", 20, 0}}),
                      "events")
       .KeyBy([](const Event& e) { return e.key; })
       .Process<Fired>([] { return std::make_unique<FireAfter>(); })
@@ -158,14 +159,15 @@ TEST(EventTimeTest, IdleSourceStopsHoldingBackTheWatermark) {
     SCOPED_TRACE("idle timeout " + std::to_string(idle_timeout));
     auto clock = std::make_shared<ManualClock>(0);
     auto out = std::make_shared<Collected<Fired>>();
-    auto strategy = WatermarkStrategy<Event>::ForMonotonousTimestamps(
-                        [](const Event& e) { return e.time; })
-                        .WithIdleness(idle_timeout);
+    auto strategy =
+        WatermarkStrategy<Event>::ForMonotonousTimestamps([](const Event& e) {
+          return e.time;
+        }).WithIdleness(idle_timeout);
     JobBuilder b("idle");
-    auto busy = b.AddSource<Event>(
-        std::make_unique<OnceThenQuiet>(
-            std::vector<Event>{{"a", 1, 100}, {"a", 1, 200}}),
-        "busy", strategy);
+    auto busy =
+        b.AddSource<Event>(std::make_unique<OnceThenQuiet>(std::vector<Event>{
+                               {"a", 1, 100}, {"a", 1, 200}}),
+                           "busy", strategy);
     auto silent = b.AddSource<Event>(
         std::make_unique<OnceThenQuiet>(std::vector<Event>{}), "silent",
         strategy);

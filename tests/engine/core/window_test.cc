@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <map>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "tests/engine/core/test_functions.h"
 #include "tests/testutil/status_matchers.h"
@@ -35,9 +35,10 @@ WindowRun RunWindows(const std::vector<Event>& events, WindowAssigner assigner,
   auto out = std::make_shared<Collected<WindowResult<std::string, int64_t>>>();
   JobBuilder b("windows");
   b.SetParallelism(parallelism);
-  b.AddSource<Event>(Events(events, batch), "events",
-                     WatermarkStrategy<Event>::ForBoundedOutOfOrderness(
-                         out_of_orderness, [](const Event& e) { return e.time; }))
+  b.AddSource<Event>(
+       Events(events, batch), "events",
+       WatermarkStrategy<Event>::ForBoundedOutOfOrderness(
+           out_of_orderness, [](const Event& e) { return e.time; }))
       .SetParallelism(1)
       .KeyBy([](const Event& e) { return e.key; })
       .Window(assigner)
@@ -60,8 +61,8 @@ WindowRun RunWindows(const std::vector<Event>& events, WindowAssigner assigner,
 }
 
 TEST(WindowTest, TumblingEventTimeWithOutOfOrderRecords) {
-  std::vector<Event> events = {{"a", 1, 1},  {"a", 2, 8},  {"b", 5, 3},
-                               {"a", 4, 12}, {"a", 8, 9},  // late but < ooo
+  std::vector<Event> events = {{"a", 1, 1},   {"a", 2, 8},  {"b", 5, 3},
+                               {"a", 4, 12},  {"a", 8, 9},  // late but < ooo
                                {"b", 16, 25}, {"a", 32, 21}};
   WindowRun run = RunWindows(events, WindowAssigner::TumblingEventTime(10),
                              /*out_of_orderness=*/5, /*lateness=*/0);
@@ -97,22 +98,22 @@ TEST(WindowTest, SameResultsAtParallelismOneTwoFour) {
 
 TEST(WindowTest, LateRecordsAreDroppedAndCounted) {
   // No out-of-orderness: the record at 5 after 15 is late for [0, 10).
-  std::vector<Event> events = {{"a", 1, 1}, {"a", 2, 15}, {"a", 100, 5},
-                               {"a", 4, 16}};
-  WindowRun run = RunWindows(events, WindowAssigner::TumblingEventTime(10), 0,
-                             0);
+  std::vector<Event> events = {
+      {"a", 1, 1}, {"a", 2, 15}, {"a", 100, 5}, {"a", 4, 16}};
+  WindowRun run =
+      RunWindows(events, WindowAssigner::TumblingEventTime(10), 0, 0);
   EXPECT_THAT(run.results,
               ElementsAre(Result3{"a", 0, 10, 1}, Result3{"a", 10, 20, 6}));
   EXPECT_EQ(run.info.vertices.back().late_records_dropped, 1);
 }
 
 TEST(WindowTest, AllowedLatenessFiresAgainWithTheLateRecord) {
-  std::vector<Event> events = {{"a", 1, 1}, {"a", 2, 15}, {"a", 100, 5},
-                               {"a", 7, 40}, {"a", 1000, 6}};
+  std::vector<Event> events = {
+      {"a", 1, 1}, {"a", 2, 15}, {"a", 100, 5}, {"a", 7, 40}, {"a", 1000, 6}};
   // Lateness 10: [0, 10) keeps its state until watermark 19, so the record
   // at 5 (watermark 14) updates it; the record at 6 (watermark 39) is late.
-  WindowRun run = RunWindows(events, WindowAssigner::TumblingEventTime(10), 0,
-                             10);
+  WindowRun run =
+      RunWindows(events, WindowAssigner::TumblingEventTime(10), 0, 10);
   EXPECT_THAT(run.results,
               ElementsAre(Result3{"a", 0, 10, 1}, Result3{"a", 0, 10, 101},
                           Result3{"a", 10, 20, 2}, Result3{"a", 40, 50, 7}));

@@ -33,7 +33,8 @@ ProcessResult Run(const std::vector<std::string>& args, const std::string& cwd,
     if (chdir(cwd.c_str()) != 0) _exit(127);
     for (const std::string& e : env) putenv(strdup(e.c_str()));
     std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);

@@ -22,7 +22,6 @@ std::string WeirBinary();
 // Runs `args` (args[0] is the program) in `cwd` with `env` added, and waits
 // at most `timeout_s` seconds (then SIGKILL, exit_code -1).
 ProcessResult Run(const std::vector<std::string>& args, const std::string& cwd,
-                  const std::vector<std::string>& env = {},
-                  int timeout_s = 60);
+                  const std::vector<std::string>& env = {}, int timeout_s = 60);
 
 }  // namespace weir::e2e

@@ -3,8 +3,6 @@
 // The `weir` binary end to end: the sums job at several
 // parallelisms, windows, malformed input, and detached jobs found through
 // the registry, cancelled over REST, and killed.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -12,6 +10,9 @@
 #include <map>
 #include <sstream>
 #include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/run_process.h"
@@ -64,8 +65,7 @@ class WeirCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.Create();
-    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"),
-            "TMPDIR=" + dir_.path()};
+    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path()};
   }
   ProcessResult Weir(std::vector<std::string> args, int timeout_s = 60) {
     args.insert(args.begin(), WeirBinary());
@@ -89,8 +89,8 @@ TEST_F(WeirCliTest, SumsJobGivesTheSameTotalsAtParallelismOneTwoFour) {
   for (int p : {1, 2, 4}) {
     SCOPED_TRACE("parallelism " + std::to_string(p));
     fs::remove_all(dir_.Sub("out"));
-    ProcessResult r = Weir({"run", "-p", std::to_string(p), "-D",
-                            "rest.port=0", "sums.yaml"});
+    ProcessResult r = Weir(
+        {"run", "-p", std::to_string(p), "-D", "rest.port=0", "sums.yaml"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("Job has been submitted with JobID "));
     EXPECT_THAT(r.out, HasSubstr("REST endpoint: http://127.0.0.1:"));
@@ -142,8 +142,8 @@ operators:
     SCOPED_TRACE("parallelism " + std::to_string(p));
     fs::remove_all(dir_.Sub("out"));
     ProcessResult r =
-        Weir({"run", "-p", std::to_string(p), "-D", "rest.port=0",
-              "-D", "state.backend.type=hashmap", "windows.yaml"});
+        Weir({"run", "-p", std::to_string(p), "-D", "rest.port=0", "-D",
+              "state.backend.type=hashmap", "windows.yaml"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::vector<std::string> lines = ReadParts(dir_.Sub("out"));
     std::sort(lines.begin(), lines.end());
@@ -264,8 +264,8 @@ operators:
   const int port = std::stoi(r.out.substr(rest_at + rest.size()));
 
   // The endpoint describes the running job: vertices, parallelism, counts.
-  Result<JobInfo> info = tools::FetchJob("127.0.0.1", port,
-                                         *JobId::FromHex(id));
+  Result<JobInfo> info =
+      tools::FetchJob("127.0.0.1", port, *JobId::FromHex(id));
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->name, "forever");
   EXPECT_EQ(info->status, JobStatus::kRunning);
@@ -282,7 +282,6 @@ operators:
   r = Weir({"list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(id + " : forever (RUNNING)"));
-
 
   r = Weir({"cancel", id});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -2,8 +2,7 @@
 //
 // Every built-in operator type of job files, planned onto the engine and
 // run in this process; results compared with values computed here.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include "tools/run/job_planner.h"
 
 #include <filesystem>
 #include <fstream>
@@ -11,9 +10,11 @@
 #include <set>
 #include <sstream>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
-#include "tools/run/job_planner.h"
 
 namespace weir::tools {
 namespace {
@@ -55,10 +56,10 @@ class PlannerTest : public ::testing::TestWithParam<int> {
   void RunJob(const std::string& yaml, const std::string& backend) {
     Result<JobSpec> spec = ParseJobString(yaml, "job.yaml", dir_.path());
     ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-    Result<Config> config = LoadConfigString(
-        "", "conf.yaml",
-        {"state.backend.type=" + backend,
-         "state.backend.local-dir=" + dir_.Sub("state")});
+    Result<Config> config =
+        LoadConfigString("", "conf.yaml",
+                         {"state.backend.type=" + backend,
+                          "state.backend.local-dir=" + dir_.Sub("state")});
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     PlanOverrides o;
     o.parallelism = GetParam();
@@ -153,8 +154,7 @@ operators:
   std::map<std::string, std::string> want_count, want_max, want_min;
   for (auto& [u, c] : count) want_count[u] = std::to_string(c);
   for (auto& [u, m] : max) want_max[u] = std::to_string(m);
-  EXPECT_EQ(LastPerKey(ReadParts(dir_.Sub("counts")), num_greater),
-            want_count);
+  EXPECT_EQ(LastPerKey(ReadParts(dir_.Sub("counts")), num_greater), want_count);
   EXPECT_EQ(LastPerKey(ReadParts(dir_.Sub("maxes")), num_greater), want_max);
   auto mins = LastPerKey(ReadParts(dir_.Sub("mins")), num_less);
   ASSERT_EQ(mins.size(), min.size());
@@ -196,7 +196,8 @@ operators:
     key: key
     kind: tumbling
     size: 1s
-    agg: )") + agg + (agg == "count" ? "" : "\n    field: v") + R"(
+    agg: )") + agg +
+               (agg == "count" ? "" : "\n    field: v") + R"(
   - uid: out
     type: file-sink
     path: out
@@ -214,8 +215,8 @@ operators:
       if (agg == "count") {
         EXPECT_EQ(std::stoll(f[3]), w.first) << line;
       } else {
-        EXPECT_NEAR(std::stod(f[3]),
-                    static_cast<double>(w.second) / w.first, 1e-9)
+        EXPECT_NEAR(std::stod(f[3]), static_cast<double>(w.second) / w.first,
+                    1e-9)
             << line;
       }
     }
