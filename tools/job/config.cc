@@ -246,6 +246,7 @@ const std::string* Config::Raw(std::string_view key, ConfigType type) const {
   assert((known->type == type ||
           (type == ConfigType::kString && known->type == ConfigType::kEnum)) &&
          "config getter of the wrong type");
+  (void)type;  // only checked in debug builds
   auto it = values_.find(known->key);
   if (it != values_.end()) return &it->second;
   return known->default_value ? &*known->default_value : nullptr;
