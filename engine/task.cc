@@ -120,13 +120,28 @@ void Task::TriggerBarrier(int64_t checkpoint_id) {
   Post([this, checkpoint_id] { PerformCheckpoint(checkpoint_id); });
 }
 
+void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
+  Post([this, checkpoint_id] {
+    if (checkpoint_id <= last_completed_ || failed()) return;
+    last_completed_ = checkpoint_id;
+    for (auto& slot : slots_) {
+      Status s = slot->op->NotifyCheckpointComplete(checkpoint_id);
+      if (!s.ok()) {
+        return Fail(s.WithContext("commit of checkpoint " +
+                                  std::to_string(checkpoint_id) + " in '" +
+                                  slot->node->name + "'"));
+      }
+    }
+  });
+}
+
 // The synchronous phase: operator state, then the backend's cut, then the
 // barrier downstream. Records wait only for this.
 void Task::PerformCheckpoint(int64_t checkpoint_id) {
   if (checkpoint_id <= last_checkpoint_ || failed()) return;
   last_checkpoint_ = checkpoint_id;
   for (auto& slot : slots_) {
-    Status s = slot->op->SnapshotState();
+    Status s = slot->op->SnapshotState(checkpoint_id);
     if (!s.ok()) {
       return Fail(s.WithContext("snapshot of '" + slot->node->name + "'"));
     }

@@ -117,6 +117,9 @@ class Task final : public detail::TaskHooks {
   void Post(std::function<void()> action);
   // Sources: snapshot and send barrier `checkpoint_id` (via Post).
   void TriggerBarrier(int64_t checkpoint_id);
+  // Tells every operator that checkpoint `checkpoint_id` is complete (via
+  // Post); ignored for ids not above the last one notified.
+  void NotifyCheckpointComplete(int64_t checkpoint_id);
   void set_snapshot_observer(SnapshotObserver* observer, int vertex) {
     observer_ = observer;
     vertex_ = vertex;
@@ -178,6 +181,7 @@ class Task final : public detail::TaskHooks {
   SnapshotObserver* observer_ = nullptr;
   int vertex_ = 0;
   int64_t last_checkpoint_ = 0;
+  int64_t last_completed_ = 0;
 };
 
 }  // namespace weir::engine

@@ -97,6 +97,20 @@ class SinkFunction {
     return Status::OK();
   }
   virtual Status Invoke(const T& value, int64_t timestamp) = 0;
+  // Checkpoint `checkpoint_id` cuts the stream here: stage what was written
+  // since the previous one (pre-commit) and keep in operator state what a
+  // restore needs to commit or discard it. On the task thread.
+  virtual Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id) {
+    (void)ctx;
+    (void)checkpoint_id;
+    return Status::OK();
+  }
+  // Checkpoint `checkpoint_id` is durable: commit what was staged for it
+  // and earlier ones. One call may stand for several checkpoints.
+  virtual Status NotifyCheckpointComplete(int64_t checkpoint_id) {
+    (void)checkpoint_id;
+    return Status::OK();
+  }
   // The input ended: make everything written visible.
   virtual Status Finish() { return Status::OK(); }
   virtual Status Close() { return Status::OK(); }

@@ -103,8 +103,19 @@ class StreamOperator {
   }
   // The input ended: emit what is still buffered.
   virtual Status Finish() { return Status::OK(); }
-  // Write operator state (a source's offset) for a snapshot.
-  virtual Status SnapshotState() { return Status::OK(); }
+  // Write operator state (a source's offset, a sink's staged output) for
+  // checkpoint `checkpoint_id`: the synchronous phase, on the task thread.
+  virtual Status SnapshotState(int64_t checkpoint_id) {
+    (void)checkpoint_id;
+    return Status::OK();
+  }
+  // Checkpoint `checkpoint_id` is complete (its `_metadata` is durable):
+  // commit what was staged for it and for earlier ones. Called on the task
+  // thread; ids only grow, and one call may stand for several checkpoints.
+  virtual Status NotifyCheckpointComplete(int64_t checkpoint_id) {
+    (void)checkpoint_id;
+    return Status::OK();
+  }
   // Called once at the end, also after a failure or cancellation.
   virtual Status Close() { return Status::OK(); }
 

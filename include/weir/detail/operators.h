@@ -86,7 +86,10 @@ class SourceOperator final : public SourceOperatorBase,
   }
 
   bool idle() const override { return idle_; }
-  Status SnapshotState() override { return fn_->SnapshotState(*ctx_); }
+  Status SnapshotState(int64_t checkpoint_id) override {
+    (void)checkpoint_id;
+    return fn_->SnapshotState(*ctx_);
+  }
   Status Close() override { return fn_->Close(); }
 
  private:
@@ -299,6 +302,12 @@ class SinkOperator final : public OneInputOperator<T> {
     return fn_->Invoke(value, timestamp);
   }
   Status Finish() override { return fn_->Finish(); }
+  Status SnapshotState(int64_t checkpoint_id) override {
+    return fn_->SnapshotState(*this->ctx_, checkpoint_id);
+  }
+  Status NotifyCheckpointComplete(int64_t checkpoint_id) override {
+    return fn_->NotifyCheckpointComplete(checkpoint_id);
+  }
   Status Close() override { return fn_->Close(); }
 
  private:
