@@ -9,116 +9,301 @@
 
 namespace weir::internal {
 
+// An entry too large for its table's slots.
+struct FlatTable::HeapEntry {
+  uint32_t key_len;
+  uint32_t value_len;
+  uint32_t capacity;  // bytes available for the value
+
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view key() const { return {data(), key_len}; }
+  std::string_view value() const { return {data() + key_len, value_len}; }
+
+  static HeapEntry* New(std::string_view key, std::string_view value) {
+    void* mem = ::operator new(sizeof(HeapEntry) + key.size() + value.size());
+    auto* e = new (mem) HeapEntry{static_cast<uint32_t>(key.size()),
+                                  static_cast<uint32_t>(value.size()),
+                                  static_cast<uint32_t>(value.size())};
+    std::memcpy(e->data(), key.data(), key.size());
+    if (!value.empty()) {
+      std::memcpy(e->data() + key.size(), value.data(), value.size());
+    }
+    return e;
+  }
+  static void Free(HeapEntry* e) {
+    e->~HeapEntry();
+    ::operator delete(e);
+  }
+};
+
+namespace {
+
+constexpr size_t TagBytes(size_t capacity) {
+  return (capacity * sizeof(uint32_t) + 63) / 64 * 64;
+}
+
+}  // namespace
+
 uint64_t FlatTable::Hash(std::string_view key) { return Hash64(key); }
 
 FlatTable& FlatTable::operator=(FlatTable&& other) noexcept {
   if (this != &other) {
     Clear();
-    slots_ = std::move(other.slots_);
+    buffer_ = std::move(other.buffer_);
+    slots_ = std::exchange(other.slots_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+    slot_size_ = std::exchange(other.slot_size_, 0);
     size_ = std::exchange(other.size_, 0);
-    other.slots_.clear();
+    heap_entries_ = std::exchange(other.heap_entries_, 0);
+    ++other.epoch_;
+    ++epoch_;
   }
   return *this;
 }
 
-// The slot holding `key`, or the empty slot where it would go.
-// REQUIRES: slots_ is not empty and not full.
-size_t FlatTable::Probe(std::string_view key, uint64_t hash) const {
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Slot& slot = slots_[i];
-    if (slot.entry == nullptr) return i;
-    if (slot.hash == hash && slot.entry->key() == key) return i;
-  }
-}
-
-FlatTable::Entry* FlatTable::Find(std::string_view key, uint64_t hash) const {
-  if (size_ == 0) return nullptr;
-  return slots_[Probe(key, hash)].entry;
-}
-
-FlatTable::Entry* FlatTable::NewEntry(std::string_view key,
-                                      std::string_view value) {
-  void* mem = ::operator new(sizeof(Entry) + key.size() + value.size());
-  Entry* e = new (mem) Entry();
-  e->key_len_ = static_cast<uint32_t>(key.size());
-  e->value_len_ = static_cast<uint32_t>(value.size());
-  e->capacity_ = static_cast<uint32_t>(value.size());
-  std::memcpy(e->data(), key.data(), key.size());
-  if (!value.empty())
-    std::memcpy(e->data() + key.size(), value.data(), value.size());
+FlatTable::HeapEntry* FlatTable::HeapOf(const char* slot) {
+  HeapEntry* e;
+  std::memcpy(&e, slot + kHeaderSize, sizeof(e));
   return e;
 }
 
-void FlatTable::FreeEntry(Entry* e) {
-  e->~Entry();
-  ::operator delete(e);
+std::string_view FlatTable::KeyAt(size_t i) const {
+  const char* slot = SlotAt(i);
+  if (Load32(slot + kValueLenOffset) == kHeapEntry) return HeapOf(slot)->key();
+  return {slot + kHeaderSize, Load32(slot + kKeyLenOffset)};
 }
 
-FlatTable::Entry* FlatTable::Upsert(std::string_view key, uint64_t hash,
-                                    std::string_view value, int64_t ts) {
-  // Keep the load factor at or below 1/2: short probe sequences.
-  if ((size_ + 1) * 2 > slots_.size()) Grow();
-  Slot& slot = slots_[Probe(key, hash)];
-  if (slot.entry == nullptr) {
-    slot.hash = hash;
-    slot.entry = NewEntry(key, value);
-    ++size_;
-  } else if (value.size() <= slot.entry->capacity_) {
-    slot.entry->value_len_ = static_cast<uint32_t>(value.size());
+FlatTable::Entry FlatTable::At(size_t index) const {
+  assert(index < capacity_ && tags()[index] != 0);
+  const char* slot = SlotAt(index);
+  Entry e;
+  std::memcpy(&e.ts_, slot, sizeof(e.ts_));
+  const uint32_t value_len = Load32(slot + kValueLenOffset);
+  if (value_len == kHeapEntry) {
+    const HeapEntry* h = HeapOf(slot);
+    e.key_ = h->key();
+    e.value_ = h->value();
+  } else {
+    const uint32_t key_len = Load32(slot + kKeyLenOffset);
+    e.key_ = {slot + kHeaderSize, key_len};
+    e.value_ = {slot + kHeaderSize + key_len, value_len};
+  }
+  return e;
+}
+
+void FlatTable::Emplace(char* slot, std::string_view key,
+                        std::string_view value, int64_t ts) {
+  std::memcpy(slot, &ts, sizeof(ts));
+  Store32(slot + kKeyLenOffset, static_cast<uint32_t>(key.size()));
+  if (FitsInline(key.size(), value.size())) {
+    Store32(slot + kValueLenOffset, static_cast<uint32_t>(value.size()));
+    std::memcpy(slot + kHeaderSize, key.data(), key.size());
     if (!value.empty()) {
-      std::memmove(slot.entry->data() + slot.entry->key_len_, value.data(),
-                   value.size());
+      std::memcpy(slot + kHeaderSize + key.size(), value.data(), value.size());
+    }
+    return;
+  }
+  Store32(slot + kValueLenOffset, kHeapEntry);
+  HeapEntry* e = HeapEntry::New(key, value);
+  std::memcpy(slot + kHeaderSize, &e, sizeof(e));
+  ++heap_entries_;
+}
+
+void FlatTable::ReleaseEntry(char* slot) {
+  if (Load32(slot + kValueLenOffset) != kHeapEntry) return;
+  HeapEntry::Free(HeapOf(slot));
+  --heap_entries_;
+}
+
+void FlatTable::Assign(size_t index, std::string_view value, int64_t ts) {
+  char* slot = SlotAt(index);
+  const uint32_t key_len = Load32(slot + kKeyLenOffset);
+  if (Load32(slot + kValueLenOffset) != kHeapEntry) {
+    char* key = slot + kHeaderSize;
+    if (FitsInline(key_len, value.size())) {
+      // memmove: the value may be this entry's own.
+      if (!value.empty())
+        std::memmove(key + key_len, value.data(), value.size());
+      Store32(slot + kValueLenOffset, static_cast<uint32_t>(value.size()));
+    } else {
+      // New() copies key and value out of the slot before it is reused.
+      HeapEntry* e = HeapEntry::New({key, key_len}, value);
+      std::memcpy(slot + kHeaderSize, &e, sizeof(e));
+      Store32(slot + kValueLenOffset, kHeapEntry);
+      ++heap_entries_;
     }
   } else {
-    Entry* fresh = NewEntry(key, value);
-    FreeEntry(slot.entry);
-    slot.entry = fresh;
+    HeapEntry* e = HeapOf(slot);
+    if (FitsInline(key_len, value.size())) {
+      // Back into the slot; the value may live in `e`, freed only after.
+      std::memcpy(slot + kHeaderSize, e->data(), key_len);
+      if (!value.empty()) {
+        std::memcpy(slot + kHeaderSize + key_len, value.data(), value.size());
+      }
+      Store32(slot + kValueLenOffset, static_cast<uint32_t>(value.size()));
+      HeapEntry::Free(e);
+      --heap_entries_;
+    } else if (value.size() <= e->capacity) {
+      if (!value.empty()) {
+        std::memmove(e->data() + key_len, value.data(), value.size());
+      }
+      e->value_len = static_cast<uint32_t>(value.size());
+    } else {
+      HeapEntry* fresh = HeapEntry::New(e->key(), value);
+      HeapEntry::Free(e);
+      std::memcpy(slot + kHeaderSize, &fresh, sizeof(fresh));
+    }
   }
-  slot.entry->ts = ts;
-  return slot.entry;
+  std::memcpy(slot, &ts, sizeof(ts));
+}
+
+size_t FlatTable::Upsert(std::string_view key, uint64_t hash,
+                         std::string_view value, int64_t ts) {
+  size_t i = Find(key, hash);
+  if (i != kNone) {
+    Assign(i, value, ts);
+    return i;
+  }
+  // Keep the load factor at or below 4/5: linear probing stays short, and
+  // the tag array keeps the probes of a lookup in one or two cache lines.
+  if (capacity_ == 0 || (size_ + 1) * 5 > capacity_ * 4) {
+    Rebuild(capacity_ == 0 ? kMinCapacity : capacity_ * 2,
+            key.size() + value.size());
+  }
+  const uint32_t tag = TagOf(hash);
+  i = Home(tag);
+  while (tags()[i] != 0) {
+    if (++i == capacity_) i = 0;
+  }
+  tags()[i] = tag;
+  Emplace(SlotAt(i), key, value, ts);
+  ++size_;
+  return i;
 }
 
 bool FlatTable::Erase(std::string_view key, uint64_t hash) {
-  if (size_ == 0) return false;
-  const size_t mask = slots_.size() - 1;
-  size_t hole = Probe(key, hash);
-  if (slots_[hole].entry == nullptr) return false;
-  FreeEntry(slots_[hole].entry);
-  slots_[hole] = Slot{};
-  --size_;
-  // Backward shift: move later members of the probe run into the hole when
-  // their home slot does not lie cyclically in (hole, j].
-  for (size_t j = (hole + 1) & mask; slots_[j].entry != nullptr;
-       j = (j + 1) & mask) {
-    const size_t home = slots_[j].hash & mask;
-    const bool home_in_range =
-        hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-    if (home_in_range) continue;
-    slots_[hole] = slots_[j];
-    slots_[j] = Slot{};
-    hole = j;
-  }
+  const size_t i = Find(key, hash);
+  if (i == kNone) return false;
+  EraseAt(i);
   return true;
 }
 
-void FlatTable::Clear() {
-  for (Slot& slot : slots_) {
-    if (slot.entry != nullptr) FreeEntry(slot.entry);
+void FlatTable::EraseAt(size_t index) {
+  size_t hole = index;
+  ReleaseEntry(SlotAt(hole));
+  tags()[hole] = 0;
+  --size_;
+  ++epoch_;
+  // Backward shift: move later members of the probe run into the hole when
+  // their home slot does not lie cyclically in (hole, j].
+  size_t j = hole;
+  for (;;) {
+    if (++j == capacity_) j = 0;
+    const uint32_t tag = tags()[j];
+    if (tag == 0) break;
+    const size_t home = Home(tag);
+    const bool home_in_range =
+        hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (home_in_range) continue;
+    tags()[hole] = tag;
+    std::memcpy(SlotAt(hole), SlotAt(j), slot_size_);
+    tags()[j] = 0;
+    hole = j;
   }
-  slots_.clear();
-  size_ = 0;
 }
 
-void FlatTable::Grow() {
-  std::vector<Slot> old = std::move(slots_);
-  slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
-  const size_t mask = slots_.size() - 1;
-  for (const Slot& slot : old) {
-    if (slot.entry == nullptr) continue;
-    size_t i = slot.hash & mask;
-    while (slots_[i].entry != nullptr) i = (i + 1) & mask;
-    slots_[i] = slot;
+void FlatTable::Clear() {
+  for (size_t i = 0; i < capacity_ && heap_entries_ > 0; ++i) {
+    if (tags()[i] != 0) ReleaseEntry(SlotAt(i));
+  }
+  buffer_ = PageBuffer();
+  slots_ = nullptr;
+  capacity_ = 0;
+  slot_size_ = 0;
+  size_ = 0;
+  heap_entries_ = 0;
+  ++epoch_;
+}
+
+// The smallest slot that holds 15/16 of the entries (one with length
+// `extra_len` included), or failing that half of them, or failing that one
+// only big enough to point to a heap block. At most kMaxSlotSize.
+size_t FlatTable::ChooseSlotSize(size_t extra_len) const {
+  constexpr size_t kBuckets = kMaxSlotSize / 8 + 2;  // the last: too large
+  size_t counts[kBuckets] = {};
+  const auto add = [&](size_t len) {
+    const size_t need = kHeaderSize + len;
+    ++counts[need > kMaxSlotSize ? kBuckets - 1 : (need + 7) / 8];
+  };
+  add(extra_len);
+  for (size_t i = 0; i < capacity_; ++i) {
+    if (tags()[i] == 0) continue;
+    const char* slot = SlotAt(i);
+    const uint32_t value_len = Load32(slot + kValueLenOffset);
+    const size_t key_len = Load32(slot + kKeyLenOffset);
+    add(key_len +
+        (value_len == kHeapEntry ? HeapOf(slot)->value_len : value_len));
+  }
+  const size_t total = size_ + 1;
+  for (const size_t share16 : {size_t{15}, size_t{8}}) {
+    size_t covered = 0;
+    for (size_t b = 0; b + 1 < kBuckets; ++b) {
+      covered += counts[b];
+      if (covered * 16 >= total * share16) {
+        return b * 8 < kMinSlotSize ? kMinSlotSize : b * 8;
+      }
+    }
+  }
+  return kMinSlotSize;
+}
+
+void FlatTable::Rebuild(size_t capacity, size_t extra_len) {
+  assert(capacity > size_);
+  const size_t slot_size = ChooseSlotSize(extra_len);
+  PageBuffer buffer(TagBytes(capacity) + capacity * slot_size);
+  auto* tags = reinterpret_cast<uint32_t*>(buffer.data());
+  char* slots = buffer.data() + TagBytes(capacity);
+
+  PageBuffer old_buffer = std::move(buffer_);
+  const char* old_slots = slots_;
+  const size_t old_capacity = capacity_;
+  const size_t old_slot_size = slot_size_;
+  const auto* old_tags = reinterpret_cast<const uint32_t*>(old_buffer.data());
+
+  buffer_ = std::move(buffer);
+  slots_ = slots;
+  capacity_ = capacity;
+  slot_size_ = slot_size;
+  ++epoch_;
+  for (size_t i = 0; i < old_capacity; ++i) {
+    const uint32_t tag = old_tags[i];
+    if (tag == 0) continue;
+    size_t j = Home(tag);
+    while (tags[j] != 0) {
+      if (++j == capacity_) j = 0;
+    }
+    tags[j] = tag;
+    const char* from = old_slots + i * old_slot_size;
+    char* to = SlotAt(j);
+    const uint32_t value_len = Load32(from + kValueLenOffset);
+    const uint32_t key_len = Load32(from + kKeyLenOffset);
+    int64_t ts;
+    std::memcpy(&ts, from, sizeof(ts));
+    if (value_len != kHeapEntry) {
+      // Emplace() counts a new heap block if the entry no longer fits.
+      Emplace(to, {from + kHeaderSize, key_len},
+              {from + kHeaderSize + key_len, value_len}, ts);
+      continue;
+    }
+    HeapEntry* e = HeapOf(from);
+    if (FitsInline(key_len, e->value_len)) {
+      Emplace(to, e->key(), e->value(), ts);
+      HeapEntry::Free(e);
+      --heap_entries_;
+    } else {
+      std::memcpy(to, from, kHeaderSize + sizeof(e));
+    }
   }
 }
 

@@ -2,38 +2,51 @@
 //
 // FlatTable: an open-addressing hash table (linear probing, backward-shift
 // deletion) from byte-string keys to byte-string values with a timestamp,
-// for the memory backend's value states. Each entry's key and value share
-// one allocation, and the slot array holds the full hash, so a lookup
-// touches the slot array and one block: about a third of the cache misses
-// of std::unordered_map<std::string, std::string> (a bucket, a node, a key
-// string, a value string), which dominate at millions of keys.
+// for the memory backend's value states.
 //
-// Not thread-safe. Pointers returned by Find/Upsert stay valid until the
-// entry is erased or next written with a larger value.
+// Layout: an array of 32-bit tags (part of each key's hash, 0 = empty) and
+// beside it an array of fixed-size slots: [timestamp][key length][value
+// length][key bytes][value bytes]. An entry whose key and value fit in a
+// slot lives there, so a lookup reads the tag array (dense, mostly cached)
+// and one slot: one DRAM miss per access at millions of keys, where a slot
+// array pointing to separately allocated entries costs two. Larger entries
+// live in a heap block that the slot points to. The slot size is chosen
+// from the sizes of the entries, when the table is created and whenever it
+// grows (so that almost all fit), and both arrays sit in one PageBuffer
+// (huge pages once the table is large).
+//
+// Entries are addressed by index (Find, Upsert). An index and the views of
+// an Entry stay valid until the table is next modified, except that
+// Assign() and SetTimestamp() at one index move nothing: other indexes stay
+// valid across them, and so do they across inserts that do not grow the
+// table; epoch() changes whenever entries may have moved.
+//
+// Not thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <string_view>
-#include <vector>
+
+#include "backends/memory/page_buffer.h"
 
 namespace weir::internal {
 
 class FlatTable {
  public:
+  static constexpr size_t kNone = ~size_t{0};
+
+  // A view of one entry.
   class Entry {
    public:
-    std::string_view key() const { return {data(), key_len_}; }
-    std::string_view value() const { return {data() + key_len_, value_len_}; }
-    int64_t ts = 0;
+    std::string_view key() const { return key_; }
+    std::string_view value() const { return value_; }
+    int64_t ts() const { return ts_; }
 
    private:
     friend class FlatTable;
-    char* data() { return reinterpret_cast<char*>(this + 1); }
-    const char* data() const { return reinterpret_cast<const char*>(this + 1); }
-    uint32_t key_len_ = 0;
-    uint32_t value_len_ = 0;
-    uint32_t capacity_ = 0;  // bytes available for the value
+    std::string_view key_, value_;
+    int64_t ts_ = 0;
   };
 
   FlatTable() = default;
@@ -44,41 +57,121 @@ class FlatTable {
   ~FlatTable() { Clear(); }
 
   size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  // Bytes per slot (0 before the first insert).
+  size_t slot_size() const { return slot_size_; }
+  // Entries kept in heap blocks because they do not fit in a slot.
+  size_t heap_entries() const { return heap_entries_; }
+  // True if the arrays were mapped with the huge-page hint.
+  bool huge_pages() const { return buffer_.mapped(); }
+  uint64_t epoch() const { return epoch_; }
 
-  // The entry for `key`, or null. `hash` must be Hash(key).
-  Entry* Find(std::string_view key, uint64_t hash) const;
-  // Sets the value and timestamp of `key`, inserting it if needed.
-  Entry* Upsert(std::string_view key, uint64_t hash, std::string_view value,
+  // The 64-bit hash the table expects (XXH3). Only its upper 32 bits are
+  // used, so any hash whose upper half is well mixed will do.
+  static uint64_t Hash(std::string_view key);
+
+  // The index of `key`, or kNone. `hash` must be the key's hash (the same
+  // function for every key of the table).
+  size_t Find(std::string_view key, uint64_t hash) const {
+    if (size_ == 0) return kNone;
+    const uint32_t tag = TagOf(hash);
+    size_t i = Home(tag);
+    PrefetchSlot(i);
+    for (;;) {
+      const uint32_t t = tags()[i];
+      if (t == 0) return kNone;
+      if (t == tag && KeyAt(i) == key) return i;
+      if (++i == capacity_) i = 0;
+    }
+  }
+  Entry At(size_t index) const;
+  void SetTimestamp(size_t index, int64_t ts) {
+    std::memcpy(SlotAt(index), &ts, sizeof(ts));
+  }
+  // Sets the value and timestamp of the entry at `index`. `value` may point
+  // into this entry's own value.
+  void Assign(size_t index, std::string_view value, int64_t ts);
+
+  // Sets the value and timestamp of `key`, inserting it if needed, and
+  // returns its index.
+  size_t Upsert(std::string_view key, uint64_t hash, std::string_view value,
                 int64_t ts);
   // Removes `key`; false if it was not there.
   bool Erase(std::string_view key, uint64_t hash);
+  void EraseAt(size_t index);
   void Clear();
 
-  static uint64_t Hash(std::string_view key);
-
   // Calls f(const Entry&) for every entry, in no particular order, until f
-  // returns false. Returns false if f did.
+  // returns false. Returns false if f did. f must not modify the table.
   template <class F>
   bool ForEach(F&& f) const {
-    for (const Slot& slot : slots_) {
-      if (slot.entry != nullptr && !f(*slot.entry)) return false;
+    for (size_t i = 0; i < capacity_; ++i) {
+      if (tags()[i] != 0 && !f(At(i))) return false;
     }
     return true;
   }
 
  private:
-  struct Slot {
-    uint64_t hash = 0;
-    Entry* entry = nullptr;
-  };
+  // Slot header: timestamp, key length, value length (kHeapEntry: the
+  // entry is in a heap block, whose address follows the header).
+  static constexpr size_t kHeaderSize = 16;
+  static constexpr size_t kKeyLenOffset = 8;
+  static constexpr size_t kValueLenOffset = 12;
+  static constexpr uint32_t kHeapEntry = ~uint32_t{0};
+  static constexpr size_t kMinSlotSize = 32;
+  static constexpr size_t kMaxSlotSize = 256;
+  static constexpr size_t kMinCapacity = 16;
 
-  size_t Probe(std::string_view key, uint64_t hash) const;
-  void Grow();
-  static Entry* NewEntry(std::string_view key, std::string_view value);
-  static void FreeEntry(Entry* e);
+  struct HeapEntry;
 
-  std::vector<Slot> slots_;  // size is 0 or a power of two
+  static uint32_t TagOf(uint64_t hash) {
+    return static_cast<uint32_t>(hash >> 32) | 1;
+  }
+  // Multiply-shift instead of a mask: the home slot comes from the upper
+  // bits of the tag, so the capacity need not be a power of two.
+  size_t Home(uint32_t tag) const {
+    return static_cast<size_t>((uint64_t{tag} * capacity_) >> 32);
+  }
+  uint32_t* tags() const { return reinterpret_cast<uint32_t*>(buffer_.data()); }
+  char* SlotAt(size_t i) const { return slots_ + i * slot_size_; }
+  static uint32_t Load32(const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static void Store32(char* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
+  static HeapEntry* HeapOf(const char* slot);
+  // The home slot is where a key almost always is: start the DRAM reads of
+  // all its cache lines at once, beside the read of its tag.
+  void PrefetchSlot(size_t i) const {
+    const auto first = reinterpret_cast<uintptr_t>(SlotAt(i));
+    const uintptr_t last = first + slot_size_ - 1;
+    for (uintptr_t line = first & ~uintptr_t{63}; line <= last; line += 64) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
+    }
+  }
+  std::string_view KeyAt(size_t i) const;
+  bool FitsInline(size_t key_len, size_t value_len) const {
+    return key_len + value_len <= slot_size_ - kHeaderSize;
+  }
+
+  // Writes a new entry into the empty slot `slot`.
+  void Emplace(char* slot, std::string_view key, std::string_view value,
+               int64_t ts);
+  // Frees the heap block of the entry in `slot`, if it has one.
+  void ReleaseEntry(char* slot);
+  // Rehashes into `capacity` slots of a size fitting the current entries
+  // (and `extra_len`, the key + value length of an entry about to be added).
+  void Rebuild(size_t capacity, size_t extra_len);
+  size_t ChooseSlotSize(size_t extra_len) const;
+
+  PageBuffer buffer_;      // capacity_ tags, then capacity_ slots
+  char* slots_ = nullptr;  // into buffer_
+  size_t capacity_ = 0;
+  size_t slot_size_ = 0;
   size_t size_ = 0;
+  size_t heap_entries_ = 0;
+  uint64_t epoch_ = 0;
 };
 
 }  // namespace weir::internal

@@ -7,7 +7,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "backends/current_key.h"
+#include "backends/memory/memory_key.h"
 #include "backends/memory/memory_snapshot.h"
 #include "backends/memory/memory_states.h"
 #include "backends/state_registry.h"
@@ -44,7 +44,7 @@ Result<StateBackendOptions> ResolveBackendOptions(
 
 namespace {
 
-using internal::CurrentKey;
+using internal::MemKey;
 using internal::MemState;
 using internal::StateFamily;
 
@@ -375,7 +375,7 @@ class MemoryBackend final : public KeyedStateBackend {
   }
 
   StateBackendOptions options_;
-  CurrentKey key_;
+  MemKey key_;
   std::map<OperatorId, MemOperator> ops_;
   std::shared_ptr<std::atomic<int>> pending_ =
       std::make_shared<std::atomic<int>>(0);

@@ -3,7 +3,6 @@
 
 #include <cassert>
 
-#include "backends/memory/flat_table.h"
 #include "backends/state_registry.h"
 #include "lib/coding.h"
 
@@ -22,91 +21,9 @@ namespace {
 template <class Entry>
 using Tables = std::vector<std::unordered_map<std::string, Entry>>;
 
-class MemValueState final : public MemState, public RawValueState {
- public:
-  MemValueState(const RawStateDescriptor& d, int slots, const CurrentKey* key,
-                const Clock* clock)
-      : MemState(d, key, clock), tables_(slots) {}
-
-  Result<bool> Get(std::string_view ns, std::string* value) override {
-    FlatTable& table = tables_[slot()];
-    const std::string& k = Composite(ns);
-    const uint64_t hash = FlatTable::Hash(k);
-    FlatTable::Entry* e = table.Find(k, hash);
-    if (e == nullptr) return false;
-    if (descriptor_.ttl.enabled()) {
-      const int64_t now = Now();
-      if (IsExpired(descriptor_.ttl, e->ts, now)) {
-        table.Erase(k, hash);
-        return false;
-      }
-      if (RefreshOnRead()) e->ts = now;
-    }
-    value->assign(e->value());
-    return true;
-  }
-
-  Status Put(std::string_view ns, std::string_view value) override {
-    const std::string& k = Composite(ns);
-    tables_[slot()].Upsert(k, FlatTable::Hash(k), value, Now());
-    return Status::OK();
-  }
-
-  Status Clear(std::string_view ns) override {
-    const std::string& k = Composite(ns);
-    tables_[slot()].Erase(k, FlatTable::Hash(k));
-    return Status::OK();
-  }
-
-  Status ForEachEntry(int slot, const StateEntryVisitor& visitor) override {
-    const int64_t now = Now();
-    StateEntry entry;
-    entry.kind = StateEntry::Kind::kValue;
-    entry.state = &descriptor_;
-    Status s;
-    tables_[slot].ForEach([&](const FlatTable::Entry& e) {
-      if (IsExpired(descriptor_.ttl, e.ts, now)) return true;
-      SplitComposite(e.key(), &entry.key, &entry.ns);
-      entry.value = e.value();
-      entry.timestamp = e.ts;
-      s = visitor(entry);
-      return s.ok();
-    });
-    return s;
-  }
-
-  Status ForEachKey(
-      const std::function<Status(std::string_view, std::string_view)>& visitor)
-      override {
-    const int64_t now = Now();
-    Status s;
-    for (const FlatTable& table : tables_) {
-      const bool completed = table.ForEach([&](const FlatTable::Entry& e) {
-        if (IsExpired(descriptor_.ttl, e.ts, now)) return true;
-        std::string_view key, ns;
-        SplitComposite(e.key(), &key, &ns);
-        s = visitor(key, ns);
-        return s.ok();
-      });
-      if (!completed) break;
-    }
-    return s;
-  }
-
-  Status Import(int slot, const std::string& composite,
-                const StateEntry& entry) override {
-    tables_[slot].Upsert(composite, FlatTable::Hash(composite), entry.value,
-                         entry.timestamp);
-    return Status::OK();
-  }
-
- private:
-  std::vector<FlatTable> tables_;
-};
-
 class MemListState final : public MemState, public RawListState {
  public:
-  MemListState(const RawStateDescriptor& d, int slots, const CurrentKey* key,
+  MemListState(const RawStateDescriptor& d, int slots, const MemKey* key,
                const Clock* clock)
       : MemState(d, key, clock), tables_(slots) {}
 
@@ -204,7 +121,7 @@ class MemMapState final : public MemState, public RawMapState {
  public:
   using UserMap = std::map<std::string, MemEntry, std::less<>>;
 
-  MemMapState(const RawStateDescriptor& d, int slots, const CurrentKey* key,
+  MemMapState(const RawStateDescriptor& d, int slots, const MemKey* key,
               const Clock* clock)
       : MemState(d, key, clock), tables_(slots) {}
 
@@ -355,7 +272,7 @@ class MemMapState final : public MemState, public RawMapState {
 }  // namespace
 
 std::unique_ptr<MemState> NewMemState(const RawStateDescriptor& d,
-                                      int num_slots, const CurrentKey* key,
+                                      int num_slots, const MemKey* key,
                                       const Clock* clock) {
   switch (FamilyOf(d.type)) {
     case StateFamily::kList:
@@ -365,7 +282,7 @@ std::unique_ptr<MemState> NewMemState(const RawStateDescriptor& d,
     case StateFamily::kValue:
       break;
   }
-  return std::make_unique<MemValueState>(d, num_slots, key, clock);
+  return NewMemValueState(d, num_slots, key, clock);
 }
 
 }  // namespace weir::internal

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The keyed states of the memory backend. Each state keeps one hash map per
-// key group of its backend's range, keyed by [varint len][key][namespace].
+// key group of its backend's range, keyed by [varint len][key][namespace]
+// (value states: a FlatTable, memory_value_state.cc).
 // Entries remember their write time when the state has a TTL.
 #pragma once
 
@@ -16,7 +17,7 @@
 #include <weir/raw_state.h>
 
 #include "backends/backend.h"
-#include "backends/current_key.h"
+#include "backends/memory/memory_key.h"
 #include "backends/state_registry.h"
 
 namespace weir::internal {
@@ -28,8 +29,7 @@ struct MemEntry {
 
 class MemState {
  public:
-  MemState(const RawStateDescriptor& d, const CurrentKey* key,
-           const Clock* clock)
+  MemState(const RawStateDescriptor& d, const MemKey* key, const Clock* clock)
       : descriptor_(d), key_(key), clock_(clock) {}
   virtual ~MemState() = default;
 
@@ -65,13 +65,18 @@ class MemState {
   int slot() const { return key_->slot(); }
 
   RawStateDescriptor descriptor_;
-  const CurrentKey* key_;
+  const MemKey* key_;
   const Clock* clock_;
   std::string buf_;
 };
 
+// The value state (value, reducing, aggregating), in memory_value_state.cc.
+std::unique_ptr<MemState> NewMemValueState(const RawStateDescriptor& d,
+                                           int num_slots, const MemKey* key,
+                                           const Clock* clock);
+
 std::unique_ptr<MemState> NewMemState(const RawStateDescriptor& d,
-                                      int num_slots, const CurrentKey* key,
+                                      int num_slots, const MemKey* key,
                                       const Clock* clock);
 
 // Splits [len][key][ns] into key and namespace.

@@ -38,13 +38,13 @@ TEST(FlatTable, MatchesAMapUnderRandomOperations) {
         EXPECT_EQ(table.Erase(key, hash), model.erase(key) == 1);
         break;
       case 3: {
-        const FlatTable::Entry* e = table.Find(key, hash);
+        const size_t i = table.Find(key, hash);
         auto it = model.find(key);
-        ASSERT_EQ(e != nullptr, it != model.end()) << key;
-        if (e != nullptr) {
-          EXPECT_EQ(e->key(), key);
-          EXPECT_EQ(e->value(), it->second.first);
-          EXPECT_EQ(e->ts, it->second.second);
+        ASSERT_EQ(i != FlatTable::kNone, it != model.end()) << key;
+        if (i != FlatTable::kNone) {
+          EXPECT_EQ(table.At(i).key(), key);
+          EXPECT_EQ(table.At(i).value(), it->second.first);
+          EXPECT_EQ(table.At(i).ts(), it->second.second);
         }
         break;
       }
@@ -64,9 +64,9 @@ TEST(FlatTable, MatchesAMapUnderRandomOperations) {
   });
   EXPECT_EQ(seen, model.size());
   for (const auto& [key, value] : model) {
-    const FlatTable::Entry* e = table.Find(key, FlatTable::Hash(key));
-    ASSERT_NE(e, nullptr) << key;
-    EXPECT_EQ(e->value(), value.first);
+    const size_t i = table.Find(key, FlatTable::Hash(key));
+    ASSERT_NE(i, FlatTable::kNone) << key;
+    EXPECT_EQ(table.At(i).value(), value.first);
   }
 }
 
@@ -77,12 +77,12 @@ TEST(FlatTable, CollidingHashesStayDistinct) {
   for (int i = 0; i < 100; i += 2) EXPECT_TRUE(table.Erase(KeyFor(i), 7));
   EXPECT_FALSE(table.Erase(KeyFor(0), 7));
   for (int i = 0; i < 100; ++i) {
-    const FlatTable::Entry* e = table.Find(KeyFor(i), 7);
+    const size_t index = table.Find(KeyFor(i), 7);
     if (i % 2 == 0) {
-      EXPECT_EQ(e, nullptr) << i;
+      EXPECT_EQ(index, FlatTable::kNone) << i;
     } else {
-      ASSERT_NE(e, nullptr) << i;
-      EXPECT_EQ(e->value(), KeyFor(i * 2));
+      ASSERT_NE(index, FlatTable::kNone) << i;
+      EXPECT_EQ(table.At(index).value(), KeyFor(i * 2));
     }
   }
   EXPECT_EQ(table.size(), 50u);
@@ -95,16 +95,16 @@ TEST(FlatTable, GrowingAndShrinkingValuesKeepTheKey) {
   for (size_t len : {0, 5, 1000, 3, 0, 64}) {
     const std::string value(len, 'x');
     table.Upsert(key, hash, value, static_cast<int64_t>(len));
-    const FlatTable::Entry* e = table.Find(key, hash);
-    ASSERT_NE(e, nullptr);
-    EXPECT_EQ(e->key(), key);
-    EXPECT_EQ(e->value(), value);
-    EXPECT_EQ(e->ts, static_cast<int64_t>(len));
+    const size_t i = table.Find(key, hash);
+    ASSERT_NE(i, FlatTable::kNone);
+    EXPECT_EQ(table.At(i).key(), key);
+    EXPECT_EQ(table.At(i).value(), value);
+    EXPECT_EQ(table.At(i).ts(), static_cast<int64_t>(len));
   }
   FlatTable moved = std::move(table);
   EXPECT_EQ(moved.size(), 1u);
   EXPECT_EQ(table.size(), 0u);  // NOLINT(bugprone-use-after-move)
-  EXPECT_EQ(table.Find(key, hash), nullptr);
+  EXPECT_EQ(table.Find(key, hash), FlatTable::kNone);
 }
 
 }  // namespace

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The current key of the memory backend: its bytes, key group, the
+// length-prefixed form that states put in front of the namespace, and the
+// key's XXH3 hash, computed once per SetCurrentKey for both the key group
+// and the value tables (FlatTable), so that an access hashes nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <weir/key_group.h>
+#include <weir/status.h>
+
+#include "lib/coding.h"
+#include "lib/hash.h"
+
+namespace weir::internal {
+
+class MemKey {
+ public:
+  MemKey(int max_parallelism, KeyGroupRange range)
+      : max_parallelism_(max_parallelism), range_(range) {}
+
+  Status Set(std::string_view key) {
+    const uint64_t hash = Hash64(key);
+    // KeyGroupForKey(key, max_parallelism_), without hashing again.
+    const int kg =
+        static_cast<int>(hash % static_cast<uint64_t>(max_parallelism_));
+    if (!range_.Contains(kg)) return OutOfRange(kg);
+    key_group_ = kg;
+    hash_ = hash;
+    encoded_.clear();
+    PutLengthPrefixed(&encoded_, key);
+    key_offset_ = encoded_.size() - key.size();
+    return Status::OK();
+  }
+
+  bool is_set() const { return key_group_ >= 0; }
+  std::string_view key() const {
+    return std::string_view(encoded_).substr(key_offset_);
+  }
+  int key_group() const { return key_group_; }
+  // Index of the key group within the backend's range.
+  int slot() const { return key_group_ - range_.start; }
+  // Varint length + key bytes.
+  const std::string& encoded() const { return encoded_; }
+  // Hash64(key()).
+  uint64_t hash() const { return hash_; }
+
+  Status OutOfRange(int kg) const {
+    return Status::InvalidArgument(
+        "key belongs to key group " + std::to_string(kg) +
+        ", outside this backend's key groups [" + std::to_string(range_.start) +
+        ", " + std::to_string(range_.end) + "]");
+  }
+
+ private:
+  int max_parallelism_;
+  KeyGroupRange range_;
+  int key_group_ = -1;
+  uint64_t hash_ = 0;
+  size_t key_offset_ = 0;
+  std::string encoded_;
+};
+
+}  // namespace weir::internal
