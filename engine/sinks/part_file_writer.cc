@@ -4,37 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <cstdio>
 #include <string>
 
+#include "engine/sinks/part_files.h"
 #include "lib/file.h"
 #include "weir/sinks.h"
 
 namespace weir::internal {
-
-namespace {
-
-Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  std::string msg("FileSink: ");
-  msg += what;
-  msg += " ";
-  msg += path;
-  msg += ": ";
-  msg += std::strerror(err);
-  return Status::IOError(msg);
-}
-
-// True if `path` exists; an error other than "no such file" (a directory we
-// may not search, say) is returned rather than taken for "exists", which
-// would make the counter search below run forever.
-Result<bool> Exists(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0) return true;
-  if (errno == ENOENT) return false;
-  return ErrnoStatus("cannot stat", path, errno);
-}
-
-}  // namespace
 
 PartFileWriter::~PartFileWriter() { Close(); }
 
@@ -49,23 +26,25 @@ Status PartFileWriter::Open(std::string dir, int subtask, std::string suffix) {
 }
 
 Status PartFileWriter::CreateFile() {
-  const std::string base = "part-" + std::to_string(subtask_) + "-";
-  for (int64_t n = 0;; ++n) {
-    const std::string name = base + std::to_string(n) + suffix_;
-    std::string final_path = dir_ + "/" + name;
-    std::string in_progress = dir_ + "/." + name + ".inprogress";
-    Result<bool> exists = Exists(final_path);
-    if (exists.ok() && !*exists) exists = Exists(in_progress);
+  for (int64_t n = next_counter_;; ++n) {
+    std::string name = PartFileName(subtask_, n, suffix_);
+    std::string in_progress = dir_ + "/" + InProgressName(name);
+    Result<bool> exists = PathExists(dir_ + "/" + name);
+    if (exists.ok() && !*exists) exists = PathExists(in_progress);
+    if (exists.ok() && !*exists) {
+      exists = PathExists(dir_ + "/" + PendingName(name));
+    }
     if (!exists.ok()) return exists.status();
     if (*exists) continue;
     fd_ = ::open(in_progress.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                  0644);
     if (fd_ < 0) {
       if (errno == EEXIST) continue;  // another writer took this counter
-      return ErrnoStatus("cannot create", in_progress, errno);
+      return FileSinkError("cannot create", in_progress, errno);
     }
+    next_counter_ = n + 1;
+    name_ = std::move(name);
     in_progress_path_ = std::move(in_progress);
-    final_path_ = std::move(final_path);
     return Status::OK();
   }
 }
@@ -76,7 +55,7 @@ Status PartFileWriter::FlushBuffer() {
     const ssize_t n = ::write(fd_, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus("cannot write", in_progress_path_, errno);
+      return FileSinkError("cannot write", in_progress_path_, errno);
     }
     data.remove_prefix(static_cast<size_t>(n));
   }
@@ -99,27 +78,51 @@ Status PartFileWriter::Append(std::string_view data) {
   return Status::OK();
 }
 
-Status PartFileWriter::Commit() {
-  if (done_) return Status::OK();
-  done_ = true;
-  if (fd_ < 0) return Status::OK();  // nothing was written
+Status PartFileWriter::FinishFile() {
   Status s = FlushBuffer();
   if (!s.ok()) return s;
   if (::fsync(fd_) != 0) {
-    return ErrnoStatus("cannot fsync", in_progress_path_, errno);
+    return FileSinkError("cannot fsync", in_progress_path_, errno);
   }
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) {
-    return ErrnoStatus("cannot close", in_progress_path_, errno);
+    return FileSinkError("cannot close", in_progress_path_, errno);
   }
-  if (::rename(in_progress_path_.c_str(), final_path_.c_str()) != 0) {
-    return ErrnoStatus("cannot rename " + in_progress_path_ + " to",
-                       final_path_, errno);
+  return Status::OK();
+}
+
+Result<std::optional<StagedPartFile>> PartFileWriter::Stage() {
+  if (fd_ < 0) return std::optional<StagedPartFile>();
+  Status s = FinishFile();
+  if (!s.ok()) return s;
+  StagedPartFile staged;
+  staged.staged_name = PendingName(name_);
+  staged.final_name = name_;
+  const std::string pending_path = dir_ + "/" + staged.staged_name;
+  if (::rename(in_progress_path_.c_str(), pending_path.c_str()) != 0) {
+    return FileSinkError("cannot rename " + in_progress_path_ + " to",
+                         pending_path, errno);
   }
   s = SyncDir(dir_);
   if (!s.ok()) return s.WithContext("FileSink");
-  committed_path_ = final_path_;
+  return std::optional<StagedPartFile>(std::move(staged));
+}
+
+Status PartFileWriter::Commit() {
+  if (done_) return Status::OK();
+  done_ = true;
+  if (fd_ < 0) return Status::OK();  // nothing was written
+  Status s = FinishFile();
+  if (!s.ok()) return s;
+  const std::string final_path = dir_ + "/" + name_;
+  if (::rename(in_progress_path_.c_str(), final_path.c_str()) != 0) {
+    return FileSinkError("cannot rename " + in_progress_path_ + " to",
+                         final_path, errno);
+  }
+  s = SyncDir(dir_);
+  if (!s.ok()) return s.WithContext("FileSink");
+  committed_path_ = final_path;
   return Status::OK();
 }
 

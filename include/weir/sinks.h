@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Built-in sinks: DiscardingSink (drops everything), PrintSink (one line per
-// record on stdout), FileSink (part files in a directory, made visible when
-// the input ends) and CollectSink (into a shared in-memory holder, for tests
-// and embedding). docs/sources-and-sinks.md has examples.
+// record on stdout), FileSink (part files in a directory, committed when a
+// checkpoint completes or the input ends) and CollectSink (into a shared
+// in-memory holder, for tests and embedding). docs/sources-and-sinks.md has
+// examples.
 //
 // Each sink has a Factory() for any parallelism; a sink given to SinkTo() as
 // a unique_ptr serves parallelism 1 only (stream.h).
@@ -15,10 +16,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -28,6 +31,7 @@
 
 #include <weir/functions.h>
 #include <weir/operator.h>
+#include <weir/result.h>
 #include <weir/status.h>
 
 namespace weir {
@@ -127,13 +131,26 @@ class PrintSink final : public SinkFunction<T> {
 
 namespace internal {
 
-// One subtask's part file of a FileSink. The file is created on the first
-// Append() as "<dir>/.part-<subtask>-<n><suffix>.inprogress", n being the
-// first counter for which neither that name nor "part-<subtask>-<n><suffix>"
-// exists (created with O_EXCL, so concurrent writers never share one);
-// Append() buffers up to kBufferBytes before a write(). Commit() flushes,
-// fsyncs and renames it to "<dir>/part-<subtask>-<n><suffix>", then fsyncs
-// the directory.
+// A part file that FileSink staged at a checkpoint: complete, fsynced and
+// hidden, waiting for its checkpoint to complete. Names are relative to the
+// sink's directory.
+struct StagedPartFile {
+  int64_t checkpoint_id = 0;
+  std::string staged_name;  // ".part-<subtask>-<n><suffix>.pending"
+  std::string final_name;   // "part-<subtask>-<n><suffix>"
+
+  bool operator==(const StagedPartFile&) const = default;
+};
+
+// One subtask's part files of a FileSink, written one at a time. A file is
+// created on the first Append() as
+// "<dir>/.part-<subtask>-<n><suffix>.inprogress", n being the first counter
+// from next_counter() on for which no file of that counter exists (neither
+// in progress, nor pending, nor "part-<subtask>-<n><suffix>"); it is created
+// with O_EXCL, so concurrent writers never share one. Append() buffers up to
+// kBufferBytes before a write(). Stage() ends the file as a pending one and
+// the next Append() starts another; Commit() ends it as a visible one and
+// the writer with it.
 class PartFileWriter {
  public:
   static constexpr size_t kBufferBytes = size_t{64} << 10;
@@ -147,46 +164,135 @@ class PartFileWriter {
   // (not a directory) naming the path.
   Status Open(std::string dir, int subtask, std::string suffix);
   // IOError naming the file if it cannot be created or written.
+  // InvalidArgument after Commit().
   Status Append(std::string_view data);
-  // Makes the part file visible. OK and nothing happens if nothing was
-  // appended. After Commit(), Append() starts no new file: the writer is
-  // done.
+  // Flushes, fsyncs and closes the current file, renames it to
+  // "<dir>/.part-<subtask>-<n><suffix>.pending" and fsyncs the directory.
+  // Returns its names (checkpoint_id 0), or nullopt if no file is open
+  // (nothing was appended since the last Stage(), or Commit() was called).
+  // IOError naming the file.
+  Result<std::optional<StagedPartFile>> Stage();
+  // Makes the current file visible: flushes, fsyncs and renames it to
+  // "<dir>/part-<subtask>-<n><suffix>", then fsyncs the directory. OK and
+  // nothing happens if no file is open. After Commit(), Append() starts no
+  // new file: the writer is done.
   Status Commit();
   // Writes out the buffer (best effort) and closes the file without
   // renaming it: an in-progress file stays behind.
   void Close();
 
-  // The committed file's path; empty before Commit() or if nothing was
-  // written.
+  // Where the search for the next file's counter starts. Default: 0; set it
+  // before the first Append() to continue a restored counter.
+  int64_t next_counter() const { return next_counter_; }
+  void set_next_counter(int64_t n) { next_counter_ = n; }
+  const std::string& dir() const { return dir_; }
+
+  // The last committed file's path; empty before Commit() or if nothing
+  // was written.
   const std::string& committed_path() const { return committed_path_; }
 
  private:
   Status CreateFile();
   Status FlushBuffer();
+  // Flushes, fsyncs and closes the current file.
+  Status FinishFile();
 
   std::string dir_;
   std::string suffix_;
   int subtask_ = 0;
+  int64_t next_counter_ = 0;
   int fd_ = -1;
+  std::string name_;  // of the open file: "part-<subtask>-<n><suffix>"
   std::string in_progress_path_;
-  std::string final_path_;
   std::string committed_path_;
   std::string buf_;
   bool done_ = false;
 };
 
+// The two-phase commit of one FileSink subtask: its PartFileWriter, the
+// files staged for checkpoints that have not completed yet, and the
+// operator list state "file-sink" (union mode) that records them. FileSink
+// formats records and hands them here; FileSink describes the behaviour.
+class FileSinkWriter {
+ public:
+  FileSinkWriter() = default;
+  FileSinkWriter(const FileSinkWriter&) = delete;
+  FileSinkWriter& operator=(const FileSinkWriter&) = delete;
+
+  // Opens the writer in `dir`. If ctx's operator state holds a snapshot's
+  // entries (a restore), publishes the files they stage that fall to this
+  // subtask and removes this subtask's share of hidden part files that they
+  // do not name; then keeps only this subtask's entry. InvalidArgument if
+  // the entries are not one per subtask of one parallelism (the state was
+  // not given whole to every subtask); Corruption if one cannot be decoded;
+  // IOError naming the file.
+  Status Open(OperatorContext& ctx, std::string dir, std::string suffix);
+  Status Append(std::string_view data) { return writer_.Append(data); }
+  // Stages the current file for `checkpoint_id` and writes this subtask's
+  // entry (its counter, directory and staged files) into the state.
+  Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id);
+  // Publishes the files staged for checkpoints <= `checkpoint_id`, then
+  // fsyncs the directory. IOError if a staged file is missing or cannot be
+  // renamed; the files not published stay staged.
+  Status NotifyCheckpointComplete(int64_t checkpoint_id);
+  // Publishes every staged file and commits the current one.
+  Status Finish();
+  // Leaves the current file in progress and staged files staged.
+  void Close() { writer_.Close(); }
+
+  // Files this writer published, in order (paths in the directory).
+  const std::vector<std::string>& committed_paths() const {
+    return committed_paths_;
+  }
+  // Files staged and not yet published, oldest first.
+  const std::vector<StagedPartFile>& staged() const { return staged_; }
+
+ private:
+  Status Recover(OperatorContext& ctx);
+  // Publishes staged_[0, count) and fsyncs the directory.
+  Status PublishStaged(size_t count);
+
+  std::string dir_;
+  std::string suffix_;
+  PartFileWriter writer_;
+  std::vector<StagedPartFile> staged_;
+  std::vector<std::string> committed_paths_;
+};
+
 }  // namespace internal
 
 // Writes formatter(record) + '\n' per record into part files in `dir`,
-// created if missing (Flink's FileSink with row format, without rolling).
-// Each subtask writes one file per run: ".part-<subtask>-<n><suffix>
-// .inprogress" while the job runs, fsynced and renamed to
-// "part-<subtask>-<n><suffix>" when its input ends, where n is the first
-// counter with no existing part file of that subtask, so a rerun never
-// overwrites earlier output. A subtask that received no record writes no
-// file. If the job is cancelled or fails, the in-progress file stays behind
-// with what was written so far and is never renamed (a later run neither
-// reuses nor removes it). Writes are buffered (64 KiB).
+// created if missing (Flink's FileSink with row format), with exactly-once
+// output when the job checkpoints: a file becomes visible only when the
+// checkpoint that covers its records completes, and a restore commits or
+// discards what a killed run left staged. docs/sources-and-sinks.md has the
+// full story.
+//
+// Files of subtask s: ".part-<s>-<n><suffix>.inprogress" while written,
+// ".part-<s>-<n><suffix>.pending" once staged, "part-<s>-<n><suffix>" once
+// committed. n is the first counter, from the one kept in state, with no
+// file of that name in any form, so no run overwrites earlier output.
+//
+// - SnapshotState(N): the current file (if any record arrived since the
+//   last checkpoint) is fsynced and renamed to pending for N; this
+//   subtask's entry in the union operator list state "file-sink" records
+//   the directory, the next counter and every pending file with its
+//   checkpoint. Records after the barrier go into a new file.
+// - NotifyCheckpointComplete(N): every file pending for a checkpoint <= N
+//   is renamed to its final name and the directory fsynced.
+// - Open() after a restore: the snapshot's pending files belong to a
+//   completed checkpoint and are published (idempotently; subtask i
+//   publishes those of old subtasks j with j % parallelism == i, so any
+//   parallelism works); every other hidden file of those subtasks in the
+//   directory was written after the snapshot and is deleted. Open() of a
+//   fresh start touches no existing file.
+// - Finish() (end of input) publishes everything, staged or in progress.
+//   Without checkpoints each subtask writes one file, committed here.
+// - Close() without Finish() (cancel, failure) leaves the in-progress and
+//   pending files hidden, for a restore to discard or publish.
+//
+// A subtask that received no record writes no file. Writes are buffered
+// (64 KiB). One FileSink per directory and suffix.
 template <class T>
 class FileSink final : public SinkFunction<T> {
  public:
@@ -203,7 +309,7 @@ class FileSink final : public SinkFunction<T> {
   }
 
   Status Open(OperatorContext& ctx) override {
-    return writer_.Open(dir_, ctx.subtask(), suffix_);
+    return writer_.Open(ctx, dir_, suffix_);
   }
   Status Invoke(const T& value, int64_t timestamp) override {
     (void)timestamp;
@@ -211,20 +317,28 @@ class FileSink final : public SinkFunction<T> {
     line_ += '\n';
     return writer_.Append(line_);
   }
-  Status Finish() override { return writer_.Commit(); }
+  Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id) override {
+    return writer_.SnapshotState(ctx, checkpoint_id);
+  }
+  Status NotifyCheckpointComplete(int64_t checkpoint_id) override {
+    return writer_.NotifyCheckpointComplete(checkpoint_id);
+  }
+  Status Finish() override { return writer_.Finish(); }
   Status Close() override {
     writer_.Close();
     return Status::OK();
   }
 
-  // The part file written, once the input has ended; empty before.
-  const std::string& committed_path() const { return writer_.committed_path(); }
+  // The part files this sink published, in order.
+  const std::vector<std::string>& committed_paths() const {
+    return writer_.committed_paths();
+  }
 
  private:
   std::string dir_;
   std::string suffix_;
   Formatter<T> formatter_;
-  internal::PartFileWriter writer_;
+  internal::FileSinkWriter writer_;
   std::string line_;
 };
 
