@@ -70,8 +70,8 @@ FlatTable::HeapEntry* FlatTable::HeapOf(const char* slot) {
 
 std::string_view FlatTable::KeyAt(size_t i) const {
   const char* slot = SlotAt(i);
-  if (Load32(slot + kValueLenOffset) == kHeapEntry) return HeapOf(slot)->key();
-  return {slot + kHeaderSize, Load32(slot + kKeyLenOffset)};
+  if (IsHeap(slot)) return HeapOf(slot)->key();
+  return {slot + kHeaderSize, Load16(slot + kKeyLenOffset)};
 }
 
 FlatTable::Entry FlatTable::At(size_t index) const {
@@ -79,69 +79,74 @@ FlatTable::Entry FlatTable::At(size_t index) const {
   const char* slot = SlotAt(index);
   Entry e;
   std::memcpy(&e.ts_, slot, sizeof(e.ts_));
-  const uint32_t value_len = Load32(slot + kValueLenOffset);
+  const uint16_t value_len = Load16(slot + kValueLenOffset);
   if (value_len == kHeapEntry) {
     const HeapEntry* h = HeapOf(slot);
     e.key_ = h->key();
     e.value_ = h->value();
   } else {
-    const uint32_t key_len = Load32(slot + kKeyLenOffset);
+    const uint16_t key_len = Load16(slot + kKeyLenOffset);
     e.key_ = {slot + kHeaderSize, key_len};
     e.value_ = {slot + kHeaderSize + key_len, value_len};
   }
   return e;
 }
 
-void FlatTable::Emplace(char* slot, std::string_view key,
+void FlatTable::Emplace(char* slot, uint32_t tag, std::string_view key,
                         std::string_view value, int64_t ts) {
   std::memcpy(slot, &ts, sizeof(ts));
-  Store32(slot + kKeyLenOffset, static_cast<uint32_t>(key.size()));
+  Store32(slot + kTagOffset, tag);
   if (FitsInline(key.size(), value.size())) {
-    Store32(slot + kValueLenOffset, static_cast<uint32_t>(value.size()));
+    Store16(slot + kKeyLenOffset, static_cast<uint16_t>(key.size()));
+    Store16(slot + kValueLenOffset, static_cast<uint16_t>(value.size()));
     std::memcpy(slot + kHeaderSize, key.data(), key.size());
     if (!value.empty()) {
       std::memcpy(slot + kHeaderSize + key.size(), value.data(), value.size());
     }
     return;
   }
-  Store32(slot + kValueLenOffset, kHeapEntry);
+  Store16(slot + kKeyLenOffset, 0);
+  Store16(slot + kValueLenOffset, kHeapEntry);
   HeapEntry* e = HeapEntry::New(key, value);
   std::memcpy(slot + kHeaderSize, &e, sizeof(e));
   ++heap_entries_;
 }
 
 void FlatTable::ReleaseEntry(char* slot) {
-  if (Load32(slot + kValueLenOffset) != kHeapEntry) return;
+  if (!IsHeap(slot)) return;
   HeapEntry::Free(HeapOf(slot));
   --heap_entries_;
 }
 
 void FlatTable::Assign(size_t index, std::string_view value, int64_t ts) {
   char* slot = SlotAt(index);
-  const uint32_t key_len = Load32(slot + kKeyLenOffset);
-  if (Load32(slot + kValueLenOffset) != kHeapEntry) {
+  if (!IsHeap(slot)) {
+    const uint16_t key_len = Load16(slot + kKeyLenOffset);
     char* key = slot + kHeaderSize;
     if (FitsInline(key_len, value.size())) {
       // memmove: the value may be this entry's own.
       if (!value.empty())
         std::memmove(key + key_len, value.data(), value.size());
-      Store32(slot + kValueLenOffset, static_cast<uint32_t>(value.size()));
+      Store16(slot + kValueLenOffset, static_cast<uint16_t>(value.size()));
     } else {
       // New() copies key and value out of the slot before it is reused.
       HeapEntry* e = HeapEntry::New({key, key_len}, value);
       std::memcpy(slot + kHeaderSize, &e, sizeof(e));
-      Store32(slot + kValueLenOffset, kHeapEntry);
+      Store16(slot + kKeyLenOffset, 0);
+      Store16(slot + kValueLenOffset, kHeapEntry);
       ++heap_entries_;
     }
   } else {
     HeapEntry* e = HeapOf(slot);
+    const uint32_t key_len = e->key_len;
     if (FitsInline(key_len, value.size())) {
       // Back into the slot; the value may live in `e`, freed only after.
       std::memcpy(slot + kHeaderSize, e->data(), key_len);
       if (!value.empty()) {
         std::memcpy(slot + kHeaderSize + key_len, value.data(), value.size());
       }
-      Store32(slot + kValueLenOffset, static_cast<uint32_t>(value.size()));
+      Store16(slot + kKeyLenOffset, static_cast<uint16_t>(key_len));
+      Store16(slot + kValueLenOffset, static_cast<uint16_t>(value.size()));
       HeapEntry::Free(e);
       --heap_entries_;
     } else if (value.size() <= e->capacity) {
@@ -177,7 +182,7 @@ size_t FlatTable::Upsert(std::string_view key, uint64_t hash,
     if (++i == capacity_) i = 0;
   }
   tags()[i] = tag;
-  Emplace(SlotAt(i), key, value, ts);
+  Emplace(SlotAt(i), tag, key, value, ts);
   ++size_;
   return i;
 }
@@ -192,7 +197,6 @@ bool FlatTable::Erase(std::string_view key, uint64_t hash) {
 void FlatTable::EraseAt(size_t index) {
   size_t hole = index;
   ReleaseEntry(SlotAt(hole));
-  tags()[hole] = 0;
   --size_;
   ++epoch_;
   // Backward shift: move later members of the probe run into the hole when
@@ -208,9 +212,10 @@ void FlatTable::EraseAt(size_t index) {
     if (home_in_range) continue;
     tags()[hole] = tag;
     std::memcpy(SlotAt(hole), SlotAt(j), slot_size_);
-    tags()[j] = 0;
     hole = j;
   }
+  tags()[hole] = 0;
+  Store32(SlotAt(hole) + kTagOffset, 0);
 }
 
 void FlatTable::Clear() {
@@ -240,10 +245,13 @@ size_t FlatTable::ChooseSlotSize(size_t extra_len) const {
   for (size_t i = 0; i < capacity_; ++i) {
     if (tags()[i] == 0) continue;
     const char* slot = SlotAt(i);
-    const uint32_t value_len = Load32(slot + kValueLenOffset);
-    const size_t key_len = Load32(slot + kKeyLenOffset);
-    add(key_len +
-        (value_len == kHeapEntry ? HeapOf(slot)->value_len : value_len));
+    if (IsHeap(slot)) {
+      const HeapEntry* e = HeapOf(slot);
+      add(size_t{e->key_len} + e->value_len);
+    } else {
+      add(size_t{Load16(slot + kKeyLenOffset)} +
+          Load16(slot + kValueLenOffset));
+    }
   }
   const size_t total = size_ + 1;
   for (const size_t share16 : {size_t{15}, size_t{8}}) {
@@ -258,9 +266,29 @@ size_t FlatTable::ChooseSlotSize(size_t extra_len) const {
   return kMinSlotSize;
 }
 
-void FlatTable::Rebuild(size_t capacity, size_t extra_len) {
-  assert(capacity > size_);
+// Capacities near `capacity` whose arrays fill whole huge pages, so that no
+// part of a large table is left in small pages (a TLB miss per access
+// there): rounded down when the load stays at most 0.55, else up.
+size_t FlatTable::FitToHugePages(size_t capacity, size_t slot_size) const {
+  const auto bytes = [&](size_t c) { return TagBytes(c) + c * slot_size; };
+  // The largest capacity whose arrays fit in `limit` bytes.
+  const auto fitting = [&](size_t limit) {
+    size_t c = limit / (slot_size + sizeof(uint32_t));
+    while (bytes(c) > limit) --c;
+    return c;
+  };
+  constexpr size_t kHuge = PageBuffer::kHugePageSize;
+  const size_t whole = bytes(capacity) / kHuge * kHuge;
+  if (whole == 0) return capacity;
+  const size_t down = fitting(whole);
+  if ((size_ + 1) * 20 <= down * 11) return down;
+  return fitting(whole + kHuge);
+}
+
+void FlatTable::Rebuild(size_t min_capacity, size_t extra_len) {
   const size_t slot_size = ChooseSlotSize(extra_len);
+  const size_t capacity = FitToHugePages(min_capacity, slot_size);
+  assert(capacity > size_ + 1);
   PageBuffer buffer(TagBytes(capacity) + capacity * slot_size);
   auto* tags = reinterpret_cast<uint32_t*>(buffer.data());
   char* slots = buffer.data() + TagBytes(capacity);
@@ -286,19 +314,19 @@ void FlatTable::Rebuild(size_t capacity, size_t extra_len) {
     tags[j] = tag;
     const char* from = old_slots + i * old_slot_size;
     char* to = SlotAt(j);
-    const uint32_t value_len = Load32(from + kValueLenOffset);
-    const uint32_t key_len = Load32(from + kKeyLenOffset);
     int64_t ts;
     std::memcpy(&ts, from, sizeof(ts));
-    if (value_len != kHeapEntry) {
+    if (!IsHeap(from)) {
+      const uint16_t key_len = Load16(from + kKeyLenOffset);
+      const uint16_t value_len = Load16(from + kValueLenOffset);
       // Emplace() counts a new heap block if the entry no longer fits.
-      Emplace(to, {from + kHeaderSize, key_len},
+      Emplace(to, tag, {from + kHeaderSize, key_len},
               {from + kHeaderSize + key_len, value_len}, ts);
       continue;
     }
     HeapEntry* e = HeapOf(from);
-    if (FitsInline(key_len, e->value_len)) {
-      Emplace(to, e->key(), e->value(), ts);
+    if (FitsInline(e->key_len, e->value_len)) {
+      Emplace(to, tag, e->key(), e->value(), ts);
       HeapEntry::Free(e);
       --heap_entries_;
     } else {

@@ -76,7 +76,16 @@ class FlatTable {
     if (size_ == 0) return kNone;
     const uint32_t tag = TagOf(hash);
     size_t i = Home(tag);
-    PrefetchSlot(i);
+    // Most keys are in their home slot or the next: look there first,
+    // without the tag array, so that the common lookup reads two adjacent
+    // slots, whose cache lines are all fetched at once (one DRAM miss).
+    PrefetchSlots(i);
+    for (int probe = 0; probe < 2; ++probe) {
+      const uint32_t t = Load32(SlotAt(i) + kTagOffset);
+      if (t == tag && KeyAt(i) == key) return i;
+      if (t == 0) return kNone;
+      if (++i == capacity_) i = 0;
+    }
     for (;;) {
       const uint32_t t = tags()[i];
       if (t == 0) return kNone;
@@ -112,12 +121,14 @@ class FlatTable {
   }
 
  private:
-  // Slot header: timestamp, key length, value length (kHeapEntry: the
-  // entry is in a heap block, whose address follows the header).
+  // Slot header: timestamp, tag (a copy of the tag array's, 0 when the slot
+  // is empty), key length, value length (kHeapEntry: the entry is in a heap
+  // block, whose address follows the header; the key length is then 0).
   static constexpr size_t kHeaderSize = 16;
-  static constexpr size_t kKeyLenOffset = 8;
-  static constexpr size_t kValueLenOffset = 12;
-  static constexpr uint32_t kHeapEntry = ~uint32_t{0};
+  static constexpr size_t kTagOffset = 8;
+  static constexpr size_t kKeyLenOffset = 12;
+  static constexpr size_t kValueLenOffset = 14;
+  static constexpr uint16_t kHeapEntry = 0xffff;
   static constexpr size_t kMinSlotSize = 32;
   static constexpr size_t kMaxSlotSize = 256;
   static constexpr size_t kMinCapacity = 16;
@@ -140,30 +151,41 @@ class FlatTable {
     return v;
   }
   static void Store32(char* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
+  static uint16_t Load16(const char* p) {
+    uint16_t v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static void Store16(char* p, uint16_t v) { std::memcpy(p, &v, sizeof(v)); }
+  static bool IsHeap(const char* slot) {
+    return Load16(slot + kValueLenOffset) == kHeapEntry;
+  }
   static HeapEntry* HeapOf(const char* slot);
-  // The home slot is where a key almost always is: start the DRAM reads of
-  // all its cache lines at once, beside the read of its tag.
-  void PrefetchSlot(size_t i) const {
+  // Starts the DRAM reads of all cache lines of slots i and i + 1.
+  void PrefetchSlots(size_t i) const {
     const auto first = reinterpret_cast<uintptr_t>(SlotAt(i));
-    const uintptr_t last = first + slot_size_ - 1;
+    const uintptr_t last = first + 2 * slot_size_ - 1;
     for (uintptr_t line = first & ~uintptr_t{63}; line <= last; line += 64) {
       __builtin_prefetch(reinterpret_cast<const void*>(line));
     }
   }
   std::string_view KeyAt(size_t i) const;
+  // Inline lengths are 16 bits; slots are far smaller.
   bool FitsInline(size_t key_len, size_t value_len) const {
     return key_len + value_len <= slot_size_ - kHeaderSize;
   }
 
   // Writes a new entry into the empty slot `slot`.
-  void Emplace(char* slot, std::string_view key, std::string_view value,
-               int64_t ts);
+  void Emplace(char* slot, uint32_t tag, std::string_view key,
+               std::string_view value, int64_t ts);
   // Frees the heap block of the entry in `slot`, if it has one.
   void ReleaseEntry(char* slot);
-  // Rehashes into `capacity` slots of a size fitting the current entries
-  // (and `extra_len`, the key + value length of an entry about to be added).
-  void Rebuild(size_t capacity, size_t extra_len);
+  // Rehashes into about `min_capacity` slots (FitToHugePages) of a size
+  // fitting the current entries (and `extra_len`, the key + value length of
+  // an entry about to be added).
+  void Rebuild(size_t min_capacity, size_t extra_len);
   size_t ChooseSlotSize(size_t extra_len) const;
+  size_t FitToHugePages(size_t capacity, size_t slot_size) const;
 
   PageBuffer buffer_;      // capacity_ tags, then capacity_ slots
   char* slots_ = nullptr;  // into buffer_
