@@ -96,9 +96,12 @@
 
 #include "backends/backend.h"
 #include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_snapshot.h"
+#include "backends/rocksdb/rocksdb_util.h"
 #include "bench/checkpoint/bulk_load.h"
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/shared_store.h"
+#include "lib/coding.h"
 
 namespace weir::bench {
 namespace {
@@ -258,46 +261,48 @@ struct Percentiles {
   double records_per_s = 0;  // delivered over the phase
 };
 
-// Latencies of one phase in ns (saturating at ~4.3 s; the max is exact).
+// Latencies of one phase in units of 100 ns (saturating at 429 s; the max
+// is exact).
 class Latencies {
  public:
   void Add(int64_t ns) {
     ns = std::max<int64_t>(ns, 0);
     max_ns_ = std::max(max_ns_, ns);
-    ns_.push_back(static_cast<uint32_t>(
-        std::min<int64_t>(ns, std::numeric_limits<uint32_t>::max())));
+    units_.push_back(static_cast<uint32_t>(std::min<int64_t>(
+        (ns + 50) / 100, std::numeric_limits<uint32_t>::max())));
   }
   void Append(const Latencies& other) {
-    ns_.insert(ns_.end(), other.ns_.begin(), other.ns_.end());
+    units_.insert(units_.end(), other.units_.begin(), other.units_.end());
     max_ns_ = std::max(max_ns_, other.max_ns_);
     wall_ns_ += other.wall_ns_;
   }
   void set_wall_ns(int64_t ns) { wall_ns_ = ns; }
   void set_first_seq(uint64_t seq) { first_seq_ = seq; }
   uint64_t first_seq() const { return first_seq_; }
-  const std::vector<uint32_t>& ns() const { return ns_; }
+  // In units of 100 ns.
+  const std::vector<uint32_t>& units() const { return units_; }
 
   Percentiles Summarize() const {
     Percentiles p;
-    p.records = ns_.size();
-    if (ns_.empty()) return p;
-    std::vector<uint32_t> sorted = ns_;
+    p.records = units_.size();
+    if (units_.empty()) return p;
+    std::vector<uint32_t> sorted = units_;
     auto at = [&](double q) {
       size_t k = static_cast<size_t>(std::ceil(q * sorted.size()));
       k = std::clamp<size_t>(k, 1, sorted.size()) - 1;
       std::nth_element(sorted.begin(), sorted.begin() + k, sorted.end());
-      return sorted[k] / 1000.0;
+      return sorted[k] / 10.0;
     };
     p.p50_us = at(0.50);
     p.p99_us = at(0.99);
     p.p999_us = at(0.999);
     p.max_us = max_ns_ / 1000.0;
-    if (wall_ns_ > 0) p.records_per_s = ns_.size() * 1e9 / wall_ns_;
+    if (wall_ns_ > 0) p.records_per_s = units_.size() * 1e9 / wall_ns_;
     return p;
   }
 
  private:
-  std::vector<uint32_t> ns_;
+  std::vector<uint32_t> units_;
   int64_t max_ns_ = 0;
   int64_t wall_ns_ = 0;
   uint64_t first_seq_ = 0;  // schedule index of the first record
@@ -653,13 +658,89 @@ struct BaselineRun {
   uint64_t checkpoint_files = 0;
 };
 
+// The steps of weir's sync phase (backends/rocksdb/rocksdb_snapshot.cc,
+// TakeRocksDBSnapshot), replayed one by one on the raw DB and timed, to
+// show where the pause goes. A replica: the pause itself is measured on
+// the backend above.
+struct SyncStepsRun {
+  double mkdir_us = 0;       // CreateDirs(local_dir)
+  double properties_us = 0;  // two GetIntProperty per column family
+  double marker_us = 0;      // Put of the cut marker
+  double snapshot_us = 0;    // GetSnapshot
+  double disable_us = 0;     // DisableFileDeletions
+  double flush_us = 0;       // Flush(wait = false, allow_write_stall)
+  double total_us = 0;
+  double cpu_us = 0;
+  int64_t involuntary = 0;
+};
+
+SyncStepsRun ReplaySyncSteps(
+    rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+    const std::string& local_dir) {
+  SyncStepsRun r;
+  const ThreadUsage u0 = ThreadUsage::Now();
+  int64_t t = NowNs();
+  auto lap = [&](double* out) {
+    const int64_t now = NowNs();
+    *out = (now - t) / 1e3;
+    t = now;
+  };
+  const int64_t start = t;
+  std::error_code ec;
+  fs::create_directories(local_dir, ec);
+  lap(&r.mkdir_us);
+  std::vector<rocksdb::ColumnFamilyHandle*> dirty;
+  for (rocksdb::ColumnFamilyHandle* cf : cfs) {
+    uint64_t active = 0, immutable = 0;
+    db->GetIntProperty(cf, rocksdb::DB::Properties::kNumEntriesActiveMemTable,
+                       &active);
+    db->GetIntProperty(cf, rocksdb::DB::Properties::kNumImmutableMemTable,
+                       &immutable);
+    if (active > 0 || immutable > 0) dirty.push_back(cf);
+  }
+  lap(&r.properties_us);
+  std::string marker;
+  PutFixed64BE(&marker, db->GetLatestSequenceNumber());
+  rocksdb::WriteOptions write;
+  write.disableWAL = true;
+  for (rocksdb::ColumnFamilyHandle* cf : dirty) {
+    db->Put(write, cf, internal::ToSlice(internal::kCutMarkerKey), marker)
+        .PermitUncheckedError();
+  }
+  lap(&r.marker_us);
+  const rocksdb::Snapshot* snapshot = db->GetSnapshot();
+  lap(&r.snapshot_us);
+  rocksdb::Status rs = db->DisableFileDeletions();
+  lap(&r.disable_us);
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  if (rs.ok() && !dirty.empty()) rs = db->Flush(flush, dirty);
+  lap(&r.flush_us);
+  r.total_us = (t - start) / 1e3;
+  const ThreadUsage used = ThreadUsage::Now() - u0;
+  r.cpu_us = used.cpu_ns / 1e3;
+  r.involuntary = used.involuntary;
+  if (!rs.ok()) Die("replayed sync steps", Status::IOError(rs.ToString()));
+  // The asynchronous side, untimed: wait for the flush, release.
+  flush.wait = true;
+  rs = db->Flush(flush, cfs);
+  db->ReleaseSnapshot(snapshot);
+  if (rs.ok()) rs = db->EnableFileDeletions(/*force=*/false);
+  if (!rs.ok()) Die("replayed sync steps", Status::IOError(rs.ToString()));
+  fs::remove_all(local_dir, ec);
+  return r;
+}
+
 // The same updates, on the same DB opened directly, then RocksDB's own
-// synchronous checkpoint.
+// synchronous checkpoint; alternating with the same updates followed by
+// the replayed steps of weir's sync phase (into `steps`).
 std::vector<BaselineRun> RunBaseline(const std::string& state_dir,
                                      const std::string& checkpoint_root,
                                      const RocksDBOptions& rocks,
                                      KeySequence* keys, uint64_t interval,
-                                     const Config& config) {
+                                     const Config& config,
+                                     std::vector<SyncStepsRun>* steps) {
   Result<std::unique_ptr<RawDb>> raw = RawDb::Open(state_dir, rocks);
   if (!raw.ok()) Die("open the DB for the baseline", raw.status());
   rocksdb::DB* db = (*raw)->db();
@@ -675,8 +756,7 @@ std::vector<BaselineRun> RunBaseline(const std::string& state_dir,
   std::vector<BaselineRun> runs;
   std::error_code ec;
   fs::create_directories(checkpoint_root, ec);
-  for (int run = 0; run < config.baseline_runs; ++run) {
-    BaselineRun r;
+  auto apply_updates = [&](uint64_t* updates) {
     const int64_t start = NowNs();
     for (uint64_t k = 0; k < interval; ++k) {
       const int64_t due =
@@ -695,8 +775,12 @@ std::vector<BaselineRun> RunBaseline(const std::string& state_dir,
       std::memcpy(value.data() + 1, &count, 8);
       rs = db->Put(write, cf, key, value);
       if (!rs.ok()) Die("baseline write", Status::IOError(rs.ToString()));
-      ++r.updates;
+      ++*updates;
     }
+  };
+  for (int run = 0; run < config.baseline_runs; ++run) {
+    BaselineRun r;
+    apply_updates(&r.updates);
     const std::string dir = checkpoint_root + "/raw-" + std::to_string(run);
     const int64_t t0 = NowNs();
     rocksdb::FlushOptions flush;
@@ -723,6 +807,20 @@ std::vector<BaselineRun> RunBaseline(const std::string& state_dir,
                  "  baseline %d: flush %.1f ms + CreateCheckpoint %.1f ms\n",
                  run, r.flush_ms, r.checkpoint_ms);
     runs.push_back(r);
+
+    uint64_t updates = 0;
+    apply_updates(&updates);
+    steps->push_back(
+        ReplaySyncSteps(db, (*raw)->handles(),
+                        checkpoint_root + "/steps-" + std::to_string(run)));
+    const SyncStepsRun& st = steps->back();
+    std::fprintf(stderr,
+                 "  sync steps %d: mkdir %.0f, properties %.0f, marker %.0f, "
+                 "snapshot %.0f, disable deletions %.0f, flush(no wait) %.0f; "
+                 "total %.0f us (CPU %.0f us)\n",
+                 run, st.mkdir_us, st.properties_us, st.marker_us,
+                 st.snapshot_us, st.disable_us, st.flush_us, st.total_us,
+                 st.cpu_us);
   }
   Status s = (*raw)->Close();
   if (!s.ok()) Die("close the baseline DB", s);
@@ -741,6 +839,7 @@ struct SizeResult {
   std::vector<PhaseResult> phases;
   Percentiles none, ckpt;
   std::vector<BaselineRun> baseline;
+  std::vector<SyncStepsRun> steps;
   uint64_t updates = 0;
 };
 
@@ -756,16 +855,16 @@ void DumpLatencies(const std::string& dir, const std::string& name,
   std::ofstream out(dir + "/latency-" + name + ".tsv");
   out << "window_s\tphase\trecords\tmean_us\tmax_us\n";
   for (const PhaseResult& p : phases) {
-    const std::vector<uint32_t>& ns = p.latencies.ns();
+    const std::vector<uint32_t>& units = p.latencies.units();
     int64_t window = -1;
     uint64_t count = 0;
     double sum = 0, max = 0;
     auto flush = [&] {
       if (count == 0) return;
       out << window / 10.0 << "\t" << p.name << "\t" << count << "\t"
-          << sum / count / 1e3 << "\t" << max / 1e3 << "\n";
+          << sum / count / 10 << "\t" << max / 10 << "\n";
     };
-    for (size_t k = 0; k < ns.size(); ++k) {
+    for (size_t k = 0; k < units.size(); ++k) {
       const double due_s =
           static_cast<double>(p.latencies.first_seq() + k) * period_ns / 1e9;
       const auto w = static_cast<int64_t>(due_s * 10);
@@ -776,8 +875,8 @@ void DumpLatencies(const std::string& dir, const std::string& name,
         sum = max = 0;
       }
       ++count;
-      sum += ns[k];
-      max = std::max<double>(max, ns[k]);
+      sum += units[k];
+      max = std::max<double>(max, units[k]);
     }
     flush();
   }
@@ -912,7 +1011,7 @@ SizeResult RunSize(const Config& config, double gb) {
   backend->reset();  // closes (flushes) the backend; `state` is dead now
   std::fprintf(stderr, "  baseline: %d runs\n", config.baseline_runs);
   res.baseline = RunBaseline(state_dir, root + "/raw-checkpoints", rocks, &keys,
-                             res.interval, config);
+                             res.interval, config, &res.steps);
   res.updates = keys.updates();
   res.loadavg_end = LoadAverage();
   store->reset();
@@ -1009,6 +1108,14 @@ void PrintSize(const Config& config, const SizeResult& r) {
                 b.total_ms);
   }
   std::printf(
+      "  replayed sync steps on the raw DB (us): mkdir properties "
+      "marker snapshot disable_deletions flush(no wait) total cpu\n");
+  for (const SyncStepsRun& st : r.steps) {
+    std::printf("    %6.0f %6.0f %6.0f %6.0f %6.0f %6.0f %6.0f %6.0f\n",
+                st.mkdir_us, st.properties_us, st.marker_us, st.snapshot_us,
+                st.disable_us, st.flush_us, st.total_us, st.cpu_us);
+  }
+  std::printf(
       "  record latency (us): phase      records  rec/s     p50     "
       "p99    p999      max  task_cpu_s preempted process_cpu_s\n");
   for (const PhaseResult& p : r.phases) {
@@ -1101,6 +1208,19 @@ std::string Json(const Config& config, const std::vector<SizeResult>& all) {
         << ",\"total_ms\":" << b.total_ms
         << ",\"checkpoint_sst_files\":" << b.checkpoint_files
         << ",\"checkpoint_sst_bytes\":" << b.checkpoint_bytes << "}";
+    }
+    o << "],\"sync_steps\":[";
+    for (size_t i = 0; i < r.steps.size(); ++i) {
+      const SyncStepsRun& st = r.steps[i];
+      if (i > 0) o << ",";
+      o << "{\"mkdir_us\":" << st.mkdir_us
+        << ",\"properties_us\":" << st.properties_us
+        << ",\"marker_us\":" << st.marker_us
+        << ",\"snapshot_us\":" << st.snapshot_us
+        << ",\"disable_deletions_us\":" << st.disable_us
+        << ",\"flush_no_wait_us\":" << st.flush_us
+        << ",\"total_us\":" << st.total_us << ",\"cpu_us\":" << st.cpu_us
+        << ",\"involuntary_switches\":" << st.involuntary << "}";
     }
     o << "],\"phases\":[";
     for (size_t i = 0; i < r.phases.size(); ++i) {
