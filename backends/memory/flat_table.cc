@@ -68,6 +68,10 @@ FlatTable::HeapEntry* FlatTable::HeapOf(const char* slot) {
   return e;
 }
 
+std::string_view FlatTable::HeapValue(const char* slot) {
+  return HeapOf(slot)->value();
+}
+
 std::string_view FlatTable::KeyAt(size_t i) const {
   const char* slot = SlotAt(i);
   if (IsHeap(slot)) return HeapOf(slot)->key();

@@ -94,6 +94,17 @@ class FlatTable {
     }
   }
   Entry At(size_t index) const;
+  std::string_view ValueAt(size_t index) const {
+    const char* slot = SlotAt(index);
+    if (IsHeap(slot)) return HeapValue(slot);
+    return {slot + kHeaderSize + Load16(slot + kKeyLenOffset),
+            Load16(slot + kValueLenOffset)};
+  }
+  int64_t TimestampAt(size_t index) const {
+    int64_t ts;
+    std::memcpy(&ts, SlotAt(index), sizeof(ts));
+    return ts;
+  }
   void SetTimestamp(size_t index, int64_t ts) {
     std::memcpy(SlotAt(index), &ts, sizeof(ts));
   }
@@ -161,6 +172,7 @@ class FlatTable {
     return Load16(slot + kValueLenOffset) == kHeapEntry;
   }
   static HeapEntry* HeapOf(const char* slot);
+  static std::string_view HeapValue(const char* slot);
   // Starts the DRAM reads of all cache lines of slots i and i + 1.
   void PrefetchSlots(size_t i) const {
     const auto first = reinterpret_cast<uintptr_t>(SlotAt(i));

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -31,8 +32,16 @@ class MemKey {
     if (!range_.Contains(kg)) return OutOfRange(kg);
     key_group_ = kg;
     hash_ = hash;
-    encoded_.clear();
-    PutLengthPrefixed(&encoded_, key);
+    ++sequence_;
+    if (key.size() < 0x80) {
+      // The usual short key: a one-byte varint, without PutVarint's loop.
+      encoded_.resize(key.size() + 1);
+      encoded_[0] = static_cast<char>(key.size());
+      if (!key.empty()) std::memcpy(&encoded_[1], key.data(), key.size());
+    } else {
+      encoded_.clear();
+      PutLengthPrefixed(&encoded_, key);
+    }
     key_offset_ = encoded_.size() - key.size();
     return Status::OK();
   }
@@ -48,6 +57,8 @@ class MemKey {
   const std::string& encoded() const { return encoded_; }
   // Hash64(key()).
   uint64_t hash() const { return hash_; }
+  // Changes with every Set: the same sequence means the same current key.
+  uint64_t sequence() const { return sequence_; }
 
   Status OutOfRange(int kg) const {
     return Status::InvalidArgument(
@@ -61,6 +72,7 @@ class MemKey {
   KeyGroupRange range_;
   int key_group_ = -1;
   uint64_t hash_ = 0;
+  uint64_t sequence_ = 0;
   size_t key_offset_ = 0;
   std::string encoded_;
 };

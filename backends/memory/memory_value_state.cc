@@ -33,31 +33,45 @@ class MemValueState final : public MemState, public RawValueState {
       : MemState(d, key, clock), tables_(slots) {}
 
   Result<bool> Get(std::string_view ns, std::string* value) override {
+    std::string_view view;
+    Result<bool> found = GetView(ns, nullptr, &view);
+    if (*found) value->assign(view);
+    return found;
+  }
+
+  // The view points into the table's slot (or heap block): valid until the
+  // table is next modified.
+  Result<bool> GetView(std::string_view ns, std::string* /*scratch*/,
+                       std::string_view* value) override {
     FlatTable& table = tables_[slot()];
-    const std::string_view k = Key(ns);
-    const size_t i = table.Find(k, WithNamespace(key_->hash(), ns));
+    const size_t i = table.Find(Key(ns), Hash(ns));
     if (i == FlatTable::kNone) return false;
     if (descriptor_.ttl.enabled()) {
       const int64_t now = Now();
-      if (IsExpired(descriptor_.ttl, table.At(i).ts(), now)) {
+      if (IsExpired(descriptor_.ttl, table.TimestampAt(i), now)) {
         table.EraseAt(i);
         return false;
       }
       if (RefreshOnRead()) table.SetTimestamp(i, now);
     }
-    value->assign(table.At(i).value());
+    Remember(table, i, ns);
+    *value = table.ValueAt(i);
     return true;
   }
 
   Status Put(std::string_view ns, std::string_view value) override {
+    FlatTable& table = tables_[slot()];
     const std::string_view k = Key(ns);
-    tables_[slot()].Upsert(k, WithNamespace(key_->hash(), ns), value, Now());
+    if (IsRemembered(table, k, ns)) {
+      table.Assign(last_.index, value, Now());
+    } else {
+      Remember(table, table.Upsert(k, Hash(ns), value, Now()), ns);
+    }
     return Status::OK();
   }
 
   Status Clear(std::string_view ns) override {
-    const std::string_view k = Key(ns);
-    tables_[slot()].Erase(k, WithNamespace(key_->hash(), ns));
+    tables_[slot()].Erase(Key(ns), Hash(ns));
     return Status::OK();
   }
 
@@ -111,7 +125,43 @@ class MemValueState final : public MemState, public RawValueState {
     return Composite(ns);
   }
 
+  uint64_t Hash(std::string_view ns) const {
+    return WithNamespace(key_->hash(), ns);
+  }
+
+  // The entry the last Get or Put of this state found, so that the Put of a
+  // read-modify-write does not probe the table again. It still holds the
+  // same entry while its table has not moved any (the epoch).
+  struct LastEntry {
+    const FlatTable* table = nullptr;
+    size_t index = 0;
+    uint64_t epoch = 0;
+    uint64_t key_sequence = 0;  // of the current key, when the namespace
+    bool default_ns = false;    // was the default one
+  };
+
+  void Remember(const FlatTable& table, size_t index, std::string_view ns) {
+    last_.table = &table;
+    last_.index = index;
+    last_.epoch = table.epoch();
+    last_.key_sequence = key_->sequence();
+    last_.default_ns = ns.empty();
+  }
+
+  // True if last_ is the entry of `key` ([len][key][ns]) in `table`. With
+  // the default namespace, the same current key proves it; with another,
+  // the stored key is compared.
+  bool IsRemembered(const FlatTable& table, std::string_view key,
+                    std::string_view ns) const {
+    if (last_.table != &table || last_.epoch != table.epoch()) return false;
+    if (ns.empty()) {
+      return last_.default_ns && last_.key_sequence == key_->sequence();
+    }
+    return table.At(last_.index).key() == key;
+  }
+
   std::vector<FlatTable> tables_;
+  LastEntry last_;
 };
 
 }  // namespace

@@ -74,6 +74,16 @@ class RawValueState {
   virtual ~RawValueState() = default;
   // Sets *value and returns true, or returns false if there is none.
   virtual Result<bool> Get(std::string_view ns, std::string* value) = 0;
+  // Like Get, but sets *value to a view of the value instead of copying it:
+  // into the store's own memory (memory backend) or into *scratch (the
+  // default, which calls Get). The view is valid until the next call on
+  // this store or any of its states, or a change of *scratch.
+  virtual Result<bool> GetView(std::string_view ns, std::string* scratch,
+                               std::string_view* value) {
+    Result<bool> found = Get(ns, scratch);
+    if (found.ok() && *found) *value = *scratch;
+    return found;
+  }
   virtual Status Put(std::string_view ns, std::string_view value) = 0;
   virtual Status Clear(std::string_view ns) = 0;
 };

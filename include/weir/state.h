@@ -86,11 +86,12 @@ class ValueState {
 
   // The value for the current key, or nullopt if there is none.
   Result<std::optional<T>> Value() {
-    Result<bool> found = raw_->Get(ns_, &buf_);
+    std::string_view bytes;
+    Result<bool> found = raw_->GetView(ns_, &buf_, &bytes);
     if (!found.ok()) return found.status();
     if (!*found) return std::optional<T>();
     T value{};
-    Status s = internal::DecodeValue(serializer_, name_, buf_, &value);
+    Status s = internal::DecodeValue(serializer_, name_, bytes, &value);
     if (!s.ok()) return s;
     return std::optional<T>(std::move(value));
   }

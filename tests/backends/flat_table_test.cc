@@ -107,5 +107,173 @@ TEST(FlatTable, GrowingAndShrinkingValuesKeepTheKey) {
   EXPECT_EQ(table.Find(key, hash), FlatTable::kNone);
 }
 
+// A table of N keys with values of `len` bytes, and a check of all of them.
+void Fill(FlatTable* table, int n, size_t len, int64_t ts = 0) {
+  for (int i = 0; i < n; ++i) {
+    const std::string key = KeyFor(i);
+    table->Upsert(key, FlatTable::Hash(key), std::string(len, 'a' + i % 26),
+                  ts + i);
+  }
+}
+
+void ExpectAll(const FlatTable& table, int n, size_t len, int64_t ts = 0) {
+  ASSERT_EQ(table.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const std::string key = KeyFor(i);
+    const size_t index = table.Find(key, FlatTable::Hash(key));
+    ASSERT_NE(index, FlatTable::kNone) << key;
+    EXPECT_EQ(table.At(index).key(), key);
+    ASSERT_EQ(table.ValueAt(index), std::string(len, 'a' + i % 26)) << key;
+    EXPECT_EQ(table.TimestampAt(index), ts + i);
+  }
+}
+
+TEST(FlatTable, ManyKeysGrowInlineIntoHugePages) {
+  FlatTable table;
+  constexpr int kKeys = 300000;
+  Fill(&table, kKeys, 101);
+  ExpectAll(table, kKeys, 101);
+  // One slot size for all: every entry inline, at most 4/5 full.
+  EXPECT_EQ(table.heap_entries(), 0u);
+  EXPECT_GE(table.slot_size(), 16u + 7 + 101);
+  EXPECT_LE(table.slot_size(), 16u + 7 + 101 + 8);
+  EXPECT_LE(table.size() * 5, table.capacity() * 4);
+  // Over 40 MB: mapped with the huge-page hint, in whole huge pages.
+  EXPECT_TRUE(table.huge_pages());
+  // Erase every other key (backward shifts over long runs), then re-add.
+  for (int i = 0; i < kKeys; i += 2) {
+    const std::string key = KeyFor(i);
+    ASSERT_TRUE(table.Erase(key, FlatTable::Hash(key)));
+  }
+  EXPECT_EQ(table.size(), static_cast<size_t>(kKeys / 2));
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = KeyFor(i);
+    ASSERT_EQ(table.Find(key, FlatTable::Hash(key)) != FlatTable::kNone,
+              i % 2 == 1)
+        << key;
+  }
+  Fill(&table, kKeys, 101);
+  ExpectAll(table, kKeys, 101);
+}
+
+TEST(FlatTable, LargeValuesLiveInHeapBlocksAndComeBack) {
+  FlatTable table;
+  Fill(&table, 100, 8);  // slots sized for 8-byte values
+  const size_t slot_size = table.slot_size();
+  const std::string key = KeyFor(7);
+  const uint64_t hash = FlatTable::Hash(key);
+  for (size_t len : {size_t{5000}, size_t{300}, size_t{6000}, size_t{8},
+                     size_t{0}, size_t{70000}, size_t{3}}) {
+    const std::string value(len, 'v');
+    const size_t index = table.Upsert(key, hash, value, 99);
+    EXPECT_EQ(table.heap_entries(), slot_size < 16 + key.size() + len ? 1u : 0u)
+        << len;
+    EXPECT_EQ(table.Find(key, hash), index);
+    EXPECT_EQ(table.At(index).key(), key);
+    EXPECT_EQ(table.ValueAt(index), value);
+    EXPECT_EQ(table.At(index).value(), value);
+    EXPECT_EQ(table.TimestampAt(index), 99);
+  }
+  // A value assigned from a view of itself (inline and heap).
+  for (size_t len : {size_t{6}, size_t{2000}}) {
+    size_t index = table.Upsert(key, hash, std::string(len, 'w'), 1);
+    table.Assign(index, table.ValueAt(index).substr(1), 2);
+    EXPECT_EQ(table.ValueAt(index), std::string(len - 1, 'w'));
+  }
+  // Keys too long for any slot.
+  const std::string long_key(100000, 'k');
+  table.Upsert(long_key, FlatTable::Hash(long_key), "small", 5);
+  const size_t index = table.Find(long_key, FlatTable::Hash(long_key));
+  ASSERT_NE(index, FlatTable::kNone);
+  EXPECT_EQ(table.At(index).key(), long_key);
+  EXPECT_EQ(table.ValueAt(index), "small");
+  EXPECT_TRUE(table.Erase(long_key, FlatTable::Hash(long_key)));
+  table.Upsert(key, hash, "", 0);
+  EXPECT_EQ(table.heap_entries(), 0u);
+  for (int i = 0; i < 100; ++i) {
+    if (i == 7) continue;
+    const std::string k = KeyFor(i);
+    ASSERT_NE(table.Find(k, FlatTable::Hash(k)), FlatTable::kNone) << k;
+  }
+}
+
+TEST(FlatTable, SlotSizeFollowsTheEntriesAsTheTableGrows) {
+  FlatTable table;
+  Fill(&table, 10, 4);
+  EXPECT_LT(table.slot_size(), 64u);
+  // Larger entries go to the heap at first; once they are most of the
+  // table, a growth makes the slots fit them and takes them back inline.
+  for (int i = 10; i < 5000; ++i) {
+    const std::string key = KeyFor(i);
+    table.Upsert(key, FlatTable::Hash(key), std::string(120, 'z'), i);
+  }
+  EXPECT_GE(table.slot_size(), 16u + 5 + 120);
+  EXPECT_LE(table.heap_entries(), 10u);
+  for (int i = 0; i < 5000; ++i) {
+    const std::string key = KeyFor(i);
+    const size_t index = table.Find(key, FlatTable::Hash(key));
+    ASSERT_NE(index, FlatTable::kNone);
+    EXPECT_EQ(table.ValueAt(index).size(), i < 10 ? 4u : 120u);
+  }
+}
+
+TEST(FlatTable, ProbeRunsWrapAroundTheEnd) {
+  FlatTable table;
+  // Hashes whose home is the last slot: runs wrap to slot 0, and erasing
+  // shifts entries back across the end.
+  const uint64_t last = ~uint64_t{0};
+  for (int i = 0; i < 12; ++i) table.Upsert(KeyFor(i), last, KeyFor(i), i);
+  for (int i = 0; i < 12; i += 3) EXPECT_TRUE(table.Erase(KeyFor(i), last));
+  for (int i = 0; i < 12; ++i) {
+    const size_t index = table.Find(KeyFor(i), last);
+    if (i % 3 == 0) {
+      EXPECT_EQ(index, FlatTable::kNone) << i;
+    } else {
+      ASSERT_NE(index, FlatTable::kNone) << i;
+      EXPECT_EQ(table.ValueAt(index), KeyFor(i));
+    }
+  }
+}
+
+TEST(FlatTable, EpochChangesWhenEntriesMayMove) {
+  FlatTable table;
+  Fill(&table, 10, 10);
+  const std::string key = KeyFor(3);
+  const size_t index = table.Find(key, FlatTable::Hash(key));
+  const uint64_t epoch = table.epoch();
+  // Writes in place and inserts without growth move nothing.
+  table.Assign(index, "new value", 1);
+  table.SetTimestamp(index, 2);
+  table.Upsert(KeyFor(100), FlatTable::Hash(KeyFor(100)), "x", 0);
+  EXPECT_EQ(table.epoch(), epoch);
+  EXPECT_EQ(table.Find(key, FlatTable::Hash(key)), index);
+  EXPECT_EQ(table.ValueAt(index), "new value");
+  EXPECT_EQ(table.TimestampAt(index), 2);
+  EXPECT_TRUE(table.Erase(KeyFor(100), FlatTable::Hash(KeyFor(100))));
+  EXPECT_NE(table.epoch(), epoch);
+  const uint64_t after_erase = table.epoch();
+  Fill(&table, 1000, 10);  // grows
+  EXPECT_NE(table.epoch(), after_erase);
+}
+
+TEST(FlatTable, HeapEntriesMoveWithBackwardShifts) {
+  FlatTable table;
+  // Slots for tiny values; every entry of the long run is a heap block.
+  for (int i = 0; i < 40; ++i) {
+    table.Upsert(KeyFor(i), 7, std::string(500 + i, 'h'), i);
+  }
+  EXPECT_EQ(table.heap_entries(), 40u);
+  for (int i = 0; i < 40; i += 2) EXPECT_TRUE(table.Erase(KeyFor(i), 7));
+  EXPECT_EQ(table.heap_entries(), 20u);
+  for (int i = 1; i < 40; i += 2) {
+    const size_t index = table.Find(KeyFor(i), 7);
+    ASSERT_NE(index, FlatTable::kNone);
+    EXPECT_EQ(table.ValueAt(index), std::string(500 + i, 'h'));
+  }
+  table.Clear();
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(table.heap_entries(), 0u);
+}
+
 }  // namespace
 }  // namespace weir::internal

@@ -3,9 +3,14 @@
 // Conformance: value, list, map, reducing and aggregating state.
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
+
+#include <weir/key_group.h>
 
 #include "tests/backends/backend_fixture.h"
 
@@ -53,6 +58,86 @@ TEST_P(BackendTest, RawEmptyValueIsPresent) {
   ASSERT_OK(raw->Put("", ""));
   EXPECT_THAT(raw->Get("", &out), IsOkAndHolds(true));
   EXPECT_EQ(out, "");
+}
+
+// Read-modify-writes interleaved over keys, namespaces and two states,
+// with values that change size and clears in between: a backend that
+// remembers the entry of the last read (the memory backend does) must never
+// write the wrong one.
+TEST_P(BackendTest, ValueReadModifyWriteInterleaved) {
+  ASSERT_OK_AND_ASSIGN(
+      auto a, GetState(kv(), op1_, ValueStateDescriptor<std::string>{"a"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto b, GetState(kv(), op1_, ValueStateDescriptor<std::string>{"b"}));
+  // Keys of one key group, so that they share the memory backend's table.
+  std::vector<std::string> keys, others;
+  const int kg = KeyGroupForKey("key", kv().max_parallelism());
+  for (int i = 0; keys.size() < 50 || others.size() < 7; ++i) {
+    std::string key = "key" + std::to_string(i);
+    if (KeyGroupForKey(key, kv().max_parallelism()) != kg) continue;
+    (keys.size() < 50 ? keys : others).push_back(std::move(key));
+  }
+  std::map<std::tuple<int, std::string, int>, std::string> model;
+  const std::string namespaces[] = {"", "w1", "w2"};
+  uint64_t x = 12345;
+  for (int step = 0; step < 3000; ++step) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int key = static_cast<int>((x >> 33) % 50);
+    const std::string& ns = namespaces[(x >> 20) % 3];
+    const int which = static_cast<int>((x >> 10) % 2);
+    auto& state = which == 0 ? a : b;
+    SetKey(keys[key]);
+    state.SetNamespace(ns);
+    auto& expected = model[{key, ns, which}];
+    if ((x >> 40) % 10 == 0) {
+      ASSERT_OK(state.Clear());
+      model.erase({key, ns, which});
+      continue;
+    }
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> current, state.Value());
+    ASSERT_EQ(current.value_or("<none>"),
+              expected.empty() ? "<none>" : expected)
+        << step;
+    // Sometimes touch another key or namespace between read and write.
+    if ((x >> 45) % 4 == 0) {
+      SetKey(others[step % 7]);
+      state.SetNamespace(ns);
+      ASSERT_OK(state.Update("x"));
+      model[{-1 - step % 7, ns, which}] = "x";
+      SetKey(keys[key]);
+    }
+    // Grow by a byte, or start over once past 300 bytes (inline and heap).
+    std::string next = current.value_or("");
+    next = next.size() > 300 ? "v" : next + static_cast<char>('a' + step % 26);
+    ASSERT_OK(state.Update(next));
+    model[{key, ns, which}] = next;
+  }
+  for (const auto& [k, value] : model) {
+    const auto& [key, ns, which] = k;
+    SetKey(key >= 0 ? keys[key] : others[-1 - key]);
+    auto& state = which == 0 ? a : b;
+    state.SetNamespace(ns);
+    EXPECT_THAT(state.Value(), Holds(value));
+  }
+}
+
+TEST_P(BackendTest, RawGetViewMatchesGet) {
+  ASSERT_OK_AND_ASSIGN(
+      RawValueState * raw,
+      kv().GetValueState(op1_, RawDescriptor("raw", StateType::kValue)));
+  SetKey("k1");
+  std::string scratch, copy;
+  std::string_view view = "unchanged";
+  EXPECT_THAT(raw->GetView("", &scratch, &view), IsOkAndHolds(false));
+  EXPECT_EQ(view, "unchanged");
+  for (const std::string& value :
+       {std::string(), std::string("small"), std::string(1000, 'L')}) {
+    ASSERT_OK(raw->Put("ns", value));
+    EXPECT_THAT(raw->GetView("ns", &scratch, &view), IsOkAndHolds(true));
+    EXPECT_EQ(view, value);
+    EXPECT_THAT(raw->Get("ns", &copy), IsOkAndHolds(true));
+    EXPECT_EQ(copy, value);
+  }
 }
 
 TEST_P(BackendTest, ValueIsPerKey) {
