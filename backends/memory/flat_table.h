@@ -93,6 +93,10 @@ class FlatTable {
       if (++i == capacity_) i = 0;
     }
   }
+  // Starts reading the slots where `hash` would be (see Find).
+  void Prefetch(uint64_t hash) const {
+    if (capacity_ != 0) PrefetchSlots(Home(TagOf(hash)));
+  }
   Entry At(size_t index) const;
   std::string_view ValueAt(size_t index) const {
     const char* slot = SlotAt(index);

@@ -33,6 +33,7 @@ class MemKey {
     key_group_ = kg;
     hash_ = hash;
     ++sequence_;
+    if (prefetcher_ != nullptr) prefetcher_(prefetch_state_, *this);
     if (key.size() < 0x80) {
       // The usual short key: a one-byte varint, without PutVarint's loop.
       encoded_.resize(key.size() + 1);
@@ -60,6 +61,17 @@ class MemKey {
   // Changes with every Set: the same sequence means the same current key.
   uint64_t sequence() const { return sequence_; }
 
+  // A state that wants its entry of the next key read early: Set() calls
+  // fn(state, *this) as soon as the key's hash and group are known, so that
+  // the DRAM read of the entry overlaps the rest of Set() and of the
+  // caller's work until it reads the state. One state at a time (the last
+  // to ask); `state` must live as long as this key.
+  using Prefetcher = void (*)(const void* state, const MemKey& key);
+  void SetPrefetcher(Prefetcher fn, const void* state) const {
+    prefetcher_ = fn;
+    prefetch_state_ = state;
+  }
+
   Status OutOfRange(int kg) const {
     return Status::InvalidArgument(
         "key belongs to key group " + std::to_string(kg) +
@@ -75,6 +87,8 @@ class MemKey {
   uint64_t sequence_ = 0;
   size_t key_offset_ = 0;
   std::string encoded_;
+  mutable Prefetcher prefetcher_ = nullptr;
+  mutable const void* prefetch_state_ = nullptr;
 };
 
 }  // namespace weir::internal

@@ -55,6 +55,8 @@ class MemValueState final : public MemState, public RawValueState {
       if (RefreshOnRead()) table.SetTimestamp(i, now);
     }
     Remember(table, i, ns);
+    // The next key will likely be read here too: fetch it from SetCurrentKey.
+    if (ns.empty()) key_->SetPrefetcher(&PrefetchEntry, this);
     *value = table.ValueAt(i);
     return true;
   }
@@ -123,6 +125,11 @@ class MemValueState final : public MemState, public RawValueState {
   std::string_view Key(std::string_view ns) {
     if (ns.empty()) return key_->encoded();
     return Composite(ns);
+  }
+
+  static void PrefetchEntry(const void* state, const MemKey& key) {
+    static_cast<const MemValueState*>(state)->tables_[key.slot()].Prefetch(
+        key.hash());
   }
 
   uint64_t Hash(std::string_view ns) const {
