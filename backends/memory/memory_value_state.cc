@@ -55,8 +55,6 @@ class MemValueState final : public MemState, public RawValueState {
       if (RefreshOnRead()) table.SetTimestamp(i, now);
     }
     Remember(table, i, ns);
-    // The next key will likely be read here too: fetch it from SetCurrentKey.
-    if (ns.empty()) key_->SetPrefetcher(&PrefetchEntry, this);
     *value = table.ValueAt(i);
     return true;
   }
@@ -153,6 +151,9 @@ class MemValueState final : public MemState, public RawValueState {
     last_.epoch = table.epoch();
     last_.key_sequence = key_->sequence();
     last_.default_ns = ns.empty();
+    // The next key will likely be accessed here too: have SetCurrentKey
+    // start reading its entry.
+    if (ns.empty()) key_->SetPrefetcher(&PrefetchEntry, this);
   }
 
   // True if last_ is the entry of `key` ([len][key][ns]) in `table`. With
