@@ -528,6 +528,21 @@ class KeySequence {
   uint64_t n_, a_ = 1, b_ = 0, j_ = 0;
 };
 
+// A record whose own processing (SetCurrentKey + Value + Update, not the
+// wait before it) took longer than kSlowRecordNs, with what the task
+// thread's getrusage saw since the previous record: blocks read from the
+// disk (ru_inblock: a page-cache miss), voluntary switches (blocked; one is
+// the sleep before the record) and involuntary ones (preempted).
+constexpr int64_t kSlowRecordNs = 5'000'000;
+struct SlowRecord {
+  std::string phase;
+  double at_s = 0;  // on the schedule
+  double apply_ms = 0;
+  int64_t inblock = 0;
+  int64_t voluntary = 0;
+  int64_t involuntary = 0;
+};
+
 struct PhaseResult {
   std::string name;
   Latencies latencies;
@@ -557,11 +572,15 @@ class Task {
   void StartSchedule() {
     start_ns_ = NowNs();
     seq_ = 0;
+    getrusage(RUSAGE_THREAD, &last_);
   }
+
+  std::vector<SlowRecord> TakeSlowRecords() { return std::exchange(slow_, {}); }
 
   // Runs `records` records (plus, with checkpoints, until the last one has
   // completed), recording their latencies.
-  void RunPhase(uint64_t records, bool checkpoints, Latencies* out) {
+  void RunPhase(uint64_t records, bool checkpoints, Latencies* out,
+                const std::string& phase = "warm-up") {
     const int want = checkpoints ? config_.checkpoints + 1 : 0;
     int taken = 0;
     uint64_t done = 0, since_last = 0;
@@ -582,8 +601,19 @@ class Task {
       if (done >= records && taken == want && !worker_->busy()) break;
       const int64_t due = Due(seq_);
       if (due > NowNs()) SleepUntilNs(due);
+      const int64_t begin = NowNs();
       Apply();
-      if (out != nullptr) out->Add(NowNs() - due);
+      const int64_t end = NowNs();
+      rusage ru;
+      getrusage(RUSAGE_THREAD, &ru);
+      if (end - begin > kSlowRecordNs) {
+        slow_.push_back({phase, (begin - start_ns_) / 1e9, (end - begin) / 1e6,
+                         ru.ru_inblock - last_.ru_inblock,
+                         ru.ru_nvcsw - last_.ru_nvcsw,
+                         ru.ru_nivcsw - last_.ru_nivcsw});
+      }
+      last_ = ru;
+      if (out != nullptr) out->Add(end - due);
       ++seq_;
       ++done;
       ++since_last;
@@ -645,6 +675,8 @@ class Task {
   uint64_t seq_ = 0;
   int64_t next_id_ = 1;
   std::array<char, kKeySize> key_{};
+  rusage last_{};
+  std::vector<SlowRecord> slow_;
 };
 
 // ---------------------------------------------------------------- baseline
@@ -840,6 +872,7 @@ struct SizeResult {
   Percentiles none, ckpt;
   std::vector<BaselineRun> baseline;
   std::vector<SyncStepsRun> steps;
+  std::vector<SlowRecord> slow;
   uint64_t updates = 0;
 };
 
@@ -972,7 +1005,7 @@ SizeResult RunSize(const Config& config, double gb) {
       const int64_t cpu0 = CpuNs(CLOCK_PROCESS_CPUTIME_ID);
       const ThreadUsage u0 = ThreadUsage::Now();
       task.RunPhase(res.interval * static_cast<uint64_t>(config.checkpoints),
-                    ckpt, &p.latencies);
+                    ckpt, &p.latencies, phase);
       p.task = ThreadUsage::Now() - u0;
       p.process_cpu_s = (CpuNs(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / 1e9;
       p.seconds = (NowNs() - t0) / 1e9;
@@ -989,6 +1022,7 @@ SizeResult RunSize(const Config& config, double gb) {
     }
     worker.WaitIdle();
     res.checkpoints = worker.TakeRecords();
+    res.slow = task.TakeSlowRecords();
     SetTaskScheduling(0, false);
   }
   Latencies none, ckpt;
@@ -1134,6 +1168,24 @@ void PrintSize(const Config& config, const SizeResult& r) {
                 static_cast<unsigned long long>(q->records), q->records_per_s,
                 q->p50_us, q->p99_us, q->p999_us, q->max_us);
   }
+  std::printf(
+      "  slow records (processing > %lld ms): phase count "
+      "with_disk_reads preempted sum_ms max_ms\n",
+      static_cast<long long>(kSlowRecordNs / 1'000'000));
+  for (const char* phase : {"warm-up", "none", "ckpt"}) {
+    int count = 0, disk = 0, preempted = 0;
+    double sum = 0, max = 0;
+    for (const SlowRecord& sr : r.slow) {
+      if (sr.phase != phase) continue;
+      ++count;
+      if (sr.inblock > 0) ++disk;
+      if (sr.involuntary > 0) ++preempted;
+      sum += sr.apply_ms;
+      max = std::max(max, sr.apply_ms);
+    }
+    std::printf("    %-8s %5d %5d %5d %9.1f %7.1f\n", phase, count, disk,
+                preempted, sum, max);
+  }
   const Verdict v = Judge(r);
   std::printf(
       "  target sync pause: p50 %.0f us, max %.0f us; raw p50 %.1f ms = "
@@ -1208,6 +1260,15 @@ std::string Json(const Config& config, const std::vector<SizeResult>& all) {
         << ",\"total_ms\":" << b.total_ms
         << ",\"checkpoint_sst_files\":" << b.checkpoint_files
         << ",\"checkpoint_sst_bytes\":" << b.checkpoint_bytes << "}";
+    }
+    o << "],\"slow_records\":[";
+    for (size_t i = 0; i < r.slow.size(); ++i) {
+      const SlowRecord& sr = r.slow[i];
+      if (i > 0) o << ",";
+      o << "{\"phase\":\"" << sr.phase << "\",\"at_s\":" << sr.at_s
+        << ",\"apply_ms\":" << sr.apply_ms << ",\"inblock\":" << sr.inblock
+        << ",\"voluntary\":" << sr.voluntary
+        << ",\"involuntary\":" << sr.involuntary << "}";
     }
     o << "],\"sync_steps\":[";
     for (size_t i = 0; i < r.steps.size(); ++i) {
