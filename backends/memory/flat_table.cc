@@ -122,7 +122,7 @@ void FlatTable::ReleaseEntry(char* slot) {
   --heap_entries_;
 }
 
-void FlatTable::Assign(size_t index, std::string_view value, int64_t ts) {
+void FlatTable::AssignSlow(size_t index, std::string_view value, int64_t ts) {
   char* slot = SlotAt(index);
   if (!IsHeap(slot)) {
     const uint16_t key_len = Load16(slot + kKeyLenOffset);

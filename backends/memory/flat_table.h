@@ -82,14 +82,14 @@ class FlatTable {
     PrefetchSlots(i);
     for (int probe = 0; probe < 2; ++probe) {
       const uint32_t t = Load32(SlotAt(i) + kTagOffset);
-      if (t == tag && KeyAt(i) == key) return i;
+      if (t == tag && KeyEquals(i, key)) return i;
       if (t == 0) return kNone;
       if (++i == capacity_) i = 0;
     }
     for (;;) {
       const uint32_t t = tags()[i];
       if (t == 0) return kNone;
-      if (t == tag && KeyAt(i) == key) return i;
+      if (t == tag && KeyEquals(i, key)) return i;
       if (++i == capacity_) i = 0;
     }
   }
@@ -114,7 +114,24 @@ class FlatTable {
   }
   // Sets the value and timestamp of the entry at `index`. `value` may point
   // into this entry's own value.
-  void Assign(size_t index, std::string_view value, int64_t ts);
+  void Assign(size_t index, std::string_view value, int64_t ts) {
+    char* slot = SlotAt(index);
+    if (!IsHeap(slot)) {
+      // The common case inline: an entry that stays in its slot.
+      const uint16_t key_len = Load16(slot + kKeyLenOffset);
+      if (FitsInline(key_len, value.size())) {
+        // memmove: the value may be this entry's own.
+        if (!value.empty()) {
+          std::memmove(slot + kHeaderSize + key_len, value.data(),
+                       value.size());
+        }
+        Store16(slot + kValueLenOffset, static_cast<uint16_t>(value.size()));
+        std::memcpy(slot, &ts, sizeof(ts));
+        return;
+      }
+    }
+    AssignSlow(index, value, ts);
+  }
 
   // Sets the value and timestamp of `key`, inserting it if needed, and
   // returns its index.
@@ -186,6 +203,29 @@ class FlatTable {
     }
   }
   std::string_view KeyAt(size_t i) const;
+  bool KeyEquals(size_t i, std::string_view key) const {
+    const char* slot = SlotAt(i);
+    if (IsHeap(slot)) return KeyAt(i) == key;
+    return Load16(slot + kKeyLenOffset) == key.size() &&
+           BytesEqual(slot + kHeaderSize, key.data(), key.size());
+  }
+  // memcmp(a, b, n) == 0, without a call for keys of 8 to 32 bytes.
+  static bool BytesEqual(const char* a, const char* b, size_t n) {
+    if (n < 8 || n > 32) return n == 0 || std::memcmp(a, b, n) == 0;
+    const auto word = [](const char* p) {
+      uint64_t v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    };
+    // Overlapping words: the first and last 8 (or 16) bytes.
+    uint64_t diff = (word(a) ^ word(b)) | (word(a + n - 8) ^ word(b + n - 8));
+    if (n > 16) {
+      diff |=
+          (word(a + 8) ^ word(b + 8)) | (word(a + n - 16) ^ word(b + n - 16));
+    }
+    return diff == 0;
+  }
+  void AssignSlow(size_t index, std::string_view value, int64_t ts);
   // Inline lengths are 16 bits; slots are far smaller.
   bool FitsInline(size_t key_len, size_t value_len) const {
     return key_len + value_len <= slot_size_ - kHeaderSize;

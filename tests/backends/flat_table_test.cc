@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -215,6 +216,33 @@ TEST(FlatTable, SlotSizeFollowsTheEntriesAsTheTableGrows) {
     ASSERT_NE(index, FlatTable::kNone);
     EXPECT_EQ(table.ValueAt(index).size(), i < 10 ? 4u : 120u);
   }
+}
+
+TEST(FlatTable, KeysDifferingInOneByteAreDistinct) {
+  // Every length up to 40 (the word-wise compare covers 8 to 32 bytes), and
+  // for each, keys that differ from a base key in one position only. One
+  // hash for all: every lookup compares against all of them.
+  FlatTable table;
+  std::vector<std::string> keys;
+  for (size_t len = 0; len <= 40; ++len) {
+    const std::string base(len, 'b');
+    keys.push_back(base);
+    for (size_t pos = 0; pos < len; ++pos) {
+      std::string key = base;
+      key[pos] = 'c';
+      keys.push_back(key);
+    }
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    table.Upsert(keys[i], 7, std::to_string(i), 0);
+  }
+  ASSERT_EQ(table.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const size_t index = table.Find(keys[i], 7);
+    ASSERT_NE(index, FlatTable::kNone) << keys[i];
+    EXPECT_EQ(table.ValueAt(index), std::to_string(i)) << keys[i];
+  }
+  EXPECT_EQ(table.Find(std::string(41, 'b'), 7), FlatTable::kNone);
 }
 
 TEST(FlatTable, ProbeRunsWrapAroundTheEnd) {
