@@ -4,22 +4,23 @@
 // deletion) from byte-string keys to byte-string values with a timestamp,
 // for the memory backend's value states.
 //
-// Layout: an array of 32-bit tags (part of each key's hash, 0 = empty) and
-// beside it an array of fixed-size slots: [timestamp][key length][value
-// length][key bytes][value bytes]. An entry whose key and value fit in a
-// slot lives there, so a lookup reads the tag array (dense, mostly cached)
-// and one slot: one DRAM miss per access at millions of keys, where a slot
-// array pointing to separately allocated entries costs two. Larger entries
-// live in a heap block that the slot points to. The slot size is chosen
-// from the sizes of the entries, when the table is created and whenever it
-// grows (so that almost all fit), and both arrays sit in one PageBuffer
-// (huge pages once the table is large).
+// Layout: fixed-size slots, [timestamp][tag][key length][value length]
+// [key bytes][value bytes], and beside them a dense array of the same 32-bit
+// tags (part of each key's hash; 0 = empty). An entry whose key and value
+// fit in a slot lives there, and a lookup reads its home slot and the next
+// (where nine keys in ten are at the load the table keeps) with one DRAM
+// miss, all their cache lines fetched at once, and the tag array only for
+// longer probe runs; a slot array pointing to separately allocated entries
+// costs two misses. Larger entries live in a heap block that the slot
+// points to. The slot size is chosen from the sizes of the entries when the
+// table is created and whenever it grows (so that almost all fit), and both
+// arrays sit in one PageBuffer, in whole huge pages once the table is large.
 //
-// Entries are addressed by index (Find, Upsert). An index and the views of
-// an Entry stay valid until the table is next modified, except that
-// Assign() and SetTimestamp() at one index move nothing: other indexes stay
-// valid across them, and so do they across inserts that do not grow the
-// table; epoch() changes whenever entries may have moved.
+// Entries are addressed by index (Find, Upsert). Indexes, and views of keys
+// and values, stay valid until entries move: an erase, a growth, Clear()
+// (epoch() changes then). Assign() and SetTimestamp() move nothing, nor
+// does an insert that does not grow the table; Assign() invalidates only
+// views of the value it replaces.
 //
 // Not thread-safe.
 #pragma once
@@ -27,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "backends/memory/page_buffer.h"
 
@@ -134,7 +136,8 @@ class FlatTable {
   }
 
   // Sets the value and timestamp of `key`, inserting it if needed, and
-  // returns its index.
+  // returns its index. `value` must not point into the table (an insert may
+  // move every entry).
   size_t Upsert(std::string_view key, uint64_t hash, std::string_view value,
                 int64_t ts);
   // Removes `key`; false if it was not there.

@@ -77,7 +77,8 @@ class RawValueState {
   // Like Get, but sets *value to a view of the value instead of copying it:
   // into the store's own memory (memory backend) or into *scratch (the
   // default, which calls Get). The view is valid until the next call on
-  // this store or any of its states, or a change of *scratch.
+  // this store or any of its states, or a change of *scratch; copy it
+  // before passing it to such a call.
   virtual Result<bool> GetView(std::string_view ns, std::string* scratch,
                                std::string_view* value) {
     Result<bool> found = Get(ns, scratch);
