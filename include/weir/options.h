@@ -24,17 +24,23 @@ struct StateBackendOptions {
   std::shared_ptr<Clock> clock;
 };
 
-// RocksDB settings of the RocksDB backend. The defaults are tuned for state
-// that does not fit in memory on a small (2-core) machine with point
-// lookups and read-modify-writes; docs/rocksdb-options.md says why.
+// RocksDB settings of the RocksDB backend. The defaults are tuned for point
+// lookups and read-modify-writes of keyed state on a small (2-core)
+// machine; docs/rocksdb-options.md says why and what memory they cost.
 struct RocksDBOptions {
   enum class Compression : uint8_t { kNone, kSnappy, kLz4, kZstd };
 
   // LRU cache of uncompressed data blocks shared by all column families of
-  // one backend, in bytes. Default: 256 MiB.
+  // one backend, in bytes. It fills only with blocks that are decompressed
+  // or copied on reading: with `mmap_reads` and no compression (the
+  // defaults) data blocks are read in place and never enter it. Memory is
+  // taken as blocks are inserted. Default: 256 MiB.
   size_t block_cache_bytes = size_t{256} << 20;
-  // Memtable size per column family, in bytes. Default: 64 MiB.
-  size_t write_buffer_bytes = size_t{64} << 20;
+  // Memtable size per column family (one per operator), in bytes. A
+  // smaller memtable is a shallower skip list that stays in the CPU cache:
+  // cheaper inserts. At most `max_write_buffer_number` of them exist per
+  // column family. Default: 16 MiB.
+  size_t write_buffer_bytes = size_t{16} << 20;
   // Memtables per column family, the active one included. Default: 3.
   int max_write_buffer_number = 3;
   // Bloom filter bits per key; 0 disables filters. Default: 10 (about 1%
@@ -43,13 +49,21 @@ struct RocksDBOptions {
   // Uncompressed size of a data block, in bytes. Default: 8 KiB.
   size_t block_size = 8 << 10;
   // Compression of levels 2 and below; levels 0 and 1 are never compressed
-  // (they are rewritten soon). Default: kLz4.
-  Compression compression = Compression::kLz4;
+  // (they are rewritten soon). Compressed blocks are decompressed into the
+  // block cache on every cache miss. Default: kNone (SST files are about
+  // as large as the state; kLz4 saves disk and checkpoint bytes for CPU).
+  Compression compression = Compression::kNone;
   // Background flush and compaction threads. Default: 2.
   int max_background_jobs = 2;
   // Keep index and filter blocks of every open file in memory, outside the
   // block cache. Default: true.
   bool pin_index_and_filter_blocks = true;
+  // Read SST files through memory maps (RocksDB's allow_mmap_reads): a
+  // lookup reads an uncompressed block in place from the page cache, with
+  // no system call, copy or block cache entry. The mapped pages are the
+  // kernel's page cache (reclaimable, shared), not memory of the process.
+  // Needs a 64-bit address space. Default: true.
+  bool mmap_reads = true;
 };
 
 }  // namespace weir
