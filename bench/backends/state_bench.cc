@@ -279,6 +279,7 @@ void AddContext() {
                                   " (0 none, 1 snappy, 2 lz4, 3 zstd)");
   benchmark::AddCustomContext("weir_pin_index",
                               o.pin_index_and_filter_blocks ? "1" : "0");
+  benchmark::AddCustomContext("weir_mmap_reads", o.mmap_reads ? "1" : "0");
   benchmark::AddCustomContext("bench_dir", BenchDir());
   if (ReuseData()) benchmark::AddCustomContext("reuse", "1");
   if (WarmCacheEnabled()) benchmark::AddCustomContext("warm_cache", "1");

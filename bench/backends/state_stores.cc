@@ -131,6 +131,7 @@ RocksDBOptions BenchRocksDBOptions() {
       static_cast<int>(EnvLong("WEIR_BENCH_BLOOM_BITS", o.bloom_bits_per_key));
   o.block_size = static_cast<size_t>(
       EnvLong("WEIR_BENCH_BLOCK_SIZE", static_cast<long>(o.block_size)));
+  o.mmap_reads = EnvLong("WEIR_BENCH_MMAP", o.mmap_reads ? 1 : 0) != 0;
   o.pin_index_and_filter_blocks =
       EnvLong("WEIR_BENCH_PIN_INDEX", o.pin_index_and_filter_blocks ? 1 : 0) !=
       0;
@@ -145,6 +146,11 @@ RocksDBOptions BenchRocksDBOptions() {
 }
 
 bool ReuseData() { return EnvLong("WEIR_BENCH_REUSE", 0) != 0; }
+
+bool SettleNone() {
+  const char* settle = std::getenv("WEIR_BENCH_SETTLE");
+  return settle != nullptr && std::string_view(settle) == "none";
+}
 bool WarmCacheEnabled() { return EnvLong("WEIR_BENCH_WARM_CACHE", 0) != 0; }
 
 Status SettleRocksDB(const std::string& path, const rocksdb::Options& options,
@@ -228,9 +234,12 @@ Result<std::unique_ptr<WeirStore>> WeirStore::Create(StoreKind kind,
   rocksdb::Options options;
   internal::ApplyRocksDBOptions(BenchRocksDBOptions(), &options);
   options.merge_operator = std::make_shared<ConcatOperator>();
-  Status s = SettleRocksDB(
-      (std::filesystem::path(dir) / internal::kStateDirDb).string(), options,
-      loaded);
+  Status s;
+  if (!loaded || !SettleNone()) {
+    s = SettleRocksDB(
+        (std::filesystem::path(dir) / internal::kStateDirDb).string(), options,
+        loaded);
+  }
   if (!s.ok()) return s;
   MarkLoaded(dir);
   std::fprintf(stderr, "  settle %s: %.1f s\n", StoreKindName(kind),
@@ -326,7 +335,23 @@ RawStore::RawStore(StoreKind kind, std::string dir)
 }
 
 RawStore::~RawStore() {
-  if (db_) db_->Close().PermitUncheckedError();
+  if (!db_) return;
+  ReportMemory("closing");
+  db_->Close().PermitUncheckedError();
+}
+
+void RawStore::ReportMemory(const char* when) const {
+  const auto mib = [&](const char* property) {
+    uint64_t v = 0;
+    if (!db_->GetIntProperty(cf_, property, &v)) return -1.0;
+    return static_cast<double>(v) / (1 << 20);
+  };
+  std::fprintf(
+      stderr,
+      "  memory %s, %s: table readers (index, filters) %.1f MiB, "
+      "memtables %.1f MiB, block cache %.1f MiB\n",
+      StoreKindName(kind_), when, mib("rocksdb.estimate-table-readers-mem"),
+      mib("rocksdb.cur-size-all-mem-tables"), mib("rocksdb.block-cache-usage"));
 }
 
 Result<std::unique_ptr<RawStore>> RawStore::Create(StoreKind kind,
@@ -344,7 +369,7 @@ Result<std::unique_ptr<RawStore>> RawStore::Create(StoreKind kind,
     if (!closed.ok()) return Status::IOError(closed.ToString());
   }
   Stopwatch t;
-  s = SettleRocksDB(dir, store->options_, loaded);
+  if (!loaded || !SettleNone()) s = SettleRocksDB(dir, store->options_, loaded);
   if (!s.ok()) return s;
   MarkLoaded(dir);
   std::fprintf(stderr, "  settle %s: %.1f s\n", StoreKindName(kind),
@@ -352,6 +377,7 @@ Result<std::unique_ptr<RawStore>> RawStore::Create(StoreKind kind,
   s = store->Open();
   if (s.ok()) s = store->WarmCache();
   if (!s.ok()) return s;
+  store->ReportMemory("opened");
   return store;
 }
 

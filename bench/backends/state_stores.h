@@ -94,7 +94,8 @@ struct CounterSerializer {
 // The weir::RocksDBOptions used for `rocksdb` and `raw_same_options`: the
 // defaults, overridden by WEIR_BENCH_BLOCK_CACHE_MB, WEIR_BENCH_BLOOM_BITS,
 // WEIR_BENCH_BLOCK_SIZE (bytes), WEIR_BENCH_COMPRESSION (none, snappy, lz4,
-// zstd), WEIR_BENCH_WRITE_BUFFER_MB and WEIR_BENCH_PIN_INDEX (0 or 1).
+// zstd), WEIR_BENCH_WRITE_BUFFER_MB, WEIR_BENCH_PIN_INDEX and
+// WEIR_BENCH_MMAP (0 or 1).
 RocksDBOptions BenchRocksDBOptions();
 
 // WEIR_BENCH_REUSE=1, for option experiments: data directories are kept,
@@ -103,6 +104,11 @@ RocksDBOptions BenchRocksDBOptions();
 // (compression, block size, bloom bits) apply. Results then include the
 // writes of earlier runs, so they are for comparing options only.
 bool ReuseData();
+
+// WEIR_BENCH_SETTLE=none, with WEIR_BENCH_REUSE=1: a store found loaded is
+// opened as it is, without the flush, compaction and wait of
+// SettleRocksDB. For A/B runs over copies of one settled store.
+bool SettleNone();
 
 // WEIR_BENCH_WARM_CACHE=1: after a RocksDB store is reopened, read all of
 // it once (weir: ForEachEntry of every key group; raw: an iterator), so
@@ -261,6 +267,9 @@ class RawStore {
   Status Open();
   Status Load(uint64_t n);
   Status WarmCache();
+  // Prints RocksDB's own memory (table readers, memtables, block cache) to
+  // stderr.
+  void ReportMemory(const char* when) const;
 
   StoreKind kind_;
   std::string dir_;
