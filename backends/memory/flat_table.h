@@ -81,8 +81,18 @@ class FlatTable {
     // Most keys are in their home slot or the next: look there first,
     // without the tag array, so that the common lookup reads two adjacent
     // slots, whose cache lines are all fetched at once (one DRAM miss).
-    PrefetchSlots(i);
+    PrefetchSlots(i, 2);
     for (int probe = 0; probe < 2; ++probe) {
+      const uint32_t t = Load32(SlotAt(i) + kTagOffset);
+      if (t == tag && KeyEquals(i, key)) return i;
+      if (t == 0) return kNone;
+      if (++i == capacity_) i = 0;
+    }
+    // A longer run (one lookup in ten): the next four slots, fetched at
+    // once, hold most of the rest; one more miss instead of two dependent
+    // ones (the tag array, then the slot).
+    PrefetchSlots(i, 4);
+    for (int probe = 0; probe < 4; ++probe) {
       const uint32_t t = Load32(SlotAt(i) + kTagOffset);
       if (t == tag && KeyEquals(i, key)) return i;
       if (t == 0) return kNone;
@@ -97,7 +107,7 @@ class FlatTable {
   }
   // Starts reading the slots where `hash` would be (see Find).
   void Prefetch(uint64_t hash) const {
-    if (capacity_ != 0) PrefetchSlots(Home(TagOf(hash)));
+    if (capacity_ != 0) PrefetchSlots(Home(TagOf(hash)), 2);
   }
   Entry At(size_t index) const;
   std::string_view ValueAt(size_t index) const {
@@ -197,10 +207,11 @@ class FlatTable {
   }
   static HeapEntry* HeapOf(const char* slot);
   static std::string_view HeapValue(const char* slot);
-  // Starts the DRAM reads of all cache lines of slots i and i + 1.
-  void PrefetchSlots(size_t i) const {
+  // Starts the DRAM reads of all cache lines of `count` slots from i (at
+  // the end of the array, of bytes past it: prefetches do not fault).
+  void PrefetchSlots(size_t i, size_t count) const {
     const auto first = reinterpret_cast<uintptr_t>(SlotAt(i));
-    const uintptr_t last = first + 2 * slot_size_ - 1;
+    const uintptr_t last = first + count * slot_size_ - 1;
     for (uintptr_t line = first & ~uintptr_t{63}; line <= last; line += 64) {
       __builtin_prefetch(reinterpret_cast<const void*>(line));
     }
