@@ -11,9 +11,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "backends/memory/memory_backend.h"
+#include "backends/memory/memory_snapshot.h"
 #include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_snapshot.h"
+#include "engine/checkpoint/coordinator.h"
+#include "engine/checkpoint/restore.h"
 #include "engine/plan.h"
 #include "engine/task.h"
 #include "weir/stream.h"
@@ -25,8 +30,16 @@ struct Job::Impl {
   std::shared_ptr<const detail::GraphDef> graph;
   engine::Plan plan;
   JobOptions options;
-  std::string work_dir;  // RocksDB working directories; empty for memory
+  // RocksDB working directories and local snapshot files; empty for a
+  // memory-backend job without checkpoints.
+  std::string work_dir;
+  // What the tasks start from; null for a fresh start.
+  std::shared_ptr<const engine::RestoreSource> restore;
+  std::unique_ptr<engine::CheckpointCoordinator> coordinator;
 
+  // Guards `tasks` and `channels` against replacement by a restart while
+  // the coordinator's hooks use them.
+  std::mutex tasks_mu;
   std::vector<std::unique_ptr<engine::VertexCounters>> counters;
   std::vector<std::vector<std::unique_ptr<engine::Task>>> tasks;  // [v][s]
   std::vector<std::unique_ptr<detail::ChannelBase>> channels;
@@ -39,10 +52,17 @@ struct Job::Impl {
   int running = 0;
   int64_t start_ms = 0;
   int64_t end_ms = 0;
+  int restarts = 0;
+  bool restarting = false;  // between a failure and the restarted tasks
+  std::thread restarter;
 
   Status Wire();
   Status Wire(engine::Task* task, int vertex, int subtask);
+  Status CreateCoordinator();
+  void StartTasks();
   void OnTaskExit(const Status& s, bool cancelled);
+  void Restart();
+  void Finalize();
   void CancelAll();
 };
 
@@ -66,10 +86,13 @@ std::string DefaultLocalDir() {
 Status Job::Impl::Wire() {
   const detail::GraphDef& g = *graph;
   const size_t nv = plan.vertices.size();
-  counters.resize(nv);
+  counters.resize(nv);  // kept across restarts: counts of every attempt
+  tasks.clear();
   tasks.resize(nv);
   for (size_t v = 0; v < nv; ++v) {
-    counters[v] = std::make_unique<engine::VertexCounters>();
+    if (counters[v] == nullptr) {
+      counters[v] = std::make_unique<engine::VertexCounters>();
+    }
     const engine::Vertex& vx = plan.vertices[v];
     for (int s = 0; s < vx.parallelism; ++s) {
       std::string name = vx.name + " (" + std::to_string(s + 1) + "/" +
@@ -186,38 +209,110 @@ Status Job::Impl::Wire() {
       }
       Status st = Wire(task, static_cast<int>(v), s);
       if (!st.ok()) return st;
-      task->set_snapshot_observer(options.snapshot_observer.get(),
-                                  static_cast<int>(v));
+      engine::SnapshotObserver* observer = options.snapshot_observer.get();
+      if (coordinator != nullptr) observer = coordinator.get();
+      task->set_snapshot_observer(observer, static_cast<int>(v));
     }
   }
   return Status::OK();
 }
 
-// The task's state backend.
+// The task's state backend: new, or restored from `restore`.
 Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
   StateBackendOptions bo;
   bo.max_parallelism = graph->max_parallelism;
   bo.key_group_range = KeyGroupRangeForSubtask(
       graph->max_parallelism, plan.vertices[vertex].parallelism, subtask);
   bo.clock = options.clock;
-  if (options.backend == JobOptions::Backend::kMemory) {
-    Result<std::unique_ptr<KeyedStateBackend>> b = NewMemoryBackend(bo);
-    if (!b.ok()) return b.status();
-    task->set_backend(std::move(*b));
-    return Status::OK();
+  std::vector<BackendSnapshot> snapshots;
+  if (restore != nullptr) {
+    std::vector<OperatorId> ops;
+    for (int node : plan.vertices[vertex].nodes) ops.push_back(plan.ids[node]);
+    snapshots = engine::SnapshotsForTask(*restore, ops, bo.key_group_range);
   }
-  const std::string dir = work_dir + "/vertex-" + std::to_string(vertex) + "-" +
-                          std::to_string(subtask);
-  Result<std::unique_ptr<KeyedStateBackend>> b =
-      OpenRocksDBBackend(bo, options.rocksdb, dir);
-  if (!b.ok()) return b.status();
+  const std::string where = "task '" + plan.vertices[vertex].name + "' (" +
+                            std::to_string(subtask + 1) + "/" +
+                            std::to_string(plan.vertices[vertex].parallelism) +
+                            ")";
+  auto open = [&]() -> Result<std::unique_ptr<KeyedStateBackend>> {
+    if (options.backend == JobOptions::Backend::kMemory) {
+      return snapshots.empty() ? NewMemoryBackend(bo)
+                               : RestoreMemoryBackend(bo, snapshots, work_dir);
+    }
+    const std::string dir = work_dir + "/vertex-" + std::to_string(vertex) +
+                            "-" + std::to_string(subtask);
+    return snapshots.empty()
+               ? OpenRocksDBBackend(bo, options.rocksdb, dir)
+               : RestoreRocksDBBackend(bo, options.rocksdb, dir, snapshots);
+  };
+  Result<std::unique_ptr<KeyedStateBackend>> b = open();
+  if (!b.ok()) {
+    if (snapshots.empty()) return b.status();
+    return b.status().WithContext("restoring " + where + " from " +
+                                  restore->metadata_path);
+  }
   task->set_backend(std::move(*b));
+  return Status::OK();
+}
+
+Status Job::Impl::CreateCoordinator() {
+  engine::CheckpointCoordinator::Config c;
+  c.options = options.checkpoints;
+  c.job_id = id;
+  c.job_name = graph->name;
+  for (const detail::NodeDef& n : graph->nodes) {
+    engine::OperatorMetadata om;
+    om.id = plan.ids[n.index];
+    om.uid = n.uid;
+    om.name = n.name;
+    om.parallelism = plan.parallelism[n.index];
+    om.max_parallelism = graph->max_parallelism;
+    c.operators.push_back(std::move(om));
+  }
+  for (size_t v = 0; v < plan.vertices.size(); ++v) {
+    const engine::Vertex& vx = plan.vertices[v];
+    for (int s = 0; s < vx.parallelism; ++s) {
+      engine::CheckpointTask t;
+      t.vertex = static_cast<int>(v);
+      t.subtask = s;
+      for (int node : vx.nodes) t.operator_ids.push_back(plan.ids[node]);
+      c.tasks.push_back(std::move(t));
+    }
+  }
+  c.local_dir = work_dir + "/snapshots";
+  if (restore != nullptr) {
+    c.last_id = static_cast<int64_t>(restore->metadata.checkpoint_id);
+  }
+  engine::CheckpointCoordinator::Hooks hooks;
+  hooks.trigger = [this](int64_t cp) {
+    std::lock_guard<std::mutex> lock(tasks_mu);
+    for (size_t v = 0; v < plan.vertices.size(); ++v) {
+      if (!graph->nodes[plan.vertices[v].nodes[0]].is_source) continue;
+      for (auto& t : tasks[v]) t->TriggerBarrier(cp);
+    }
+  };
+  hooks.notify_complete = [this](int64_t cp) {
+    std::lock_guard<std::mutex> lock(tasks_mu);
+    for (auto& vt : tasks) {
+      for (auto& t : vt) t->NotifyCheckpointComplete(cp);
+    }
+  };
+  Result<std::unique_ptr<engine::CheckpointCoordinator>> co =
+      engine::CheckpointCoordinator::Create(std::move(c), std::move(hooks));
+  if (!co.ok()) return co.status().WithContext("checkpoints");
+  coordinator = std::move(*co);
+  if (restore != nullptr) {
+    coordinator->SetRestored(
+        restore->metadata_path,
+        static_cast<int64_t>(restore->metadata.checkpoint_id));
+  }
   return Status::OK();
 }
 
 // ---------------------------------------------------------------- lifecycle
 
 void Job::Impl::CancelAll() {
+  std::lock_guard<std::mutex> lock(tasks_mu);
   for (auto& c : channels) c->Close();
   for (auto& vt : tasks) {
     for (auto& t : vt) t->Cancel();
@@ -225,23 +320,149 @@ void Job::Impl::CancelAll() {
 }
 
 void Job::Impl::OnTaskExit(const Status& s, bool cancelled) {
+  if (coordinator != nullptr) coordinator->OnTaskEnded();
   bool cancel_others = false;
+  bool last = false;
   {
     std::lock_guard<std::mutex> lock(mu);
     if (!s.ok() && !cancelled && failure.ok() && !cancel_requested) {
       failure = s;
       cancel_others = true;
     }
-    --running;
+    last = --running == 0;
   }
   if (cancel_others) CancelAll();
-  bool done;
+  if (!last) return;
+  bool restart = false;
   {
     std::lock_guard<std::mutex> lock(mu);
-    done = running == 0;
+    // The last task. A failure with attempts left restarts the tasks (on
+    // another thread: this one is a task's, and the restart joins them).
+    if (!failure.ok() && !cancel_requested &&
+        restarts < options.restart.attempts) {
+      ++restarts;
+      restarting = true;
+      restart = true;
+    }
   }
-  if (!done) return;
-  // The last task: the job is over. Tasks are joined by whoever waits.
+  if (!restart) return Finalize();
+  if (coordinator != nullptr) {
+    coordinator->Suspend();
+    coordinator->CountRestart();
+  }
+  // The previous restarter started these tasks and is done with them, or
+  // nearly: join it without holding mu, which its last steps take.
+  std::thread previous;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    previous = std::move(restarter);
+  }
+  if (previous.joinable()) previous.join();
+  std::lock_guard<std::mutex> lock(mu);
+  restarter = std::thread([this] { Restart(); });
+}
+
+// Replaces the failed tasks with new ones restored from the latest
+// completed checkpoint (or the job's initial state if there is none).
+void Job::Impl::Restart() {
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(options.restart.delay_ms),
+                [this] { return cancel_requested; });
+    if (cancel_requested) {
+      restarting = false;
+      lock.unlock();
+      return Finalize();
+    }
+  }
+  // Only this thread replaces the tasks, so joining needs no lock (a task
+  // may still be in OnTaskExit, cancelling the others under tasks_mu).
+  for (auto& vt : tasks) {
+    for (auto& t : vt) t->Join();
+  }
+  Status s;
+  {
+    std::lock_guard<std::mutex> lock(tasks_mu);
+    tasks.clear();
+    channels.clear();
+    std::error_code ec;
+    if (!work_dir.empty()) {
+      for (std::filesystem::directory_iterator it(work_dir, ec), end;
+           !ec && it != end; it.increment(ec)) {
+        if (it->path().filename().string().starts_with("vertex-")) {
+          std::error_code ec2;
+          std::filesystem::remove_all(it->path(), ec2);
+        }
+      }
+    }
+    const std::string latest =
+        coordinator != nullptr ? coordinator->LatestCompletedPath() : "";
+    if (!latest.empty()) {
+      Result<engine::RestoreSource> r = engine::LoadRestoreSource(latest);
+      if (r.ok()) {
+        restore = std::make_shared<engine::RestoreSource>(std::move(*r));
+      } else {
+        s = r.status();
+      }
+    }
+    if (s.ok()) s = Wire();
+    if (s.ok()) {
+      std::lock_guard<std::mutex> l(mu);
+      failure = Status::OK();
+      restarting = false;
+    }
+  }
+  if (!s.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      failure = s.WithContext("restarting the job");
+      restarting = false;
+    }
+    std::lock_guard<std::mutex> lock(tasks_mu);
+    tasks.clear();
+    channels.clear();
+    return Finalize();
+  }
+  if (coordinator != nullptr) {
+    coordinator->SetRestored(
+        restore != nullptr ? restore->metadata_path : "",
+        restore != nullptr
+            ? static_cast<int64_t>(restore->metadata.checkpoint_id)
+            : 0);
+  }
+  StartTasks();
+}
+
+void Job::Impl::StartTasks() {
+  int total = 0;
+  for (auto& vt : tasks) total += static_cast<int>(vt.size());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    running = total;
+  }
+  for (auto& vt : tasks) {
+    for (auto& t : vt) {
+      t->set_on_exit([this](const Status& st, bool cancelled) {
+        OnTaskExit(st, cancelled);
+      });
+    }
+  }
+  if (coordinator != nullptr) coordinator->Resume();
+  for (auto& vt : tasks) {
+    for (auto& t : vt) t->Start();
+  }
+  bool cancel = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    cancel = cancel_requested;
+  }
+  if (cancel) CancelAll();
+}
+
+// The job is over: stop checkpointing, remove working files, set the
+// terminal status. Tasks are joined by whoever waits.
+void Job::Impl::Finalize() {
+  if (coordinator != nullptr) coordinator->Stop();
   std::error_code ec;
   if (!work_dir.empty()) std::filesystem::remove_all(work_dir, ec);
   {
@@ -264,9 +485,11 @@ Job::~Job() {
   if (impl_ == nullptr) return;
   Cancel();
   Wait().IgnoreError();
+  if (impl_->restarter.joinable()) impl_->restarter.join();
   for (auto& vt : impl_->tasks) {
     for (auto& t : vt) t->Join();
   }
+  impl_->coordinator.reset();
 }
 
 const JobId& Job::id() const { return impl_->id; }
@@ -281,14 +504,18 @@ Status Job::Start() {
                                      " was started already");
     }
   }
-  if (m.options.backend == JobOptions::Backend::kRocksDB) {
+  if (m.options.backend == JobOptions::Backend::kRocksDB ||
+      !m.options.checkpoints.dir.empty() || m.restore != nullptr) {
     const std::string base =
         m.options.local_dir.empty() ? DefaultLocalDir() : m.options.local_dir;
     m.work_dir = base + "/job-" + m.id.ToHex();
   }
-  Status s = m.Wire();
+  Status s;
+  if (!m.options.checkpoints.dir.empty()) s = m.CreateCoordinator();
+  if (s.ok()) s = m.Wire();
   if (!s.ok()) {
     m.tasks.clear();
+    m.coordinator.reset();
     std::error_code ec;
     if (!m.work_dir.empty()) std::filesystem::remove_all(m.work_dir, ec);
     std::lock_guard<std::mutex> lock(m.mu);
@@ -298,24 +525,13 @@ Status Job::Start() {
     m.cv.notify_all();
     return s;
   }
-  int total = 0;
-  for (auto& vt : m.tasks) total += static_cast<int>(vt.size());
   {
     std::lock_guard<std::mutex> lock(m.mu);
     m.status = JobStatus::kRunning;
-    m.running = total;
     m.start_ms = WallMillis();
   }
-  for (auto& vt : m.tasks) {
-    for (auto& t : vt) {
-      t->set_on_exit([&m](const Status& st, bool cancelled) {
-        m.OnTaskExit(st, cancelled);
-      });
-    }
-  }
-  for (auto& vt : m.tasks) {
-    for (auto& t : vt) t->Start();
-  }
+  if (m.coordinator != nullptr) m.coordinator->Start();
+  m.StartTasks();
   return Status::OK();
 }
 
@@ -360,7 +576,7 @@ void Job::Cancel() {
   m.CancelAll();
 }
 
-Status Job::TriggerCheckpoint(int64_t checkpoint_id) {
+Status Job::InjectBarrier(int64_t checkpoint_id) {
   Impl& m = *impl_;
   {
     std::lock_guard<std::mutex> lock(m.mu);
@@ -370,11 +586,46 @@ Status Job::TriggerCheckpoint(int64_t checkpoint_id) {
                                      ", not RUNNING");
     }
   }
+  std::lock_guard<std::mutex> lock(m.tasks_mu);
   for (size_t v = 0; v < m.plan.vertices.size(); ++v) {
     if (!m.graph->nodes[m.plan.vertices[v].nodes[0]].is_source) continue;
     for (auto& t : m.tasks[v]) t->TriggerBarrier(checkpoint_id);
   }
   return Status::OK();
+}
+
+Result<int64_t> Job::TriggerCheckpoint(bool full) {
+  Impl& m = *impl_;
+  if (m.coordinator == nullptr) {
+    return Status::InvalidArgument(
+        "job " + m.id.ToHex() +
+        " has no checkpoint directory (execution.checkpointing.dir)");
+  }
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (m.status != JobStatus::kRunning) {
+      return Status::InvalidArgument("job " + m.id.ToHex() + " is " +
+                                     std::string(JobStatusName(m.status)) +
+                                     ", not RUNNING");
+    }
+  }
+  return m.coordinator->Trigger(full);
+}
+
+Result<CheckpointStats> Job::WaitForCheckpoint(
+    int64_t id, std::chrono::milliseconds timeout) {
+  Impl& m = *impl_;
+  if (m.coordinator == nullptr) {
+    return Status::InvalidArgument("job " + m.id.ToHex() +
+                                   " takes no checkpoints");
+  }
+  return m.coordinator->Wait(id, timeout);
+}
+
+CheckpointsInfo Job::Checkpoints() const {
+  const Impl& m = *impl_;
+  if (m.coordinator == nullptr) return CheckpointsInfo{};
+  return m.coordinator->Info();
 }
 
 JobStatus Job::status() const {
@@ -429,6 +680,15 @@ Result<std::unique_ptr<Job>> JobBuilder::Build(JobOptions options) const {
         "batch size and channel capacity must be at least 1");
   }
   auto impl = std::make_unique<Job::Impl>();
+  if (!options.restore_from.empty()) {
+    Result<engine::RestoreSource> r =
+        engine::LoadRestoreSource(options.restore_from);
+    if (!r.ok()) return r.status();
+    Status s = engine::CheckRestorable(*r, plan->ids, graph_->max_parallelism);
+    if (!s.ok()) return s;
+    if (options.job_id.empty()) options.job_id = r->metadata.job_id;
+    impl->restore = std::make_shared<engine::RestoreSource>(std::move(*r));
+  }
   impl->id = options.job_id.empty() ? JobId::Generate() : options.job_id;
   if (options.clock == nullptr) options.clock = SystemClock();
   // The graph is copied, so that the builder may be changed or dropped.

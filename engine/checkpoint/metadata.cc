@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <array>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
@@ -537,6 +538,19 @@ std::string ResolveStoredPath(const CheckpointMetadata& metadata,
   out.push_back('/');
   out.append(file.path);
   return out;
+}
+
+std::optional<uint64_t> ParseCheckpointDirName(std::string_view name) {
+  if (!name.starts_with("chk-")) return std::nullopt;
+  name.remove_prefix(4);
+  if (name.empty() || name.size() > 20) return std::nullopt;
+  uint64_t id = 0;
+  const auto [end, ec] =
+      std::from_chars(name.data(), name.data() + name.size(), id);
+  if (ec != std::errc() || end != name.data() + name.size()) {
+    return std::nullopt;
+  }
+  return id;
 }
 
 }  // namespace weir::engine

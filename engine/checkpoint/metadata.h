@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -175,6 +176,9 @@ TaskSnapshotMetadata MakeTaskSnapshot(int vertex_index, int subtask_index,
 BackendSnapshot ToBackendSnapshot(const CheckpointMetadata& metadata,
                                   const std::string& metadata_dir,
                                   const TaskSnapshotMetadata& task);
+
+// N of a "chk-N" directory name; nullopt for any other name.
+std::optional<uint64_t> ParseCheckpointDirName(std::string_view name);
 
 // True for a path that Encode accepts: relative, non-empty, no "."/".."
 // or empty components.

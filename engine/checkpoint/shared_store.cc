@@ -54,20 +54,6 @@ std::optional<std::string> SharedName(std::string_view path) {
   return std::string(path);
 }
 
-// N of a "chk-N" directory name.
-std::optional<uint64_t> ParseCheckpointDirName(std::string_view name) {
-  if (!name.starts_with("chk-")) return std::nullopt;
-  name.remove_prefix(4);
-  if (name.empty() || name.size() > 20) return std::nullopt;
-  uint64_t id = 0;
-  const auto [end, ec] =
-      std::from_chars(name.data(), name.data() + name.size(), id);
-  if (ec != std::errc() || end != name.data() + name.size()) {
-    return std::nullopt;
-  }
-  return id;
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;

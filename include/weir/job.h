@@ -8,9 +8,11 @@
 #include <memory>
 #include <string>
 
+#include <weir/checkpoint.h>
 #include <weir/clock.h>
 #include <weir/job_info.h>
 #include <weir/options.h>
+#include <weir/result.h>
 #include <weir/status.h>
 
 namespace weir {
@@ -36,8 +38,18 @@ struct JobOptions {
   // before its producer blocks (backpressure). Defaults: 256 and 8.
   int batch_size = 256;
   int channel_capacity = 8;
-  // The job's id. Default: empty, meaning a new random one.
+  // The job's id. Default: empty, meaning a new random one, or the id of
+  // the checkpoint in `restore_from` (so that the job goes on in the same
+  // checkpoint directory).
   JobId job_id;
+  // Checkpoints (off unless checkpoints.dir is set) and restarts.
+  CheckpointOptions checkpoints;
+  RestartOptions restart;
+  // Start from this checkpoint: a chk-N directory or its `_metadata`. The
+  // job's operators must match the checkpoint's (by uid or generated id)
+  // and its max parallelism must be the same. Default: empty, a fresh
+  // start.
+  std::string restore_from;
   // Engine-internal: called in every task's synchronous snapshot phase
   // (engine/snapshot_observer.h). Default: null.
   std::shared_ptr<engine::SnapshotObserver> snapshot_observer;
@@ -64,11 +76,25 @@ class Job {
   bool WaitFor(std::chrono::milliseconds timeout);
   // Asks the tasks to stop. Returns at once; Wait() for the end.
   void Cancel();
-  // Injects barrier `checkpoint_id` at every source that is still running:
-  // each source snapshots between two polls (so its offset is exact) and
-  // sends the barrier on; every task snapshots once the barrier has come
-  // on all its inputs. Ids must grow. InvalidArgument unless running.
-  Status TriggerCheckpoint(int64_t checkpoint_id);
+  // Takes a checkpoint now (or as soon as the one in progress ends) and
+  // returns its id; WaitForCheckpoint() for the outcome. `full` uploads
+  // every file anew. InvalidArgument if checkpointing is off or the job is
+  // not running with every task.
+  Result<int64_t> TriggerCheckpoint(bool full = false);
+  // Waits for checkpoint `id` to complete: its stats, or why it failed
+  // (Aborted), or IOError after `timeout`.
+  Result<CheckpointStats> WaitForCheckpoint(int64_t id,
+                                            std::chrono::milliseconds timeout);
+  // Counts and recent history of the job's checkpoints.
+  CheckpointsInfo Checkpoints() const;
+
+  // Engine-internal (tests): injects barrier `checkpoint_id` at every
+  // source that is still running: each source snapshots between two polls
+  // (so its offset is exact) and sends the barrier on; every task
+  // snapshots once the barrier has come on all its inputs, calling
+  // JobOptions::snapshot_observer. Ids must grow. InvalidArgument unless
+  // running.
+  Status InjectBarrier(int64_t checkpoint_id);
 
   JobStatus status() const;
   JobInfo Info() const;

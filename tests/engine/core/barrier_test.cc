@@ -158,7 +158,7 @@ TEST_P(BarrierTest, EveryCheckpointIsAConsistentCut) {
   ASSERT_OK(job->Start());
   int64_t triggered = 0;
   for (int64_t id = 1; id <= 30; ++id) {
-    if (!job->TriggerCheckpoint(id).ok()) break;
+    if (!job->InjectBarrier(id).ok()) break;
     triggered = id;
     std::this_thread::sleep_for(1ms);
   }

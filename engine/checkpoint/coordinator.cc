@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/checkpoint/coordinator.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
+namespace weir::engine {
+
+namespace {
+
+constexpr size_t kHistory = 10;
+constexpr size_t kEndedKept = 64;
+constexpr int kWorkers = 2;
+
+int64_t WallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t MicrosSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Create(
+    Config config, Hooks hooks) {
+  if (config.options.dir.empty()) {
+    return Status::InvalidArgument("no checkpoint directory is set");
+  }
+  if (config.options.num_retained < 1 || config.options.max_concurrent < 1 ||
+      config.options.timeout_ms < 1 || config.options.interval_ms < 0 ||
+      config.options.min_pause_ms < 0) {
+    return Status::InvalidArgument(
+        "checkpoint options: num-retained and max-concurrent must be at "
+        "least 1, the timeout positive, interval and pause not negative");
+  }
+  const std::string root = config.options.dir + "/" + config.job_id.ToHex();
+  Result<std::unique_ptr<SharedFileStore>> store = SharedFileStore::Open(root);
+  if (!store.ok()) return store.status();
+  // What a crash left: unreferenced shared files, chk-* without metadata.
+  // A `_metadata` that cannot be read stops the sweep (nothing is deleted);
+  // the job still runs.
+  (*store)->Sweep().status().IgnoreError();
+  auto c = std::unique_ptr<CheckpointCoordinator>(new CheckpointCoordinator(
+      std::move(config), std::move(hooks), std::move(*store)));
+  return c;
+}
+
+CheckpointCoordinator::CheckpointCoordinator(
+    Config config, Hooks hooks, std::unique_ptr<SharedFileStore> store)
+    : config_(std::move(config)),
+      hooks_(std::move(hooks)),
+      store_(std::move(store)) {
+  int64_t last = config_.last_id;
+  std::vector<uint64_t> done = store_->CompletedCheckpoints();
+  if (!done.empty()) {
+    last = std::max(last, static_cast<int64_t>(done.back()));
+    latest_path_ = store_->CheckpointDir(done.back()) + "/" +
+                   std::string(kMetadataFileName);
+  }
+  next_id_ = last + 1;
+}
+
+CheckpointCoordinator::~CheckpointCoordinator() { Stop(); }
+
+void CheckpointCoordinator::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_ || stopped_) return;
+  started_ = true;
+  last_trigger_ = std::chrono::steady_clock::now();
+  last_end_ = last_trigger_;
+  for (int i = 0; i < kWorkers; ++i) {
+    workers_.emplace_back([this] { RunWorker(); });
+  }
+  timer_ = std::thread([this] { RunTimer(); });
+}
+
+void CheckpointCoordinator::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    while (!pending_.empty()) {
+      AbortLocked(pending_.begin()->first, "the job stopped");
+    }
+    cv_.notify_all();
+  }
+  work_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+}
+
+void CheckpointCoordinator::Suspend() {
+  std::lock_guard<std::mutex> lock(mu_);
+  suspended_ = true;
+  while (!pending_.empty()) {
+    AbortLocked(pending_.begin()->first, "the job's tasks are restarting");
+  }
+}
+
+void CheckpointCoordinator::Resume() {
+  std::lock_guard<std::mutex> lock(mu_);
+  suspended_ = false;
+  task_ended_ = false;
+  last_trigger_ = std::chrono::steady_clock::now();
+  cv_.notify_all();
+}
+
+void CheckpointCoordinator::OnTaskEnded() {
+  std::lock_guard<std::mutex> lock(mu_);
+  task_ended_ = true;
+  std::vector<int64_t> ids;
+  for (auto& [id, p] : pending_) {
+    if (!p.committing) ids.push_back(id);
+  }
+  for (int64_t id : ids) {
+    AbortLocked(id, "a task ended before the checkpoint completed");
+  }
+}
+
+bool CheckpointCoordinator::CanTrigger(std::string* why) const {
+  if (stopped_ || !started_) {
+    *why = "the job is not running";
+  } else if (suspended_) {
+    *why = "the job is restarting";
+  } else if (task_ended_) {
+    *why = "a task of the job has ended; checkpoints need every task running";
+  } else {
+    return true;
+  }
+  return false;
+}
+
+Result<int64_t> CheckpointCoordinator::Trigger(bool full) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(config_.options.timeout_ms);
+  for (;;) {
+    std::string why;
+    if (!CanTrigger(&why)) {
+      return Status::InvalidArgument("cannot take a checkpoint: " + why);
+    }
+    if (static_cast<int>(pending_.size()) < config_.options.max_concurrent) {
+      break;
+    }
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      return Status::IOError(
+          "cannot take a checkpoint: the one in progress did not end in time");
+    }
+  }
+  return StartCheckpoint(full, /*periodic=*/false, lock);
+}
+
+int64_t CheckpointCoordinator::StartCheckpoint(
+    bool full, bool periodic, std::unique_lock<std::mutex>& lock) {
+  (void)lock;
+  const int64_t id = next_id_++;
+  Pending& p = pending_[id];
+  p.stats.id = id;
+  p.stats.full = full || !config_.options.incremental;
+  p.stats.periodic = periodic;
+  p.stats.trigger_time_ms = WallMillis();
+  p.stats.tasks_total = static_cast<int>(config_.tasks.size());
+  p.deadline = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(config_.options.timeout_ms);
+  p.acked.assign(config_.tasks.size(), false);
+  p.tasks.resize(config_.tasks.size());
+  last_trigger_ = std::chrono::steady_clock::now();
+  // Under mu_, so that barriers reach the sources in id order. The hook
+  // only posts to the tasks' mailboxes.
+  hooks_.trigger(id);
+  cv_.notify_all();
+  return id;
+}
+
+Result<CheckpointStats> CheckpointCoordinator::Wait(
+    int64_t id, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (id < 1 || id >= next_id_) {
+    return Status::NotFound("no checkpoint " + std::to_string(id) +
+                            " was triggered");
+  }
+  const bool ended = cv_.wait_for(lock, timeout, [&] {
+    return ended_.contains(id) || (!pending_.contains(id) && stopped_);
+  });
+  auto it = ended_.find(id);
+  if (it == ended_.end()) {
+    if (!ended) {
+      return Status::IOError("checkpoint " + std::to_string(id) +
+                             " did not end in time");
+    }
+    return Status::NotFound("checkpoint " + std::to_string(id) +
+                            " is no longer known");
+  }
+  if (it->second.state == CheckpointState::kFailed) {
+    return Status::Aborted("checkpoint " + std::to_string(id) +
+                           " failed: " + it->second.failure);
+  }
+  return it->second;
+}
+
+std::string CheckpointCoordinator::LatestCompletedPath() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return latest_path_;
+}
+
+void CheckpointCoordinator::SetRestored(const std::string& path, int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  restored_from_ = path;
+  restored_id_ = id;
+}
+
+void CheckpointCoordinator::CountRestart() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++restarts_;
+}
+
+CheckpointsInfo CheckpointCoordinator::Info() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  CheckpointsInfo info;
+  info.enabled = true;
+  info.directory = store_->root();
+  info.completed = completed_;
+  info.failed = failed_;
+  info.in_progress = static_cast<int64_t>(pending_.size());
+  info.restarts = restarts_;
+  info.restored_from = restored_from_;
+  info.restored_id = restored_id_;
+  info.history.assign(history_.begin(), history_.end());
+  for (const auto& [id, p] : pending_) info.history.push_back(p.stats);
+  return info;
+}
+
+int CheckpointCoordinator::TaskIndex(int vertex, int subtask) const {
+  for (size_t i = 0; i < config_.tasks.size(); ++i) {
+    if (config_.tasks[i].vertex == vertex &&
+        config_.tasks[i].subtask == subtask) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------- phases
+
+Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
+                                             int subtask,
+                                             KeyedStateBackend& backend) {
+  const int task = TaskIndex(vertex, subtask);
+  bool full;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(checkpoint_id);
+    if (it == pending_.end() || task < 0) return Status::OK();  // aborted
+    full = it->second.stats.full;
+  }
+  const std::string dir =
+      config_.local_dir + "/chk-" + std::to_string(checkpoint_id) + "/" +
+      std::to_string(vertex) + "-" + std::to_string(subtask);
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<std::unique_ptr<PendingSnapshot>> snap =
+      backend.Snapshot(checkpoint_id, dir);
+  const int64_t sync_us = MicrosSince(t0);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(checkpoint_id);
+  if (!snap.ok()) {
+    if (it != pending_.end()) {
+      AbortLocked(checkpoint_id,
+                  "snapshot of task " + std::to_string(vertex) + "/" +
+                      std::to_string(subtask) +
+                      " failed: " + std::string(snap.status().message()));
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return Status::OK();
+  }
+  if (it != pending_.end()) {
+    it->second.stats.sync_max_us =
+        std::max(it->second.stats.sync_max_us, sync_us);
+  }
+  std::shared_ptr<PendingSnapshot> pending(std::move(*snap));
+  work_.push_back([this, checkpoint_id, task, full, pending, dir]() mutable {
+    CompleteTaskSnapshot(checkpoint_id, task, full, std::move(pending), dir);
+  });
+  work_cv_.notify_one();
+  return Status::OK();
+}
+
+void CheckpointCoordinator::CompleteTaskSnapshot(
+    int64_t id, int task, bool full, std::shared_ptr<PendingSnapshot> pending,
+    std::string local_dir) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const CheckpointTask& t = config_.tasks[static_cast<size_t>(task)];
+  Result<BackendSnapshot> snap = pending->Complete();
+  pending.reset();
+  Status status = snap.status();
+  UploadResult upload;
+  if (status.ok()) {
+    Result<UploadResult> r =
+        store_->Upload(static_cast<uint64_t>(id), snap->files,
+                       full ? UploadMode::kFull : UploadMode::kIncremental);
+    status = r.status();
+    if (r.ok()) upload = std::move(*r);
+  }
+  // shared/ holds its own links or copies now.
+  std::error_code ec;
+  std::filesystem::remove_all(local_dir, ec);
+  const int64_t async_us = MicrosSince(t0);
+
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;  // aborted meanwhile; the store cleans up
+  Pending& p = it->second;
+  if (!status.ok()) {
+    AbortLocked(id, "task " + std::to_string(t.vertex) + "/" +
+                        std::to_string(t.subtask) + ": " +
+                        std::string(status.message()));
+    return;
+  }
+  p.stats.async_max_us = std::max(p.stats.async_max_us, async_us);
+  p.stats.bytes_uploaded += upload.bytes_uploaded;
+  p.stats.bytes_referenced += upload.bytes_referenced;
+  p.stats.files += static_cast<int>(upload.files.size());
+  for (const StoredFile& f : upload.files) p.stats.state_size += f.size;
+  p.tasks[static_cast<size_t>(task)] = MakeTaskSnapshot(
+      t.vertex, t.subtask, t.operator_ids, *snap, std::move(upload.files));
+  if (!p.acked[static_cast<size_t>(task)]) {
+    p.acked[static_cast<size_t>(task)] = true;
+    ++p.stats.tasks_acknowledged;
+  }
+  if (p.stats.tasks_acknowledged < p.stats.tasks_total) return;
+  p.committing = true;
+  lock.unlock();
+  Commit(id);
+}
+
+void CheckpointCoordinator::Commit(int64_t id) {
+  CheckpointMetadata meta;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Pending& p = pending_.at(id);
+    meta.job_id = config_.job_id;
+    meta.job_name = config_.job_name;
+    meta.checkpoint_id = static_cast<uint64_t>(id);
+    meta.kind = SnapshotKind::kCheckpoint;
+    meta.trigger_time_ms = p.stats.trigger_time_ms;
+    meta.completion_time_ms = WallMillis();
+    meta.operators = config_.operators;
+    meta.tasks = std::move(p.tasks);
+  }
+  Status s = store_->CommitCheckpoint(meta);
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.at(id).committing = false;
+    AbortLocked(id, "writing its metadata failed: " + std::string(s.message()));
+    return;
+  }
+  // The checkpoint exists. Tasks commit their side effects, then older
+  // checkpoints go; waiters hear of it last.
+  hooks_.notify_complete(id);
+  store_->Prune(config_.options.num_retained).status().IgnoreError();
+  const std::string dir = store_->CheckpointDir(static_cast<uint64_t>(id));
+  std::error_code ec;
+  std::filesystem::remove(config_.local_dir + "/chk-" + std::to_string(id), ec);
+  const std::string meta_path = dir + "/" + std::string(kMetadataFileName);
+  const uint64_t meta_size = std::filesystem::file_size(meta_path, ec);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  Pending& p = pending_.at(id);
+  p.committing = false;
+  p.stats.metadata_size = ec ? 0 : meta_size;
+  p.stats.state = CheckpointState::kCompleted;
+  p.stats.end_time_ms = meta.completion_time_ms;
+  p.stats.path = dir;
+  latest_path_ = meta_path;
+  ++completed_;
+  FinishLocked(p);
+  pending_.erase(id);
+  // Older checkpoints still pending are subsumed by this one.
+  std::vector<int64_t> older;
+  for (auto& [other, q] : pending_) {
+    if (other < id && !q.committing) older.push_back(other);
+  }
+  for (int64_t other : older) {
+    AbortLocked(other, "subsumed by checkpoint " + std::to_string(id));
+  }
+}
+
+void CheckpointCoordinator::AbortLocked(int64_t id, const std::string& why) {
+  auto it = pending_.find(id);
+  if (it == pending_.end() || it->second.committing) return;
+  Pending& p = it->second;
+  p.stats.state = CheckpointState::kFailed;
+  p.stats.failure = why;
+  p.stats.end_time_ms = WallMillis();
+  ++failed_;
+  store_->Abort(static_cast<uint64_t>(id)).IgnoreError();
+  FinishLocked(p);
+  pending_.erase(it);
+  std::error_code ec;
+  std::filesystem::remove(config_.local_dir + "/chk-" + std::to_string(id), ec);
+}
+
+void CheckpointCoordinator::FinishLocked(Pending& p) {
+  last_end_ = std::chrono::steady_clock::now();
+  history_.push_back(p.stats);
+  while (history_.size() > kHistory) history_.pop_front();
+  ended_[p.stats.id] = p.stats;
+  while (ended_.size() > kEndedKept) ended_.erase(ended_.begin());
+  cv_.notify_all();
+}
+
+// ---------------------------------------------------------------- threads
+
+void CheckpointCoordinator::RunWorker() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [this] { return stopped_ || !work_.empty(); });
+    if (work_.empty()) return;  // stopped, nothing left
+    std::function<void()> work = std::move(work_.front());
+    work_.pop_front();
+    lock.unlock();
+    work();
+    lock.lock();
+  }
+}
+
+void CheckpointCoordinator::RunTimer() {
+  using std::chrono::milliseconds;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopped_) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<int64_t> expired;
+    for (auto& [id, p] : pending_) {
+      if (p.deadline <= now && !p.committing) expired.push_back(id);
+    }
+    for (int64_t id : expired) {
+      AbortLocked(id, "timed out after " +
+                          std::to_string(config_.options.timeout_ms) + " ms");
+    }
+    auto wake = now + milliseconds(100);
+    const CheckpointOptions& o = config_.options;
+    std::string why;
+    if (o.interval_ms > 0 && CanTrigger(&why) &&
+        static_cast<int>(pending_.size()) < o.max_concurrent) {
+      const auto due = std::max(last_trigger_ + milliseconds(o.interval_ms),
+                                last_end_ + milliseconds(o.min_pause_ms));
+      if (due <= now) {
+        StartCheckpoint(/*full=*/false, /*periodic=*/true, lock);
+        continue;
+      }
+      wake = std::min(wake, due);
+    }
+    for (auto& [id, p] : pending_) wake = std::min(wake, p.deadline);
+    cv_.wait_until(lock, wake);
+  }
+}
+
+}  // namespace weir::engine

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// CheckpointCoordinator: takes a job's checkpoints (DESIGN.md,
+// "Snapshots"). One per job, alive across restarts of its tasks.
+//
+//   trigger     a new id; barrier N injected at every source task (Hooks)
+//   sync phase  each task, on its thread, once barrier N is aligned:
+//               operator state, then KeyedStateBackend::Snapshot
+//               (OnTaskSnapshot): the only pause records see
+//   async phase on the coordinator's worker threads: PendingSnapshot::
+//               Complete(), SharedFileStore::Upload into shared/
+//   commit      once every task acknowledged: chk-N/_metadata written
+//               atomically; only then are the tasks told N is complete
+//               (Hooks::notify_complete) and older checkpoints pruned
+//
+// A checkpoint that fails (a snapshot or upload error, a task ending, the
+// timeout) is aborted: its partial files are removed and the job goes on.
+// Checkpoints are taken only while every task runs: once one has finished
+// (a bounded source ran out) no new checkpoint starts.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <weir/checkpoint.h>
+#include <weir/job_info.h>
+#include <weir/result.h>
+
+#include "engine/checkpoint/metadata.h"
+#include "engine/checkpoint/shared_store.h"
+#include "engine/snapshot_observer.h"
+
+namespace weir::engine {
+
+// One task of the job, as the coordinator knows it.
+struct CheckpointTask {
+  int vertex = 0;
+  int subtask = 0;
+  std::vector<OperatorId> operator_ids;  // the chain
+};
+
+class CheckpointCoordinator final : public SnapshotObserver {
+ public:
+  struct Hooks {
+    // Injects barrier `id` at every source task.
+    std::function<void(int64_t id)> trigger;
+    // Tells every task that checkpoint `id` is complete.
+    std::function<void(int64_t id)> notify_complete;
+  };
+
+  struct Config {
+    CheckpointOptions options;
+    JobId job_id;
+    std::string job_name;
+    std::vector<OperatorMetadata> operators;
+    std::vector<CheckpointTask> tasks;
+    // Where tasks' snapshot files are put before upload (a directory on
+    // the file system of the RocksDB state, so that hard links work).
+    std::string local_dir;
+    // The first checkpoint id is above this (a restored checkpoint's id)
+    // and above every checkpoint already in the job's directory.
+    int64_t last_id = 0;
+  };
+
+  // Opens <options.dir>/<job id>/ (rebuilding its file tracking, sweeping
+  // files a crash left behind). IOError/Corruption from the storage.
+  static Result<std::unique_ptr<CheckpointCoordinator>> Create(Config config,
+                                                               Hooks hooks);
+  ~CheckpointCoordinator() override;  // Stop()
+
+  // Starts periodic checkpoints (if an interval is set) and the timeout
+  // watch. Tasks must be running.
+  void Start();
+  // Aborts pending checkpoints and stops every thread. Idempotent.
+  void Stop();
+
+  // Tasks are being replaced (a restart): pending checkpoints are aborted
+  // and none starts until Resume().
+  void Suspend();
+  void Resume();
+
+  // A task ended (finished, failed or cancelled): pending checkpoints are
+  // aborted and no new one starts until Resume().
+  void OnTaskEnded();
+
+  // Starts a checkpoint now, waiting (up to the checkpoint timeout) while
+  // max_concurrent are in progress. Returns its id. FailedPrecondition-like
+  // InvalidArgument when checkpoints cannot be taken (a task has ended,
+  // the coordinator is stopped).
+  Result<int64_t> Trigger(bool full);
+  // Waits until checkpoint `id` is completed or failed, at most `timeout`.
+  // Its stats when completed; the failure when it failed; Aborted-like
+  // IOError on timeout; NotFound for an id never triggered.
+  Result<CheckpointStats> Wait(int64_t id, std::chrono::milliseconds timeout);
+
+  // The `_metadata` path of the newest completed checkpoint; empty if none.
+  std::string LatestCompletedPath() const;
+  CheckpointsInfo Info() const;
+  void SetRestored(const std::string& path, int64_t id);
+  void CountRestart();
+
+  // SnapshotObserver: the synchronous phase of task (vertex, subtask).
+  // Never fails the task: a snapshot error aborts the checkpoint.
+  Status OnTaskSnapshot(int64_t checkpoint_id, int vertex, int subtask,
+                        KeyedStateBackend& backend) override;
+
+  SharedFileStore& store() { return *store_; }
+
+ private:
+  struct Pending {
+    CheckpointStats stats;
+    std::chrono::steady_clock::time_point deadline;
+    std::vector<bool> acked;                  // per task
+    std::vector<TaskSnapshotMetadata> tasks;  // per task
+    bool committing = false;  // writing `_metadata`: no abort now
+  };
+
+  CheckpointCoordinator(Config config, Hooks hooks,
+                        std::unique_ptr<SharedFileStore> store);
+
+  void RunTimer();
+  void RunWorker();
+  // REQUIRES: mu_ held.
+  bool CanTrigger(std::string* why) const;
+  int64_t StartCheckpoint(bool full, bool periodic,
+                          std::unique_lock<std::mutex>& lock);
+  void AbortLocked(int64_t id, const std::string& why);
+  void FinishLocked(Pending& p);  // into history_
+  // Async phase of one task's snapshot.
+  void CompleteTaskSnapshot(int64_t id, int task, bool full,
+                            std::shared_ptr<PendingSnapshot> pending,
+                            std::string local_dir);
+  void Commit(int64_t id);
+  int TaskIndex(int vertex, int subtask) const;
+
+  const Config config_;
+  const Hooks hooks_;
+  std::unique_ptr<SharedFileStore> store_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // state changes: triggers, completions
+  bool stopped_ = false;
+  bool started_ = false;
+  bool suspended_ = false;
+  bool task_ended_ = false;
+  int64_t next_id_ = 1;
+  std::chrono::steady_clock::time_point last_trigger_{};
+  std::chrono::steady_clock::time_point last_end_{};
+  std::map<int64_t, Pending> pending_;
+  std::deque<CheckpointStats> history_;       // ended checkpoints, oldest first
+  std::map<int64_t, CheckpointStats> ended_;  // for Wait(); last 64
+  int64_t completed_ = 0;
+  int64_t failed_ = 0;
+  int64_t restarts_ = 0;
+  std::string latest_path_;
+  std::string restored_from_;
+  int64_t restored_id_ = 0;
+
+  std::deque<std::function<void()>> work_;  // async phases, guarded by mu_
+  std::condition_variable work_cv_;
+  std::vector<std::thread> workers_;
+  std::thread timer_;
+};
+
+}  // namespace weir::engine

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "engine/checkpoint/restore.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+namespace weir::engine {
+
+namespace {
+
+// The operators a task snapshot holds keyed state or files of.
+std::set<OperatorId> OperatorsWithState(const TaskSnapshotMetadata& task) {
+  std::set<OperatorId> ops;
+  for (const StoredFile& f : task.files) {
+    const std::string& hex = task.format == SnapshotFormat::kRocksDBSst
+                                 ? f.column_family
+                                 : f.operator_id;
+    Result<OperatorId> id = OperatorId::FromHex(hex);
+    if (id.ok()) ops.insert(*id);
+  }
+  return ops;
+}
+
+bool Overlaps(KeyGroupRange a, KeyGroupRange b) {
+  return !a.empty() && !b.empty() && a.start <= b.end && b.start <= a.end;
+}
+
+}  // namespace
+
+Result<RestoreSource> LoadRestoreSource(const std::string& path) {
+  RestoreSource source;
+  source.metadata_path = MetadataFilePath(path);
+  Result<CheckpointMetadata> m = ReadMetadataFile(source.metadata_path);
+  if (!m.ok()) return m.status();
+  source.metadata = std::move(*m);
+  source.metadata_dir =
+      std::filesystem::path(source.metadata_path).parent_path().string();
+  if (source.metadata_dir.empty()) source.metadata_dir = ".";
+  return source;
+}
+
+Result<std::string> FindLatestCheckpoint(const std::string& job_root) {
+  std::error_code ec;
+  std::map<uint64_t, std::string> found;
+  for (std::filesystem::directory_iterator it(job_root, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::optional<uint64_t> id =
+        ParseCheckpointDirName(it->path().filename().string());
+    if (id) found[*id] = it->path().string();
+  }
+  for (auto it = found.rbegin(); it != found.rend(); ++it) {
+    const std::string meta = MetadataFilePath(it->second);
+    if (ReadMetadataFile(meta).ok()) return meta;
+  }
+  return Status::NotFound("no complete checkpoint in " + job_root);
+}
+
+Result<std::string> FindLatestCheckpointOfJob(
+    const std::string& checkpoints_dir, const std::string& job_name) {
+  std::error_code ec;
+  std::string best;
+  int64_t best_time = -1;
+  for (std::filesystem::directory_iterator it(checkpoints_dir, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory()) continue;
+    Result<std::string> latest = FindLatestCheckpoint(it->path().string());
+    if (!latest.ok()) continue;
+    Result<CheckpointMetadata> m = ReadMetadataFile(*latest);
+    if (!m.ok() || m->job_name != job_name) continue;
+    if (m->completion_time_ms > best_time) {
+      best_time = m->completion_time_ms;
+      best = *latest;
+    }
+  }
+  if (best.empty()) {
+    return Status::NotFound("no complete checkpoint of job '" + job_name +
+                            "' in " + checkpoints_dir);
+  }
+  return best;
+}
+
+Status CheckRestorable(const RestoreSource& source,
+                       const std::vector<OperatorId>& job_operators,
+                       int max_parallelism) {
+  const CheckpointMetadata& m = source.metadata;
+  const std::set<OperatorId> job(job_operators.begin(), job_operators.end());
+  for (const TaskSnapshotMetadata& t : m.tasks) {
+    if (t.max_parallelism != max_parallelism) {
+      return Status::InvalidArgument(
+          source.metadata_path +
+          ": the state was written with max "
+          "parallelism " +
+          std::to_string(t.max_parallelism) + ", the job has " +
+          std::to_string(max_parallelism) +
+          "; the max parallelism of a job cannot change");
+    }
+    for (const OperatorId& op : OperatorsWithState(t)) {
+      if (job.contains(op)) continue;
+      std::string name = op.ToHex();
+      for (const OperatorMetadata& om : m.operators) {
+        if (om.id != op) continue;
+        name = om.uid.empty() ? "'" + om.name + "' (" + op.ToHex() + ")"
+                              : "uid '" + om.uid + "'";
+      }
+      return Status::InvalidArgument(source.metadata_path +
+                                     ": it holds state of operator " + name +
+                                     ", which the job does not have");
+    }
+  }
+  return Status::OK();
+}
+
+std::vector<BackendSnapshot> SnapshotsForTask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    KeyGroupRange range) {
+  std::vector<BackendSnapshot> out;
+  const std::set<OperatorId> mine(operators.begin(), operators.end());
+  for (const TaskSnapshotMetadata& t : source.metadata.tasks) {
+    if (!Overlaps(t.key_group_range, range)) continue;
+    bool relevant = false;
+    for (const OperatorId& op : t.operator_ids) relevant |= mine.contains(op);
+    for (const OperatorId& op : OperatorsWithState(t)) {
+      relevant |= mine.contains(op);
+    }
+    if (!relevant) continue;
+    out.push_back(ToBackendSnapshot(source.metadata, source.metadata_dir, t));
+  }
+  return out;
+}
+
+}  // namespace weir::engine

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Restoring a job from a checkpoint (or savepoint): finding it, checking
+// that the job can take its state, and handing each task the snapshots
+// that hold the state of its operators and key groups.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <weir/key_group.h>
+#include <weir/operator_id.h>
+#include <weir/result.h>
+
+#include "backends/snapshot.h"
+#include "engine/checkpoint/metadata.h"
+
+namespace weir::engine {
+
+struct RestoreSource {
+  CheckpointMetadata metadata;
+  std::string metadata_path;  // the `_metadata` file
+  std::string metadata_dir;   // the chk-N (or savepoint) directory
+};
+
+// Reads the checkpoint at `path`: a chk-N or savepoint directory, or its
+// `_metadata` file. NotFound names the missing file; Corruption a file
+// that is truncated, foreign or damaged.
+Result<RestoreSource> LoadRestoreSource(const std::string& path);
+
+// The `_metadata` of the newest complete checkpoint under `job_root`
+// (<checkpoints-dir>/<job id>): the highest chk-N whose `_metadata` reads.
+// NotFound if there is none.
+Result<std::string> FindLatestCheckpoint(const std::string& job_root);
+
+// The `_metadata` of the newest complete checkpoint (by completion time)
+// of any job named `job_name` under `checkpoints_dir`. NotFound if none.
+Result<std::string> FindLatestCheckpointOfJob(
+    const std::string& checkpoints_dir, const std::string& job_name);
+
+// InvalidArgument unless the job can take the state: the max parallelism
+// is the same, and every operator that has state in the checkpoint is an
+// operator of the job (named by uid when it has one).
+Status CheckRestorable(const RestoreSource& source,
+                       const std::vector<OperatorId>& job_operators,
+                       int max_parallelism);
+
+// The snapshots a task with operators `operators` and key groups `range`
+// restores from: every task snapshot of the checkpoint that holds state of
+// one of the operators and key groups that overlap `range`.
+std::vector<BackendSnapshot> SnapshotsForTask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    KeyGroupRange range);
+
+}  // namespace weir::engine
