@@ -37,14 +37,18 @@
 //      synchronous way, as Flink's RocksDB backend flushes in its sync
 //      phase.
 //
+//      The baseline runs alternate with replays of the steps of weir's
+//      sync phase on the raw DB, each step timed (where the pause goes).
+//
 // Per checkpoint: the sync pause (wall time, and the task thread's CPU time
 // and context switches in it, which tell preemption from work), the async
-// phase (and its parts), files
-// and bytes uploaded and referenced, the `_metadata` size, and the bytes
-// of SST files new since the previous checkpoint (its file list against
-// the previous one's). Per phase: record latency p50/p99/p999/max. Then
-// the targets of the issue, MET or MISSED, and a JSON summary on stdout
-// (also written to WEIR_BENCH_JSON if set).
+// phase (and its parts), files and bytes uploaded and referenced, the
+// `_metadata` size, and the bytes of SST files new since the previous
+// checkpoint (its file list against the previous one's). Per phase: record
+// latency p50/p99/p999/max, and the records whose processing took over
+// 5 ms with the disk reads and context switches behind them. Then the
+// targets of the issue, MET or MISSED, and a JSON summary on stdout (also
+// written to WEIR_BENCH_JSON if set).
 //
 // Environment: WEIR_BENCH_DIR (default /tmp; data in
 // $WEIR_BENCH_DIR/weir-checkpoint-bench, removed at start and after each
