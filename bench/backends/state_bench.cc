@@ -46,6 +46,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <benchmark/benchmark.h>
 #include <rocksdb/perf_context.h>
 #include <rocksdb/perf_level.h>
@@ -128,6 +132,12 @@ std::map<FixtureKey, Fixture>& Fixtures() {
 void DropFixtures() {
   for (auto& [_, f] : Fixtures()) f.Drop();
   Fixtures().clear();
+#if defined(__GLIBC__)
+  // Give the freed heap of a dropped store back to the kernel. Without it
+  // glibc kept the memory store's 10M keys (6.7 GB, observed) while the
+  // RocksDB stores ran, and they lost that much page cache.
+  malloc_trim(0);
+#endif
 }
 
 // By default one store is open at a time (the benchmarks of a store run
