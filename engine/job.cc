@@ -251,6 +251,21 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
     return b.status().WithContext("restoring " + where + " from " +
                                   restore->metadata_path);
   }
+  if (restore != nullptr) {
+    // Union list states: every subtask gets the entries of all of them.
+    std::vector<OperatorId> ops;
+    for (int node : plan.vertices[vertex].nodes) ops.push_back(plan.ids[node]);
+    for (const engine::OperatorStateMetadata& st :
+         engine::UnionOperatorStates(*restore, ops)) {
+      Result<RawOperatorListState*> list = (*b)->GetOperatorListState(
+          st.operator_id, st.name, OperatorStateMode::kUnion);
+      Status s = list.ok() ? (*list)->Update(st.values) : list.status();
+      if (!s.ok()) {
+        return s.WithContext("restoring union state '" + st.name + "' of " +
+                             where);
+      }
+    }
+  }
   task->set_backend(std::move(*b));
   return Status::OK();
 }

@@ -264,8 +264,28 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
       config_.local_dir + "/chk-" + std::to_string(checkpoint_id) + "/" +
       std::to_string(vertex) + "-" + std::to_string(subtask);
   const auto t0 = std::chrono::steady_clock::now();
+  // Operator list states go into `_metadata` as well (small: offsets,
+  // staged files), for union and rescaled restores.
+  std::vector<OperatorStateMetadata> op_states;
+  Status st;
+  if (task >= 0) {
+    for (const OperatorId& op :
+         config_.tasks[static_cast<size_t>(task)].operator_ids) {
+      Result<std::vector<KeyedStateBackend::OperatorStateEntry>> r =
+          backend.OperatorStates(op);
+      if (!r.ok()) {
+        st = r.status();
+        break;
+      }
+      for (auto& e : *r) {
+        op_states.push_back(
+            {op, e.name, static_cast<uint8_t>(e.mode), std::move(e.values)});
+      }
+    }
+  }
   Result<std::unique_ptr<PendingSnapshot>> snap =
-      backend.Snapshot(checkpoint_id, dir);
+      st.ok() ? backend.Snapshot(checkpoint_id, dir)
+              : Result<std::unique_ptr<PendingSnapshot>>(st);
   const int64_t sync_us = MicrosSince(t0);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = pending_.find(checkpoint_id);
@@ -285,8 +305,10 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
         std::max(it->second.stats.sync_max_us, sync_us);
   }
   std::shared_ptr<PendingSnapshot> pending(std::move(*snap));
-  work_.push_back([this, checkpoint_id, task, full, pending, dir]() mutable {
-    CompleteTaskSnapshot(checkpoint_id, task, full, std::move(pending), dir);
+  work_.push_back([this, checkpoint_id, task, full, pending, dir,
+                   states = std::move(op_states)]() mutable {
+    CompleteTaskSnapshot(checkpoint_id, task, full, std::move(pending), dir,
+                         std::move(states));
   });
   work_cv_.notify_one();
   return Status::OK();
@@ -294,7 +316,7 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
 
 void CheckpointCoordinator::CompleteTaskSnapshot(
     int64_t id, int task, bool full, std::shared_ptr<PendingSnapshot> pending,
-    std::string local_dir) {
+    std::string local_dir, std::vector<OperatorStateMetadata> op_states) {
   const auto t0 = std::chrono::steady_clock::now();
   const CheckpointTask& t = config_.tasks[static_cast<size_t>(task)];
   Result<BackendSnapshot> snap = pending->Complete();
@@ -330,6 +352,7 @@ void CheckpointCoordinator::CompleteTaskSnapshot(
   for (const StoredFile& f : upload.files) p.stats.state_size += f.size;
   p.tasks[static_cast<size_t>(task)] = MakeTaskSnapshot(
       t.vertex, t.subtask, t.operator_ids, *snap, std::move(upload.files));
+  p.tasks[static_cast<size_t>(task)].operator_states = std::move(op_states);
   if (!p.acked[static_cast<size_t>(task)]) {
     p.acked[static_cast<size_t>(task)] = true;
     ++p.stats.tasks_acknowledged;

@@ -140,7 +140,8 @@ class CheckpointCoordinator final : public SnapshotObserver {
   // Async phase of one task's snapshot.
   void CompleteTaskSnapshot(int64_t id, int task, bool full,
                             std::shared_ptr<PendingSnapshot> pending,
-                            std::string local_dir);
+                            std::string local_dir,
+                            std::vector<OperatorStateMetadata> op_states);
   void Commit(int64_t id);
   int TaskIndex(int vertex, int subtask) const;
 

@@ -105,6 +105,17 @@ Status EncodeTask(const TaskSnapshotMetadata& t, std::string* out) {
     if (!s.ok()) return s.WithContext(what);
     PutRecord(out, record);
   }
+  // Appended field: operator list states.
+  PutVarint32(out, static_cast<uint32_t>(t.operator_states.size()));
+  for (const OperatorStateMetadata& st : t.operator_states) {
+    record.clear();
+    record.append(st.operator_id.bytes());
+    PutLengthPrefixed(&record, st.name);
+    record.push_back(static_cast<char>(st.mode));
+    PutVarint32(&record, static_cast<uint32_t>(st.values.size()));
+    for (const std::string& v : st.values) PutLengthPrefixed(&record, v);
+    PutRecord(out, record);
+  }
   return Status::OK();
 }
 
@@ -227,6 +238,27 @@ bool DecodeTask(Reader r, TaskSnapshotMetadata* t, int* bad_file) {
       return false;
     }
     t->files.push_back(std::move(f));
+  }
+  if (r.empty()) return true;  // written before operator states were kept
+  uint32_t n_states;
+  if (!r.Count(1, &n_states)) return false;
+  for (uint32_t i = 0; i < n_states; ++i) {
+    Reader record("");
+    OperatorStateMetadata st;
+    std::array<uint8_t, 16> id;
+    uint32_t n_values;
+    if (!r.Record(&record) || !record.Id16(&id) || !record.String(&st.name) ||
+        !record.Byte(&st.mode) || (st.mode != 1 && st.mode != 2) ||
+        !record.Count(1, &n_values)) {
+      return false;
+    }
+    st.operator_id = OperatorId(id);
+    for (uint32_t j = 0; j < n_values; ++j) {
+      std::string v;
+      if (!record.String(&v)) return false;
+      st.values.push_back(std::move(v));
+    }
+    t->operator_states.push_back(std::move(st));
   }
   return true;
 }

@@ -94,6 +94,19 @@ struct StoredFile {
 // `file` as stored under `path` (local_path dropped).
 StoredFile ToStoredFile(const SnapshotFile& file, std::string path);
 
+// One operator list state of a task at the cut (a source's offsets, a
+// sink's staged files). Kept in `_metadata` too, so that a restore can hand
+// every subtask the union of a kUnion state, and redistribute kSplit states
+// when the parallelism changes, without opening the other subtasks' files.
+struct OperatorStateMetadata {
+  OperatorId operator_id;
+  std::string name;
+  uint8_t mode = 1;  // OperatorStateMode: 1 split, 2 union
+  std::vector<std::string> values;
+
+  bool operator==(const OperatorStateMetadata&) const = default;
+};
+
 // The state of one task (subtask `subtask_index` of vertex `vertex_index`)
 // at the cut. A task holds the state of every operator of its chain.
 struct TaskSnapshotMetadata {
@@ -105,6 +118,9 @@ struct TaskSnapshotMetadata {
   int max_parallelism = 0;
   uint64_t sequence_number = 0;  // kRocksDBSst: the cut's sequence number
   std::vector<StoredFile> files;
+  // Added after format version 1's first files (appended to the record;
+  // empty when read from an older file).
+  std::vector<OperatorStateMetadata> operator_states;
 
   bool operator==(const TaskSnapshotMetadata&) const = default;
 };

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/checkpoint/restore.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
+
+#include <weir/raw_state.h>
 
 namespace weir::engine {
 
@@ -126,6 +129,36 @@ std::vector<BackendSnapshot> SnapshotsForTask(
     if (!relevant) continue;
     out.push_back(ToBackendSnapshot(source.metadata, source.metadata_dir, t));
   }
+  return out;
+}
+
+std::vector<OperatorStateMetadata> UnionOperatorStates(
+    const RestoreSource& source, const std::vector<OperatorId>& operators) {
+  const std::set<OperatorId> mine(operators.begin(), operators.end());
+  std::vector<const TaskSnapshotMetadata*> tasks;
+  for (const TaskSnapshotMetadata& t : source.metadata.tasks) {
+    tasks.push_back(&t);
+  }
+  std::sort(tasks.begin(), tasks.end(), [](const auto* a, const auto* b) {
+    return std::pair(a->vertex_index, a->subtask_index) <
+           std::pair(b->vertex_index, b->subtask_index);
+  });
+  std::map<std::pair<OperatorId, std::string>, OperatorStateMetadata> merged;
+  for (const TaskSnapshotMetadata* t : tasks) {
+    for (const OperatorStateMetadata& st : t->operator_states) {
+      if (st.mode != static_cast<uint8_t>(OperatorStateMode::kUnion) ||
+          !mine.contains(st.operator_id)) {
+        continue;
+      }
+      OperatorStateMetadata& m = merged[{st.operator_id, st.name}];
+      m.operator_id = st.operator_id;
+      m.name = st.name;
+      m.mode = st.mode;
+      m.values.insert(m.values.end(), st.values.begin(), st.values.end());
+    }
+  }
+  std::vector<OperatorStateMetadata> out;
+  for (auto& [key, st] : merged) out.push_back(std::move(st));
   return out;
 }
 

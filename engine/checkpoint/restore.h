@@ -52,4 +52,11 @@ std::vector<BackendSnapshot> SnapshotsForTask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     KeyGroupRange range);
 
+// The kUnion operator list states of `operators` as every subtask must see
+// them on restore: per (operator, name), the entries of all tasks of the
+// checkpoint, in (vertex, subtask) order. Empty for a checkpoint written
+// before `_metadata` kept operator states.
+std::vector<OperatorStateMetadata> UnionOperatorStates(
+    const RestoreSource& source, const std::vector<OperatorId>& operators);
+
 }  // namespace weir::engine
