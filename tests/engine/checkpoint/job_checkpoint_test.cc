@@ -328,6 +328,45 @@ TEST_P(JobCheckpointTest, TimedOutCheckpointIsAbortedAndTheJobGoesOn) {
   EXPECT_EQ(info.completed, 1);
 }
 
+// An I/O error while uploading (shared/ is, for a while, not a directory)
+// aborts that checkpoint; the job goes on and the next one completes.
+TEST_P(JobCheckpointTest, UploadErrorAbortsTheCheckpointAndTheJobGoesOn) {
+  Harness run;
+  JobOptions options = Options();
+  ASSERT_OK_AND_ASSIGN(auto job, CountJob(run, 4000).Build(options));
+  ASSERT_OK(job->Start());
+  OpenGateAndWait(run, 1000);
+  ASSERT_OK_AND_ASSIGN(int64_t first, job->TriggerCheckpoint());
+  ASSERT_OK(job->WaitForCheckpoint(first, 30s));
+  const std::string root = Options().checkpoints.dir + "/" + job->id().ToHex();
+  fs::rename(root + "/shared", root + "/shared.away");
+  std::ofstream(root + "/shared") << "not a directory";
+  OpenGateAndWait(run, 2000);
+  ASSERT_OK_AND_ASSIGN(int64_t broken, job->TriggerCheckpoint());
+  Result<CheckpointStats> r = job->WaitForCheckpoint(broken, 30s);
+  EXPECT_TRUE(r.status().IsAborted()) << r.status().ToString();
+  fs::remove(root + "/shared");
+  fs::rename(root + "/shared.away", root + "/shared");
+  EXPECT_FALSE(fs::exists(root + "/chk-" + std::to_string(broken)));
+  OpenGateAndWait(run, 3000);
+  ASSERT_OK_AND_ASSIGN(int64_t next, job->TriggerCheckpoint());
+  ASSERT_OK_AND_ASSIGN(CheckpointStats stats,
+                       job->WaitForCheckpoint(next, 30s));
+  run.gate->open.store(4000);
+  ASSERT_OK(job->Wait());
+  EXPECT_EQ(FinalCounts(run.out->values()), ExpectedCounts(4000));
+  EXPECT_EQ(job->Checkpoints().failed, 1);
+  // The checkpoint taken after the error restores.
+  Harness b;
+  options.restore_from = stats.path;
+  ASSERT_OK_AND_ASSIGN(auto resumed, CountJob(b, 4000).Build(options));
+  b.gate->open.store(4000);
+  ASSERT_OK(resumed->Start());
+  ASSERT_OK(resumed->Wait());
+  EXPECT_EQ(b.out->values().size(), 1000u);
+  EXPECT_EQ(FinalCounts(b.out->values()), ExpectedCounts(4000));
+}
+
 TEST_P(JobCheckpointTest, FailureRestartsFromTheLatestCheckpoint) {
   constexpr int64_t kTotal = 5000;
   Harness run;
