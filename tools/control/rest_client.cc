@@ -199,4 +199,26 @@ Status RequestCancel(const std::string& host, int port, const JobId& id,
   return body.status();
 }
 
+Result<int64_t> RequestCheckpoint(const std::string& host, int port,
+                                  const JobId& id, bool full,
+                                  std::chrono::milliseconds timeout) {
+  const std::string body = std::string("{\"checkpointType\":\"") +
+                           (full ? "FULL" : "CONFIGURED") + "\"}";
+  Result<std::string> answer = HttpPost(
+      host, port, "/jobs/" + id.ToHex() + "/checkpoints", body, timeout);
+  if (!answer.ok()) return answer.status();
+  return ParseCheckpointTrigger(*answer);
+}
+
+Result<CheckpointTriggerStatus> FetchCheckpointStatus(
+    const std::string& host, int port, const JobId& id, int64_t checkpoint_id,
+    std::chrono::milliseconds timeout) {
+  Result<std::string> answer = HttpGet(
+      host, port,
+      "/jobs/" + id.ToHex() + "/checkpoints/" + std::to_string(checkpoint_id),
+      timeout);
+  if (!answer.ok()) return answer.status();
+  return ParseCheckpointStatus(*answer);
+}
+
 }  // namespace weir::tools

@@ -26,6 +26,8 @@
 #include <weir/result.h>
 #include <weir/status.h>
 
+#include "tools/control/checkpoint_json.h"
+
 namespace weir::tools {
 
 // Default: 10 s to connect, and 10 s for each read or write.
@@ -61,5 +63,18 @@ Result<JobInfo> FetchJob(
 // server accepted (202), before the job has stopped.
 Status RequestCancel(const std::string& host, int port, const JobId& id,
                      std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// POST /jobs/:jobid/checkpoints: triggers a checkpoint (a full one if
+// `full`) and returns its id without waiting for it. InvalidArgument (HTTP
+// 400) if the job takes no checkpoints or is not running.
+Result<int64_t> RequestCheckpoint(
+    const std::string& host, int port, const JobId& id, bool full,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// GET /jobs/:jobid/checkpoints/:triggerid: whether checkpoint
+// `checkpoint_id` has ended, and how.
+Result<CheckpointTriggerStatus> FetchCheckpointStatus(
+    const std::string& host, int port, const JobId& id, int64_t checkpoint_id,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
 
 }  // namespace weir::tools

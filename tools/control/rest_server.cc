@@ -7,10 +7,13 @@
 #include <atomic>
 #include <cassert>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <utility>
 
+#include "tools/control/checkpoint_json.h"
 #include "tools/control/job_json.h"
 
 #ifndef WEIR_VERSION
@@ -74,6 +77,19 @@ void SocketOptions(int sock) {
 }  // namespace
 
 JobDirectory::~JobDirectory() = default;
+
+Result<int64_t> JobDirectory::TriggerCheckpoint(const JobId&, bool) {
+  return Status::NotSupported("this endpoint takes no checkpoints");
+}
+
+Result<std::optional<CheckpointStats>> JobDirectory::CheckpointOutcome(
+    const JobId&, int64_t) {
+  return Status::NotSupported("this endpoint takes no checkpoints");
+}
+
+Result<CheckpointsInfo> JobDirectory::Checkpoints(const JobId&) {
+  return Status::NotSupported("this endpoint takes no checkpoints");
+}
 
 RestResponse JsonResponse(int status, const nlohmann::json& body) {
   return RestResponse{status, DumpJson(body)};
@@ -148,7 +164,7 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(
     request.body = req.body;
     const RestResponse response = self->Dispatch(request);
     res.status = response.status;
-    res.set_content(response.body, "application/json");
+    res.set_content(response.body, response.content_type);
   };
   // Every method goes to Dispatch, which tells 404 from 405 itself.
   svr.Get(".*", handler);
@@ -211,10 +227,19 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(
     done->store(true);
   });
   while (!svr.is_running() && !done->load()) std::this_thread::yield();
+  server->observer_ = std::thread([self] { self->RunObserver(); });
   return server;
 }
 
 void RestServer::Stop() {
+  if (observer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(observer_mu_);
+      stopping_ = true;
+    }
+    observer_cv_.notify_all();
+    observer_.join();
+  }
   if (!thread_.joinable()) return;
   server_->stop();
   thread_.join();
@@ -271,6 +296,16 @@ void RestServer::AddBuiltinRoutes() {
            [this](const RestRequest& r) { return GetJob(r); });
   AddRoute("PATCH", "/jobs/:jobid",
            [this](const RestRequest& r) { return PatchJob(r); });
+  AddRoute("POST", "/jobs/:jobid/checkpoints",
+           [this](const RestRequest& r) { return TriggerCheckpoint(r); });
+  AddRoute("GET", "/jobs/:jobid/checkpoints",
+           [this](const RestRequest& r) { return GetCheckpoints(r); });
+  AddRoute("GET", "/jobs/:jobid/checkpoints/:triggerid",
+           [this](const RestRequest& r) { return GetCheckpointStatus(r); });
+  AddRoute("GET", "/jobs/:jobid/checkpoints/details/:checkpointid",
+           [this](const RestRequest& r) { return GetCheckpointDetails(r); });
+  AddRoute("GET", "/metrics",
+           [this](const RestRequest&) { return GetMetrics(); });
 }
 
 RestResponse RestServer::GetConfig() const {
@@ -309,6 +344,129 @@ RestResponse RestServer::PatchJob(const RestRequest& request) const {
   const Status s = jobs_->CancelJob(*id);
   if (!s.ok()) return StatusResponse(s);
   return JsonResponse(202, nlohmann::json::object());
+}
+
+namespace {
+
+// A positive decimal checkpoint id from path parameter `name`.
+Result<int64_t> CheckpointIdParam(const RestRequest& request,
+                                  const char* name) {
+  auto it = request.path_params.find(name);
+  if (it == request.path_params.end()) {
+    return Status::InvalidArgument("the path has no checkpoint id");
+  }
+  const std::string& s = it->second;
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+  if (ec != std::errc() || end != s.data() + s.size() || id < 1) {
+    return Status::InvalidArgument("'" + s + "' is not a checkpoint id");
+  }
+  return id;
+}
+
+}  // namespace
+
+RestResponse RestServer::TriggerCheckpoint(const RestRequest& request) {
+  Result<JobId> id = JobIdParam(request);
+  if (!id.ok()) return ErrorResponse(404, id.status().message());
+  std::optional<std::string> full_param;
+  if (auto it = request.query.find("full"); it != request.query.end()) {
+    full_param = it->second;
+  }
+  Result<bool> full = ParseCheckpointTriggerRequest(request.body, full_param);
+  if (!full.ok()) return StatusResponse(full.status());
+  Result<int64_t> checkpoint = jobs_->TriggerCheckpoint(*id, *full);
+  if (!checkpoint.ok()) return StatusResponse(checkpoint.status());
+  return JsonResponse(202, CheckpointTriggerToJson(*checkpoint));
+}
+
+RestResponse RestServer::GetCheckpoints(const RestRequest& request) {
+  Result<JobId> id = JobIdParam(request);
+  if (!id.ok()) return ErrorResponse(404, id.status().message());
+  Result<CheckpointsInfo> info = jobs_->Checkpoints(*id);
+  if (!info.ok()) return StatusResponse(info.status());
+  if (!info->enabled) {
+    // Flink answers so for a job without checkpointing.
+    return ErrorResponse(404, "Checkpointing has not been enabled for job " +
+                                  id->ToHex() +
+                                  " (execution.checkpointing.dir)");
+  }
+  metrics_.Observe(*id, *info);
+  return JsonResponse(200, CheckpointsToJson(*info));
+}
+
+RestResponse RestServer::GetCheckpointStatus(const RestRequest& request) const {
+  Result<JobId> id = JobIdParam(request);
+  if (!id.ok()) return ErrorResponse(404, id.status().message());
+  Result<int64_t> checkpoint = CheckpointIdParam(request, "triggerid");
+  if (!checkpoint.ok())
+    return ErrorResponse(404, checkpoint.status().message());
+  Result<std::optional<CheckpointStats>> outcome =
+      jobs_->CheckpointOutcome(*id, *checkpoint);
+  if (!outcome.ok()) return StatusResponse(outcome.status());
+  return JsonResponse(
+      200, CheckpointStatusToJson(*checkpoint,
+                                  outcome->has_value() ? &**outcome : nullptr));
+}
+
+RestResponse RestServer::GetCheckpointDetails(
+    const RestRequest& request) const {
+  Result<JobId> id = JobIdParam(request);
+  if (!id.ok()) return ErrorResponse(404, id.status().message());
+  Result<int64_t> checkpoint = CheckpointIdParam(request, "checkpointid");
+  if (!checkpoint.ok())
+    return ErrorResponse(404, checkpoint.status().message());
+  Result<CheckpointsInfo> info = jobs_->Checkpoints(*id);
+  if (!info.ok()) return StatusResponse(info.status());
+  for (const CheckpointStats& c : info->history) {
+    if (c.id == *checkpoint) return JsonResponse(200, CheckpointToJson(c));
+  }
+  return ErrorResponse(404, "Checkpoint " + std::to_string(*checkpoint) +
+                                " of job " + id->ToHex() +
+                                " is not in the recent history");
+}
+
+std::vector<JobInfo> RestServer::ObserveCheckpoints() {
+  std::vector<JobInfo> jobs = jobs_->ListJobs();
+  std::vector<JobId> ids;
+  for (const JobInfo& job : jobs) {
+    ids.push_back(job.id);
+    Result<CheckpointsInfo> info = jobs_->Checkpoints(job.id);
+    if (info.ok() && info->enabled) metrics_.Observe(job.id, *info);
+  }
+  metrics_.Retain(ids);
+  return jobs;
+}
+
+void RestServer::RunObserver() {
+  std::unique_lock<std::mutex> lock(observer_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    ObserveCheckpoints();
+    lock.lock();
+    observer_cv_.wait_for(lock, std::chrono::milliseconds(200),
+                          [this] { return stopping_; });
+  }
+}
+
+RestResponse RestServer::GetMetrics() {
+  std::vector<JobMetricsInput> inputs;
+  for (JobInfo& job : ObserveCheckpoints()) {
+    JobMetricsInput in;
+    Result<CheckpointsInfo> info = jobs_->Checkpoints(job.id);
+    if (info.ok() && info->enabled) {
+      // Observe this very history, so the histogram and the counts agree.
+      metrics_.Observe(job.id, *info);
+      in.checkpoints = std::move(*info);
+      in.durations = metrics_.Histogram(job.id);
+    }
+    in.info = std::move(job);
+    inputs.push_back(std::move(in));
+  }
+  RestResponse response;
+  response.body = FormatMetrics(inputs);
+  response.content_type = kPrometheusContentType;
+  return response;
 }
 
 }  // namespace weir::tools

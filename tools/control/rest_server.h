@@ -9,11 +9,18 @@
 //   GET   /jobs/:jobid      the job's details (job_json.h)
 //   PATCH /jobs/:jobid      cancels the job (`?mode=cancel` optional);
 //                           202 {}
+//   POST  /jobs/:jobid/checkpoints          triggers a checkpoint; 202
+//   GET   /jobs/:jobid/checkpoints          counts, latest, history
+//   GET   /jobs/:jobid/checkpoints/:triggerid       a trigger's outcome
+//   GET   /jobs/:jobid/checkpoints/details/:id      one checkpoint
+//   GET   /metrics          Prometheus text format (metrics.h)
+//
+// (checkpoint_json.h has the checkpoint bodies.)
 //
 // More routes are added with AddRoute (savepoints, stop, checkpoints). An
 // unknown path answers 404 {"errors":["Not found: /x"]}, a known path with
 // another method 405, an unknown or malformed job id 404. Every body is
-// JSON. docs/rest-api.md describes the API.
+// JSON, except /metrics. docs/rest-api.md describes the API.
 //
 // Threads: Start() serves on a background thread; requests (bodies up to
 // 1 MiB) are handled on a pool of four worker threads, so a JobDirectory and
@@ -21,6 +28,7 @@
 // the destructor) return after the last handler has returned.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,10 +40,13 @@
 #include <thread>
 #include <vector>
 
+#include <weir/checkpoint.h>
 #include <weir/clock.h>
 #include <weir/job_info.h>
 #include <weir/result.h>
 #include <weir/status.h>
+
+#include "tools/control/metrics.h"
 
 namespace httplib {
 class Server;
@@ -55,6 +66,22 @@ class JobDirectory {
   // NotFound if there is no such job; another error if it cannot be
   // cancelled (the server answers as StatusToHttpCode says).
   virtual Status CancelJob(const JobId& id) = 0;
+
+  // Checkpoints. The defaults answer NotSupported (a directory without
+  // checkpoints). NotFound if there is no such job.
+  //
+  // Triggers a checkpoint of the job and returns its id without waiting
+  // for it (Job::TriggerCheckpoint: InvalidArgument if the job takes no
+  // checkpoints or is not running).
+  virtual Result<int64_t> TriggerCheckpoint(const JobId& id, bool full);
+  // The outcome of checkpoint `checkpoint_id`: its stats once it ended
+  // (completed or failed), nullopt while it runs. NotFound if it was never
+  // triggered or is too old to be known.
+  virtual Result<std::optional<CheckpointStats>> CheckpointOutcome(
+      const JobId& id, int64_t checkpoint_id);
+  // Counts and recent history; CheckpointsInfo::enabled is false if the job
+  // takes no checkpoints.
+  virtual Result<CheckpointsInfo> Checkpoints(const JobId& id);
 };
 
 struct RestRequest {
@@ -69,7 +96,8 @@ struct RestRequest {
 
 struct RestResponse {
   int status = 200;
-  std::string body;  // JSON text
+  std::string body;  // JSON text, unless content_type says otherwise
+  std::string content_type = "application/json";
 };
 
 using RestHandler = std::function<RestResponse(const RestRequest&)>;
@@ -137,6 +165,15 @@ class RestServer {
   RestResponse GetJobsOverview() const;
   RestResponse GetJob(const RestRequest& request) const;
   RestResponse PatchJob(const RestRequest& request) const;
+  RestResponse TriggerCheckpoint(const RestRequest& request);
+  RestResponse GetCheckpoints(const RestRequest& request);
+  RestResponse GetCheckpointStatus(const RestRequest& request) const;
+  RestResponse GetCheckpointDetails(const RestRequest& request) const;
+  RestResponse GetMetrics();
+  // Observes the checkpoint history of every job (for the histograms of
+  // /metrics); returns the jobs' current infos.
+  std::vector<JobInfo> ObserveCheckpoints();
+  void RunObserver();
 
   const std::string address_;
   int port_ = 0;
@@ -147,6 +184,13 @@ class RestServer {
 
   std::mutex routes_mu_;
   std::vector<Route> routes_;  // guarded by routes_mu_
+
+  CheckpointMetrics metrics_;
+  // Observes checkpoints every 200 ms until Stop().
+  std::thread observer_;
+  std::mutex observer_mu_;
+  std::condition_variable observer_cv_;
+  bool stopping_ = false;  // guarded by observer_mu_
 };
 
 }  // namespace weir::tools

@@ -46,6 +46,36 @@ class SingleJobDirectory final : public JobDirectory {
     job_->Cancel();
     return Status::OK();
   }
+  Result<int64_t> TriggerCheckpoint(const JobId& id, bool full) override {
+    if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
+    return job_->TriggerCheckpoint(full);
+  }
+  Result<std::optional<CheckpointStats>> CheckpointOutcome(
+      const JobId& id, int64_t checkpoint_id) override {
+    if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
+    Result<CheckpointStats> stats =
+        job_->WaitForCheckpoint(checkpoint_id, std::chrono::milliseconds(0));
+    if (stats.ok()) return std::optional<CheckpointStats>(std::move(*stats));
+    // Still running (the wait timed out), or failed (its stats say why).
+    if (stats.status().code() == Status::Code::kIOError) {
+      return std::optional<CheckpointStats>();
+    }
+    if (stats.status().code() == Status::Code::kAborted) {
+      for (CheckpointStats& c : job_->Checkpoints().history) {
+        if (c.id == checkpoint_id) return std::optional<CheckpointStats>(c);
+      }
+      CheckpointStats failed;
+      failed.id = checkpoint_id;
+      failed.state = CheckpointState::kFailed;
+      failed.failure = std::string(stats.status().message());
+      return std::optional<CheckpointStats>(std::move(failed));
+    }
+    return stats.status();
+  }
+  Result<CheckpointsInfo> Checkpoints(const JobId& id) override {
+    if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
+    return job_->Checkpoints();
+  }
 
  private:
   Job* job_;

@@ -5,11 +5,13 @@
 //   weir run [-p N] [-c CONF.yaml] [-D key=value]... [-d] JOB.yaml
 //   weir list [-m host:port]
 //   weir cancel [-m host:port] JOBID
+//   weir checkpoint [-m host:port] [--full] JOBID
 //
 // docs/cli.md is the reference.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "tools/control/checkpoint_command.h"
 #include "tools/run/commands.h"
 
 int main(int argc, char** argv) {
@@ -47,6 +49,20 @@ int main(int argc, char** argv) {
   cancel_cmd->add_option("jobid", cancel_id, "The JobID (32 hex digits)")
       ->required();
 
+  std::optional<std::string> checkpoint_endpoint;
+  std::string checkpoint_id;
+  bool checkpoint_full = false;
+  CLI::App* checkpoint_cmd = app.add_subcommand(
+      "checkpoint", "Take a checkpoint of a running job and wait for it");
+  checkpoint_cmd->add_option("-m,--jobmanager", checkpoint_endpoint,
+                             "The weir at host:port that runs the job");
+  checkpoint_cmd->add_flag("--full", checkpoint_full,
+                           "Upload every file anew instead of referencing "
+                           "those of earlier checkpoints");
+  checkpoint_cmd
+      ->add_option("jobid", checkpoint_id, "The JobID (32 hex digits)")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -64,6 +80,10 @@ int main(int argc, char** argv) {
   if (list_cmd->parsed()) return weir::tools::ListJobs(list_endpoint);
   if (cancel_cmd->parsed()) {
     return weir::tools::CancelJob(cancel_id, cancel_endpoint);
+  }
+  if (checkpoint_cmd->parsed()) {
+    return weir::tools::CheckpointJob(checkpoint_id, checkpoint_full,
+                                      checkpoint_endpoint);
   }
   return 1;
 }

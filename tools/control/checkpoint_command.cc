@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tools/control/checkpoint_command.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "tools/control/job_registry.h"
+#include "tools/control/rest_client.h"
+
+namespace weir::tools {
+
+namespace {
+
+int Fail(std::string_view message) {
+  std::fprintf(stderr, "weir: error: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+  return 1;
+}
+
+}  // namespace
+
+int CheckpointJob(const std::string& job_id, bool full,
+                  const std::optional<std::string>& endpoint) {
+  Result<JobId> id = JobId::FromHex(job_id);
+  if (!id.ok()) return Fail(id.status().message());
+  HostPort hp;
+  if (endpoint) {
+    Result<HostPort> r = ParseHostPort(*endpoint);
+    if (!r.ok()) return Fail(r.status().message());
+    hp = *r;
+  } else {
+    Result<JobRegistry> registry = JobRegistry::OpenDefault();
+    if (!registry.ok()) return Fail(registry.status().message());
+    Result<RegistryEntry> entry = registry->Find(*id);
+    if (!entry.ok()) return Fail(entry.status().message());
+    hp = HostPort{entry->rest_address, entry->rest_port};
+  }
+  Result<int64_t> checkpoint = RequestCheckpoint(hp.host, hp.port, *id, full);
+  if (!checkpoint.ok()) {
+    return Fail("cannot trigger a checkpoint of job " + id->ToHex() + ": " +
+                std::string(checkpoint.status().message()));
+  }
+  // The checkpoint ends (completes, fails or times out) by itself; poll its
+  // status, quickly at first.
+  std::chrono::milliseconds pause{10};
+  while (true) {
+    Result<CheckpointTriggerStatus> status =
+        FetchCheckpointStatus(hp.host, hp.port, *id, *checkpoint);
+    if (!status.ok()) {
+      return Fail("checkpoint " + std::to_string(*checkpoint) + " of job " +
+                  id->ToHex() + ": " + std::string(status.status().message()));
+    }
+    if (status->done) {
+      if (!status->failure.empty()) {
+        return Fail("checkpoint " + std::to_string(*checkpoint) + " of job " +
+                    id->ToHex() + " failed: " + status->failure);
+      }
+      std::printf("Checkpoint %lld for job %s completed. Path: %s\n",
+                  static_cast<long long>(*checkpoint), id->ToHex().c_str(),
+                  status->location.c_str());
+      return 0;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace weir::tools
