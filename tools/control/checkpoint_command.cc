@@ -39,7 +39,7 @@ int CheckpointJob(const std::string& job_id, bool full,
   }
   Result<int64_t> checkpoint = RequestCheckpoint(hp.host, hp.port, *id, full);
   if (!checkpoint.ok()) {
-    return Fail("cannot trigger a checkpoint of job " + id->ToHex() + ": " +
+    return Fail("cannot trigger a checkpoint: " +
                 std::string(checkpoint.status().message()));
   }
   // The checkpoint ends (completes, fails or times out) by itself; poll its
