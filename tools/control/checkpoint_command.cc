@@ -37,7 +37,11 @@ int CheckpointJob(const std::string& job_id, bool full,
     if (!entry.ok()) return Fail(entry.status().message());
     hp = HostPort{entry->rest_address, entry->rest_port};
   }
-  Result<int64_t> checkpoint = RequestCheckpoint(hp.host, hp.port, *id, full);
+  // The trigger waits while the job has as many checkpoints in progress as
+  // it may (a slow periodic one), up to the checkpoint timeout (10 min by
+  // default): wait as long for the answer.
+  Result<int64_t> checkpoint =
+      RequestCheckpoint(hp.host, hp.port, *id, full, std::chrono::minutes(11));
   if (!checkpoint.ok()) {
     return Fail("cannot trigger a checkpoint: " +
                 std::string(checkpoint.status().message()));
