@@ -524,6 +524,11 @@ Status Job::Start() {
     const std::string base =
         m.options.local_dir.empty() ? DefaultLocalDir() : m.options.local_dir;
     m.work_dir = base + "/job-" + m.id.ToHex();
+    // A run of this job killed with SIGKILL left its working directory
+    // behind (a restored job keeps the checkpoint's id): nothing in it is
+    // needed, and a restore refuses a directory that holds state.
+    std::error_code ec;
+    std::filesystem::remove_all(m.work_dir, ec);
   }
   Status s;
   if (!m.options.checkpoints.dir.empty()) s = m.CreateCoordinator();
