@@ -57,13 +57,6 @@ std::vector<ConfigKey> MakeKeys() {
   keys.push_back(StringKey("state.backend.local-dir", "",
                            "Working directory of the state backends; empty "
                            "= $TMPDIR/weir."));
-  ConfigKey incremental;
-  incremental.key = "state.backend.incremental";
-  incremental.type = ConfigType::kBool;
-  incremental.default_value = "true";
-  incremental.description =
-      "Checkpoints upload only SST files the checkpoint storage lacks.";
-  keys.push_back(incremental);
   keys.push_back(IntKey("rest.port", 8081, 0, 65535,
                         "Port of the REST endpoint; 0 = any free port."));
   keys.push_back(StringKey("rest.address", "127.0.0.1",
@@ -92,6 +85,49 @@ std::vector<ConfigKey> MakeKeys() {
   keys.push_back(Aliased(IntKey("execution.checkpointing.num-retained", 1, 1,
                                 kIntMax, "Completed checkpoints kept."),
                          "state.checkpoints.num-retained"));
+  ConfigKey timeout;
+  timeout.key = "execution.checkpointing.timeout";
+  timeout.type = ConfigType::kDuration;
+  timeout.default_value = "10m";
+  timeout.min = 1;
+  timeout.description = "A checkpoint not complete after this long is aborted.";
+  keys.push_back(timeout);
+  ConfigKey pause;
+  pause.key = "execution.checkpointing.min-pause";
+  pause.type = ConfigType::kDuration;
+  pause.default_value = "0";
+  pause.description =
+      "Least time between the end of a checkpoint and the next periodic one.";
+  keys.push_back(pause);
+  keys.push_back(IntKey("execution.checkpointing.max-concurrent-checkpoints", 1,
+                        1, 1000, "Checkpoints in progress at once."));
+  ConfigKey incremental;
+  incremental.key = "execution.checkpointing.incremental";
+  incremental.type = ConfigType::kBool;
+  incremental.default_value = "true";
+  incremental.aliases = {"state.backend.incremental"};
+  incremental.description =
+      "Checkpoints upload only SST files the checkpoint storage lacks.";
+  keys.push_back(incremental);
+  ConfigKey restart;
+  restart.key = "restart-strategy.type";
+  restart.type = ConfigType::kEnum;
+  restart.default_value = "none";
+  restart.choices = {"none", "off", "disable", "fixed-delay", "fixeddelay"};
+  restart.aliases = {"restart-strategy"};
+  restart.description =
+      "What a failed job does: none (fail) or fixed-delay (restart from the "
+      "latest checkpoint).";
+  keys.push_back(restart);
+  keys.push_back(IntKey("restart-strategy.fixed-delay.attempts", 1, 0,
+                        std::numeric_limits<int32_t>::max(),
+                        "Restarts before a failed job fails for good."));
+  ConfigKey delay;
+  delay.key = "restart-strategy.fixed-delay.delay";
+  delay.type = ConfigType::kDuration;
+  delay.default_value = "1s";
+  delay.description = "Time between a failure and the restart.";
+  keys.push_back(delay);
   return keys;
 }
 

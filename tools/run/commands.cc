@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/checkpoint/restore.h"
 #include "tools/control/job_list_format.h"
 #include "tools/control/job_registry.h"
 #include "tools/control/rest_client.h"
@@ -170,10 +171,45 @@ int RunJob(const RunArgs& args) {
   if (!builder.ok()) return Fail(builder.status());
   Result<JobOptions> options = JobOptionsFromConfig(*config);
   if (!options.ok()) return Fail(options.status());
+  if (args.from_savepoint && args.from_latest_checkpoint) {
+    return Fail(Status::InvalidArgument(
+        "-s and --from-latest-checkpoint cannot be used together"));
+  }
+  if (args.from_savepoint) {
+    if (args.from_savepoint->empty()) {
+      return Fail(Status::InvalidArgument("-s needs a checkpoint path"));
+    }
+    options->restore_from = *args.from_savepoint;
+  } else if (args.from_latest_checkpoint) {
+    if (options->checkpoints.dir.empty()) {
+      return Fail(Status::InvalidArgument(
+          "--from-latest-checkpoint needs a checkpoint directory "
+          "(execution.checkpointing.dir)"));
+    }
+    Result<std::string> latest =
+        engine::FindLatestCheckpointOfJob(options->checkpoints.dir, spec->name);
+    if (!latest.ok()) return Fail(latest.status());
+    options->restore_from = *latest;
+  }
   // Build() checks the graph and starts no thread, so a detached run may
   // still fork after it.
   Result<std::unique_ptr<Job>> job = builder->Build(*options);
   if (!job.ok()) return Fail(job.status());
+  if (!options->restore_from.empty()) {
+    // The restored job keeps the checkpoint's id, its checkpoint directory
+    // and its local working directory: one process at a time.
+    Result<JobRegistry> registry = JobRegistry::OpenDefault();
+    if (registry.ok()) {
+      if (Result<RegistryEntry> running = registry->Find((*job)->id());
+          running.ok()) {
+        return Fail(Status::InvalidArgument(
+            "job " + (*job)->id().ToHex() + " is running already (pid " +
+            std::to_string(running->pid) + "); cancel it first"));
+      }
+    }
+    std::printf("Restoring job %s from %s\n", (*job)->id().ToHex().c_str(),
+                options->restore_from.c_str());
+  }
 
   if (!args.detached) {
     return Serve(**job, *config, [](const std::string& msg, bool ok) {

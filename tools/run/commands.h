@@ -17,10 +17,17 @@ struct RunArgs {
   std::optional<std::string> config;            // -c
   std::vector<std::string> dynamic_properties;  // -D key=value
   bool detached = false;                        // -d
+  // -s/--from-savepoint PATH: a chk-N or savepoint directory, or its
+  // `_metadata` file.
+  std::optional<std::string> from_savepoint;
+  // --from-latest-checkpoint: the newest complete checkpoint of the job (by
+  // its name) in execution.checkpointing.dir.
+  bool from_latest_checkpoint = false;
 };
 
-// `weir run`. Exit codes: 0 when the job finished, 1 on an error or when
-// the job failed, 2 when it was cancelled.
+// `weir run`. Exit codes: 0 when the job finished, 1 on an error (also a
+// checkpoint that cannot be restored) or when the job failed, 2 when it was
+// cancelled.
 int RunJob(const RunArgs& args);
 
 // `weir list [-m host:port]`: the running jobs on this host (from the

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/run/job_planner.h"
 
+#include <algorithm>
+#include <limits>
+
 #include <weir/sinks.h>
 #include <weir/sources.h>
 
@@ -429,6 +432,41 @@ Result<JobOptions> JobOptionsFromConfig(const Config& config) {
         backend + "'");
   }
   o.local_dir = config.GetString("state.backend.local-dir").value_or("");
+
+  CheckpointOptions& c = o.checkpoints;
+  c.dir = config.GetString("execution.checkpointing.dir").value_or("");
+  c.interval_ms =
+      config.GetDurationMs("execution.checkpointing.interval").value_or(0);
+  if (c.interval_ms > 0 && c.dir.empty()) {
+    return Status::InvalidArgument(
+        "execution.checkpointing.interval is set but "
+        "execution.checkpointing.dir is not: checkpoints need a directory");
+  }
+  c.timeout_ms = config.GetDurationMs("execution.checkpointing.timeout")
+                     .value_or(c.timeout_ms);
+  c.min_pause_ms = config.GetDurationMs("execution.checkpointing.min-pause")
+                       .value_or(c.min_pause_ms);
+  c.max_concurrent = static_cast<int>(
+      config.GetInt("execution.checkpointing.max-concurrent-checkpoints")
+          .value_or(c.max_concurrent));
+  c.num_retained = static_cast<int>(
+      std::min<int64_t>(config.GetInt("execution.checkpointing.num-retained")
+                            .value_or(c.num_retained),
+                        std::numeric_limits<int>::max()));
+  c.incremental = config.GetBool("execution.checkpointing.incremental")
+                      .value_or(c.incremental);
+
+  const std::string restart =
+      config.GetString("restart-strategy.type").value_or("none");
+  if (restart == "fixed-delay" || restart == "fixeddelay") {
+    o.restart.attempts = static_cast<int>(
+        config.GetInt("restart-strategy.fixed-delay.attempts").value_or(1));
+    o.restart.delay_ms =
+        config.GetDurationMs("restart-strategy.fixed-delay.delay")
+            .value_or(o.restart.delay_ms);
+  } else {
+    o.restart.attempts = 0;
+  }
   return o;
 }
 

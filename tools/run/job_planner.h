@@ -27,7 +27,10 @@ struct PlanOverrides {
 Result<JobBuilder> PlanJob(const JobSpec& spec, const Config& config,
                            const PlanOverrides& overrides);
 
-// Engine options from the configuration: state backend type and local dir.
+// Engine options from the configuration: the state backend (type, local
+// dir), checkpoints (execution.checkpointing.*) and the restart strategy
+// (restart-strategy.*). InvalidArgument for a periodic interval without a
+// checkpoint directory.
 Result<JobOptions> JobOptionsFromConfig(const Config& config);
 
 }  // namespace weir::tools

@@ -2,7 +2,8 @@
 //
 // The `weir` binary: runs YAML jobs and talks to running ones.
 //
-//   weir run [-p N] [-c CONF.yaml] [-D key=value]... [-d] JOB.yaml
+//   weir run [-p N] [-c CONF.yaml] [-D key=value]... [-d]
+//            [-s PATH | --from-latest-checkpoint] JOB.yaml
 //   weir list [-m host:port]
 //   weir cancel [-m host:port] JOBID
 //   weir checkpoint [-m host:port] [--full] JOBID
@@ -33,6 +34,15 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   run_cmd->add_flag("-d,--detached", run.detached,
                     "Run in the background; print the JobID and return");
+  CLI::Option* from_savepoint = run_cmd->add_option(
+      "-s,--from-savepoint,--fromSavepoint", run.from_savepoint,
+      "Start from this checkpoint or savepoint (chk-N directory or its "
+      "_metadata)");
+  run_cmd
+      ->add_flag("--from-latest-checkpoint", run.from_latest_checkpoint,
+                 "Start from the newest complete checkpoint of the job in "
+                 "execution.checkpointing.dir")
+      ->excludes(from_savepoint);
   run_cmd->add_option("job", run.job_file, "The job file (YAML)")->required();
 
   std::optional<std::string> list_endpoint;

@@ -68,6 +68,63 @@ TEST(Config, FileThenDynamicProperties) {
   EXPECT_EQ(config.EffectiveValues().count("state.savepoints.dir"), 0u);
 }
 
+TEST(Config, CheckpointAndRestartKeys) {
+  ASSERT_OK_AND_ASSIGN(Config defaults, LoadConfig(std::nullopt, {}));
+  EXPECT_EQ(defaults.GetDurationMs("execution.checkpointing.timeout"),
+            10 * 60 * 1000);
+  EXPECT_EQ(defaults.GetDurationMs("execution.checkpointing.min-pause"), 0);
+  EXPECT_EQ(
+      defaults.GetInt("execution.checkpointing.max-concurrent-checkpoints"), 1);
+  EXPECT_EQ(defaults.GetBool("execution.checkpointing.incremental"), true);
+  EXPECT_EQ(defaults.GetString("restart-strategy.type"), "none");
+  EXPECT_EQ(defaults.GetInt("restart-strategy.fixed-delay.attempts"), 1);
+  EXPECT_EQ(defaults.GetDurationMs("restart-strategy.fixed-delay.delay"), 1000);
+
+  ASSERT_OK_AND_ASSIGN(
+      Config config,
+      LoadConfigString("execution.checkpointing:\n"
+                       "  timeout: 30s\n"
+                       "  min-pause: 50ms\n"
+                       "  max-concurrent-checkpoints: 2\n"
+                       "state.backend.incremental: false\n"
+                       "restart-strategy: fixed-delay\n"
+                       "restart-strategy.fixed-delay.attempts: 5\n"
+                       "restart-strategy.fixed-delay.delay: 2s\n",
+                       "c.yaml", {}));
+  EXPECT_EQ(config.GetDurationMs("execution.checkpointing.timeout"), 30000);
+  EXPECT_EQ(config.GetDurationMs("execution.checkpointing.min-pause"), 50);
+  EXPECT_EQ(config.GetInt("execution.checkpointing.max-concurrent-checkpoints"),
+            2);
+  // state.backend.incremental is the older name (Flink < 1.20).
+  EXPECT_EQ(config.GetBool("execution.checkpointing.incremental"), false);
+  EXPECT_EQ(config.GetString("restart-strategy.type"), "fixed-delay");
+  EXPECT_EQ(config.GetInt("restart-strategy.fixed-delay.attempts"), 5);
+  EXPECT_EQ(config.GetDurationMs("restart-strategy.fixed-delay.delay"), 2000);
+
+  EXPECT_THAT(
+      LoadConfigString("restart-strategy.type: failure-rate\n", "c.yaml", {}),
+      StatusIs(Status::Code::kInvalidArgument,
+               AllOf(StartsWith("c.yaml:1: restart-strategy.type"),
+                     HasSubstr("is not one of none"))));
+  EXPECT_THAT(LoadConfigString(
+                  "", "c.yaml",
+                  {"execution.checkpointing.max-concurrent-checkpoints=0"}),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("out of range (1..1000)")));
+  EXPECT_THAT(
+      LoadConfigString("", "c.yaml", {"execution.checkpointing.timeout=0"}),
+      StatusIs(Status::Code::kInvalidArgument,
+               HasSubstr("must be at least 1ms")));
+  EXPECT_THAT(
+      LoadConfigString("", "c.yaml",
+                       {"restart-strategy.fixed-delay.attempts=-1"}),
+      StatusIs(Status::Code::kInvalidArgument, HasSubstr("out of range")));
+  EXPECT_THAT(LoadConfigString("state.backend.incremental: true\n"
+                               "execution.checkpointing.incremental: false\n",
+                               "c.yaml", {}),
+              StatusIs(Status::Code::kInvalidArgument, HasSubstr("set twice")));
+}
+
 TEST(Config, NestedMapsAreFlattened) {
   ASSERT_OK_AND_ASSIGN(Config config,
                        LoadConfigString("rest:\n  port: 0\n  address: 0.0.0.0\n"

@@ -249,5 +249,64 @@ INSTANTIATE_TEST_SUITE_P(Parallelism, PlannerTest, ::testing::Values(1, 2, 4),
                            return "p" + std::to_string(info.param);
                          });
 
+TEST(JobOptionsFromConfig, CheckpointsAndRestarts) {
+  {
+    ASSERT_OK_AND_ASSIGN(Config config, LoadConfigString("", "c.yaml", {}));
+    ASSERT_OK_AND_ASSIGN(JobOptions o, JobOptionsFromConfig(config));
+    EXPECT_EQ(o.backend, JobOptions::Backend::kRocksDB);
+    EXPECT_EQ(o.checkpoints.dir, "");  // checkpointing off
+    EXPECT_EQ(o.checkpoints.interval_ms, 0);
+    EXPECT_EQ(o.checkpoints.timeout_ms, 600000);
+    EXPECT_EQ(o.checkpoints.num_retained, 1);
+    EXPECT_TRUE(o.checkpoints.incremental);
+    EXPECT_EQ(o.restart.attempts, 0);
+    EXPECT_TRUE(o.restore_from.empty());
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(
+        Config config,
+        LoadConfigString("state.checkpoints.dir: /var/chk\n"
+                         "execution.checkpointing.interval: 200ms\n"
+                         "execution.checkpointing.timeout: 5s\n"
+                         "execution.checkpointing.min-pause: 20ms\n"
+                         "execution.checkpointing.max-concurrent-checkpoints: "
+                         "3\n"
+                         "execution.checkpointing.num-retained: 4\n"
+                         "execution.checkpointing.incremental: false\n"
+                         "restart-strategy.type: fixed-delay\n"
+                         "restart-strategy.fixed-delay.attempts: 7\n"
+                         "restart-strategy.fixed-delay.delay: 250ms\n",
+                         "c.yaml", {}));
+    ASSERT_OK_AND_ASSIGN(JobOptions o, JobOptionsFromConfig(config));
+    EXPECT_EQ(o.checkpoints.dir, "/var/chk");
+    EXPECT_EQ(o.checkpoints.interval_ms, 200);
+    EXPECT_EQ(o.checkpoints.timeout_ms, 5000);
+    EXPECT_EQ(o.checkpoints.min_pause_ms, 20);
+    EXPECT_EQ(o.checkpoints.max_concurrent, 3);
+    EXPECT_EQ(o.checkpoints.num_retained, 4);
+    EXPECT_FALSE(o.checkpoints.incremental);
+    EXPECT_EQ(o.restart.attempts, 7);
+    EXPECT_EQ(o.restart.delay_ms, 250);
+  }
+  {
+    // Attempts without the fixed-delay strategy restart nothing.
+    ASSERT_OK_AND_ASSIGN(
+        Config config,
+        LoadConfigString("", "c.yaml",
+                         {"restart-strategy.fixed-delay.attempts=3"}));
+    ASSERT_OK_AND_ASSIGN(JobOptions o, JobOptionsFromConfig(config));
+    EXPECT_EQ(o.restart.attempts, 0);
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(
+        Config config,
+        LoadConfigString("", "c.yaml",
+                         {"execution.checkpointing.interval=1s"}));
+    EXPECT_THAT(JobOptionsFromConfig(config),
+                StatusIs(Status::Code::kInvalidArgument,
+                         HasSubstr("execution.checkpointing.dir")));
+  }
+}
+
 }  // namespace
 }  // namespace weir::tools
