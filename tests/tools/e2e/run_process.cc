@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/tools/e2e/run_process.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace weir::e2e {
 
@@ -73,6 +75,42 @@ ProcessResult Run(const std::vector<std::string>& args, const std::string& cwd,
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
+            const std::vector<std::string>& env, const std::string& out_path,
+            const std::string& err_path) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (out < 0 || err < 0) _exit(127);
+  dup2(out, STDOUT_FILENO);
+  dup2(err, STDERR_FILENO);
+  close(out);
+  close(err);
+  if (chdir(cwd.c_str()) != 0) _exit(127);
+  for (const std::string& e : env) putenv(strdup(e.c_str()));
+  std::vector<char*> argv;
+  for (const std::string& a : args) {
+    argv.push_back(const_cast<char*>(a.c_str()));
+  }
+  argv.push_back(nullptr);
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
+std::optional<int> WaitExit(pid_t pid, int timeout_ms) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (r < 0) return -1;
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace weir::e2e

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,16 @@ std::string WeirBinary();
 // at most `timeout_s` seconds (then SIGKILL, exit_code -1).
 ProcessResult Run(const std::vector<std::string>& args, const std::string& cwd,
                   const std::vector<std::string>& env = {}, int timeout_s = 60);
+
+// Starts `args` in the background in `cwd` with `env` added, its stdout and
+// stderr appended to the files `out_path` and `err_path`. Returns the pid,
+// or -1 if it could not fork.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
+            const std::vector<std::string>& env, const std::string& out_path,
+            const std::string& err_path);
+
+// Waits at most `timeout_ms` for the spawned `pid` to end: its exit code,
+// -1 if a signal killed it, or nullopt if it still runs.
+std::optional<int> WaitExit(pid_t pid, int timeout_ms);
 
 }  // namespace weir::e2e
