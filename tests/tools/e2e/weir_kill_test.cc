@@ -159,8 +159,8 @@ class WeirKillTest : public ::testing::Test {
     args.push_back("sums.yaml");
     ++runs_;
     err_path_ = dir_.Sub("run-" + std::to_string(runs_) + ".err");
-    pid_ = Spawn(args, dir_.path(), env_,
-                 dir_.Sub("run-" + std::to_string(runs_) + ".out"), err_path_);
+    out_path_ = dir_.Sub("run-" + std::to_string(runs_) + ".out");
+    pid_ = Spawn(args, dir_.path(), env_, out_path_, err_path_);
     ASSERT_GT(pid_, 0);
   }
 
@@ -172,6 +172,20 @@ class WeirKillTest : public ::testing::Test {
       FAIL() << "run " << runs_ << " exited with " << *code << ": "
              << Slurp(err_path_);
     }
+  }
+
+  // Waits until the running weir has started its job (and handles SIGTERM:
+  // it cancels the job, exit status 2).
+  void WaitSubmitted() {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (Slurp(out_path_).find("Job has been submitted") ==
+           std::string::npos) {
+      ASSERT_NO_FATAL_FAILURE(ExpectRunning());
+      ASSERT_LT(Clock::now(), deadline) << "weir did not start its job";
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    // The signal handlers are installed right after that line.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 
   void Kill(int sig) {
@@ -236,6 +250,7 @@ class WeirKillTest : public ::testing::Test {
 
     // The last run catches up: every record has one committed running sum.
     ASSERT_NO_FATAL_FAILURE(Start(parallelism));
+    ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
     const auto deadline = Clock::now() + std::chrono::seconds(120);
     int64_t committed = 0;
     while (Clock::now() < deadline) {
@@ -278,6 +293,7 @@ class WeirKillTest : public ::testing::Test {
   pid_t pid_ = -1;
   int runs_ = 0;
   std::string err_path_;
+  std::string out_path_;
 };
 
 TEST_F(WeirKillTest, SumsKilledThreeTimesCommitsWhatAFailureFreeRunDoes) {
@@ -296,6 +312,7 @@ TEST_F(WeirKillTest, CheckpointsThatCannotBeRestoredAreOneErrorLine) {
   rng_.seed(7);
   Append(2000);
   ASSERT_NO_FATAL_FAILURE(Start(2));
+  ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
   // Caught up, and a checkpoint after that.
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline &&
@@ -374,8 +391,9 @@ TEST_F(WeirKillTest, CheckpointsThatCannotBeRestoredAreOneErrorLine) {
   std::vector<std::string> args = {WeirBinary(), "run",    "-p",
                                    "2",          "-c",     "conf.yaml",
                                    "-s",         metadata, "sums.yaml"};
-  pid_ = Spawn(args, dir_.path(), env_, dir_.Sub("last.out"),
+  pid_ = Spawn(args, dir_.path(), env_, out_path_ = dir_.Sub("last.out"),
                err_path_ = dir_.Sub("last.err"));
+  ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
   const auto until = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < until &&
          Count(Committed(dir_.Sub("out"))) < before + 100) {
