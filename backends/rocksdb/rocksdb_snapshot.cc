@@ -224,6 +224,8 @@ class RocksPendingSnapshot final : public PendingSnapshot {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, cf.handle));
     uint64_t entries = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      // The marker is this database's bookkeeping, not state.
+      if (it->key() == internal::ToSlice(internal::kCutMarkerKey)) continue;
       rs = writer.Put(it->key(), it->value());
       if (!rs.ok()) return FromRocks(rs, "write " + path);
       ++entries;
@@ -454,8 +456,21 @@ Status RestoreSstFiles(const StateBackendOptions& options,
   it.reset();
   std::vector<rocksdb::ColumnFamilyHandle*> all = raw.handles;
   all.push_back(raw.db->DefaultColumnFamily());
+  // The snapshot's cut markers carry the old database's sequence numbers,
+  // which may exceed this one's (a fallback file holds its records at
+  // sequence number 0): left in place, one would pass for the marker of this
+  // backend's next snapshot, which would then not wait for its flush.
+  rocksdb::WriteBatch unmark;
+  for (rocksdb::ColumnFamilyHandle* h : all) {
+    unmark.Delete(h, internal::ToSlice(internal::kCutMarkerKey))
+        .PermitUncheckedError();
+  }
+  rocksdb::WriteOptions write;
+  write.disableWAL = true;
+  rocksdb::Status rs = raw.db->Write(write, &unmark);
+  if (!rs.ok()) return FromRocks(rs, "remove the snapshot's cut markers");
   rocksdb::FlushOptions flush;
-  rocksdb::Status rs = raw.db->Flush(flush, all);
+  rs = raw.db->Flush(flush, all);
   if (!rs.ok()) return FromRocks(rs, "flush restored state");
   std::error_code ec;
   fs::remove_all(staging, ec);
@@ -554,8 +569,8 @@ Result<std::unique_ptr<PendingSnapshot>> TakeRocksDBSnapshot(
     if (active > 0 || immutable > 0) dirty.push_back(cf);
   }
   // The marker carries a value that only grows (sequence numbers survive
-  // restarts and restores), so a marker of an older snapshot never passes
-  // for this one.
+  // restarts, and a restore removes the snapshot's markers), so a marker of
+  // an older snapshot never passes for this one.
   const uint64_t marker_value = db->GetLatestSequenceNumber();
   std::string marker;
   PutFixed64BE(&marker, marker_value);
