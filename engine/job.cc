@@ -396,6 +396,9 @@ void Job::Impl::Restart() {
     for (auto& t : vt) t->Join();
   }
   Status s;
+  // Before tasks_mu: the coordinator takes its own lock before tasks_mu.
+  const std::string latest =
+      coordinator != nullptr ? coordinator->LatestCompletedPath() : "";
   {
     std::lock_guard<std::mutex> lock(tasks_mu);
     tasks.clear();
@@ -410,8 +413,6 @@ void Job::Impl::Restart() {
         }
       }
     }
-    const std::string latest =
-        coordinator != nullptr ? coordinator->LatestCompletedPath() : "";
     if (!latest.empty()) {
       Result<engine::RestoreSource> r = engine::LoadRestoreSource(latest);
       if (r.ok()) {
@@ -433,9 +434,13 @@ void Job::Impl::Restart() {
       failure = s.WithContext("restarting the job");
       restarting = false;
     }
-    std::lock_guard<std::mutex> lock(tasks_mu);
-    tasks.clear();
-    channels.clear();
+    {
+      std::lock_guard<std::mutex> lock(tasks_mu);
+      tasks.clear();
+      channels.clear();
+    }
+    // Not under tasks_mu: Finalize waits for a committing checkpoint, whose
+    // notification takes it.
     return Finalize();
   }
   if (coordinator != nullptr) {

@@ -82,13 +82,14 @@ void CheckpointCoordinator::Start() {
 
 void CheckpointCoordinator::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (stopped_) return;
     stopped_ = true;
-    while (!pending_.empty()) {
-      AbortLocked(pending_.begin()->first, "the job stopped");
-    }
+    AbortAllLocked("the job stopped");
     cv_.notify_all();
+    // A checkpoint whose metadata is being written cannot be taken back:
+    // let it end (as completed, or failed if the write fails).
+    cv_.wait(lock, [this] { return pending_.empty(); });
   }
   work_cv_.notify_all();
   if (timer_.joinable()) timer_.join();
@@ -97,11 +98,20 @@ void CheckpointCoordinator::Stop() {
 }
 
 void CheckpointCoordinator::Suspend() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   suspended_ = true;
-  while (!pending_.empty()) {
-    AbortLocked(pending_.begin()->first, "the job's tasks are restarting");
+  AbortAllLocked("the job's tasks are restarting");
+  // The restart restores the latest completed checkpoint: one being
+  // committed now is about to be it.
+  cv_.wait(lock, [this] { return pending_.empty(); });
+}
+
+void CheckpointCoordinator::AbortAllLocked(const std::string& why) {
+  std::vector<int64_t> ids;
+  for (auto& [id, p] : pending_) {
+    if (!p.committing) ids.push_back(id);
   }
+  for (int64_t id : ids) AbortLocked(id, why);
 }
 
 void CheckpointCoordinator::Resume() {
@@ -115,13 +125,7 @@ void CheckpointCoordinator::Resume() {
 void CheckpointCoordinator::OnTaskEnded() {
   std::lock_guard<std::mutex> lock(mu_);
   task_ended_ = true;
-  std::vector<int64_t> ids;
-  for (auto& [id, p] : pending_) {
-    if (!p.committing) ids.push_back(id);
-  }
-  for (int64_t id : ids) {
-    AbortLocked(id, "a task ended before the checkpoint completed");
-  }
+  AbortAllLocked("a task ended before the checkpoint completed");
 }
 
 bool CheckpointCoordinator::CanTrigger(std::string* why) const {

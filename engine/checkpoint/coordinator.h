@@ -82,11 +82,14 @@ class CheckpointCoordinator final : public SnapshotObserver {
   // Starts periodic checkpoints (if an interval is set) and the timeout
   // watch. Tasks must be running.
   void Start();
-  // Aborts pending checkpoints and stops every thread. Idempotent.
+  // Aborts pending checkpoints, waits for one whose metadata is being
+  // committed, and stops every thread. Idempotent. The caller must not hold
+  // a lock that Hooks::notify_complete takes.
   void Stop();
 
   // Tasks are being replaced (a restart): pending checkpoints are aborted
-  // and none starts until Resume().
+  // (one being committed is waited for) and none starts until Resume().
+  // Same locking rule as Stop().
   void Suspend();
   void Resume();
 
@@ -136,6 +139,8 @@ class CheckpointCoordinator final : public SnapshotObserver {
   int64_t StartCheckpoint(bool full, bool periodic,
                           std::unique_lock<std::mutex>& lock);
   void AbortLocked(int64_t id, const std::string& why);
+  // Aborts every pending checkpoint that is not committing.
+  void AbortAllLocked(const std::string& why);
   void FinishLocked(Pending& p);  // into history_
   // Async phase of one task's snapshot.
   void CompleteTaskSnapshot(int64_t id, int task, bool full,
