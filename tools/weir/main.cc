@@ -7,13 +7,87 @@
 //   weir list [-m host:port]
 //   weir cancel [-m host:port] JOBID
 //   weir checkpoint [-m host:port] [--full] JOBID
+//   weir checkpoint info [--json] [--verify] PATH
+//   weir savepoint info [--json] [--verify] PATH
 //
 // docs/cli.md is the reference.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "tools/control/checkpoint_command.h"
+#include "tools/control/snapshot_info.h"
 #include "tools/run/commands.h"
+
+namespace {
+
+// `weir checkpoint info` and `weir savepoint info`.
+struct InfoArgs {
+  CLI::App* cmd = nullptr;
+  std::string path;
+  bool json = false;
+  bool verify = false;
+};
+
+void AddInfoCommand(CLI::App* parent, const std::string& what, InfoArgs* args) {
+  args->cmd = parent->add_subcommand(
+      "info", "Show what a " + what +
+                  " holds (from its _metadata) and check that its files "
+                  "are there");
+  args->cmd->add_flag("--json", args->json, "Print one JSON object");
+  args->cmd->add_flag("--verify", args->verify,
+                      "Also compare every file's XXH3-64 checksum (reads "
+                      "all of them)");
+  args->cmd
+      ->add_option("path", args->path,
+                   "The " + what + " directory or its _metadata file")
+      ->required();
+}
+
+struct CheckpointArgs {
+  CLI::App* cmd = nullptr;
+  std::optional<std::string> endpoint;
+  std::string job_id;
+  bool full = false;
+  InfoArgs info;
+};
+
+void AddCheckpointCommand(CLI::App& app, CheckpointArgs* args) {
+  args->cmd = app.add_subcommand(
+      "checkpoint", "Take a checkpoint of a running job and wait for it");
+  args->cmd->add_option("-m,--jobmanager", args->endpoint,
+                        "The weir at host:port that runs the job");
+  args->cmd->add_flag("--full", args->full,
+                      "Upload every file anew instead of referencing "
+                      "those of earlier checkpoints");
+  // Required unless `info` is given: checked after parsing, since CLI11
+  // would require it of `checkpoint info PATH` too.
+  args->cmd->add_option("jobid", args->job_id,
+                        "The JobID (32 hex digits); required");
+  AddInfoCommand(args->cmd, "checkpoint", &args->info);
+}
+
+struct SavepointArgs {
+  CLI::App* cmd = nullptr;
+  InfoArgs info;
+};
+
+void AddSavepointCommand(CLI::App& app, SavepointArgs* args) {
+  args->cmd = app.add_subcommand("savepoint", "Inspect savepoints");
+  AddInfoCommand(args->cmd, "savepoint", &args->info);
+  // Until the trigger form (`weir savepoint JOBID [DIR]`) takes
+  // positionals here, `info` is the only form.
+  args->cmd->require_subcommand(1);
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "weir: error: %s (see 'weir --help')\n",
+               message.c_str());
+  return 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"weir: stream jobs with state that survives restarts"};
@@ -59,19 +133,10 @@ int main(int argc, char** argv) {
   cancel_cmd->add_option("jobid", cancel_id, "The JobID (32 hex digits)")
       ->required();
 
-  std::optional<std::string> checkpoint_endpoint;
-  std::string checkpoint_id;
-  bool checkpoint_full = false;
-  CLI::App* checkpoint_cmd = app.add_subcommand(
-      "checkpoint", "Take a checkpoint of a running job and wait for it");
-  checkpoint_cmd->add_option("-m,--jobmanager", checkpoint_endpoint,
-                             "The weir at host:port that runs the job");
-  checkpoint_cmd->add_flag("--full", checkpoint_full,
-                           "Upload every file anew instead of referencing "
-                           "those of earlier checkpoints");
-  checkpoint_cmd
-      ->add_option("jobid", checkpoint_id, "The JobID (32 hex digits)")
-      ->required();
+  CheckpointArgs checkpoint;
+  AddCheckpointCommand(app, &checkpoint);
+  SavepointArgs savepoint;
+  AddSavepointCommand(app, &savepoint);
 
   try {
     app.parse(argc, argv);
@@ -82,8 +147,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "weir: error: %s (see 'weir --help')\n", e.what());
-    return 1;
+    return Fail(e.what());
   }
 
   if (run_cmd->parsed()) return weir::tools::RunJob(run);
@@ -91,9 +155,23 @@ int main(int argc, char** argv) {
   if (cancel_cmd->parsed()) {
     return weir::tools::CancelJob(cancel_id, cancel_endpoint);
   }
-  if (checkpoint_cmd->parsed()) {
-    return weir::tools::CheckpointJob(checkpoint_id, checkpoint_full,
-                                      checkpoint_endpoint);
+  if (checkpoint.cmd->parsed()) {
+    const InfoArgs& info = checkpoint.info;
+    if (info.cmd->parsed()) {
+      if (checkpoint.endpoint || checkpoint.full ||
+          !checkpoint.job_id.empty()) {
+        return Fail("'checkpoint info' takes no JOBID, -m or --full");
+      }
+      return weir::tools::SnapshotInfoCommand(info.path, info.json,
+                                              info.verify);
+    }
+    if (checkpoint.job_id.empty()) return Fail("jobid is required");
+    return weir::tools::CheckpointJob(checkpoint.job_id, checkpoint.full,
+                                      checkpoint.endpoint);
+  }
+  if (savepoint.info.cmd->parsed()) {
+    const InfoArgs& info = savepoint.info;
+    return weir::tools::SnapshotInfoCommand(info.path, info.json, info.verify);
   }
   return 1;
 }
