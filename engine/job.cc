@@ -48,6 +48,8 @@ struct Job::Impl {
   std::condition_variable cv;
   JobStatus status = JobStatus::kCreated;
   bool cancel_requested = false;
+  // Stopped with a savepoint: the tasks were cancelled, the job finished.
+  bool stopped = false;
   Status failure;
   int running = 0;
   int64_t start_ms = 0;
@@ -61,6 +63,8 @@ struct Job::Impl {
   Status CreateCoordinator();
   void StartTasks();
   void OnTaskExit(const Status& s, bool cancelled);
+  void OnSavepointEnded(int64_t id, SavepointOptions::Then then,
+                        bool completed);
   void Restart();
   void Finalize();
   void CancelAll();
@@ -299,12 +303,16 @@ Status Job::Impl::CreateCoordinator() {
     c.last_id = static_cast<int64_t>(restore->metadata.checkpoint_id);
   }
   engine::CheckpointCoordinator::Hooks hooks;
-  hooks.trigger = [this](int64_t cp) {
+  hooks.trigger = [this](int64_t cp, bool stop_sources, bool drain) {
     std::lock_guard<std::mutex> lock(tasks_mu);
     for (size_t v = 0; v < plan.vertices.size(); ++v) {
       if (!graph->nodes[plan.vertices[v].nodes[0]].is_source) continue;
-      for (auto& t : tasks[v]) t->TriggerBarrier(cp);
+      for (auto& t : tasks[v]) t->TriggerBarrier(cp, stop_sources, drain);
     }
+  };
+  hooks.savepoint_ended = [this](int64_t cp, SavepointOptions::Then then,
+                                 bool completed) {
+    OnSavepointEnded(cp, then, completed);
   };
   hooks.notify_complete = [this](int64_t cp) {
     std::lock_guard<std::mutex> lock(tasks_mu);
@@ -332,6 +340,35 @@ void Job::Impl::CancelAll() {
   for (auto& vt : tasks) {
     for (auto& t : vt) t->Cancel();
   }
+}
+
+// A stop or cancel with savepoint ended: once complete the job ends (its
+// sinks have committed the savepoint's output); if it failed, stopped
+// sources go on.
+void Job::Impl::OnSavepointEnded(int64_t id, SavepointOptions::Then then,
+                                 bool completed) {
+  if (!completed) {
+    if (then != SavepointOptions::Then::kStop) return;
+    std::lock_guard<std::mutex> lock(tasks_mu);
+    for (size_t v = 0; v < plan.vertices.size(); ++v) {
+      if (!graph->nodes[plan.vertices[v].nodes[0]].is_source) continue;
+      for (auto& t : tasks[v]) t->ResumeSource(id);
+    }
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (status != JobStatus::kRunning) return;
+    if (then == SavepointOptions::Then::kStop) {
+      // The sources emitted nothing after the barrier; what is still in
+      // flight (processing-time timers) is discarded like a cancel's.
+      stopped = true;
+    } else {
+      cancel_requested = true;
+      status = JobStatus::kCanceling;
+    }
+  }
+  CancelAll();
 }
 
 void Job::Impl::OnTaskExit(const Status& s, bool cancelled) {
@@ -490,6 +527,8 @@ void Job::Impl::Finalize() {
     end_ms = WallMillis();
     if (!failure.ok()) {
       status = JobStatus::kFailed;
+    } else if (stopped) {
+      status = JobStatus::kFinished;
     } else if (cancel_requested) {
       status = JobStatus::kCanceled;
     } else {
@@ -524,8 +563,8 @@ Status Job::Start() {
                                      " was started already");
     }
   }
-  if (m.options.backend == JobOptions::Backend::kRocksDB ||
-      !m.options.checkpoints.dir.empty() || m.restore != nullptr) {
+  {
+    // Also for the memory backend: its snapshots' files go here first.
     const std::string base =
         m.options.local_dir.empty() ? DefaultLocalDir() : m.options.local_dir;
     m.work_dir = base + "/job-" + m.id.ToHex();
@@ -536,7 +575,9 @@ Status Job::Start() {
     std::filesystem::remove_all(m.work_dir, ec);
   }
   Status s;
-  if (!m.options.checkpoints.dir.empty()) s = m.CreateCoordinator();
+  // Every job can take savepoints; checkpoints need checkpoints.dir. Tests
+  // that inject barriers observe snapshots themselves.
+  if (m.options.snapshot_observer == nullptr) s = m.CreateCoordinator();
   if (s.ok()) s = m.Wire();
   if (!s.ok()) {
     m.tasks.clear();
@@ -621,7 +662,7 @@ Status Job::InjectBarrier(int64_t checkpoint_id) {
 
 Result<int64_t> Job::TriggerCheckpoint(bool full) {
   Impl& m = *impl_;
-  if (m.coordinator == nullptr) {
+  if (m.coordinator == nullptr || m.options.checkpoints.dir.empty()) {
     return Status::InvalidArgument(
         "job " + m.id.ToHex() +
         " has no checkpoint directory (execution.checkpointing.dir)");
@@ -645,6 +686,29 @@ Result<CheckpointStats> Job::WaitForCheckpoint(
                                    " takes no checkpoints");
   }
   return m.coordinator->Wait(id, timeout);
+}
+
+Result<int64_t> Job::TriggerSavepoint(const SavepointOptions& options) {
+  Impl& m = *impl_;
+  if (m.coordinator == nullptr) {
+    return Status::InvalidArgument("job " + m.id.ToHex() +
+                                   " takes no savepoints");
+  }
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (m.status != JobStatus::kRunning) {
+      return Status::InvalidArgument("job " + m.id.ToHex() + " is " +
+                                     std::string(JobStatusName(m.status)) +
+                                     ", not RUNNING");
+    }
+  }
+  return m.coordinator->TriggerSavepoint(options);
+}
+
+Status Job::DisposeSavepoint(const std::string& path) {
+  Impl& m = *impl_;
+  if (m.coordinator == nullptr) return weir::DisposeSavepoint(path);
+  return m.coordinator->DisposeSavepoint(path);
 }
 
 CheckpointsInfo Job::Checkpoints() const {
@@ -709,9 +773,16 @@ Result<std::unique_ptr<Job>> JobBuilder::Build(JobOptions options) const {
     Result<engine::RestoreSource> r =
         engine::LoadRestoreSource(options.restore_from);
     if (!r.ok()) return r.status();
-    Status s = engine::CheckRestorable(*r, plan->ids, graph_->max_parallelism);
+    Status s = engine::CheckRestorable(*r, plan->ids, graph_->max_parallelism,
+                                       options.allow_non_restored_state);
     if (!s.ok()) return s;
-    if (options.job_id.empty()) options.job_id = r->metadata.job_id;
+    // A checkpoint is claimed: the job goes on in its directory. A
+    // savepoint belongs to the user: a new job, whose first checkpoint
+    // references none of the savepoint's files.
+    if (options.job_id.empty() &&
+        r->metadata.kind == engine::SnapshotKind::kCheckpoint) {
+      options.job_id = r->metadata.job_id;
+    }
     impl->restore = std::make_shared<engine::RestoreSource>(std::move(*r));
   }
   impl->id = options.job_id.empty() ? JobId::Generate() : options.job_id;

@@ -116,8 +116,28 @@ void Task::OnBarrierAligned(int64_t checkpoint_id) {
   PerformCheckpoint(checkpoint_id);
 }
 
-void Task::TriggerBarrier(int64_t checkpoint_id) {
-  Post([this, checkpoint_id] { PerformCheckpoint(checkpoint_id); });
+void Task::TriggerBarrier(int64_t checkpoint_id, bool stop_sources,
+                          bool drain) {
+  Post([this, checkpoint_id, stop_sources, drain] {
+    auto* source = slots_.front()->node->is_source
+                       ? static_cast<SourceOperatorBase*>(slots_[0]->op.get())
+                       : nullptr;
+    if (drain && source != nullptr && !failed() &&
+        checkpoint_id > last_checkpoint_) {
+      source->EmitMaxWatermark();
+    }
+    PerformCheckpoint(checkpoint_id);
+    if (stop_sources && source != nullptr &&
+        last_checkpoint_ == checkpoint_id) {
+      stopped_for_ = checkpoint_id;
+    }
+  });
+}
+
+void Task::ResumeSource(int64_t checkpoint_id) {
+  Post([this, checkpoint_id] {
+    if (stopped_for_ == checkpoint_id) stopped_for_ = 0;
+  });
 }
 
 void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
@@ -257,7 +277,9 @@ Status Task::RunLoop() {
     bool progressed = false;
     bool ended = false;
     int64_t wait_micros = kMaxWaitMicros;
-    if (source != nullptr) {
+    if (source != nullptr && stopped_for_ != 0) {
+      // Stopped for a savepoint: only the mailbox (its outcome) matters.
+    } else if (source != nullptr) {
       Result<SourceStatus> r = source->Poll(kElementsPerTurn);
       if (!r.ok()) return r.status();
       if (source->idle() != idle_) SetInputIdle(source->idle());

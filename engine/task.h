@@ -115,8 +115,14 @@ class Task final : public detail::TaskHooks {
   void Join();
   // Runs `action` on the task thread between records.
   void Post(std::function<void()> action);
-  // Sources: snapshot and send barrier `checkpoint_id` (via Post).
-  void TriggerBarrier(int64_t checkpoint_id);
+  // Sources: snapshot and send barrier `checkpoint_id` (via Post). With
+  // `stop_sources` (stop with savepoint) the source polls no more after
+  // the barrier until ResumeSource(); with `drain` it first emits the
+  // maximum watermark.
+  void TriggerBarrier(int64_t checkpoint_id, bool stop_sources = false,
+                      bool drain = false);
+  // The stop with savepoint `checkpoint_id` failed: the source polls again.
+  void ResumeSource(int64_t checkpoint_id);
   // Tells every operator that checkpoint `checkpoint_id` is complete (via
   // Post); ignored for ids not above the last one notified.
   void NotifyCheckpointComplete(int64_t checkpoint_id);
@@ -182,6 +188,9 @@ class Task final : public detail::TaskHooks {
   int vertex_ = 0;
   int64_t last_checkpoint_ = 0;
   int64_t last_completed_ = 0;
+  // The stop-with-savepoint barrier after which the source stopped; 0 while
+  // it polls.
+  int64_t stopped_for_ = 0;
 };
 
 }  // namespace weir::engine

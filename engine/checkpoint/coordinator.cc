@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <utility>
 
+#include "lib/file.h"
+
 namespace weir::engine {
 
 namespace {
@@ -29,9 +31,6 @@ int64_t MicrosSince(std::chrono::steady_clock::time_point t0) {
 
 Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Create(
     Config config, Hooks hooks) {
-  if (config.options.dir.empty()) {
-    return Status::InvalidArgument("no checkpoint directory is set");
-  }
   if (config.options.num_retained < 1 || config.options.max_concurrent < 1 ||
       config.options.timeout_ms < 1 || config.options.interval_ms < 0 ||
       config.options.min_pause_ms < 0) {
@@ -39,15 +38,20 @@ Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Create(
         "checkpoint options: num-retained and max-concurrent must be at "
         "least 1, the timeout positive, interval and pause not negative");
   }
-  const std::string root = config.options.dir + "/" + config.job_id.ToHex();
-  Result<std::unique_ptr<SharedFileStore>> store = SharedFileStore::Open(root);
-  if (!store.ok()) return store.status();
-  // What a crash left: unreferenced shared files, chk-* without metadata.
-  // A `_metadata` that cannot be read stops the sweep (nothing is deleted);
-  // the job still runs.
-  (*store)->Sweep().status().IgnoreError();
+  std::unique_ptr<SharedFileStore> store;
+  if (!config.options.dir.empty()) {
+    const std::string root = config.options.dir + "/" + config.job_id.ToHex();
+    Result<std::unique_ptr<SharedFileStore>> opened =
+        SharedFileStore::Open(root);
+    if (!opened.ok()) return opened.status();
+    store = std::move(*opened);
+    // What a crash left: unreferenced shared files, chk-* without metadata.
+    // A `_metadata` that cannot be read stops the sweep (nothing is
+    // deleted); the job still runs.
+    store->Sweep().status().IgnoreError();
+  }
   auto c = std::unique_ptr<CheckpointCoordinator>(new CheckpointCoordinator(
-      std::move(config), std::move(hooks), std::move(*store)));
+      std::move(config), std::move(hooks), std::move(store)));
   return c;
 }
 
@@ -57,7 +61,8 @@ CheckpointCoordinator::CheckpointCoordinator(
       hooks_(std::move(hooks)),
       store_(std::move(store)) {
   int64_t last = config_.last_id;
-  std::vector<uint64_t> done = store_->CompletedCheckpoints();
+  std::vector<uint64_t> done;
+  if (store_ != nullptr) done = store_->CompletedCheckpoints();
   if (!done.empty()) {
     last = std::max(last, static_cast<int64_t>(done.back()));
     latest_path_ = store_->CheckpointDir(done.back()) + "/" +
@@ -134,35 +139,93 @@ bool CheckpointCoordinator::CanTrigger(std::string* why) const {
   } else if (suspended_) {
     *why = "the job is restarting";
   } else if (task_ended_) {
-    *why = "a task of the job has ended; checkpoints need every task running";
+    *why = "a task of the job has ended; snapshots need every task running";
   } else {
     return true;
   }
   return false;
 }
 
-Result<int64_t> CheckpointCoordinator::Trigger(bool full) {
-  std::unique_lock<std::mutex> lock(mu_);
+Status CheckpointCoordinator::WaitForTriggerLocked(
+    std::unique_lock<std::mutex>& lock) {
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(config_.options.timeout_ms);
   for (;;) {
     std::string why;
-    if (!CanTrigger(&why)) {
-      return Status::InvalidArgument("cannot take a checkpoint: " + why);
-    }
+    if (!CanTrigger(&why)) return Status::InvalidArgument(why);
     if (static_cast<int>(pending_.size()) < config_.options.max_concurrent) {
-      break;
+      return Status::OK();
     }
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      return Status::IOError(
-          "cannot take a checkpoint: the one in progress did not end in time");
+      return Status::IOError("the one in progress did not end in time");
     }
   }
+}
+
+Result<int64_t> CheckpointCoordinator::Trigger(bool full) {
+  if (store_ == nullptr) {
+    return Status::InvalidArgument(
+        "cannot take a checkpoint: checkpointing is off (no checkpoint "
+        "directory)");
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  Status s = WaitForTriggerLocked(lock);
+  if (!s.ok()) return s.WithContext("cannot take a checkpoint");
   return StartCheckpoint(full, /*periodic=*/false, lock);
 }
 
+Result<int64_t> CheckpointCoordinator::TriggerSavepoint(
+    const SavepointOptions& options) {
+  std::string target = options.target_dir.empty()
+                           ? config_.options.savepoint_dir
+                           : options.target_dir;
+  if (target.empty()) {
+    return Status::InvalidArgument(
+        "cannot take a savepoint: no target directory was given and no "
+        "default is configured; give one (weir savepoint JOBID DIR) or set "
+        "execution.checkpointing.savepoint-dir (alias state.savepoints.dir)");
+  }
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(target, ec);
+  if (!ec) target = abs.lexically_normal().string();
+  while (target.size() > 1 && target.back() == '/') target.pop_back();
+  Status s = CreateDirs(target);
+  if (!s.ok()) return s.WithContext("cannot take a savepoint");
+  Pending sp;
+  sp.savepoint = true;
+  sp.savepoint_options = options;
+  sp.savepoint_options.target_dir = target;
+  std::unique_lock<std::mutex> lock(mu_);
+  s = WaitForTriggerLocked(lock);
+  if (!s.ok()) return s.WithContext("cannot take a savepoint");
+  // savepoint-<first 6 hex digits of the job id>-<12 random hex digits>,
+  // as Flink names them; a name already taken is drawn again.
+  for (;;) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string name = "savepoint-" + config_.job_id.ToHex().substr(0, 6) + "-";
+    for (int i = 0; i < 12; ++i) name.push_back(kHex[rng_() % 16]);
+    sp.savepoint_dir = target + "/" + name;
+    if (!std::filesystem::exists(sp.savepoint_dir, ec)) break;
+  }
+  return StartCheckpoint(/*full=*/false, /*periodic=*/false, lock, &sp);
+}
+
+Status CheckpointCoordinator::DisposeSavepoint(const std::string& path) {
+  if (store_ != nullptr) {
+    Result<CheckpointMetadata> m = ReadMetadataFile(path);
+    if (m.ok() && m->kind == SnapshotKind::kSavepoint &&
+        m->shared_root == store_->root()) {
+      std::string dir =
+          std::filesystem::path(MetadataFilePath(path)).parent_path().string();
+      return store_->DisposeSavepoint(dir);
+    }
+  }
+  return weir::DisposeSavepoint(path);
+}
+
 int64_t CheckpointCoordinator::StartCheckpoint(
-    bool full, bool periodic, std::unique_lock<std::mutex>& lock) {
+    bool full, bool periodic, std::unique_lock<std::mutex>& lock,
+    const Pending* savepoint) {
   (void)lock;
   const int64_t id = next_id_++;
   Pending& p = pending_[id];
@@ -175,10 +238,19 @@ int64_t CheckpointCoordinator::StartCheckpoint(
                std::chrono::milliseconds(config_.options.timeout_ms);
   p.acked.assign(config_.tasks.size(), false);
   p.tasks.resize(config_.tasks.size());
+  bool stop = false, drain = false;
+  if (savepoint != nullptr) {
+    p.savepoint = true;
+    p.stats.savepoint = true;
+    p.savepoint_options = savepoint->savepoint_options;
+    p.savepoint_dir = savepoint->savepoint_dir;
+    stop = p.savepoint_options.then == SavepointOptions::Then::kStop;
+    drain = stop && p.savepoint_options.drain;
+  }
   last_trigger_ = std::chrono::steady_clock::now();
   // Under mu_, so that barriers reach the sources in id order. The hook
   // only posts to the tasks' mailboxes.
-  hooks_.trigger(id);
+  hooks_.trigger(id, stop, drain);
   cv_.notify_all();
   return id;
 }
@@ -228,8 +300,8 @@ void CheckpointCoordinator::CountRestart() {
 CheckpointsInfo CheckpointCoordinator::Info() const {
   std::lock_guard<std::mutex> lock(mu_);
   CheckpointsInfo info;
-  info.enabled = true;
-  info.directory = store_->root();
+  info.enabled = store_ != nullptr;
+  if (store_ != nullptr) info.directory = store_->root();
   info.completed = completed_;
   info.failed = failed_;
   info.in_progress = static_cast<int64_t>(pending_.size());
@@ -258,11 +330,17 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
                                              KeyedStateBackend& backend) {
   const int task = TaskIndex(vertex, subtask);
   bool full;
+  Destination to;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(checkpoint_id);
     if (it == pending_.end() || task < 0) return Status::OK();  // aborted
     full = it->second.stats.full;
+    to.savepoint = it->second.savepoint;
+    to.self_contained =
+        to.savepoint &&
+        (it->second.savepoint_options.self_contained || store_ == nullptr);
+    to.savepoint_dir = it->second.savepoint_dir;
   }
   const std::string dir =
       config_.local_dir + "/chk-" + std::to_string(checkpoint_id) + "/" +
@@ -309,18 +387,45 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
         std::max(it->second.stats.sync_max_us, sync_us);
   }
   std::shared_ptr<PendingSnapshot> pending(std::move(*snap));
-  work_.push_back([this, checkpoint_id, task, full, pending, dir,
-                   states = std::move(op_states)]() mutable {
-    CompleteTaskSnapshot(checkpoint_id, task, full, std::move(pending), dir,
-                         std::move(states));
+  work_.push_back([this, checkpoint_id, task, full, to = std::move(to), pending,
+                   dir, states = std::move(op_states)]() mutable {
+    CompleteTaskSnapshot(checkpoint_id, task, full, std::move(to),
+                         std::move(pending), dir, std::move(states));
   });
   work_cv_.notify_one();
   return Status::OK();
 }
 
+Result<UploadResult> CheckpointCoordinator::CopyIntoSavepoint(
+    const CheckpointTask& task, const Destination& to,
+    const BackendSnapshot& snap) {
+  // <savepoint>/<vertex>-<subtask>/<file name>: names are unique within
+  // one task's snapshot.
+  const std::string sub =
+      std::to_string(task.vertex) + "-" + std::to_string(task.subtask);
+  const std::string dir = to.savepoint_dir + "/" + sub;
+  Status s = CreateDirs(dir);
+  if (!s.ok()) return s;
+  UploadResult out;
+  for (const SnapshotFile& f : snap.files) {
+    bool linked = false;
+    s = TransferSnapshotFile(f, dir + "/" + f.name, /*hard_links=*/true,
+                             /*verify_linked=*/true, &linked);
+    if (!s.ok()) return s;
+    out.files.push_back(ToStoredFile(f, sub + "/" + f.name));
+    out.bytes_uploaded += f.size;
+    ++out.files_uploaded;
+    if (linked) ++out.files_linked;
+  }
+  s = SyncDir(dir);
+  if (!s.ok()) return s;
+  return out;
+}
+
 void CheckpointCoordinator::CompleteTaskSnapshot(
-    int64_t id, int task, bool full, std::shared_ptr<PendingSnapshot> pending,
-    std::string local_dir, std::vector<OperatorStateMetadata> op_states) {
+    int64_t id, int task, bool full, Destination to,
+    std::shared_ptr<PendingSnapshot> pending, std::string local_dir,
+    std::vector<OperatorStateMetadata> op_states) {
   const auto t0 = std::chrono::steady_clock::now();
   const CheckpointTask& t = config_.tasks[static_cast<size_t>(task)];
   Result<BackendSnapshot> snap = pending->Complete();
@@ -328,20 +433,32 @@ void CheckpointCoordinator::CompleteTaskSnapshot(
   Status status = snap.status();
   UploadResult upload;
   if (status.ok()) {
+    // The memory backend's files are the state itself, not files a
+    // checkpoint shares: a savepoint holds them.
+    const bool into_savepoint =
+        to.savepoint &&
+        (to.self_contained || snap->format == SnapshotFormat::kKeyGroupStreams);
     Result<UploadResult> r =
-        store_->Upload(static_cast<uint64_t>(id), snap->files,
-                       full ? UploadMode::kFull : UploadMode::kIncremental);
+        into_savepoint ? CopyIntoSavepoint(t, to, *snap)
+                       : store_->Upload(static_cast<uint64_t>(id), snap->files,
+                                        full ? UploadMode::kFull
+                                             : UploadMode::kIncremental);
     status = r.status();
     if (r.ok()) upload = std::move(*r);
   }
-  // shared/ holds its own links or copies now.
+  // shared/ (or the savepoint) holds its own links or copies now.
   std::error_code ec;
   std::filesystem::remove_all(local_dir, ec);
   const int64_t async_us = MicrosSince(t0);
 
   std::unique_lock<std::mutex> lock(mu_);
   auto it = pending_.find(id);
-  if (it == pending_.end()) return;  // aborted meanwhile; the store cleans up
+  if (it == pending_.end()) {
+    // Aborted meanwhile; the store cleans up shared/, a savepoint without
+    // `_metadata` is removed whole.
+    if (to.savepoint) std::filesystem::remove_all(to.savepoint_dir, ec);
+    return;
+  }
   Pending& p = it->second;
   if (!status.ok()) {
     AbortLocked(id, "task " + std::to_string(t.vertex) + "/" +
@@ -369,54 +486,93 @@ void CheckpointCoordinator::CompleteTaskSnapshot(
 
 void CheckpointCoordinator::Commit(int64_t id) {
   CheckpointMetadata meta;
+  bool savepoint = false;
+  SavepointOptions::Then then = SavepointOptions::Then::kContinue;
+  std::string dir;
   {
     std::lock_guard<std::mutex> lock(mu_);
     Pending& p = pending_.at(id);
     meta.job_id = config_.job_id;
     meta.job_name = config_.job_name;
     meta.checkpoint_id = static_cast<uint64_t>(id);
-    meta.kind = SnapshotKind::kCheckpoint;
+    meta.kind =
+        p.savepoint ? SnapshotKind::kSavepoint : SnapshotKind::kCheckpoint;
     meta.trigger_time_ms = p.stats.trigger_time_ms;
     meta.completion_time_ms = WallMillis();
     meta.operators = config_.operators;
     meta.tasks = std::move(p.tasks);
+    savepoint = p.savepoint;
+    then = p.savepoint_options.then;
+    dir = p.savepoint_dir;
   }
-  Status s = store_->CommitCheckpoint(meta);
+  Status s;
+  if (!savepoint) {
+    s = store_->CommitCheckpoint(meta);
+    dir = store_->CheckpointDir(static_cast<uint64_t>(id));
+  } else if (store_ != nullptr) {
+    // Registers it if it references shared/, then writes `_metadata`.
+    s = store_->CommitSavepoint(meta, dir);
+  } else {
+    s = WriteMetadataFile(dir, meta);
+  }
   if (!s.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_.at(id).committing = false;
-    AbortLocked(id, "writing its metadata failed: " + std::string(s.message()));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.at(id).committing = false;
+      AbortLocked(id,
+                  "writing its metadata failed: " + std::string(s.message()));
+    }
+    if (savepoint && store_ != nullptr) store_->Abort(id).IgnoreError();
     return;
   }
-  // The checkpoint exists. Tasks commit their side effects, then older
-  // checkpoints go; waiters hear of it last.
-  hooks_.notify_complete(id);
-  store_->Prune(config_.options.num_retained).status().IgnoreError();
-  const std::string dir = store_->CheckpointDir(static_cast<uint64_t>(id));
+  // The snapshot exists. Tasks commit their side effects, then older
+  // checkpoints go; waiters hear of it last. A savepoint in passing commits
+  // nothing (a restart from an older checkpoint would publish its output
+  // twice) and prunes nothing.
+  if (!savepoint || then != SavepointOptions::Then::kContinue) {
+    hooks_.notify_complete(id);
+  }
+  if (!savepoint) {
+    store_->Prune(config_.options.num_retained).status().IgnoreError();
+  } else if (store_ != nullptr) {
+    // Files uploaded for it but not named by it (none, normally).
+    store_->Abort(id).IgnoreError();
+  }
   std::error_code ec;
   std::filesystem::remove(config_.local_dir + "/chk-" + std::to_string(id), ec);
   const std::string meta_path = dir + "/" + std::string(kMetadataFileName);
   const uint64_t meta_size = std::filesystem::file_size(meta_path, ec);
 
-  std::lock_guard<std::mutex> lock(mu_);
-  Pending& p = pending_.at(id);
-  p.committing = false;
-  p.stats.metadata_size = ec ? 0 : meta_size;
-  p.stats.state = CheckpointState::kCompleted;
-  p.stats.end_time_ms = meta.completion_time_ms;
-  p.stats.path = dir;
-  latest_path_ = meta_path;
-  ++completed_;
-  FinishLocked(p);
-  pending_.erase(id);
-  // Older checkpoints still pending are subsumed by this one.
-  std::vector<int64_t> older;
-  for (auto& [other, q] : pending_) {
-    if (other < id && !q.committing) older.push_back(other);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Pending& p = pending_.at(id);
+    p.committing = false;
+    p.stats.metadata_size = ec ? 0 : meta_size;
+    p.stats.state = CheckpointState::kCompleted;
+    p.stats.end_time_ms = meta.completion_time_ms;
+    p.stats.path = dir;
+    if (!savepoint) latest_path_ = meta_path;
+    ++completed_;
+    FinishLocked(p);
+    pending_.erase(id);
+    // Older checkpoints still pending are subsumed by this one.
+    std::vector<int64_t> older;
+    for (auto& [other, q] : pending_) {
+      if (other < id && !q.committing && !q.savepoint) older.push_back(other);
+    }
+    for (int64_t other : older) {
+      AbortLocked(other, "subsumed by checkpoint " + std::to_string(id));
+    }
   }
-  for (int64_t other : older) {
-    AbortLocked(other, "subsumed by checkpoint " + std::to_string(id));
+  if (savepoint && then != SavepointOptions::Then::kContinue) {
+    EndSavepoint(id, then, /*completed=*/true);
   }
+}
+
+void CheckpointCoordinator::EndSavepoint(int64_t id,
+                                         SavepointOptions::Then then,
+                                         bool completed) {
+  if (hooks_.savepoint_ended) hooks_.savepoint_ended(id, then, completed);
 }
 
 void CheckpointCoordinator::AbortLocked(int64_t id, const std::string& why) {
@@ -427,10 +583,20 @@ void CheckpointCoordinator::AbortLocked(int64_t id, const std::string& why) {
   p.stats.failure = why;
   p.stats.end_time_ms = WallMillis();
   ++failed_;
-  store_->Abort(static_cast<uint64_t>(id)).IgnoreError();
+  if (store_ != nullptr) store_->Abort(static_cast<uint64_t>(id)).IgnoreError();
+  std::error_code ec;
+  if (p.savepoint) {
+    // Not committed: no `_metadata`, so nothing in it is a savepoint yet.
+    std::filesystem::remove_all(p.savepoint_dir, ec);
+    const SavepointOptions::Then then = p.savepoint_options.then;
+    if (then != SavepointOptions::Then::kContinue) {
+      // The sources stopped for it go on; not under mu_ (a worker runs it).
+      work_.push_back([this, id, then] { EndSavepoint(id, then, false); });
+      work_cv_.notify_one();
+    }
+  }
   FinishLocked(p);
   pending_.erase(it);
-  std::error_code ec;
   std::filesystem::remove(config_.local_dir + "/chk-" + std::to_string(id), ec);
 }
 
@@ -474,7 +640,7 @@ void CheckpointCoordinator::RunTimer() {
     auto wake = now + milliseconds(100);
     const CheckpointOptions& o = config_.options;
     std::string why;
-    if (o.interval_ms > 0 && CanTrigger(&why) &&
+    if (o.interval_ms > 0 && store_ != nullptr && CanTrigger(&why) &&
         static_cast<int>(pending_.size()) < o.max_concurrent) {
       const auto due = std::max(last_trigger_ + milliseconds(o.interval_ms),
                                 last_end_ + milliseconds(o.min_pause_ms));

@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,7 @@
 #include <weir/checkpoint.h>
 #include <weir/job_info.h>
 #include <weir/result.h>
+#include <weir/savepoint.h>
 
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/shared_store.h"
@@ -53,10 +55,16 @@ struct CheckpointTask {
 class CheckpointCoordinator final : public SnapshotObserver {
  public:
   struct Hooks {
-    // Injects barrier `id` at every source task.
-    std::function<void(int64_t id)> trigger;
+    // Injects barrier `id` at every source task. With `stop_sources` (stop
+    // with savepoint) the sources poll no more after it, until
+    // savepoint_ended; with `drain` they first emit the maximum watermark.
+    std::function<void(int64_t id, bool stop_sources, bool drain)> trigger;
     // Tells every task that checkpoint `id` is complete.
     std::function<void(int64_t id)> notify_complete;
+    // A savepoint whose `then` is not kContinue ended, completed or not:
+    // the job stops, cancels, or lets its sources go on.
+    std::function<void(int64_t id, SavepointOptions::Then then, bool completed)>
+        savepoint_ended;
   };
 
   struct Config {
@@ -74,7 +82,9 @@ class CheckpointCoordinator final : public SnapshotObserver {
   };
 
   // Opens <options.dir>/<job id>/ (rebuilding its file tracking, sweeping
-  // files a crash left behind). IOError/Corruption from the storage.
+  // files a crash left behind). IOError/Corruption from the storage. With
+  // no options.dir there is no checkpoint storage: only (self-contained)
+  // savepoints can be taken.
   static Result<std::unique_ptr<CheckpointCoordinator>> Create(Config config,
                                                                Hooks hooks);
   ~CheckpointCoordinator() override;  // Stop()
@@ -102,6 +112,15 @@ class CheckpointCoordinator final : public SnapshotObserver {
   // InvalidArgument when checkpoints cannot be taken (a task has ended,
   // the coordinator is stopped).
   Result<int64_t> Trigger(bool full);
+  // Starts a savepoint (weir/savepoint.h) like Trigger() a checkpoint.
+  // InvalidArgument when there is no target directory; IOError when it
+  // cannot be created.
+  Result<int64_t> TriggerSavepoint(const SavepointOptions& options);
+  // Disposes the savepoint at `path` through this job's checkpoint storage
+  // when it references it (so that no file a checkpoint in progress takes
+  // up is deleted), else as weir::DisposeSavepoint.
+  Status DisposeSavepoint(const std::string& path);
+
   // Waits until checkpoint `id` is completed or failed, at most `timeout`.
   // Its stats when completed; the failure when it failed; Aborted-like
   // IOError on timeout; NotFound for an id never triggered.
@@ -127,6 +146,16 @@ class CheckpointCoordinator final : public SnapshotObserver {
     std::vector<bool> acked;                  // per task
     std::vector<TaskSnapshotMetadata> tasks;  // per task
     bool committing = false;  // writing `_metadata`: no abort now
+    // Savepoints: where, and what then.
+    bool savepoint = false;
+    SavepointOptions savepoint_options;
+    std::string savepoint_dir;
+  };
+  // Where a task's files go in the asynchronous phase.
+  struct Destination {
+    bool savepoint = false;
+    bool self_contained = false;  // into savepoint_dir, not shared/
+    std::string savepoint_dir;
   };
 
   CheckpointCoordinator(Config config, Hooks hooks,
@@ -136,23 +165,33 @@ class CheckpointCoordinator final : public SnapshotObserver {
   void RunWorker();
   // REQUIRES: mu_ held.
   bool CanTrigger(std::string* why) const;
+  // Waits while max_concurrent checkpoints are pending (up to the timeout).
+  Status WaitForTriggerLocked(std::unique_lock<std::mutex>& lock);
   int64_t StartCheckpoint(bool full, bool periodic,
-                          std::unique_lock<std::mutex>& lock);
+                          std::unique_lock<std::mutex>& lock,
+                          const Pending* savepoint = nullptr);
   void AbortLocked(int64_t id, const std::string& why);
   // Aborts every pending checkpoint that is not committing.
   void AbortAllLocked(const std::string& why);
   void FinishLocked(Pending& p);  // into history_
   // Async phase of one task's snapshot.
-  void CompleteTaskSnapshot(int64_t id, int task, bool full,
+  void CompleteTaskSnapshot(int64_t id, int task, bool full, Destination to,
                             std::shared_ptr<PendingSnapshot> pending,
                             std::string local_dir,
                             std::vector<OperatorStateMetadata> op_states);
+  // Links or copies a self-contained savepoint's files into its directory.
+  Result<UploadResult> CopyIntoSavepoint(const CheckpointTask& task,
+                                         const Destination& to,
+                                         const BackendSnapshot& snap);
   void Commit(int64_t id);
+  // What a stop or cancel with savepoint does once it ended. REQUIRES: mu_
+  // not held.
+  void EndSavepoint(int64_t id, SavepointOptions::Then then, bool completed);
   int TaskIndex(int vertex, int subtask) const;
 
   const Config config_;
   const Hooks hooks_;
-  std::unique_ptr<SharedFileStore> store_;
+  std::unique_ptr<SharedFileStore> store_;  // null: no checkpoint storage
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // state changes: triggers, completions
@@ -172,6 +211,8 @@ class CheckpointCoordinator final : public SnapshotObserver {
   std::string latest_path_;
   std::string restored_from_;
   int64_t restored_id_ = 0;
+
+  std::mt19937_64 rng_{std::random_device{}()};  // savepoint names; mu_
 
   std::deque<std::function<void()>> work_;  // async phases, guarded by mu_
   std::condition_variable work_cv_;

@@ -561,6 +561,11 @@ std::string ResolveStoredPath(const CheckpointMetadata& metadata,
   std::string out;
   if (!metadata.shared_root.empty() && file.path.starts_with("shared/")) {
     out.append(metadata.shared_root);
+  } else if (metadata.kind == SnapshotKind::kSavepoint) {
+    // A savepoint's own files are inside its directory, which may have been
+    // moved or renamed.
+    out.append(metadata_dir);
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
   } else {
     std::filesystem::path dir(metadata_dir);
     if (!dir.has_filename()) dir = dir.parent_path();  // trailing slash

@@ -171,10 +171,10 @@ Result<CheckpointMetadata> ReadMetadataFile(const std::string& path);
 std::string MetadataFilePath(const std::string& path);
 
 // Where `file` lives. `metadata_dir` is the directory holding the
-// `_metadata` file. Paths resolve against metadata_dir's parent (the
-// checkpoint storage root for chk-N, the savepoints directory for a
-// savepoint), except that `shared/...` paths resolve against
-// `metadata.shared_root` when it is set.
+// `_metadata` file. A checkpoint's paths resolve against metadata_dir's
+// parent (the checkpoint storage root), a savepoint's against metadata_dir
+// itself (so that it can be moved), except that `shared/...` paths resolve
+// against `metadata.shared_root` when it is set.
 std::string ResolveStoredPath(const CheckpointMetadata& metadata,
                               const std::string& metadata_dir,
                               const StoredFile& file);

@@ -85,7 +85,7 @@ Result<std::string> FindLatestCheckpointOfJob(
 
 Status CheckRestorable(const RestoreSource& source,
                        const std::vector<OperatorId>& job_operators,
-                       int max_parallelism) {
+                       int max_parallelism, bool allow_non_restored_state) {
   const CheckpointMetadata& m = source.metadata;
   const std::set<OperatorId> job(job_operators.begin(), job_operators.end());
   for (const TaskSnapshotMetadata& t : m.tasks) {
@@ -98,17 +98,20 @@ Status CheckRestorable(const RestoreSource& source,
           std::to_string(max_parallelism) +
           "; the max parallelism of a job cannot change");
     }
+    if (allow_non_restored_state) continue;
     for (const OperatorId& op : OperatorsWithState(t)) {
       if (job.contains(op)) continue;
-      std::string name = op.ToHex();
+      std::string name = "id " + op.ToHex();
       for (const OperatorMetadata& om : m.operators) {
         if (om.id != op) continue;
-        name = om.uid.empty() ? "'" + om.name + "' (" + op.ToHex() + ")"
-                              : "uid '" + om.uid + "'";
+        name = om.uid.empty()
+                   ? "'" + om.name + "' (no uid, id " + op.ToHex() + ")"
+                   : "uid '" + om.uid + "' (id " + op.ToHex() + ")";
       }
-      return Status::InvalidArgument(source.metadata_path +
-                                     ": it holds state of operator " + name +
-                                     ", which the job does not have");
+      return Status::InvalidArgument(
+          source.metadata_path + ": it holds state of operator " + name +
+          ", which the job does not have; to skip that state, allow "
+          "non-restored state (weir run -n / --allowNonRestoredState)");
     }
   }
   return Status::OK();
@@ -127,7 +130,18 @@ std::vector<BackendSnapshot> SnapshotsForTask(
       relevant |= mine.contains(op);
     }
     if (!relevant) continue;
-    out.push_back(ToBackendSnapshot(source.metadata, source.metadata_dir, t));
+    BackendSnapshot snap =
+        ToBackendSnapshot(source.metadata, source.metadata_dir, t);
+    // State of operators this task does not run (gone from the job, with
+    // non-restored state allowed, or chained elsewhere now) stays behind.
+    std::erase_if(snap.files, [&](const SnapshotFile& f) {
+      const std::string& hex = snap.format == SnapshotFormat::kRocksDBSst
+                                   ? f.column_family
+                                   : f.operator_id;
+      Result<OperatorId> id = OperatorId::FromHex(hex);
+      return id.ok() && !mine.contains(*id);
+    });
+    out.push_back(std::move(snap));
   }
   return out;
 }

@@ -41,13 +41,16 @@ Result<std::string> FindLatestCheckpointOfJob(
 // InvalidArgument unless the job can take the state: the max parallelism
 // is the same, and every operator that has state in the checkpoint is an
 // operator of the job (named by uid when it has one).
+// With `allow_non_restored_state` such state is skipped instead.
 Status CheckRestorable(const RestoreSource& source,
                        const std::vector<OperatorId>& job_operators,
-                       int max_parallelism);
+                       int max_parallelism,
+                       bool allow_non_restored_state = false);
 
 // The snapshots a task with operators `operators` and key groups `range`
 // restores from: every task snapshot of the checkpoint that holds state of
-// one of the operators and key groups that overlap `range`.
+// one of the operators and key groups that overlap `range`, with only the
+// files of those operators (and of no operator: the backend's own).
 std::vector<BackendSnapshot> SnapshotsForTask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     KeyGroupRange range);

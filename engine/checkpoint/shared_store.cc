@@ -271,6 +271,12 @@ std::string SharedFileStore::NewSharedName(const std::string& original) {
 Status SharedFileStore::Transfer(const SnapshotFile& file,
                                  const std::string& target,
                                  bool* linked) const {
+  return TransferSnapshotFile(file, target, options_.hard_links,
+                              options_.verify_linked_checksums, linked);
+}
+
+Status TransferSnapshotFile(const SnapshotFile& file, const std::string& target,
+                            bool hard_links, bool verify_linked, bool* linked) {
   *linked = false;
   struct stat st;
   if (::stat(file.local_path.c_str(), &st) != 0) {
@@ -286,10 +292,10 @@ Status SharedFileStore::Transfer(const SnapshotFile& file,
                               ": the snapshot says " + Hex64(file.checksum) +
                               ", the file has " + Hex64(actual));
   };
-  if (options_.hard_links) {
+  if (hard_links) {
     if (::link(file.local_path.c_str(), target.c_str()) == 0) {
       *linked = true;
-      if (!options_.verify_linked_checksums) return Status::OK();
+      if (!verify_linked) return Status::OK();
       uint64_t size = 0, checksum = 0;
       Status s = HashFile(target, &size, &checksum);
       if (s.ok() && size != file.size) {

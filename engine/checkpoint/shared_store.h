@@ -73,6 +73,13 @@ struct DeletionResult {
   int directories_removed = 0;                // Sweep: chk-* without metadata
 };
 
+// Links (when `hard_links` and on the same file system) or copies a
+// snapshot file to `target`, checking its size and XXH3-64 against the
+// snapshot's (a linked file only if `verify_linked`); on failure nothing is
+// left at `target`. Corruption on a mismatch, IOError naming the file.
+Status TransferSnapshotFile(const SnapshotFile& file, const std::string& target,
+                            bool hard_links, bool verify_linked, bool* linked);
+
 class SharedFileStore {
  public:
   struct Options {

@@ -34,6 +34,10 @@ struct CheckpointOptions {
   // Reference SST files already in shared/ instead of uploading them again.
   // Off: every checkpoint uploads all its files. Default: true.
   bool incremental = true;
+  // Where savepoints go when the trigger names no directory
+  // (`execution.checkpointing.savepoint-dir`, alias `state.savepoints.dir`).
+  // Default: empty, meaning every savepoint must name its directory.
+  std::string savepoint_dir;
 };
 
 // What a failure inside the process does (Flink's fixed-delay restart
@@ -68,6 +72,9 @@ struct CheckpointStats {
   uint64_t metadata_size = 0;     // bytes of its `_metadata`
   std::string path;               // the chk-N directory; set once completed
   std::string failure;            // why it failed; empty otherwise
+  // A savepoint (Job::TriggerSavepoint): `path` is its directory. Savepoints
+  // are never pruned and never restored by a restart.
+  bool savepoint = false;
 };
 
 struct CheckpointsInfo {

@@ -13,6 +13,7 @@
 #include <weir/job_info.h>
 #include <weir/options.h>
 #include <weir/result.h>
+#include <weir/savepoint.h>
 #include <weir/status.h>
 
 namespace weir {
@@ -45,11 +46,18 @@ struct JobOptions {
   // Checkpoints (off unless checkpoints.dir is set) and restarts.
   CheckpointOptions checkpoints;
   RestartOptions restart;
-  // Start from this checkpoint: a chk-N directory or its `_metadata`. The
-  // job's operators must match the checkpoint's (by uid or generated id)
-  // and its max parallelism must be the same. Default: empty, a fresh
-  // start.
+  // Start from this checkpoint or savepoint: its directory or its
+  // `_metadata`. State is mapped to operators by operator id (the hash of
+  // the uid, or of the place in the graph); the max parallelism must be the
+  // same. A new operator starts empty. Default: empty, a fresh start.
+  //
+  // A job restored from a checkpoint keeps that checkpoint's job id and
+  // goes on in its directory (it claims it); one restored from a savepoint
+  // gets a new id and never deletes the savepoint's files.
   std::string restore_from;
+  // Skip state of operators the job does not have instead of failing
+  // (Flink's --allowNonRestoredState). Default: false.
+  bool allow_non_restored_state = false;
   // Engine-internal: called in every task's synchronous snapshot phase
   // (engine/snapshot_observer.h). Default: null.
   std::shared_ptr<engine::SnapshotObserver> snapshot_observer;
@@ -87,6 +95,15 @@ class Job {
                                             std::chrono::milliseconds timeout);
   // Counts and recent history of the job's checkpoints.
   CheckpointsInfo Checkpoints() const;
+  // Takes a savepoint (savepoint.h) and returns its id; WaitForCheckpoint()
+  // gives its outcome and directory (CheckpointStats::path). With
+  // Then::kCancel or kStop the job ends once it is complete, and goes on if
+  // it fails. InvalidArgument when no directory is given or configured, or
+  // the job is not running with every task.
+  Result<int64_t> TriggerSavepoint(const SavepointOptions& options);
+  // DisposeSavepoint() (savepoint.h) for a savepoint that may reference
+  // this job's checkpoint storage, safe while the job checkpoints.
+  Status DisposeSavepoint(const std::string& path);
 
   // Engine-internal (tests): injects barrier `checkpoint_id` at every
   // source that is still running: each source snapshots between two polls

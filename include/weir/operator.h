@@ -158,6 +158,10 @@ class SourceOperatorBase : public StreamOperator {
   virtual Result<SourceStatus> Poll(int max_records) = 0;
   // True while the source has emitted nothing for its idle timeout.
   virtual bool idle() const { return false; }
+  // Event time runs out: emits the maximum watermark, as at the end of a
+  // bounded input, so that every event-time timer downstream fires (stop
+  // with savepoint and --drain).
+  virtual void EmitMaxWatermark() {}
 };
 
 }  // namespace weir

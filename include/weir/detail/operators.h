@@ -86,6 +86,11 @@ class SourceOperator final : public SourceOperatorBase,
   }
 
   bool idle() const override { return idle_; }
+  void EmitMaxWatermark() override {
+    if (watermark_ == kMaxWatermark) return;
+    watermark_ = kMaxWatermark;
+    out_->EmitWatermark(kMaxWatermark);
+  }
   Status SnapshotState(int64_t checkpoint_id) override {
     (void)checkpoint_id;
     return fn_->SnapshotState(*ctx_);

@@ -59,7 +59,7 @@ class CoordinatorTest : public ::testing::Test {
     c.tasks.push_back(CheckpointTask{});
     c.local_dir = dir_.Sub("local");
     CheckpointCoordinator::Hooks hooks;
-    hooks.trigger = [](int64_t) {};
+    hooks.trigger = [](int64_t, bool, bool) {};
     hooks.notify_complete = [this](int64_t id) { held_.Notify(id); };
     ASSERT_OK_AND_ASSIGN(coordinator_, CheckpointCoordinator::Create(
                                            std::move(c), std::move(hooks)));

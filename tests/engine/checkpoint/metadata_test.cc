@@ -458,12 +458,18 @@ TEST(Metadata, ResolvesPathsAgainstTheStorageRoot) {
   EXPECT_EQ(ResolveStoredPath(m, "/c/job/chk-7", shared),
             "/c/job/shared/x.sst");
   EXPECT_EQ(ResolveStoredPath(m, "/c/job/chk-7/", own), "/c/job/chk-7/y.zst");
+  // A savepoint's own files resolve inside its directory, wherever it was
+  // moved; shared/ ones against the checkpoint storage it references.
+  m.kind = SnapshotKind::kSavepoint;
   m.shared_root = "/c/job";
-  own.path = "savepoint-abc/y.zst";
+  own.path = "0-1/y.zst";
   EXPECT_EQ(ResolveStoredPath(m, "/s/savepoint-abc", shared),
             "/c/job/shared/x.sst");
   EXPECT_EQ(ResolveStoredPath(m, "/s/savepoint-abc", own),
-            "/s/savepoint-abc/y.zst");
+            "/s/savepoint-abc/0-1/y.zst");
+  EXPECT_EQ(ResolveStoredPath(m, "/moved/sp/", own), "/moved/sp/0-1/y.zst");
+  m.shared_root.clear();
+  EXPECT_EQ(ResolveStoredPath(m, "/moved/sp", own), "/moved/sp/0-1/y.zst");
 }
 
 // ---- fuzzing: only errors, never a crash ----

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Savepoints: snapshots that the user triggers and owns (Flink's model,
+// docs/savepoints.md). A savepoint goes through the same barriers and
+// two-phase snapshots as a checkpoint, but it is written where the user
+// says, never pruned, and never used by a restart; a job starts from it
+// with JobOptions::restore_from.
+//
+//   native (the default)  `_metadata` references the RocksDB files in the
+//                         checkpoint storage's shared/ folder: small, fast.
+//                         Self-contained when the job has no checkpoint
+//                         storage, and always for the memory backend.
+//   self-contained        every file is in the savepoint directory (hard
+//                         links when on the same file system): the
+//                         directory can be moved or copied anywhere.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <weir/status.h>
+
+namespace weir {
+
+struct SavepointOptions {
+  // What the job does once the savepoint is complete.
+  enum class Then : uint8_t {
+    kContinue,  // keep running (a savepoint in passing)
+    kCancel,    // cancel (`weir cancel -s`)
+    kStop,      // stop the sources before the barrier, then finish
+                // (`weir stop`): no record after the savepoint reaches a
+                // sink. If the savepoint fails the sources go on.
+  };
+
+  // The savepoint is written to <target_dir>/savepoint-<first 6 hex digits
+  // of the job id>-<12 random hex digits>/. Empty: the job's
+  // CheckpointOptions::savepoint_dir; with neither, the trigger fails.
+  std::string target_dir;
+  // Copy (or hard-link) every file into the savepoint directory instead of
+  // referencing the checkpoint storage's shared/ folder.
+  bool self_contained = false;
+  Then then = Then::kContinue;
+  // With kStop: advance event time to the end (the maximum watermark)
+  // before the barrier, firing every event-time timer (`weir stop --drain`).
+  bool drain = false;
+};
+
+// Deletes the savepoint at `path` (its directory or its `_metadata`): the
+// `_metadata` first (after which it no longer exists), then its files, and
+// the files in the checkpoint storage's shared/ folder that nothing else
+// references: no retained checkpoint and no other savepoint. NotFound if
+// there is nothing at `path`; InvalidArgument if it is not a savepoint (a
+// checkpoint's chk-N, say); Corruption if its `_metadata` cannot be read
+// (then nothing is deleted). Do not call it for a savepoint whose job runs
+// in another process: ask that job (Job::DisposeSavepoint, or `weir
+// savepoint -d`, which does).
+Status DisposeSavepoint(const std::string& path);
+
+}  // namespace weir
