@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // `weir checkpoint info` / `weir savepoint info`: the info of real
-// checkpoints (taken by running jobs, on both backends) matches the files
-// on disk, and that of built metadata (savepoints too) every field; missing
+// checkpoints and savepoints (taken by running jobs, on both backends)
+// matches the files on disk, and that of built metadata every field; missing
 // and damaged files are named and exit 1; bad `_metadata` is one error
 // line.
 #include "tools/control/snapshot_info.h"
@@ -20,6 +20,7 @@
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 #include "weir/job.h"
+#include "weir/savepoint.h"
 
 namespace weir::tools {
 namespace {
@@ -404,6 +405,7 @@ class SnapshotInfoJobTest
     options.backend = GetParam();
     options.local_dir = dir_.Sub("local");
     options.checkpoints.dir = dir_.Sub("checkpoints");
+    options.checkpoints.savepoint_dir = dir_.Sub("savepoints");
     JobBuilder b("counts");
     b.SetParallelism(2);
     b.AddSource<Event>(
@@ -425,6 +427,15 @@ class SnapshotInfoJobTest
 
   std::string Checkpoint() {
     Result<int64_t> id = job_->TriggerCheckpoint();
+    EXPECT_OK(id.status());
+    if (!id.ok()) return "";
+    Result<CheckpointStats> stats = job_->WaitForCheckpoint(*id, 30s);
+    EXPECT_OK(stats.status());
+    return stats.ok() ? stats->path : "";
+  }
+
+  std::string Savepoint() {
+    Result<int64_t> id = job_->TriggerSavepoint(SavepointOptions{});
     EXPECT_OK(id.status());
     if (!id.ok()) return "";
     Result<CheckpointStats> stats = job_->WaitForCheckpoint(*id, 30s);
@@ -545,6 +556,27 @@ TEST_P(SnapshotInfoJobTest, JsonOutputParses) {
   EXPECT_TRUE(j["operators"][2]["uid"].is_null());
   EXPECT_EQ(j["verification"]["checksums"], false);
   EXPECT_TRUE(j["verification"]["problems"].empty());
+}
+
+TEST_P(SnapshotInfoJobTest, SavepointInfo) {
+  ASSERT_NO_FATAL_FAILURE(StartJob());
+  const std::string path = Savepoint();
+  ASSERT_FALSE(path.empty());
+  const CommandOutput r = RunInfo(path, true, true);
+  EXPECT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["kind"], "savepoint");
+  EXPECT_EQ(j["format"], "native");
+  if (GetParam() == JobOptions::Backend::kRocksDB) {
+    // Native with checkpoint storage: the files stay in its shared/.
+    EXPECT_EQ(j["shared_root"], root());
+    EXPECT_EQ(j["shared_root_resolved"], root());
+  } else {
+    EXPECT_EQ(j["shared_root"], "");  // self-contained
+  }
+  EXPECT_GT(j["operators"][1]["state_size"].get<uint64_t>(), 0u);
+  EXPECT_EQ(j["verification"]["files_checked"], j["files"]);
 }
 
 TEST_P(SnapshotInfoJobTest, MissingFileIsNamedAndExitsOne) {
