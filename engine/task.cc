@@ -141,18 +141,27 @@ void Task::ResumeSource(int64_t checkpoint_id) {
 }
 
 void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
-  Post([this, checkpoint_id] {
-    if (checkpoint_id <= last_completed_ || failed()) return;
-    last_completed_ = checkpoint_id;
-    for (auto& slot : slots_) {
-      Status s = slot->op->NotifyCheckpointComplete(checkpoint_id);
-      if (!s.ok()) {
-        return Fail(s.WithContext("commit of checkpoint " +
-                                  std::to_string(checkpoint_id) + " in '" +
-                                  slot->node->name + "'"));
-      }
+  // Also noted outside the mailbox: a task cancelled before its mailbox
+  // runs still commits a completed checkpoint on its way out (Run()).
+  int64_t seen = notified_.load();
+  while (seen < checkpoint_id &&
+         !notified_.compare_exchange_weak(seen, checkpoint_id)) {
+  }
+  Post([this, checkpoint_id] { CommitCheckpoint(checkpoint_id); });
+}
+
+void Task::CommitCheckpoint(int64_t checkpoint_id) {
+  if (checkpoint_id <= last_completed_ || failed()) return;
+  last_completed_ = checkpoint_id;
+  for (auto& slot : slots_) {
+    if (slot->op == nullptr) continue;
+    Status s = slot->op->NotifyCheckpointComplete(checkpoint_id);
+    if (!s.ok()) {
+      return Fail(s.WithContext("commit of checkpoint " +
+                                std::to_string(checkpoint_id) + " in '" +
+                                slot->node->name + "'"));
     }
-  });
+  }
 }
 
 // The synchronous phase: operator state, then the backend's cut, then the
@@ -330,6 +339,16 @@ void Task::Run() {
     s = Status::Aborted("a user function threw a non-standard exception");
   }
   if (s.ok() && failed()) s = failure_;
+  // Cancelled (a stop or cancel with savepoint cancels right after the
+  // savepoint completes): the side effects of a completed checkpoint are
+  // still committed, whether or not the mailbox got to it.
+  if (cancelled_.load(std::memory_order_acquire) && !failed()) {
+    try {
+      CommitCheckpoint(notified_.load());
+    } catch (...) {
+      Fail(Status::Aborted("a user function threw while committing"));
+    }
+  }
   try {
     CloseOperators();
   } catch (...) {

@@ -163,6 +163,8 @@ class Task final : public detail::TaskHooks {
   Status FireTimers(OperatorSlot& slot, TimeDomain domain, int64_t up_to);
   void FlushWriters();
   void PerformCheckpoint(int64_t checkpoint_id);
+  // Tells the operators that checkpoint `checkpoint_id` is complete, once.
+  void CommitCheckpoint(int64_t checkpoint_id);
 
   const std::string name_;
   const int subtask_;
@@ -188,6 +190,8 @@ class Task final : public detail::TaskHooks {
   int vertex_ = 0;
   int64_t last_checkpoint_ = 0;
   int64_t last_completed_ = 0;
+  std::atomic<int64_t> notified_{
+      0};  // the newest id NotifyCheckpointComplete got
   // The stop-with-savepoint barrier after which the source stopped; 0 while
   // it polls.
   int64_t stopped_for_ = 0;
