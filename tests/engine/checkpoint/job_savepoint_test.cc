@@ -320,6 +320,69 @@ TEST_P(JobSavepointTest, StopWithSavepointPublishesTheFileSinkOutput) {
   EXPECT_TRUE(all == want(kTotal));
 }
 
+// Registers an event-time timer far in the future per record and emits
+// (key, -1) when one fires: only the end of event time fires them.
+class FireAtTheEnd final
+    : public KeyedProcessFunction<std::string, Event, Event> {
+ public:
+  Status ProcessElement(const Event& e, Context& ctx,
+                        Collector<Event>& out) override {
+    out.Collect(e);
+    return ctx.timers().RegisterEventTimeTimer(1'000'000'000);
+  }
+  Status OnTimer(int64_t time, TimeDomain, Context& ctx,
+                 Collector<Event>& out) override {
+    out.Collect(Event{ctx.current_key(), -1, time});
+    return Status::OK();
+  }
+};
+
+// Stop with savepoint and drain: event time runs out before the barrier,
+// so every event-time timer fires into the output; without drain none
+// does, and the savepoint keeps the timers.
+TEST_P(JobSavepointTest, StopWithDrainFiresEveryEventTimeTimer) {
+  for (bool drain : {false, true}) {
+    SCOPED_TRACE(drain ? "drain" : "no drain");
+    Harness a;
+    JobBuilder b("timers");
+    auto gate = a.gate;
+    b.AddSource<Event>(
+         [gate] {
+           return std::unique_ptr<SourceFunction<Event>>(
+               std::make_unique<GatedSource>(kTotal, gate));
+         },
+         "source",
+         WatermarkStrategy<Event>::ForMonotonousTimestamps(
+             [](const Event& e) { return e.time; }))
+        .Uid("source")
+        .KeyBy([](const Event& e) { return e.key; })
+        .Process<Event>([] { return std::make_unique<FireAtTheEnd>(); })
+        .Uid("timers")
+        .SinkTo(CollectInto(a.out));
+    JobOptions options = Options();
+    ASSERT_OK_AND_ASSIGN(auto job, b.Build(options));
+    ASSERT_OK(job->Start());
+    OpenGateAndWait(a, 1000);
+    SavepointOptions sp_options;
+    sp_options.then = SavepointOptions::Then::kStop;
+    sp_options.drain = drain;
+    ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerSavepoint(sp_options));
+    ASSERT_OK(job->WaitForCheckpoint(id, 60s).status());
+    ASSERT_OK(job->Wait());
+    std::set<std::string> fired;
+    size_t records = 0;
+    for (const Event& e : a.out->values()) {
+      if (e.value == -1) {
+        fired.insert(e.key);
+      } else {
+        ++records;
+      }
+    }
+    EXPECT_EQ(records, 1000u);
+    EXPECT_EQ(fired.size(), drain ? static_cast<size_t>(kKeys) : 0u);
+  }
+}
+
 // A stop whose savepoint fails (here: times out while the map is blocked)
 // lets the sources go on: the job then runs to its end.
 TEST_P(JobSavepointTest, FailedStopWithSavepointKeepsTheJobRunning) {
