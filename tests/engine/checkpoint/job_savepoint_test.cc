@@ -449,6 +449,34 @@ TEST_P(JobSavepointTest, MissingOperatorNeedsAllowNonRestoredState) {
   EXPECT_EQ(FinalCounts(b.out->values()), since);
 }
 
+// The job keeps checkpointing and pruning (one retained) after a native
+// savepoint: the savepoint's files stay, and it restores exactly.
+TEST_P(JobSavepointTest, SavepointOutlivesTheJobsPruning) {
+  Harness a;
+  JobOptions options = Options();
+  options.checkpoints.num_retained = 1;
+  ASSERT_OK_AND_ASSIGN(auto job, CountJob(a, kTotal).Build(options));
+  ASSERT_OK(job->Start());
+  OpenGateAndWait(a, 1000);
+  ASSERT_OK_AND_ASSIGN(int64_t c0, job->TriggerCheckpoint());
+  ASSERT_OK(job->WaitForCheckpoint(c0, 60s).status());
+  OpenGateAndWait(a, 1500);
+  ASSERT_OK_AND_ASSIGN(int64_t s, job->TriggerSavepoint({}));
+  ASSERT_OK_AND_ASSIGN(CheckpointStats sp, job->WaitForCheckpoint(s, 60s));
+  const std::set<std::string> files = FilesOf(sp.path);
+  for (int64_t upto = 2000; upto <= 4000; upto += 500) {
+    OpenGateAndWait(a, upto);
+    ASSERT_OK_AND_ASSIGN(int64_t c,
+                         job->TriggerCheckpoint(/*full=*/upto == 3000));
+    ASSERT_OK(job->WaitForCheckpoint(c, 60s).status());
+  }
+  EXPECT_EQ(job->Checkpoints().completed, 7);  // 6 checkpoints, 1 savepoint
+  for (const std::string& f : files) EXPECT_TRUE(fs::exists(f)) << f;
+  job->Cancel();
+  job->Wait().IgnoreError();
+  ResumeAndCheck(sp.path, 1500, options);
+}
+
 // Two savepoints and the retained checkpoint share files. Disposing one
 // removes exactly what nothing else references: the other and the
 // checkpoint still restore.
