@@ -102,6 +102,7 @@
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 #include "backends/rocksdb/rocksdb_util.h"
+#include "bench/checkpoint/bench_util.h"
 #include "bench/checkpoint/bulk_load.h"
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/shared_store.h"
@@ -113,48 +114,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // ---------------------------------------------------------------- basics
-
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-void SleepUntilNs(int64_t t) {
-  timespec ts;
-  ts.tv_sec = t / 1'000'000'000;
-  ts.tv_nsec = t % 1'000'000'000;
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0) {
-  }
-}
-
-int64_t CpuNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-// This thread's CPU time and context switches: where a pause went (on the
-// CPU, blocked in a system call, or preempted).
-struct ThreadUsage {
-  int64_t cpu_ns = 0;
-  int64_t voluntary = 0;    // blocked (I/O, a lock, a sleep)
-  int64_t involuntary = 0;  // preempted
-
-  static ThreadUsage Now() {
-    ThreadUsage u;
-    u.cpu_ns = CpuNs(CLOCK_THREAD_CPUTIME_ID);
-    rusage ru;
-    getrusage(RUSAGE_THREAD, &ru);
-    u.voluntary = ru.ru_nvcsw;
-    u.involuntary = ru.ru_nivcsw;
-    return u;
-  }
-  ThreadUsage operator-(const ThreadUsage& o) const {
-    return {cpu_ns - o.cpu_ns, voluntary - o.voluntary,
-            involuntary - o.involuntary};
-  }
-};
 
 // The task thread's scheduling: a nice value (WEIR_BENCH_TASK_NICE) or
 // SCHED_FIFO priority 1 (WEIR_BENCH_TASK_SCHED=fifo), which keeps other
@@ -173,54 +132,6 @@ void SetTaskScheduling(int nice, bool fifo) {
     std::exit(1);
   }
 }
-
-int64_t WallMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-std::string UtcNow() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&t));
-  return buf;
-}
-
-[[noreturn]] void Die(const std::string& what, const Status& s) {
-  std::fprintf(stderr, "checkpoint_bench: %s: %s\n", what.c_str(),
-               s.ToString().c_str());
-  std::exit(1);
-}
-
-std::string Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
-
-double EnvDouble(const char* name, double fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtod(v, nullptr) : fallback;
-}
-
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-double MiB(uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
 struct Config {
   std::vector<double> sizes_gb;
@@ -514,23 +425,6 @@ class CheckpointWorker {
 };
 
 // ---------------------------------------------------------------- task
-
-// The j-th update goes to key (a * (j mod n) + b) mod n: a permutation of
-// 0..n-1 (gcd(a, n) = 1), so consecutive updates hit distinct keys spread
-// over the key space. a, j mod n and n are < 2^32, so nothing overflows.
-class KeySequence {
- public:
-  explicit KeySequence(uint64_t n) : n_(n) {
-    a_ = 2654435761u % n_;  // Knuth's multiplicative constant
-    while (a_ < 2 || std::gcd(a_, n_) != 1) a_ = (a_ + 1) % n_;
-    b_ = 0x1234567u % n_;
-  }
-  uint64_t Next() { return (a_ * (j_++ % n_) + b_) % n_; }
-  uint64_t updates() const { return j_; }
-
- private:
-  uint64_t n_, a_ = 1, b_ = 0, j_ = 0;
-};
 
 // A record whose own processing (SetCurrentKey + Value + Update, not the
 // wait before it) took longer than kSlowRecordNs, with what the task
@@ -923,13 +817,6 @@ void DumpLatencies(const std::string& dir, const std::string& name,
     ck << c.id << "\t" << c.kind << "\t" << c.sync_at_s << "\t" << c.sync_us
        << "\t" << c.async_end_s << "\n";
   }
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 SizeResult RunSize(const Config& config, double gb) {
