@@ -221,4 +221,43 @@ Result<CheckpointTriggerStatus> FetchCheckpointStatus(
   return ParseCheckpointStatus(*answer);
 }
 
+Result<std::string> RequestSavepoint(const std::string& host, int port,
+                                     const JobId& id,
+                                     const SavepointOptions& options,
+                                     std::chrono::milliseconds timeout) {
+  const bool stop = options.then == SavepointOptions::Then::kStop;
+  Result<std::string> answer = HttpPost(
+      host, port, "/jobs/" + id.ToHex() + (stop ? "/stop" : "/savepoints"),
+      stop ? StopBody(options) : SavepointTriggerBody(options), timeout);
+  if (!answer.ok()) return answer.status();
+  return ParseRequestId(*answer);
+}
+
+Result<OperationStatus> FetchSavepointStatus(
+    const std::string& host, int port, const JobId& id,
+    const std::string& request_id, std::chrono::milliseconds timeout) {
+  Result<std::string> answer = HttpGet(
+      host, port, "/jobs/" + id.ToHex() + "/savepoints/" + request_id, timeout);
+  if (!answer.ok()) return answer.status();
+  return ParseOperationStatus(*answer);
+}
+
+Result<std::string> RequestSavepointDisposal(
+    const std::string& host, int port, const std::string& path,
+    std::chrono::milliseconds timeout) {
+  Result<std::string> answer = HttpPost(host, port, "/savepoint-disposal",
+                                        SavepointDisposalBody(path), timeout);
+  if (!answer.ok()) return answer.status();
+  return ParseRequestId(*answer);
+}
+
+Result<OperationStatus> FetchSavepointDisposalStatus(
+    const std::string& host, int port, const std::string& request_id,
+    std::chrono::milliseconds timeout) {
+  Result<std::string> answer =
+      HttpGet(host, port, "/savepoint-disposal/" + request_id, timeout);
+  if (!answer.ok()) return answer.status();
+  return ParseOperationStatus(*answer);
+}
+
 }  // namespace weir::tools

@@ -27,6 +27,7 @@
 #include <weir/status.h>
 
 #include "tools/control/checkpoint_json.h"
+#include "tools/control/savepoint_json.h"
 
 namespace weir::tools {
 
@@ -75,6 +76,32 @@ Result<int64_t> RequestCheckpoint(
 // `checkpoint_id` has ended, and how.
 Result<CheckpointTriggerStatus> FetchCheckpointStatus(
     const std::string& host, int port, const JobId& id, int64_t checkpoint_id,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// POST /jobs/:jobid/savepoints (then kContinue or kCancel) or POST
+// /jobs/:jobid/stop (then kStop): triggers a savepoint and returns its
+// request id without waiting for it. InvalidArgument (HTTP 400) with the
+// engine's message if it cannot be triggered.
+Result<std::string> RequestSavepoint(
+    const std::string& host, int port, const JobId& id,
+    const SavepointOptions& options,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// GET /jobs/:jobid/savepoints/:request-id.
+Result<OperationStatus> FetchSavepointStatus(
+    const std::string& host, int port, const JobId& id,
+    const std::string& request_id,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// POST /savepoint-disposal: starts disposing the savepoint at `path` (as
+// the server sees it) and returns the request id.
+Result<std::string> RequestSavepointDisposal(
+    const std::string& host, int port, const std::string& path,
+    std::chrono::milliseconds timeout = kDefaultHttpTimeout);
+
+// GET /savepoint-disposal/:request-id.
+Result<OperationStatus> FetchSavepointDisposalStatus(
+    const std::string& host, int port, const std::string& request_id,
     std::chrono::milliseconds timeout = kDefaultHttpTimeout);
 
 }  // namespace weir::tools

@@ -15,6 +15,7 @@
 
 #include "tools/control/checkpoint_json.h"
 #include "tools/control/job_json.h"
+#include "tools/control/savepoint_json.h"
 
 #ifndef WEIR_VERSION
 #define WEIR_VERSION "unknown"
@@ -89,6 +90,15 @@ Result<std::optional<CheckpointStats>> JobDirectory::CheckpointOutcome(
 
 Result<CheckpointsInfo> JobDirectory::Checkpoints(const JobId&) {
   return Status::NotSupported("this endpoint takes no checkpoints");
+}
+
+Result<int64_t> JobDirectory::TriggerSavepoint(const JobId&,
+                                               const SavepointOptions&) {
+  return Status::NotSupported("this endpoint takes no savepoints");
+}
+
+Status JobDirectory::DisposeSavepoint(const std::string& path) {
+  return weir::DisposeSavepoint(path);
 }
 
 RestResponse JsonResponse(int status, const nlohmann::json& body) {
@@ -232,6 +242,15 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(
 }
 
 void RestServer::Stop() {
+  // Disposals in progress finish (a half-done one would leave files that
+  // nothing references); no new one starts.
+  std::vector<std::thread> disposals;
+  {
+    std::lock_guard<std::mutex> lock(disposals_mu_);
+    disposals_closed_ = true;
+    disposals.swap(disposal_threads_);
+  }
+  for (std::thread& t : disposals) t.join();
   if (observer_.joinable()) {
     {
       std::lock_guard<std::mutex> lock(observer_mu_);
@@ -304,6 +323,18 @@ void RestServer::AddBuiltinRoutes() {
            [this](const RestRequest& r) { return GetCheckpointStatus(r); });
   AddRoute("GET", "/jobs/:jobid/checkpoints/details/:checkpointid",
            [this](const RestRequest& r) { return GetCheckpointDetails(r); });
+  AddRoute("POST", "/jobs/:jobid/savepoints", [this](const RestRequest& r) {
+    return TriggerSavepoint(r, /*stop=*/false);
+  });
+  AddRoute("GET", "/jobs/:jobid/savepoints/:requestid",
+           [this](const RestRequest& r) { return GetSavepointStatus(r); });
+  AddRoute("POST", "/jobs/:jobid/stop", [this](const RestRequest& r) {
+    return TriggerSavepoint(r, /*stop=*/true);
+  });
+  AddRoute("POST", "/savepoint-disposal",
+           [this](const RestRequest& r) { return TriggerDisposal(r); });
+  AddRoute("GET", "/savepoint-disposal/:requestid",
+           [this](const RestRequest& r) { return GetDisposalStatus(r); });
   AddRoute("GET", "/metrics",
            [this](const RestRequest&) { return GetMetrics(); });
 }
@@ -424,6 +455,90 @@ RestResponse RestServer::GetCheckpointDetails(
   return ErrorResponse(404, "Checkpoint " + std::to_string(*checkpoint) +
                                 " of job " + id->ToHex() +
                                 " is not in the recent history");
+}
+
+RestResponse RestServer::TriggerSavepoint(const RestRequest& request,
+                                          bool stop) {
+  Result<JobId> id = JobIdParam(request);
+  if (!id.ok()) return ErrorResponse(404, id.status().message());
+  Result<SavepointOptions> options =
+      stop ? ParseStopRequest(request.body)
+           : ParseSavepointTriggerRequest(request.body);
+  if (!options.ok()) return StatusResponse(options.status());
+  Result<int64_t> savepoint = jobs_->TriggerSavepoint(*id, *options);
+  if (!savepoint.ok()) {
+    // Flink answers a failed trigger with 400 and the cause; an engine
+    // error that is not the caller's (an I/O error creating the target
+    // directory, say) is still a failure to trigger.
+    const Status& s = savepoint.status();
+    if (s.code() == Status::Code::kNotFound) return StatusResponse(s);
+    return ErrorResponse(s.code() == Status::Code::kNotSupported ? 409 : 400,
+                         s.message());
+  }
+  return JsonResponse(202, RequestIdToJson(std::to_string(*savepoint)));
+}
+
+RestResponse RestServer::GetSavepointStatus(const RestRequest& request) const {
+  Result<JobId> id = JobIdParam(request);
+  if (!id.ok()) return ErrorResponse(404, id.status().message());
+  Result<int64_t> savepoint = CheckpointIdParam(request, "requestid");
+  if (!savepoint.ok()) {
+    return ErrorResponse(404, "no savepoint request " +
+                                  request.path_params.at("requestid") +
+                                  " for job " + id->ToHex());
+  }
+  const std::string not_a_savepoint = "no savepoint request " +
+                                      std::to_string(*savepoint) + " for job " +
+                                      id->ToHex() + " (it is a checkpoint)";
+  Result<std::optional<CheckpointStats>> outcome =
+      jobs_->CheckpointOutcome(*id, *savepoint);
+  if (!outcome.ok()) return StatusResponse(outcome.status());
+  if (outcome->has_value()) {
+    if (!(*outcome)->savepoint) return ErrorResponse(404, not_a_savepoint);
+    return JsonResponse(200, SavepointStatusToJson(&**outcome, nullptr));
+  }
+  // In progress: its history entry says how far it got.
+  std::optional<CheckpointStats> progress;
+  if (Result<CheckpointsInfo> info = jobs_->Checkpoints(*id); info.ok()) {
+    for (const CheckpointStats& c : info->history) {
+      if (c.id == *savepoint) progress = c;
+    }
+  }
+  if (progress && !progress->savepoint) {
+    return ErrorResponse(404, not_a_savepoint);
+  }
+  return JsonResponse(
+      200, SavepointStatusToJson(nullptr, progress ? &*progress : nullptr));
+}
+
+RestResponse RestServer::TriggerDisposal(const RestRequest& request) {
+  Result<std::string> path = ParseSavepointDisposalRequest(request.body);
+  if (!path.ok()) return StatusResponse(path.status());
+  const std::string request_id = JobId::Generate().ToHex();
+  std::lock_guard<std::mutex> lock(disposals_mu_);
+  if (disposals_closed_) {
+    return ErrorResponse(503, "the endpoint is shutting down");
+  }
+  disposals_[request_id] = Disposal{};
+  disposal_threads_.emplace_back([this, request_id, path = *path] {
+    Status s = jobs_->DisposeSavepoint(path);
+    std::lock_guard<std::mutex> l(disposals_mu_);
+    Disposal& d = disposals_[request_id];
+    d.done = true;
+    d.result = std::move(s);
+  });
+  return JsonResponse(202, RequestIdToJson(request_id));
+}
+
+RestResponse RestServer::GetDisposalStatus(const RestRequest& request) {
+  const std::string& request_id = request.path_params.at("requestid");
+  std::lock_guard<std::mutex> lock(disposals_mu_);
+  auto it = disposals_.find(request_id);
+  if (it == disposals_.end()) {
+    return ErrorResponse(404, "no savepoint disposal request " + request_id);
+  }
+  return JsonResponse(200,
+                      DisposalStatusToJson(it->second.done, it->second.result));
 }
 
 std::vector<JobInfo> RestServer::ObserveCheckpoints() {

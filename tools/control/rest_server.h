@@ -13,11 +13,24 @@
 //   GET   /jobs/:jobid/checkpoints          counts, latest, history
 //   GET   /jobs/:jobid/checkpoints/:triggerid       a trigger's outcome
 //   GET   /jobs/:jobid/checkpoints/details/:id      one checkpoint
+//   POST  /jobs/:jobid/savepoints           triggers a savepoint (with
+//                                           "cancel-job": then cancels);
+//                                           202 {"request-id"}
+//   GET   /jobs/:jobid/savepoints/:requestid        its outcome or progress
+//   POST  /jobs/:jobid/stop                 stops the job with a savepoint;
+//                                           202, polled as above
+//   POST  /savepoint-disposal               disposes a savepoint; 202
+//   GET   /savepoint-disposal/:requestid            the disposal's outcome
 //   GET   /metrics          Prometheus text format (metrics.h)
 //
-// (checkpoint_json.h has the checkpoint bodies.)
+// (checkpoint_json.h and savepoint_json.h have the checkpoint and savepoint
+// bodies.) A trigger that fails at once (no target directory given or
+// configured, the job not running) answers 400 with the engine's message; a
+// savepoint that fails later answers COMPLETED with a "failure-cause".
+// Disposals run on a thread of their own; their outcomes are kept until
+// Stop().
 //
-// More routes are added with AddRoute (savepoints, stop, checkpoints). An
+// More routes can be added with AddRoute. An
 // unknown path answers 404 {"errors":["Not found: /x"]}, a known path with
 // another method 405, an unknown or malformed job id 404. Every body is
 // JSON, except /metrics. docs/rest-api.md describes the API.
@@ -44,6 +57,7 @@
 #include <weir/clock.h>
 #include <weir/job_info.h>
 #include <weir/result.h>
+#include <weir/savepoint.h>
 #include <weir/status.h>
 
 #include "tools/control/metrics.h"
@@ -82,6 +96,19 @@ class JobDirectory {
   // Counts and recent history; CheckpointsInfo::enabled is false if the job
   // takes no checkpoints.
   virtual Result<CheckpointsInfo> Checkpoints(const JobId& id);
+
+  // Savepoints (savepoint.h). Triggers a savepoint of the job and returns
+  // its id without waiting for it; CheckpointOutcome() gives its outcome.
+  // Job::TriggerSavepoint's errors (InvalidArgument if no target directory
+  // is given or configured, or the job is not running). Default:
+  // NotSupported.
+  virtual Result<int64_t> TriggerSavepoint(const JobId& id,
+                                           const SavepointOptions& options);
+  // Disposes the savepoint at `path`, through the job of this directory
+  // whose checkpoint storage it references if there is one
+  // (Job::DisposeSavepoint). Blocks until done. Default:
+  // weir::DisposeSavepoint(path).
+  virtual Status DisposeSavepoint(const std::string& path);
 };
 
 struct RestRequest {
@@ -169,6 +196,10 @@ class RestServer {
   RestResponse GetCheckpoints(const RestRequest& request);
   RestResponse GetCheckpointStatus(const RestRequest& request) const;
   RestResponse GetCheckpointDetails(const RestRequest& request) const;
+  RestResponse TriggerSavepoint(const RestRequest& request, bool stop);
+  RestResponse GetSavepointStatus(const RestRequest& request) const;
+  RestResponse TriggerDisposal(const RestRequest& request);
+  RestResponse GetDisposalStatus(const RestRequest& request);
   RestResponse GetMetrics();
   // Observes the checkpoint history of every job (for the histograms of
   // /metrics); returns the jobs' current infos.
@@ -184,6 +215,16 @@ class RestServer {
 
   std::mutex routes_mu_;
   std::vector<Route> routes_;  // guarded by routes_mu_
+
+  // Savepoint disposals by request id, and the threads that run them.
+  struct Disposal {
+    bool done = false;
+    Status result;
+  };
+  std::mutex disposals_mu_;
+  std::map<std::string, Disposal> disposals_;  // guarded by disposals_mu_
+  std::vector<std::thread> disposal_threads_;  // guarded by disposals_mu_
+  bool disposals_closed_ = false;              // guarded by disposals_mu_
 
   CheckpointMetrics metrics_;
   // Observes checkpoints every 200 ms until Stop().

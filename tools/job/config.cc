@@ -80,8 +80,11 @@ std::vector<ConfigKey> MakeKeys() {
       StringKey("execution.checkpointing.dir", std::nullopt,
                 "Checkpoint storage directory; unset = no checkpoints."),
       "state.checkpoints.dir"));
-  keys.push_back(StringKey("state.savepoints.dir", std::nullopt,
-                           "Default target directory of savepoints."));
+  keys.push_back(
+      Aliased(StringKey("execution.checkpointing.savepoint-dir", std::nullopt,
+                        "Default target directory of savepoints; unset = every "
+                        "savepoint must name its directory."),
+              "state.savepoints.dir"));
   keys.push_back(Aliased(IntKey("execution.checkpointing.num-retained", 1, 1,
                                 kIntMax, "Completed checkpoints kept."),
                          "state.checkpoints.num-retained"));

@@ -8,12 +8,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/restore.h"
 #include "tools/control/job_list_format.h"
 #include "tools/control/job_registry.h"
@@ -51,8 +54,52 @@ class SingleJobDirectory final : public JobDirectory {
     if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
     return job_->TriggerCheckpoint(full);
   }
+  Result<CheckpointsInfo> Checkpoints(const JobId& id) override {
+    if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
+    return job_->Checkpoints();
+  }
+  Result<int64_t> TriggerSavepoint(const JobId& id,
+                                   const SavepointOptions& options) override {
+    if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
+    Result<int64_t> savepoint = job_->TriggerSavepoint(options);
+    if (savepoint.ok() && options.then != SavepointOptions::Then::kContinue) {
+      std::lock_guard<std::mutex> lock(mu_);
+      awaited_.insert(*savepoint);
+    }
+    return savepoint;
+  }
+  Status DisposeSavepoint(const std::string& path) override {
+    return job_->DisposeSavepoint(path);
+  }
   Result<std::optional<CheckpointStats>> CheckpointOutcome(
       const JobId& id, int64_t checkpoint_id) override {
+    Result<std::optional<CheckpointStats>> outcome = Outcome(id, checkpoint_id);
+    if (outcome.ok() && outcome->has_value()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (awaited_.erase(checkpoint_id) > 0) cv_.notify_all();
+    }
+    return outcome;
+  }
+
+  // A savepoint that cancels or stops the job ends it, and with it this
+  // process and its REST endpoint: wait (at most `timeout`) until the
+  // client that triggered it has read its outcome.
+  // Savepoints that did not complete did not end the job: nobody waits.
+  void WaitUntilOutcomesRead(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (auto it = awaited_.begin(); it != awaited_.end();) {
+      if (job_->WaitForCheckpoint(*it, std::chrono::milliseconds(0)).ok()) {
+        ++it;
+      } else {
+        it = awaited_.erase(it);
+      }
+    }
+    cv_.wait_for(lock, timeout, [this] { return awaited_.empty(); });
+  }
+
+ private:
+  Result<std::optional<CheckpointStats>> Outcome(const JobId& id,
+                                                 int64_t checkpoint_id) {
     if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
     Result<CheckpointStats> stats =
         job_->WaitForCheckpoint(checkpoint_id, std::chrono::milliseconds(0));
@@ -73,13 +120,12 @@ class SingleJobDirectory final : public JobDirectory {
     }
     return stats.status();
   }
-  Result<CheckpointsInfo> Checkpoints(const JobId& id) override {
-    if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
-    return job_->Checkpoints();
-  }
 
- private:
   Job* job_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  // Savepoints that end the job, whose outcome no client has read yet.
+  std::set<int64_t> awaited_;  // guarded by mu_
 };
 
 std::atomic<int> g_signal{0};
@@ -138,6 +184,7 @@ int Serve(
   }
   Status result = job.Wait();
   if (registry.ok()) registry->Unregister(job.id()).IgnoreError();
+  directory.WaitUntilOutcomesRead(std::chrono::seconds(10));
   (*server)->Stop();
   const JobInfo info = job.Info();
   switch (info.status) {
@@ -191,6 +238,7 @@ int RunJob(const RunArgs& args) {
     if (!latest.ok()) return Fail(latest.status());
     options->restore_from = *latest;
   }
+  options->allow_non_restored_state = args.allow_non_restored_state;
   // Build() checks the graph and starts no thread, so a detached run may
   // still fork after it.
   Result<std::unique_ptr<Job>> job = builder->Build(*options);
@@ -207,8 +255,14 @@ int RunJob(const RunArgs& args) {
             std::to_string(running->pid) + "); cancel it first"));
       }
     }
-    std::printf("Restoring job %s from %s\n", (*job)->id().ToHex().c_str(),
-                options->restore_from.c_str());
+    // Build() read the `_metadata` already; it reads again here only to
+    // say what it restores.
+    Result<engine::CheckpointMetadata> restored =
+        engine::ReadMetadataFile(options->restore_from);
+    const bool savepoint =
+        restored.ok() && restored->kind == engine::SnapshotKind::kSavepoint;
+    std::printf("Restoring job %s from %s%s\n", (*job)->id().ToHex().c_str(),
+                savepoint ? "savepoint " : "", options->restore_from.c_str());
   }
 
   if (!args.detached) {

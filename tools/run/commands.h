@@ -23,6 +23,8 @@ struct RunArgs {
   // --from-latest-checkpoint: the newest complete checkpoint of the job (by
   // its name) in execution.checkpointing.dir.
   bool from_latest_checkpoint = false;
+  // -n/--allowNonRestoredState: skip state of operators the job lacks.
+  bool allow_non_restored_state = false;
 };
 
 // `weir run`. Exit codes: 0 when the job finished, 1 on an error (also a
@@ -34,7 +36,8 @@ int RunJob(const RunArgs& args);
 // registry), or those of one endpoint.
 int ListJobs(const std::optional<std::string>& endpoint);
 
-// `weir cancel [-m host:port] JOBID`.
+// `weir cancel [-m host:port] JOBID` (without -s; savepoint_command.h has
+// `weir cancel -s`).
 int CancelJob(const std::string& job_id,
               const std::optional<std::string>& endpoint);
 

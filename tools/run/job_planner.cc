@@ -455,6 +455,8 @@ Result<JobOptions> JobOptionsFromConfig(const Config& config) {
                         std::numeric_limits<int>::max()));
   c.incremental = config.GetBool("execution.checkpointing.incremental")
                       .value_or(c.incremental);
+  c.savepoint_dir =
+      config.GetString("execution.checkpointing.savepoint-dir").value_or("");
 
   const std::string restart =
       config.GetString("restart-strategy.type").value_or("none");

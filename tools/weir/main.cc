@@ -3,11 +3,14 @@
 // The `weir` binary: runs YAML jobs and talks to running ones.
 //
 //   weir run [-p N] [-c CONF.yaml] [-D key=value]... [-d]
-//            [-s PATH | --from-latest-checkpoint] JOB.yaml
+//            [-s PATH [-n] | --from-latest-checkpoint] JOB.yaml
 //   weir list [-m host:port]
-//   weir cancel [-m host:port] JOBID
+//   weir cancel [-m host:port] [-s [TARGET_DIR]] JOBID
+//   weir stop [-m host:port] [-p TARGET_DIR] [-d] JOBID
 //   weir checkpoint [-m host:port] [--full] JOBID
 //   weir checkpoint info [--json] [--verify] PATH
+//   weir savepoint [-m host:port] JOBID [TARGET_DIR]
+//   weir savepoint [-m host:port] -d PATH
 //   weir savepoint info [--json] [--verify] PATH
 //
 // docs/cli.md is the reference.
@@ -15,8 +18,10 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tools/control/checkpoint_command.h"
+#include "tools/control/savepoint_command.h"
 #include "tools/control/snapshot_info.h"
 #include "tools/run/commands.h"
 
@@ -70,15 +75,79 @@ void AddCheckpointCommand(CLI::App& app, CheckpointArgs* args) {
 
 struct SavepointArgs {
   CLI::App* cmd = nullptr;
+  std::optional<std::string> endpoint;
+  std::optional<std::string> dispose;
+  std::string job_id;
+  std::optional<std::string> target_dir;
   InfoArgs info;
 };
 
 void AddSavepointCommand(CLI::App& app, SavepointArgs* args) {
-  args->cmd = app.add_subcommand("savepoint", "Inspect savepoints");
+  args->cmd = app.add_subcommand(
+      "savepoint",
+      "Take a savepoint of a running job and wait for it (JOBID "
+      "[TARGET_DIR]), dispose of one (-d PATH), or inspect one (info PATH)");
+  args->cmd->add_option("-m,--jobmanager", args->endpoint,
+                        "The weir at host:port that runs the job");
+  args->cmd->add_option("-d,--dispose", args->dispose,
+                        "Dispose of the savepoint at this path (its "
+                        "directory or its _metadata)");
+  // Checked after parsing: neither is given with -d or `info`.
+  args->cmd->add_option("jobid", args->job_id, "The JobID (32 hex digits)");
+  args->cmd->add_option("targetDirectory", args->target_dir,
+                        "Where the savepoint goes; default: "
+                        "execution.checkpointing.savepoint-dir");
   AddInfoCommand(args->cmd, "savepoint", &args->info);
-  // Until the trigger form (`weir savepoint JOBID [DIR]`) takes
-  // positionals here, `info` is the only form.
-  args->cmd->require_subcommand(1);
+}
+
+struct CancelArgs {
+  CLI::App* cmd = nullptr;
+  std::optional<std::string> endpoint;
+  bool with_savepoint = false;
+  // [TARGET_DIR] JOBID: -s is a flag, so that its directory may be left
+  // out (Flink's `cancel -s [targetDirectory] <jobID>`).
+  std::vector<std::string> positionals;
+};
+
+void AddCancelCommand(CLI::App& app, CancelArgs* args) {
+  args->cmd = app.add_subcommand(
+      "cancel", "Cancel a running job, optionally after a savepoint");
+  args->cmd->add_option("-m,--jobmanager", args->endpoint,
+                        "The weir at host:port that runs the job");
+  args->cmd->add_flag("-s,--withSavepoint", args->with_savepoint,
+                      "Take a savepoint first (into TARGET_DIR, else "
+                      "execution.checkpointing.savepoint-dir) and cancel "
+                      "once it is complete; if it fails the job runs on");
+  args->cmd
+      ->add_option("jobid", args->positionals,
+                   "[TARGET_DIR] JOBID; TARGET_DIR only with -s")
+      ->required()
+      ->expected(1, 2);
+}
+
+struct StopArgs {
+  CLI::App* cmd = nullptr;
+  std::optional<std::string> endpoint;
+  std::optional<std::string> target_dir;
+  bool drain = false;
+  std::string job_id;
+};
+
+void AddStopCommand(CLI::App& app, StopArgs* args) {
+  args->cmd = app.add_subcommand(
+      "stop",
+      "Stop a running job with a savepoint: its sources stop, the "
+      "savepoint is taken, the job finishes");
+  args->cmd->add_option("-m,--jobmanager", args->endpoint,
+                        "The weir at host:port that runs the job");
+  args->cmd->add_option("-p,--savepointPath", args->target_dir,
+                        "Where the savepoint goes; default: "
+                        "execution.checkpointing.savepoint-dir");
+  args->cmd->add_flag("-d,--drain", args->drain,
+                      "Advance event time to the end first, firing every "
+                      "event-time timer (windows)");
+  args->cmd->add_option("jobid", args->job_id, "The JobID (32 hex digits)")
+      ->required();
 }
 
 int Fail(const std::string& message) {
@@ -117,6 +186,9 @@ int main(int argc, char** argv) {
                  "Start from the newest complete checkpoint of the job in "
                  "execution.checkpointing.dir")
       ->excludes(from_savepoint);
+  run_cmd->add_flag("-n,--allowNonRestoredState", run.allow_non_restored_state,
+                    "With -s: skip state of operators the job does not have "
+                    "instead of failing");
   run_cmd->add_option("job", run.job_file, "The job file (YAML)")->required();
 
   std::optional<std::string> list_endpoint;
@@ -125,13 +197,10 @@ int main(int argc, char** argv) {
                        "Ask the weir at host:port instead of this host's "
                        "registry of running jobs");
 
-  std::optional<std::string> cancel_endpoint;
-  std::string cancel_id;
-  CLI::App* cancel_cmd = app.add_subcommand("cancel", "Cancel a running job");
-  cancel_cmd->add_option("-m,--jobmanager", cancel_endpoint,
-                         "The weir at host:port that runs the job");
-  cancel_cmd->add_option("jobid", cancel_id, "The JobID (32 hex digits)")
-      ->required();
+  CancelArgs cancel;
+  AddCancelCommand(app, &cancel);
+  StopArgs stop;
+  AddStopCommand(app, &stop);
 
   CheckpointArgs checkpoint;
   AddCheckpointCommand(app, &checkpoint);
@@ -152,8 +221,22 @@ int main(int argc, char** argv) {
 
   if (run_cmd->parsed()) return weir::tools::RunJob(run);
   if (list_cmd->parsed()) return weir::tools::ListJobs(list_endpoint);
-  if (cancel_cmd->parsed()) {
-    return weir::tools::CancelJob(cancel_id, cancel_endpoint);
+  if (cancel.cmd->parsed()) {
+    const std::vector<std::string>& pos = cancel.positionals;
+    if (!cancel.with_savepoint) {
+      if (pos.size() != 1) {
+        return Fail("cancel takes one JOBID (a TARGET_DIR only with -s)");
+      }
+      return weir::tools::CancelJob(pos[0], cancel.endpoint);
+    }
+    std::optional<std::string> target;
+    if (pos.size() == 2) target = pos[0];
+    return weir::tools::CancelJobWithSavepoint(pos.back(), target,
+                                               cancel.endpoint);
+  }
+  if (stop.cmd->parsed()) {
+    return weir::tools::StopJobWithSavepoint(stop.job_id, stop.target_dir,
+                                             stop.drain, stop.endpoint);
   }
   if (checkpoint.cmd->parsed()) {
     const InfoArgs& info = checkpoint.info;
@@ -169,9 +252,28 @@ int main(int argc, char** argv) {
     return weir::tools::CheckpointJob(checkpoint.job_id, checkpoint.full,
                                       checkpoint.endpoint);
   }
-  if (savepoint.info.cmd->parsed()) {
+  if (savepoint.cmd->parsed()) {
     const InfoArgs& info = savepoint.info;
-    return weir::tools::SnapshotInfoCommand(info.path, info.json, info.verify);
+    if (info.cmd->parsed()) {
+      if (savepoint.endpoint || savepoint.dispose ||
+          !savepoint.job_id.empty()) {
+        return Fail("'savepoint info' takes no JOBID, -m or -d");
+      }
+      return weir::tools::SnapshotInfoCommand(info.path, info.json,
+                                              info.verify);
+    }
+    if (savepoint.dispose) {
+      if (!savepoint.job_id.empty()) {
+        return Fail("'savepoint -d PATH' takes no JOBID or TARGET_DIR");
+      }
+      return weir::tools::DisposeSavepointCommand(*savepoint.dispose,
+                                                  savepoint.endpoint);
+    }
+    if (savepoint.job_id.empty()) {
+      return Fail("savepoint needs a JOBID (or -d PATH, or info PATH)");
+    }
+    return weir::tools::SavepointJob(savepoint.job_id, savepoint.target_dir,
+                                     savepoint.endpoint);
   }
   return 1;
 }

@@ -261,6 +261,20 @@ TEST(JobOptionsFromConfig, CheckpointsAndRestarts) {
     EXPECT_TRUE(o.checkpoints.incremental);
     EXPECT_EQ(o.restart.attempts, 0);
     EXPECT_TRUE(o.restore_from.empty());
+    EXPECT_EQ(o.checkpoints.savepoint_dir, "");
+  }
+  {
+    // The savepoint directory, by its name and by Flink's older one.
+    ASSERT_OK_AND_ASSIGN(
+        Config config,
+        LoadConfigString("execution.checkpointing.savepoint-dir: /var/sp\n",
+                         "c.yaml", {}));
+    ASSERT_OK_AND_ASSIGN(JobOptions o, JobOptionsFromConfig(config));
+    EXPECT_EQ(o.checkpoints.savepoint_dir, "/var/sp");
+    ASSERT_OK_AND_ASSIGN(
+        config, LoadConfigString("", "c.yaml", {"state.savepoints.dir=/old"}));
+    ASSERT_OK_AND_ASSIGN(o, JobOptionsFromConfig(config));
+    EXPECT_EQ(o.checkpoints.savepoint_dir, "/old");
   }
   {
     ASSERT_OK_AND_ASSIGN(

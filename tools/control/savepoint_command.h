@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The savepoint commands of the `weir` binary (Flink's CLI), talking to the
+// REST endpoint of the `weir run` that runs the job: found in the registry
+// of this host, or at `endpoint` (-m host:port). A relative directory is
+// made absolute here, against the caller's working directory.
+//
+//   weir savepoint JOBID [DIR]
+//     Triggering savepoint for job <id>.
+//     Waiting for response...
+//     Savepoint completed. Path: /sp/savepoint-0a1b2c-5f3e9d01aa42
+//     You can resume your program from this savepoint with the run command.
+//   weir savepoint -d PATH
+//     Disposing savepoint '/sp/savepoint-0a1b2c-5f3e9d01aa42'.
+//     Savepoint '/sp/savepoint-0a1b2c-5f3e9d01aa42' disposed.
+//   weir cancel -s [DIR] JOBID
+//     Cancelling job <id> with savepoint to /sp.
+//     Cancelled job <id>. Savepoint stored in /sp/savepoint-....
+//   weir stop [-p DIR] [-d] JOBID
+//     Suspending job <id> with a savepoint.
+//     Savepoint completed. Path: /sp/savepoint-...
+//
+// While a savepoint is taken, and stderr is a terminal, one updating stderr
+// line shows how far it got (tasks acknowledged, files, bytes).
+//
+// Each returns the exit code: 0 on success; 1 with one line `weir: error:
+// ...` on stderr if the savepoint (or disposal) failed or could not be
+// triggered, the job is unknown, or the endpoint cannot be reached. A job
+// whose savepoint failed keeps running (the engine sees to that).
+// docs/cli.md describes the commands.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace weir::tools {
+
+// `weir savepoint [-m host:port] JOBID [TARGET_DIR]`: then continue.
+int SavepointJob(const std::string& job_id,
+                 const std::optional<std::string>& target_dir,
+                 const std::optional<std::string>& endpoint);
+
+// `weir cancel -s [TARGET_DIR] JOBID`: a savepoint, then cancel.
+int CancelJobWithSavepoint(const std::string& job_id,
+                           const std::optional<std::string>& target_dir,
+                           const std::optional<std::string>& endpoint);
+
+// `weir stop [-p TARGET_DIR] [-d] JOBID`: stop the sources, a savepoint,
+// then finish; `drain` first fires every event-time timer.
+int StopJobWithSavepoint(const std::string& job_id,
+                         const std::optional<std::string>& target_dir,
+                         bool drain,
+                         const std::optional<std::string>& endpoint);
+
+// `weir savepoint [-m host:port] -d PATH`. Without -m: through the REST
+// endpoint of the job running on this host whose checkpoint storage the
+// savepoint references (its `_metadata`'s shared_root), else in this
+// process (weir::DisposeSavepoint).
+int DisposeSavepointCommand(const std::string& path,
+                            const std::optional<std::string>& endpoint);
+
+}  // namespace weir::tools
