@@ -73,7 +73,8 @@ class ProgressLine {
   ProgressLine() : enabled_(isatty(STDERR_FILENO) == 1) {}
   ~ProgressLine() { Clear(); }
   void Show(const std::string& text) {
-    if (!enabled_) return;
+    if (!enabled_ || (shown_ && text == last_)) return;
+    last_ = text;
     std::fprintf(stderr, "\r\x1b[K%s", text.c_str());
     std::fflush(stderr);
     shown_ = true;
@@ -88,6 +89,7 @@ class ProgressLine {
  private:
   const bool enabled_;
   bool shown_ = false;
+  std::string last_;
 };
 
 // Triggers a savepoint with `options` and polls it until it ends. The

@@ -1,0 +1,681 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Savepoints with the `weir` binary, end to end: the sums job (a keyed
+// running sum fed from a growing CSV file into the two-phase file sink)
+// savepointed, cancelled or stopped, and resumed with `weir run -s`; its
+// committed output must equal that of a failure-free run. `weir cancel -s`
+// and `weir stop` with and without a target directory and with the
+// configured default; `weir savepoint -d` of savepoints that share files;
+// restores into changed jobs (an operator removed, added, reordered); and
+// input that is not a savepoint.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testutil/temp_dir.h"
+#include "tests/tools/e2e/run_process.h"
+#include "tools/control/rest_client.h"
+
+namespace weir::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+constexpr char kSource[] = R"(  - uid: events
+    type: file-source
+    path: events.csv
+    format: csv
+    follow: FOLLOW
+    schema: [user:string, amount:int64]
+)";
+
+std::string Source(bool follow) {
+  std::string s = kSource;
+  s.replace(s.find("FOLLOW"), 6, follow ? "true" : "false");
+  return s;
+}
+
+// The sums job of weir_kill_test.cc: events -> totals -> out.
+std::string SumsJob(bool follow, const std::string& out) {
+  return "name: sums\nmax-parallelism: 128\noperators:\n" + Source(follow) +
+         R"(  - uid: totals
+    type: sum
+    key: user
+    field: amount
+  - uid: out
+    type: file-sink
+    path: )" +
+         out + "\n    format: csv\n";
+}
+
+// Without the stateful `totals`: events -> out.
+std::string RemovedJob(const std::string& out) {
+  return "name: sums\nmax-parallelism: 128\noperators:\n" + Source(true) +
+         "  - uid: out\n    type: file-sink\n    path: " + out +
+         "\n    format: csv\n";
+}
+
+// The sums job and a new stateful branch: events -> counts -> counted.
+// `reordered` lists the new branch first.
+std::string AddedJob(bool reordered) {
+  const std::string sums = R"(  - uid: totals
+    type: sum
+    key: user
+    field: amount
+    inputs: [events]
+  - uid: out
+    type: file-sink
+    path: out
+    format: csv
+)";
+  const std::string counts = R"(  - uid: counts
+    type: count
+    key: user
+    inputs: [events]
+  - uid: counted
+    type: file-sink
+    path: counted
+    format: csv
+)";
+  return "name: sums\nmax-parallelism: 128\noperators:\n" + Source(true) +
+         (reordered ? counts + sums : sums + counts);
+}
+
+void Write(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Lines of the committed (visible) part files in `dir`, as a multiset.
+std::map<std::string, int> Committed(const std::string& dir) {
+  std::map<std::string, int> lines;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().filename().string().rfind("part-", 0) != 0) continue;
+    std::ifstream in(it->path());
+    for (std::string line; std::getline(in, line);) ++lines[line];
+  }
+  return lines;
+}
+
+int64_t Count(const std::map<std::string, int>& lines) {
+  int64_t n = 0;
+  for (const auto& [line, k] : lines) n += k;
+  return n;
+}
+
+// The largest value per key of "key,value" lines.
+std::map<std::string, int64_t> MaxPerKey(
+    const std::map<std::string, int>& lines) {
+  std::map<std::string, int64_t> out;
+  for (const auto& [line, n] : lines) {
+    const size_t comma = line.find(',');
+    if (comma == std::string::npos) continue;
+    int64_t& v = out[line.substr(0, comma)];
+    v = std::max<int64_t>(v, std::stoll(line.substr(comma + 1)));
+  }
+  return out;
+}
+
+// Every file and directory under `root`.
+std::set<std::string> Tree(const std::string& root) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    out.insert(it->path().string());
+  }
+  return out;
+}
+
+// The `_metadata` of the highest chk-N under `root`, or empty.
+std::string LatestCheckpoint(const std::string& root) {
+  std::string best;
+  int64_t best_id = -1;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("chk-", 0) != 0) continue;
+    const std::string meta = it->path().string() + "/_metadata";
+    if (!fs::exists(meta)) continue;
+    const int64_t id = std::atoll(name.c_str() + 4);
+    if (id > best_id) {
+      best_id = id;
+      best = meta;
+    }
+  }
+  return best;
+}
+
+// `weir` failing: exit 1, nothing on stdout after `stdout_prefix`, one
+// error line on stderr that contains every one of `what`.
+void ExpectOneErrorLine(const ProcessResult& r,
+                        const std::vector<std::string>& what) {
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, StartsWith("weir: error: "));
+  for (const std::string& w : what) EXPECT_THAT(r.err, HasSubstr(w));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// The text after `prefix` up to the end of its line, or "".
+std::string After(const std::string& text, const std::string& prefix) {
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t start = at + prefix.size();
+  return text.substr(start, text.find('\n', start) - start);
+}
+
+class WeirSavepointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Create();
+    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path()};
+    Write(dir_.Sub("sums.yaml"), SumsJob(/*follow=*/true, "out"));
+    // Checkpoints commit the file sink's output every 200 ms.
+    Write(dir_.Sub("conf.yaml"),
+          "rest.port: 0\n"
+          "execution.checkpointing.dir: " +
+              dir_.Sub("chk") +
+              "\n"
+              "execution.checkpointing.interval: "
+              "200ms\n");
+    Write(dir_.Sub("events.csv"), "");
+    rng_.seed(42);
+  }
+  void TearDown() override {
+    for (const std::string& id : started_) {
+      if (fs::exists(dir_.Sub("runtime/" + id + ".json"))) {
+        Weir({"cancel", id});
+        WaitGone(id);
+      }
+    }
+  }
+
+  ProcessResult Weir(std::vector<std::string> args, int timeout_s = 60) {
+    args.insert(args.begin(), WeirBinary());
+    return e2e::Run(args, dir_.path(), env_, timeout_s);
+  }
+
+  // `weir run -d -c conf.yaml <args>`: the job's id and REST port.
+  struct Started {
+    std::string id;
+    int port = 0;
+    std::string out;
+  };
+  Started Start(std::vector<std::string> args) {
+    args.insert(args.begin(), {"run", "-d", "-p", "2", "-c", "conf.yaml"});
+    ProcessResult r = Weir(args);
+    Started s;
+    s.out = r.out;
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    s.id = After(r.out, "Job has been submitted with JobID ");
+    EXPECT_EQ(s.id.size(), 32u) << r.out;
+    const std::string port = After(r.out, "REST endpoint: http://127.0.0.1:");
+    s.port = port.empty() ? 0 : std::stoi(port);
+    if (!s.id.empty()) started_.push_back(s.id);
+    return s;
+  }
+
+  // Waits until the job's `weir run` has unregistered (it ended).
+  void WaitGone(const std::string& id) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (fs::exists(dir_.Sub("runtime/" + id + ".json"))) {
+      ASSERT_LT(Clock::now(), deadline) << "job " << id << " did not end";
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  // The job's status as GET /jobs/:jobid reports it.
+  std::string Status(const Started& job) {
+    Result<std::string> body =
+        tools::HttpGet("127.0.0.1", job.port, "/jobs/" + job.id);
+    if (!body.ok()) return std::string(body.status().message());
+    json j = json::parse(*body, nullptr, false);
+    return j.is_object() && j.contains("state") ? j["state"].get<std::string>()
+                                                : *body;
+  }
+
+  // Appends `n` records "user<k>,<amount>" to events.csv in one write.
+  void Append(int n) {
+    std::ostringstream chunk;
+    for (int i = 0; i < n; ++i) {
+      chunk << "user" << rng_() % 13 << "," << rng_() % 100 + 1 << "\n";
+    }
+    std::ofstream(dir_.Sub("events.csv"), std::ios::app) << chunk.str();
+    records_ += n;
+  }
+
+  // Waits until `dir` holds `n` committed lines.
+  void WaitCommitted(const std::string& dir, int64_t n) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    int64_t have = 0;
+    while ((have = Count(Committed(dir))) < n) {
+      ASSERT_LT(Clock::now(), deadline)
+          << dir << ": " << have << " of " << n << " lines committed";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(have, n) << dir;
+  }
+
+  // The output of a failure-free run over the whole input.
+  std::map<std::string, int> FailureFreeOutput() {
+    Write(dir_.Sub("reference.yaml"), SumsJob(/*follow=*/false, "reference"));
+    ProcessResult r = Weir({"run", "-D", "rest.port=0", "reference.yaml"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Committed(dir_.Sub("reference"));
+  }
+
+  void ExpectSameAsFailureFree(const std::string& dir) {
+    const std::map<std::string, int> got = Committed(dir);
+    const std::map<std::string, int> want = FailureFreeOutput();
+    ASSERT_EQ(Count(want), records_);
+    EXPECT_EQ(Count(got), records_);
+    int shown = 0;
+    for (const auto& [line, n] : want) {
+      auto it = got.find(line);
+      const int have = it == got.end() ? 0 : it->second;
+      if (have != n && shown++ < 10) {
+        ADD_FAILURE() << "'" << line << "': committed " << have
+                      << " times, expected " << n;
+      }
+    }
+    EXPECT_EQ(got, want);
+  }
+
+  testutil::TestDir dir_;
+  std::vector<std::string> env_;
+  std::vector<std::string> started_;
+  std::mt19937_64 rng_;
+  int64_t records_ = 0;
+};
+
+TEST_F(WeirSavepointTest, SavepointCancelResumeStopResumeContinuesExactly) {
+  Append(2000);
+  const Started j1 = Start({"sums.yaml"});
+  ASSERT_FALSE(j1.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 2000));
+
+  // A savepoint in passing, into a relative directory.
+  ProcessResult r = Weir({"savepoint", j1.id, "sp"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // no progress line: stderr is not a terminal
+  const std::string sp1 = After(r.out, "Savepoint completed. Path: ");
+  EXPECT_EQ(r.out, "Triggering savepoint for job " + j1.id +
+                       ".\nWaiting for response...\n"
+                       "Savepoint completed. Path: " +
+                       sp1 +
+                       "\nYou can resume your program from this savepoint "
+                       "with the run command.\n");
+  EXPECT_THAT(sp1,
+              StartsWith(dir_.Sub("sp/savepoint-" + j1.id.substr(0, 6) + "-")));
+  EXPECT_TRUE(fs::exists(sp1 + "/_metadata")) << sp1;
+  EXPECT_EQ(Status(j1), "RUNNING");
+
+  r = Weir({"cancel", j1.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j1.id));
+
+  // Resumed from the savepoint: a new job that goes on from its offsets.
+  Append(1000);
+  const Started j2 = Start({"-s", sp1, "sums.yaml"});
+  ASSERT_FALSE(j2.id.empty());
+  EXPECT_NE(j2.id, j1.id);
+  EXPECT_THAT(j2.out, StartsWith("Restoring job " + j2.id + " from savepoint " +
+                                 sp1 + "\nJob has been submitted with JobID " +
+                                 j2.id + "\n"));
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 3000));
+
+  // Stopped while records arrive: none after the savepoint is committed,
+  // and the next run starts at the savepoint's offsets.
+  Append(700);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  r = Weir({"stop", "-p", "sp2", j2.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp2 = After(r.out, "Savepoint completed. Path: ");
+  EXPECT_EQ(r.out, "Suspending job " + j2.id +
+                       " with a savepoint.\nSavepoint completed. Path: " + sp2 +
+                       "\n");
+  EXPECT_THAT(sp2, StartsWith(dir_.Sub("sp2/savepoint-")));
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j2.id));
+  Append(300);
+  const Started j3 =
+      Start({"--fromSavepoint", sp2 + "/_metadata", "sums.yaml"});
+  ASSERT_FALSE(j3.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), records_));
+  // A checkpoint more: anything committed twice would show now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(Weir({"cancel", j3.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j3.id));
+  ExpectSameAsFailureFree(dir_.Sub("out"));
+}
+
+TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
+  Append(300);
+  const std::string def = dir_.Sub("default-sp");
+  const std::vector<std::string> with_default = {
+      "-D", "execution.checkpointing.savepoint-dir=" + def, "sums.yaml"};
+
+  // cancel -s, into the configured default.
+  Started j = Start(with_default);
+  ProcessResult r = Weir({"cancel", "-s", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string sp = After(r.out, "Savepoint stored in ");
+  ASSERT_FALSE(sp.empty()) << r.out;
+  sp.pop_back();  // the final '.'
+  EXPECT_EQ(r.out, "Cancelling job " + j.id +
+                       " with savepoint to default savepoint directory.\n"
+                       "Cancelled job " +
+                       j.id + ". Savepoint stored in " + sp + ".\n");
+  EXPECT_THAT(sp, StartsWith(def + "/savepoint-"));
+  EXPECT_TRUE(fs::exists(sp + "/_metadata"));
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+
+  // cancel -s DIR (Flink's alias too), over the default.
+  j = Start(with_default);
+  r = Weir({"cancel", "--withSavepoint", "given", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("with savepoint to " + dir_.Sub("given") + "."));
+  EXPECT_THAT(r.out, HasSubstr("Savepoint stored in " + dir_.Sub("given") +
+                               "/savepoint-"));
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+
+  // stop, into the default; stop --savepointPath DIR --drain, through -m.
+  j = Start(with_default);
+  r = Weir({"stop", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(After(r.out, "Savepoint completed. Path: "),
+              StartsWith(def + "/savepoint-"));
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+  j = Start(with_default);
+  r = Weir({"stop", "-m", "127.0.0.1:" + std::to_string(j.port),
+            "--savepointPath", "stopped", "--drain", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("Draining job " + j.id));
+  EXPECT_THAT(After(r.out, "Savepoint completed. Path: "),
+              StartsWith(dir_.Sub("stopped/savepoint-")));
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+  EXPECT_EQ(std::distance(fs::directory_iterator(def), {}), 2);
+
+  // Neither a directory nor a default: one clear error, and the job runs on.
+  j = Start({"sums.yaml"});
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"cancel", "-s", j.id},
+                                             {"stop", j.id},
+                                             {"stop", "-d", j.id},
+                                             {"savepoint", j.id}}) {
+    r = Weir(args);
+    SCOPED_TRACE(args[0]);
+    ExpectOneErrorLine(r, {"no target directory",
+                           "execution.checkpointing.savepoint-dir", j.id});
+    EXPECT_EQ(Status(j), "RUNNING");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Status(j), "RUNNING");
+  // Unknown jobs and misuse.
+  ExpectOneErrorLine(Weir({"savepoint", "0123456789abcdef0123456789abcdef"}),
+                     {"0123456789abcdef0123456789abcdef"});
+  ExpectOneErrorLine(Weir({"stop", "nothex"}), {"nothex"});
+  ExpectOneErrorLine(Weir({"cancel", "dir", j.id}), {"-s"});
+  ExpectOneErrorLine(Weir({"savepoint"}), {"JOBID"});
+  EXPECT_EQ(Status(j), "RUNNING");
+}
+
+TEST_F(WeirSavepointTest, DisposeOneOfTwoSavepointsThatShareFiles) {
+  Append(1000);
+  const Started j = Start({"sums.yaml"});
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 1000));
+  ProcessResult r = Weir({"savepoint", j.id, "sp"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp1 = After(r.out, "Savepoint completed. Path: ");
+  Append(200);
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 1200));
+  r = Weir({"savepoint", j.id, "sp"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp2 = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NE(sp1, sp2);
+  // Native savepoints: both reference the SST files in the job's shared/.
+  const std::string shared = dir_.Sub("chk/" + j.id + "/shared");
+  ASSERT_TRUE(fs::exists(shared));
+
+  // Disposed through the running job (its checkpoint storage): while the
+  // job's process is stopped, the disposal waits for it.
+  const json entry =
+      json::parse(Slurp(dir_.Sub("runtime/" + j.id + ".json")), nullptr, false);
+  ASSERT_TRUE(entry.is_object() && entry.contains("pid"));
+  const pid_t pid = entry["pid"].get<pid_t>();
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  r = Weir({"savepoint", "-d", sp1}, /*timeout_s=*/2);
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  EXPECT_EQ(r.exit_code, -1) << r.out << r.err;  // killed after 2 s
+  EXPECT_TRUE(fs::exists(sp1 + "/_metadata"));
+  r = Weir({"savepoint", "-d", sp1});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Disposing savepoint '" + sp1 + "'.\nSavepoint '" + sp1 +
+                       "' disposed.\n");
+  EXPECT_FALSE(fs::exists(sp1));
+  EXPECT_TRUE(fs::exists(sp2 + "/_metadata"));
+  // The job checkpoints on, and the other savepoint and the retained
+  // checkpoint have all their files.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(Status(j), "RUNNING");
+  r = Weir({"savepoint", "info", "--verify", sp2});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_EQ(Weir({"cancel", j.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+  const std::string chk = LatestCheckpoint(dir_.Sub("chk/" + j.id));
+  ASSERT_FALSE(chk.empty());
+  r = Weir({"checkpoint", "info", "--verify", chk});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+
+  // Both still restore: the savepoint as a new job, the checkpoint as j.
+  Append(100);
+  const Started from_sp = Start({"-s", sp2, "sums.yaml"});
+  ASSERT_FALSE(from_sp.id.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Status(from_sp), "RUNNING");
+  // Its checkpoint covers what it read; the savepoint is not claimed.
+  ASSERT_EQ(Weir({"checkpoint", from_sp.id}).exit_code, 0);
+  ASSERT_EQ(Weir({"cancel", from_sp.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(from_sp.id));
+  const Started from_chk = Start({"-s", chk, "sums.yaml"});
+  EXPECT_EQ(from_chk.id, j.id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Status(from_chk), "RUNNING");
+  ASSERT_EQ(Weir({"cancel", from_chk.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(from_chk.id));
+
+  // No job runs now: disposed in this process; the checkpoint is intact.
+  r = Weir({"savepoint", "--dispose", sp2 + "/_metadata"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(sp2));
+  const std::string chk2 = LatestCheckpoint(dir_.Sub("chk/" + j.id));
+  r = Weir({"checkpoint", "info", "--verify", chk2});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST_F(WeirSavepointTest, RestoreMapsStateByUid) {
+  Append(1000);
+  Started j = Start({"sums.yaml"});
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 1000));
+  ProcessResult r = Weir({"cancel", "-s", "sp", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string sp = After(r.out, "Savepoint stored in ");
+  sp.pop_back();
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+  const std::set<std::string> stored = Tree(dir_.Sub("sp"));
+
+  // An operator with state removed: refused, naming it and -n ...
+  Write(dir_.Sub("removed.yaml"), RemovedJob("removed-out"));
+  r = Weir({"run", "-d", "-c", "conf.yaml", "-s", sp, "removed.yaml"});
+  ExpectOneErrorLine(r, {"uid 'totals'", "-n"});
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Tree(dir_.Sub("sp")), stored);
+  // ... and with -n its state is skipped.
+  j = Start({"-s", sp, "-n", "removed.yaml"});
+  ASSERT_FALSE(j.id.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Status(j), "RUNNING");
+  ASSERT_EQ(Weir({"cancel", j.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+  EXPECT_EQ(Count(Committed(dir_.Sub("removed-out"))), 0);
+
+  // An operator added: it starts empty, the others go on.
+  Write(dir_.Sub("added.yaml"), AddedJob(/*reordered=*/false));
+  j = Start({"-s", sp, "added.yaml"});
+  ASSERT_FALSE(j.id.empty());
+  const std::map<std::string, int> before = Committed(dir_.Sub("out"));
+  Append(500);
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 1500));
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("counted"), 500));
+  r = Weir({"stop", "-p", "sp2", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp2 = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+  // The new counts counted only the records after the restore.
+  std::map<std::string, int64_t> new_records;
+  {
+    std::istringstream in(Slurp(dir_.Sub("events.csv")));
+    int line_no = 0;
+    for (std::string line; std::getline(in, line); ++line_no) {
+      if (line_no >= 1000) ++new_records[line.substr(0, line.find(','))];
+    }
+  }
+  EXPECT_EQ(MaxPerKey(Committed(dir_.Sub("counted"))), new_records);
+
+  // The same operators listed in another order: uids map the state.
+  Write(dir_.Sub("reordered.yaml"), AddedJob(/*reordered=*/true));
+  j = Start({"-s", sp2, "reordered.yaml"});
+  ASSERT_FALSE(j.id.empty());
+  Append(500);
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 2000));
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("counted"), 1000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(Weir({"cancel", j.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+  {
+    std::istringstream in(Slurp(dir_.Sub("events.csv")));
+    int line_no = 0;
+    for (std::string line; std::getline(in, line); ++line_no) {
+      if (line_no >= 1500) ++new_records[line.substr(0, line.find(','))];
+    }
+  }
+  EXPECT_EQ(MaxPerKey(Committed(dir_.Sub("counted"))), new_records);
+  EXPECT_EQ(Count(Committed(dir_.Sub("counted"))), 1000);
+  ExpectSameAsFailureFree(dir_.Sub("out"));
+}
+
+TEST_F(WeirSavepointTest, InputThatIsNotASavepointIsOneErrorAndDeletesNothing) {
+  // A self-contained savepoint (the hashmap backend): its files are in it.
+  Append(500);
+  Started j = Start({"-D", "state.backend.type=hashmap", "sums.yaml"});
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 500));
+  ProcessResult r = Weir({"cancel", "-s", "sp", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string sp = After(r.out, "Savepoint stored in ");
+  sp.pop_back();
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+
+  const std::string bad = dir_.Sub("bad");
+  fs::create_directories(bad + "/empty");
+  fs::copy(sp, bad + "/truncated", fs::copy_options::recursive);
+  const std::string meta = Slurp(sp + "/_metadata");
+  Write(bad + "/truncated/_metadata", meta.substr(0, meta.size() / 2));
+  fs::create_directories(bad + "/random");
+  {
+    std::mt19937 bytes_rng(7);
+    std::string random(meta.size(), '\0');
+    for (char& c : random) c = static_cast<char>(bytes_rng());
+    Write(bad + "/random/_metadata", random);
+  }
+  // A copy without one of its state files.
+  fs::copy(sp, bad + "/missing-file", fs::copy_options::recursive);
+  std::string victim;
+  for (const auto& e :
+       fs::recursive_directory_iterator(bad + "/missing-file")) {
+    if (e.is_regular_file() && e.path().filename() != "_metadata") {
+      victim = e.path().string();
+    }
+  }
+  ASSERT_FALSE(victim.empty()) << "no state file in " << sp;
+  fs::remove(victim);
+  const std::set<std::string> stored = Tree(dir_.path());
+
+  struct Case {
+    std::string path;
+    std::string named;  // in the message
+  };
+  const std::vector<Case> cases = {
+      {bad + "/nothing-here", "nothing-here"},
+      {bad + "/empty", "empty/_metadata"},
+      {bad + "/truncated", "truncated/_metadata"},
+      {bad + "/random", "random/_metadata"},
+      {bad + "/missing-file", fs::path(victim).filename().string()},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.path);
+    r = Weir({"run", "-c", "conf.yaml", "-s", c.path, "sums.yaml"});
+    ExpectOneErrorLine(r, {c.named});
+    EXPECT_THAT(r.out, ::testing::Not(HasSubstr("submitted")));
+  }
+  // Disposing them: the same, except that a missing state file does not
+  // stop a disposal (covered below).
+  for (size_t i = 0; i + 1 < cases.size(); ++i) {
+    SCOPED_TRACE("-d " + cases[i].path);
+    r = Weir({"savepoint", "-d", cases[i].path});
+    ExpectOneErrorLine(r, {cases[i].path});
+  }
+  // A checkpoint is not a savepoint.
+  r = Weir({"run", "-d", "-c", "conf.yaml", "sums.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j.id = After(r.out, "Job has been submitted with JobID ");
+  started_.push_back(j.id);
+  std::string chk;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while ((chk = LatestCheckpoint(dir_.Sub("chk/" + j.id))).empty()) {
+    ASSERT_LT(Clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(Weir({"cancel", j.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+  const std::set<std::string> with_checkpoint = Tree(dir_.path());
+  r = Weir({"savepoint", "-d", fs::path(chk).parent_path().string()});
+  ExpectOneErrorLine(r, {"chk-"});
+  // Nothing was deleted by any of it.
+  for (const std::string& path : stored) {
+    EXPECT_TRUE(fs::exists(path)) << path;
+  }
+  EXPECT_EQ(Tree(dir_.path()).size(), with_checkpoint.size());
+
+  // The savepoint itself still restores.
+  j = Start({"-s", sp, "-D", "state.backend.type=hashmap", "sums.yaml"});
+  EXPECT_THAT(j.out, HasSubstr("from savepoint " + sp));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Status(j), "RUNNING");
+}
+
+}  // namespace
+}  // namespace weir::e2e
