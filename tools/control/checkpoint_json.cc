@@ -29,10 +29,16 @@ json Summary(const std::vector<int64_t>& values) {
               {"avg", sum / static_cast<int64_t>(values.size())}};
 }
 
-// The newest entry of `history` (oldest first) in `state`, or null.
-json Latest(const CheckpointsInfo& info, CheckpointState state) {
+// The newest entry of `history` (oldest first) in `state`, or null; a
+// completed one is a checkpoint or a savepoint as `savepoint` says.
+json Latest(const CheckpointsInfo& info, CheckpointState state,
+            bool savepoint = false) {
   for (auto it = info.history.rbegin(); it != info.history.rend(); ++it) {
-    if (it->state == state) return CheckpointToJson(*it);
+    if (it->state != state) continue;
+    if (state == CheckpointState::kCompleted && it->savepoint != savepoint) {
+      continue;
+    }
+    return CheckpointToJson(*it);
   }
   return nullptr;
 }
@@ -69,9 +75,9 @@ json CheckpointToJson(const CheckpointStats& c) {
       {"className", class_name},
       {"id", c.id},
       {"status", CheckpointStateName(c.state)},
-      {"is_savepoint", false},
-      {"savepointFormat", nullptr},
-      {"checkpoint_type", "CHECKPOINT"},
+      {"is_savepoint", c.savepoint},
+      {"savepointFormat", c.savepoint ? json("NATIVE") : json(nullptr)},
+      {"checkpoint_type", c.savepoint ? "SAVEPOINT" : "CHECKPOINT"},
       {"is_full", c.full},
       {"periodic", c.periodic},
       {"trigger_timestamp", c.trigger_time_ms},
@@ -136,7 +142,7 @@ json CheckpointsToJson(const CheckpointsInfo& info) {
         {"end_to_end_duration", Summary(durations)}}},
       {"latest",
        {{"completed", Latest(info, CheckpointState::kCompleted)},
-        {"savepoint", nullptr},
+        {"savepoint", Latest(info, CheckpointState::kCompleted, true)},
         {"failed", Latest(info, CheckpointState::kFailed)},
         {"restored", restored}}},
       {"history", std::move(history)},

@@ -172,5 +172,25 @@ TEST(CheckpointJsonTest, TriggerAndStatusRoundTrip) {
               StatusIs(Status::Code::kInvalidArgument));
 }
 
+TEST(CheckpointJsonTest, SavepointsAreMarkedAndLatestApart) {
+  CheckpointsInfo info;
+  info.enabled = true;
+  CheckpointStats savepoint = Completed(5);
+  savepoint.savepoint = true;
+  savepoint.path = "/sp/savepoint-012345-abcdefabcdef";
+  info.history = {Completed(4), savepoint};
+  const json j = CheckpointsToJson(info);
+  EXPECT_EQ(j["latest"]["completed"]["id"], 4);
+  EXPECT_EQ(j["latest"]["savepoint"]["id"], 5);
+  EXPECT_EQ(j["latest"]["savepoint"]["external_path"],
+            "/sp/savepoint-012345-abcdefabcdef");
+  EXPECT_EQ(j["history"][0]["is_savepoint"], true);
+  EXPECT_EQ(j["history"][0]["savepointFormat"], "NATIVE");
+  EXPECT_EQ(j["history"][0]["checkpoint_type"], "SAVEPOINT");
+  EXPECT_EQ(j["history"][1]["is_savepoint"], false);
+  EXPECT_TRUE(j["history"][1]["savepointFormat"].is_null());
+  EXPECT_EQ(j["history"][1]["checkpoint_type"], "CHECKPOINT");
+}
+
 }  // namespace
 }  // namespace weir::tools
