@@ -83,8 +83,8 @@ class SingleJobDirectory final : public JobDirectory {
 
   // A savepoint that cancels or stops the job ends it, and with it this
   // process and its REST endpoint: wait (at most `timeout`) until the
-  // client that triggered it has read its outcome.
-  // Savepoints that did not complete did not end the job: nobody waits.
+  // client that triggered it has read its outcome. Savepoints that did not
+  // complete did not end the job: nobody waits for those.
   void WaitUntilOutcomesRead(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
     for (auto it = awaited_.begin(); it != awaited_.end();) {
