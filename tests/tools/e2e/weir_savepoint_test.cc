@@ -97,6 +97,44 @@ std::string AddedJob(bool reordered) {
          (reordered ? counts + sums : sums + counts);
 }
 
+// The sums job with stateless operators added: a map (the same fields)
+// and a filter that keeps every record before the sum, and a map after it.
+// The ones before the sum run at the source's parallelism (1), so that
+// each user's records keep their order and the running sums are those of
+// the reference run.
+std::string StatelessJob() {
+  const std::string before = R"(  - uid: keep-fields
+    type: map
+    parallelism: 1
+    inputs: [events]
+    fields: [user, amount]
+  - uid: keep-all
+    type: filter
+    parallelism: 1
+    inputs: [keep-fields]
+    field: amount
+    op: '>='
+    value: 0
+)";
+  const std::string sums = R"(  - uid: totals
+    type: sum
+    key: user
+    field: amount
+    inputs: [keep-all]
+  - uid: rename
+    type: map
+    inputs: [totals]
+    fields: [user, amount]
+  - uid: out
+    type: file-sink
+    inputs: [rename]
+    path: out
+    format: csv
+)";
+  return "name: sums\nmax-parallelism: 128\noperators:\n" + Source(true) +
+         before + sums;
+}
+
 void Write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
@@ -585,6 +623,39 @@ TEST_F(WeirSavepointTest, RestoreMapsStateByUid) {
   }
   EXPECT_EQ(MaxPerKey(Committed(dir_.Sub("counted"))), new_records);
   EXPECT_EQ(Count(Committed(dir_.Sub("counted"))), 1000);
+  ExpectSameAsFailureFree(dir_.Sub("out"));
+}
+
+// Stateless operators added, then removed again: with uids on the stateful
+// ones the state goes on exactly, whatever the stateless ones around them.
+TEST_F(WeirSavepointTest, StatelessOperatorsAddedAndRemovedKeepTheState) {
+  Append(800);
+  Started j = Start({"sums.yaml"});
+  ASSERT_FALSE(j.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 800));
+  ProcessResult r = Weir({"stop", "-p", "sp", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp1 = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+
+  Write(dir_.Sub("stateless.yaml"), StatelessJob());
+  j = Start({"-s", sp1, "stateless.yaml"});
+  ASSERT_FALSE(j.id.empty());
+  Append(600);
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 1400));
+  r = Weir({"stop", "-p", "sp", j.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp2 = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
+
+  // Back to the plain job: the stateless operators are gone again.
+  j = Start({"-s", sp2, "sums.yaml"});
+  ASSERT_FALSE(j.id.empty());
+  Append(600);
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), records_));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(Weir({"cancel", j.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
   ExpectSameAsFailureFree(dir_.Sub("out"));
 }
 
