@@ -104,6 +104,7 @@
 #include "backends/rocksdb/rocksdb_util.h"
 #include "bench/checkpoint/bench_util.h"
 #include "bench/checkpoint/bulk_load.h"
+#include "engine/checkpoint/coordinator.h"
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/shared_store.h"
 #include "lib/coding.h"
@@ -862,7 +863,9 @@ SizeResult RunSize(const Config& config, double gb) {
                config.verify_samples, res.verify_seconds);
 
   Result<std::unique_ptr<engine::SharedFileStore>> store =
-      engine::SharedFileStore::Open(root + "/checkpoints/job");
+      engine::SharedFileStore::Open(
+          root + "/checkpoints/job",
+          engine::CheckpointCoordinator::StoreOptions());
   if (!store.ok()) Die("open the checkpoint storage", store.status());
 
   res.interval = std::max<uint64_t>(

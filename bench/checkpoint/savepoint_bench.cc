@@ -103,6 +103,7 @@
 #include "backends/rocksdb/rocksdb_util.h"
 #include "bench/checkpoint/bench_util.h"
 #include "bench/checkpoint/bulk_load.h"
+#include "engine/checkpoint/coordinator.h"
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/restore.h"
 #include "engine/checkpoint/shared_store.h"
@@ -815,7 +816,9 @@ SizeResult RunSize(const Config& config, double gb) {
   res.verify_seconds = (NowNs() - v0) / 1e9;
 
   Result<std::unique_ptr<engine::SharedFileStore>> store =
-      engine::SharedFileStore::Open(root + "/checkpoints/job");
+      engine::SharedFileStore::Open(
+          root + "/checkpoints/job",
+          engine::CheckpointCoordinator::StoreOptions());
   if (!store.ok()) Die("open the checkpoint storage", store.status());
   res.burst = std::max<uint64_t>(
       1, static_cast<uint64_t>(static_cast<double>(load->keys) *

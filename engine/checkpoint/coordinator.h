@@ -137,7 +137,9 @@ class CheckpointCoordinator final : public SnapshotObserver {
   Status OnTaskSnapshot(int64_t checkpoint_id, int vertex, int subtask,
                         KeyedStateBackend& backend) override;
 
-  SharedFileStore& store() { return *store_; }
+  // The options the coordinator opens its SharedFileStore with (benchmarks
+  // that replay its steps use them too).
+  static SharedFileStore::Options StoreOptions();
 
  private:
   struct Pending {
