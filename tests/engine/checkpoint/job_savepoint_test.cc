@@ -477,6 +477,52 @@ TEST_P(JobSavepointTest, SavepointOutlivesTheJobsPruning) {
   ResumeAndCheck(sp.path, 1500, options);
 }
 
+// Without uids, operator ids are hashes of the graph: the same program
+// restores, and a changed one (a stateless map inserted before the source's
+// successors) gives the mapping error rather than wrong state.
+TEST_P(JobSavepointTest, GeneratedIdsRestoreOnlyTheSameGraph) {
+  auto build = [](const Harness& h, bool extra_map) {
+    JobBuilder b("no-uids");
+    b.SetParallelism(2);
+    auto gate = h.gate;
+    auto events = b.AddSource<Event>(
+        [gate] {
+          return std::unique_ptr<SourceFunction<Event>>(
+              std::make_unique<GatedSource>(kTotal, gate));
+        },
+        "source");
+    events.SetParallelism(1);
+    if (extra_map) events = events.Map([](const Event& e) { return e; });
+    events.KeyBy([](const Event& e) { return e.key; })
+        .Process<Event>([] { return std::make_unique<CountPerKey>(); })
+        .SinkTo(CollectInto(h.out));
+    return b;
+  };
+  Harness a;
+  JobOptions options = Options();
+  ASSERT_OK_AND_ASSIGN(auto job, build(a, false).Build(options));
+  ASSERT_OK(job->Start());
+  OpenGateAndWait(a, 1200);
+  ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerSavepoint({}));
+  ASSERT_OK_AND_ASSIGN(CheckpointStats sp, job->WaitForCheckpoint(id, 60s));
+  job->Cancel();
+  job->Wait().IgnoreError();
+
+  options.restore_from = sp.path;
+  Harness changed;
+  Result<std::unique_ptr<Job>> refused = build(changed, true).Build(options);
+  ASSERT_TRUE(refused.status().IsInvalidArgument());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("no uid"));
+
+  Harness same;
+  ASSERT_OK_AND_ASSIGN(auto resumed, build(same, false).Build(options));
+  same.gate->open.store(kTotal);
+  ASSERT_OK(resumed->Start());
+  ASSERT_OK(resumed->Wait());
+  EXPECT_EQ(same.out->values().size(), static_cast<size_t>(kTotal - 1200));
+  EXPECT_EQ(FinalCounts(same.out->values()), ExpectedCounts(kTotal));
+}
+
 // Two savepoints and the retained checkpoint share files. Disposing one
 // removes exactly what nothing else references: the other and the
 // checkpoint still restore.
