@@ -58,6 +58,13 @@ struct SnapshotFile {
   // key_group -1 for the operator's file of descriptors and operator state.
   std::string operator_id;
   int key_group = -1;
+
+  // The file as it was when its checksum was last computed from it: inode
+  // number and modification time (ns since the epoch); 0 if unknown.
+  // Restore skips re-hashing a file whose inode, mtime and size are still
+  // these (docs/checkpoints.md, "Verification").
+  uint64_t verified_inode = 0;
+  int64_t verified_mtime_ns = 0;
 };
 
 // A task's state at one cut.

@@ -107,4 +107,15 @@ Status CreateDirs(const std::string& path) {
   return Status::OK();
 }
 
+std::optional<FileStamp> StampFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  FileStamp out;
+  out.inode = static_cast<uint64_t>(st.st_ino);
+  out.size = static_cast<uint64_t>(st.st_size);
+  out.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                 st.st_mtim.tv_nsec;
+  return out;
+}
+
 }  // namespace weir

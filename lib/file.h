@@ -7,6 +7,8 @@
 // may be left behind.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,5 +29,20 @@ Status CreateDirs(const std::string& path);
 
 // fsyncs a directory so that entries created in it are durable.
 Status SyncDir(const std::string& path);
+
+// What identifies a file's content cheaply: inode number, size and
+// modification time. Writing to a file changes its mtime; hard-linking or
+// renaming it does not.
+struct FileStamp {
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;  // since the Unix epoch
+
+  bool operator==(const FileStamp&) const = default;
+};
+
+// The stamp of `path` (following symlinks); nullopt if it cannot be
+// stat'ed.
+std::optional<FileStamp> StampFile(const std::string& path);
 
 }  // namespace weir

@@ -71,7 +71,9 @@ Result<std::unique_ptr<PendingSnapshot>> TakeKeyGroupStreamSnapshot(
     const std::string& local_dir, std::shared_ptr<std::atomic<int>> pending);
 
 // Checks a file's size and XXH3-64 against `file`. Corruption (or IOError
-// if it cannot be read) naming the file and the mismatch.
+// if it cannot be read) naming the file and the mismatch. A file whose
+// inode, size and mtime are still those recorded when its checksum was
+// computed (SnapshotFile::verified_*) is not read again.
 Status VerifySnapshotFile(const SnapshotFile& file);
 
 // XXH3-64 and size of the file at `path`.

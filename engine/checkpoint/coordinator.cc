@@ -421,7 +421,15 @@ Result<UploadResult> CheckpointCoordinator::CopyIntoSavepoint(
     s = TransferSnapshotFile(f, dir + "/" + f.name, /*hard_links=*/true,
                              /*verify_linked=*/false, &linked);
     if (!s.ok()) return s;
-    out.files.push_back(ToStoredFile(f, sub + "/" + f.name));
+    StoredFile stored = ToStoredFile(f, sub + "/" + f.name);
+    stored.verified_inode = 0;
+    stored.verified_mtime_ns = 0;
+    if (std::optional<FileStamp> stamp = StampFile(dir + "/" + f.name);
+        stamp && stamp->size == f.size) {
+      stored.verified_inode = stamp->inode;
+      stored.verified_mtime_ns = stamp->mtime_ns;
+    }
+    out.files.push_back(std::move(stored));
     out.bytes_uploaded += f.size;
     ++out.files_uploaded;
     if (linked) ++out.files_linked;

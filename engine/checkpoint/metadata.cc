@@ -76,6 +76,9 @@ Status EncodeFile(const StoredFile& f, std::string* out) {
     return Status::InvalidArgument("file " + f.name +
                                    " has a key group below -1");
   }
+  // Appended fields.
+  PutVarint64(out, f.verified_inode);
+  PutVarint64(out, static_cast<uint64_t>(f.verified_mtime_ns));
   return Status::OK();
 }
 
@@ -199,6 +202,11 @@ bool DecodeFile(Reader r, StoredFile* f) {
       !r.Varint64(&f->largest_seqno) || !r.String(&f->operator_id) ||
       !r.FromMinusOne(&f->key_group)) {
     return false;
+  }
+  if (!r.empty()) {
+    uint64_t mtime = 0;
+    if (!r.Varint64(&f->verified_inode) || !r.Varint64(&mtime)) return false;
+    f->verified_mtime_ns = static_cast<int64_t>(mtime);
   }
   return IsValidStoredPath(f->path);
 }
@@ -328,6 +336,8 @@ StoredFile ToStoredFile(const SnapshotFile& file, std::string path) {
   out.largest_seqno = file.largest_seqno;
   out.operator_id = file.operator_id;
   out.key_group = file.key_group;
+  out.verified_inode = file.verified_inode;
+  out.verified_mtime_ns = file.verified_mtime_ns;
   return out;
 }
 
@@ -369,6 +379,8 @@ BackendSnapshot ToBackendSnapshot(const CheckpointMetadata& metadata,
     file.largest_seqno = f.largest_seqno;
     file.operator_id = f.operator_id;
     file.key_group = f.key_group;
+    file.verified_inode = f.verified_inode;
+    file.verified_mtime_ns = f.verified_mtime_ns;
     out.files.push_back(std::move(file));
   }
   return out;

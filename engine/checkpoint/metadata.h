@@ -88,6 +88,13 @@ struct StoredFile {
   std::string operator_id;
   int key_group = -1;
 
+  // Appended after format version 1's first fields: the stored file's
+  // inode number and mtime (ns) when its checksum was computed from it, so
+  // that a restore on the same file system can skip re-hashing it; 0 when
+  // unknown (an older file, or not recorded).
+  uint64_t verified_inode = 0;
+  int64_t verified_mtime_ns = 0;
+
   bool operator==(const StoredFile&) const = default;
 };
 

@@ -54,6 +54,17 @@ std::optional<std::string> SharedName(std::string_view path) {
   return std::string(path);
 }
 
+// `f` with the stamp of the stored file its checksum was computed from.
+StoredFile Stamped(StoredFile f, const FileStamp& stamp) {
+  f.verified_inode = stamp.inode;
+  f.verified_mtime_ns = stamp.mtime_ns;
+  if (stamp.inode == 0 || stamp.size != f.size) {
+    f.verified_inode = 0;
+    f.verified_mtime_ns = 0;
+  }
+  return f;
+}
+
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
@@ -204,6 +215,9 @@ void SharedFileStore::AddReferences(const CheckpointMetadata& metadata,
       SharedFile& entry = files_[*name];
       entry.size = f.size;
       entry.checksum = f.checksum;
+      if (entry.stamp.inode == 0 && f.verified_inode != 0) {
+        entry.stamp = {f.verified_inode, f.size, f.verified_mtime_ns};
+      }
       if (savepoint) {
         entry.savepoints.insert(*savepoint);
       } else {
@@ -350,7 +364,9 @@ Result<StoredFile> SharedFileStore::UploadOne(uint64_t checkpoint_id,
           pending_[checkpoint_id].insert(found->second);
           totals->bytes_referenced += file.size;
           ++totals->files_referenced;
-          return ToStoredFile(file, std::string(kSharedPrefix) + found->second);
+          return Stamped(
+              ToStoredFile(file, std::string(kSharedPrefix) + found->second),
+              entry->second.stamp);
         }
       }
     }
@@ -373,6 +389,9 @@ Result<StoredFile> SharedFileStore::UploadOne(uint64_t checkpoint_id,
   SharedFile& entry = files_[name];
   entry.size = file.size;
   entry.checksum = file.checksum;
+  // The checksum is the content of this inode: linked, the very file that
+  // was hashed; copied, hashed while copying.
+  if (std::optional<FileStamp> stamp = StampFile(target)) entry.stamp = *stamp;
   entry.checkpoints.insert(checkpoint_id);
   // The newest upload of an identity is the one later checkpoints reuse,
   // so a full checkpoint starts a fresh chain.
@@ -381,7 +400,8 @@ Result<StoredFile> SharedFileStore::UploadOne(uint64_t checkpoint_id,
   totals->bytes_uploaded += file.size;
   ++totals->files_uploaded;
   if (linked) ++totals->files_linked;
-  return ToStoredFile(file, std::string(kSharedPrefix) + name);
+  return Stamped(ToStoredFile(file, std::string(kSharedPrefix) + name),
+                 entry.stamp);
 }
 
 Result<UploadResult> SharedFileStore::Upload(

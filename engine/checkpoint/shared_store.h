@@ -45,6 +45,7 @@
 
 #include "backends/snapshot.h"
 #include "engine/checkpoint/metadata.h"
+#include "lib/file.h"
 
 namespace weir::engine {
 
@@ -178,6 +179,9 @@ class SharedFileStore {
   struct SharedFile {
     uint64_t size = 0;
     uint64_t checksum = 0;
+    // The file when its checksum was computed from it (the upload's hash,
+    // or the first metadata naming it after a restart); inode 0 if unknown.
+    FileStamp stamp;
     std::set<uint64_t> checkpoints;    // pending or complete
     std::set<std::string> savepoints;  // registration names
     bool referenced() const {

@@ -8,11 +8,13 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "backends/memory/memory_backend.h"
 #include "backends/memory/memory_snapshot.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
+#include "lib/file.h"
 #include "tests/backends/backend_fixture.h"
 
 namespace weir::conformance {
@@ -315,6 +317,68 @@ TEST_P(SnapshotTest, CorruptedOrTruncatedFileFailsRestoreNamingIt) {
   auto missing = Restore({snap}, "restored-missing");
   EXPECT_THAT(missing.status(),
               StatusIs(Status::Code::kIOError, HasSubstr(victim.local_path)));
+}
+
+// A file whose stamp (inode, size, mtime) is still the one recorded when
+// its checksum was computed is not read again on restore; one written to
+// since (a new mtime) is, and its corruption is found.
+TEST_P(SnapshotTest, StampedUnchangedFilesAreNotHashedAgain) {
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_}, 0, 100));
+  const FullState at_cut = Capture(kv());
+  BackendSnapshot snap = TakeSnapshot(kv(), 1);
+  ASSERT_FALSE(snap.files.empty());
+  const std::string store = dir_.Sub("store");
+  fs::create_directories(store);
+  for (SnapshotFile& f : snap.files) {
+    const std::string copy = store + "/" + f.name;
+    fs::copy_file(f.local_path, copy);
+    f.local_path = copy;
+    std::optional<FileStamp> stamp = StampFile(copy);
+    ASSERT_TRUE(stamp.has_value());
+    f.verified_inode = stamp->inode;
+    f.verified_mtime_ns = stamp->mtime_ns;
+  }
+  // The recorded checksum is wrong, but the stamp says the file is the one
+  // that was hashed: trusted, not read.
+  BackendSnapshot trusted = snap;
+  for (SnapshotFile& f : trusted.files) {
+    EXPECT_OK(internal::VerifySnapshotFile(f)) << f.name;
+    f.checksum ^= 1;
+    EXPECT_OK(internal::VerifySnapshotFile(f)) << f.name;
+  }
+  auto restored = Restore({snap}, "restored-stamped");
+  ASSERT_OK(restored.status());
+  ExpectSameState(Capture(**restored), at_cut);
+
+  // Written to: the mtime moves, the file is hashed, the flip is found.
+  SnapshotFile& victim = snap.files.back();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  {
+    std::fstream io(victim.local_path,
+                    std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(victim.size / 2));
+    char c = 0;
+    io.read(&c, 1);
+    io.seekp(static_cast<std::streamoff>(victim.size / 2));
+    c = static_cast<char>(c ^ 0x5a);
+    io.write(&c, 1);
+  }
+  EXPECT_THAT(internal::VerifySnapshotFile(victim),
+              StatusIs(Status::Code::kCorruption,
+                       AllOf(HasSubstr(victim.local_path),
+                             HasSubstr("checksum mismatch"))));
+  auto corrupt = Restore({snap}, "restored-written");
+  EXPECT_THAT(corrupt.status(), StatusIs(Status::Code::kCorruption,
+                                         HasSubstr("checksum mismatch")));
+  // Another file under the same name (a new inode) is hashed as well.
+  SnapshotFile& other = snap.files.front();
+  const std::string moved = other.local_path + ".moved";
+  fs::copy_file(other.local_path, moved);
+  fs::remove(other.local_path);
+  fs::rename(moved, other.local_path);
+  other.checksum ^= 1;
+  EXPECT_THAT(internal::VerifySnapshotFile(other),
+              StatusIs(Status::Code::kCorruption, HasSubstr("checksum")));
 }
 
 TEST_P(SnapshotTest, DroppedPendingSnapshotReleasesEverything) {

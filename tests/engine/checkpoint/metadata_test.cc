@@ -44,6 +44,10 @@ StoredFile MakeFile(int seed, std::string path) {
   f.largest_seqno = (uint64_t{1} << 56) + static_cast<uint64_t>(seed);
   f.operator_id = seed % 3 ? "" : std::string(32, 'f');
   f.key_group = seed % 4 == 0 ? -1 : seed * 3;
+  if (seed % 2 == 1) {  // the appended stamp, on half of the files
+    f.verified_inode = 1234567 + static_cast<uint64_t>(seed);
+    f.verified_mtime_ns = 1'700'000'000'123'456'789 + seed;
+  }
   return f;
 }
 
@@ -173,6 +177,8 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   f.smallest_seqno = 1;
   f.largest_seqno = 299;
   f.key_group = -1;
+  f.verified_inode = 300;
+  f.verified_mtime_ns = 5;
   t.files.push_back(f);
   m.tasks.push_back(t);
 
@@ -212,7 +218,9 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   PutVarint64(&file, 1);
   PutVarint64(&file, 299);
   PutLengthPrefixed(&file, "");
-  PutVarint32(&file, 0);  // key group -1, stored plus one
+  PutVarint32(&file, 0);    // key group -1, stored plus one
+  PutVarint64(&file, 300);  // verified inode (appended to version 1)
+  PutVarint64(&file, 5);    // verified mtime, ns
   rec.clear();
   PutVarint32(&rec, 0);
   PutVarint32(&rec, 1);
