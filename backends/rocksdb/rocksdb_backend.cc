@@ -7,6 +7,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 
 #include "backends/memory/memory_backend.h"
 #include "backends/rocksdb/rocksdb_iterator.h"
@@ -505,6 +506,84 @@ class RocksDBBackend final : public KeyedStateBackend {
 
   int PendingSnapshots() const override { return hub_ ? hub_->pending() : 0; }
 
+  // internal::ImportSnapshotIntoRocksDBBackend: into this open, empty DB.
+  Status ImportSnapshot(const BackendSnapshot& snap,
+                        const std::string& staging) {
+    if (!db_) return Status::InvalidArgument("the backend is closed");
+    if (!ops_.empty()) {
+      return Status::InvalidArgument("cannot restore into " + dir_ +
+                                     ": it already holds state");
+    }
+    std::map<std::string, std::vector<const SnapshotFile*>> by_cf;
+    for (const SnapshotFile& f : snap.files) {
+      by_cf[f.column_family].push_back(&f);
+    }
+    const bool clip =
+        snap.key_group_range.start < options_.key_group_range.start ||
+        snap.key_group_range.end > options_.key_group_range.end;
+    for (const auto& [cf, files] : by_cf) {
+      if (cf == rocksdb::kDefaultColumnFamilyName) {
+        Status s = CopyDefaultColumnFamily(files, staging);
+        if (!s.ok()) return s;
+        continue;
+      }
+      Result<OperatorId> op = OperatorId::FromHex(cf);
+      if (!op.ok()) {
+        return Status::Corruption("the snapshot has column family '" + cf +
+                                  "', which is not an operator id");
+      }
+      RocksOperator& rop = ops_[*op];
+      Status s = internal::ImportColumnFamilyFiles(
+          db_.get(), OperatorCfOptions(rop), staging, cf, files, &rop.cf);
+      if (!s.ok()) {
+        ops_.erase(*op);
+        return s;
+      }
+      if (clip) {
+        s = internal::ClipColumnFamily(db_.get(), rop.cf,
+                                       options_.key_group_range,
+                                       options_.max_parallelism);
+        if (!s.ok()) return s;
+      }
+    }
+    // The snapshot's cut markers carry the old database's sequence numbers,
+    // which may exceed this one's (a fallback file holds its records at
+    // sequence number 0): left in place, one would pass for the marker of
+    // this backend's next snapshot, which would then not wait for its flush.
+    rocksdb::WriteBatch unmark;
+    const rocksdb::Slice marker = internal::ToSlice(internal::kCutMarkerKey);
+    unmark.Delete(default_cf_, marker).PermitUncheckedError();
+    for (auto& [_, rop] : ops_) {
+      if (rop.cf != nullptr)
+        unmark.Delete(rop.cf, marker).PermitUncheckedError();
+    }
+    Status s = FromRocks(db_->Write(ctx_.write_options, &unmark),
+                         "remove the snapshot's cut markers");
+    if (!s.ok()) return s;
+    // Operators with registered states but no files still need their
+    // column family.
+    std::vector<OperatorId> described;
+    {
+      PrefixIterator it(db_.get(), ctx_.read_options, default_cf_,
+                        std::string(1, kDescriptorTag));
+      for (; it.Valid(); it.Next()) {
+        std::string_view tail = it.tail();
+        if (tail.size() < OperatorId::kSize) {
+          return Status::Corruption("malformed record in " + dir_);
+        }
+        described.push_back(
+            OperatorId::FromBytes(tail.substr(0, OperatorId::kSize)));
+      }
+      s = it.status("read records of " + dir_);
+      if (!s.ok()) return s;
+    }
+    for (const OperatorId& op : described) {
+      Result<RocksOperator*> rop = EnsureOperator(op);
+      if (!rop.ok()) return rop.status();
+    }
+    return LoadRecords();
+  }
+
   rocksdb::DB* raw_db() const { return db_.get(); }
 
  private:
@@ -513,6 +592,36 @@ class RocksDBBackend final : public KeyedStateBackend {
   }
   static Status NoCurrentKey() {
     return Status::InvalidArgument("no current key is set");
+  }
+
+  // The default column family cannot be imported into: its files go into a
+  // scratch column family, whose records are copied over, then dropped.
+  Status CopyDefaultColumnFamily(const std::vector<const SnapshotFile*>& files,
+                                 const std::string& staging) {
+    static constexpr char kScratch[] = "weir-restore-default";
+    rocksdb::ColumnFamilyOptions cf(db_options_);
+    cf.merge_operator = merge_operator_;
+    rocksdb::ColumnFamilyHandle* scratch = nullptr;
+    Status s = internal::ImportColumnFamilyFiles(db_.get(), cf, staging,
+                                                 kScratch, files, &scratch);
+    if (!s.ok()) return s;
+    rocksdb::WriteBatch batch;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), scratch));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        batch.Put(default_cf_, it->key(), it->value()).PermitUncheckedError();
+      }
+      s = FromRocks(it->status(), "read the default column family");
+    }
+    if (s.ok()) {
+      s = FromRocks(db_->Write(ctx_.write_options, &batch),
+                    "restore the default column family");
+    }
+    rocksdb::Status dropped = db_->DropColumnFamily(scratch);
+    db_->DestroyColumnFamilyHandle(scratch).PermitUncheckedError();
+    if (s.ok()) s = FromRocks(dropped, "drop " + std::string(kScratch));
+    return s;
   }
 
   rocksdb::ColumnFamilyOptions OperatorCfOptions(const RocksOperator& rop) {
@@ -722,6 +831,16 @@ class RocksDBBackend final : public KeyedStateBackend {
 }  // namespace
 
 namespace internal {
+Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
+                                        const BackendSnapshot& snapshot,
+                                        const std::string& staging) {
+  auto* rocks = dynamic_cast<RocksDBBackend*>(&backend);
+  if (rocks == nullptr) {
+    return Status::InvalidArgument("not a RocksDB backend");
+  }
+  return rocks->ImportSnapshot(snapshot, staging);
+}
+
 Result<bool> RocksDBFileDeletionsEnabled(KeyedStateBackend& backend) {
   auto* rocks = dynamic_cast<RocksDBBackend*>(&backend);
   if (rocks == nullptr || rocks->raw_db() == nullptr) {

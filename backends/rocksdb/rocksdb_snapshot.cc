@@ -305,31 +305,21 @@ class RocksPendingSnapshot final : public PendingSnapshot {
   bool released_ = false;
 };
 
-// ---- restore
+}  // namespace
 
-struct RawDb {
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+namespace internal {
 
-  ~RawDb() {
-    if (!db) return;
-    for (rocksdb::ColumnFamilyHandle* h : handles) {
-      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-    }
-    db->Close().PermitUncheckedError();
-  }
-};
-
-// Imports `files` (all of one column family) as column family `name`.
-Status ImportColumnFamily(RawDb& raw, const rocksdb::Options& options,
-                          const std::string& staging, const std::string& name,
-                          const std::vector<const SnapshotFile*>& files,
-                          rocksdb::ColumnFamilyHandle** handle) {
+Status ImportColumnFamilyFiles(rocksdb::DB* db,
+                               const rocksdb::ColumnFamilyOptions& cf_options,
+                               const std::string& staging,
+                               const std::string& name,
+                               const std::vector<const SnapshotFile*>& files,
+                               rocksdb::ColumnFamilyHandle** handle) {
   const std::string dir = (fs::path(staging) / name).string();
   Status s = CreateDirs(dir);
   if (!s.ok()) return s;
   rocksdb::ExportImportFilesMetaData meta;
-  meta.db_comparator_name = options.comparator->Name();
+  meta.db_comparator_name = cf_options.comparator->Name();
   for (const SnapshotFile* f : files) {
     s = LinkOrCopy(f->local_path, (fs::path(dir) / f->name).string());
     if (!s.ok()) return s;
@@ -350,136 +340,29 @@ Status ImportColumnFamily(RawDb& raw, const rocksdb::Options& options,
   rocksdb::ImportColumnFamilyOptions import;
   // Moves the staged links, not the snapshot's files.
   import.move_files = true;
-  rocksdb::Status rs = raw.db->CreateColumnFamilyWithImport(
-      rocksdb::ColumnFamilyOptions(options), name, import, meta, handle);
+  rocksdb::Status rs =
+      db->CreateColumnFamilyWithImport(cf_options, name, import, meta, handle);
   if (!rs.ok()) return FromRocks(rs, "import column family " + name);
-  raw.handles.push_back(*handle);
   return Status::OK();
 }
 
-// Deletes the key groups outside `range` from an operator's column family
-// (the snapshot covered more: rescaling).
-Status Clip(RawDb& raw, rocksdb::ColumnFamilyHandle* cf, KeyGroupRange range,
-            int max_parallelism) {
+Status ClipColumnFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                        KeyGroupRange range, int max_parallelism) {
   rocksdb::WriteOptions write;
   write.disableWAL = true;
   if (range.start > 0) {
-    rocksdb::Status rs =
-        raw.db->DeleteRange(write, cf, internal::ToSlice(KeyGroupPrefix(0)),
-                            internal::ToSlice(KeyGroupPrefix(range.start)));
+    rocksdb::Status rs = db->DeleteRange(write, cf, ToSlice(KeyGroupPrefix(0)),
+                                         ToSlice(KeyGroupPrefix(range.start)));
     if (!rs.ok()) return FromRocks(rs, "clip key groups");
   }
   if (range.end + 1 < max_parallelism) {
-    rocksdb::Status rs = raw.db->DeleteRange(
-        write, cf, internal::ToSlice(KeyGroupPrefix(range.end + 1)),
-        internal::ToSlice(KeyGroupPrefix(max_parallelism)));
+    rocksdb::Status rs =
+        db->DeleteRange(write, cf, ToSlice(KeyGroupPrefix(range.end + 1)),
+                        ToSlice(KeyGroupPrefix(max_parallelism)));
     if (!rs.ok()) return FromRocks(rs, "clip key groups");
   }
   return Status::OK();
 }
-
-Status RestoreSstFiles(const StateBackendOptions& options,
-                       const RocksDBOptions& rocks, const std::string& dir,
-                       const BackendSnapshot& snap) {
-  rocksdb::Options o;
-  internal::ApplyRocksDBOptions(rocks, &o);
-  o.create_if_missing = true;
-  // Nothing may compact before the backend opens with its compaction
-  // filter; the merge operator is needed to read lists back.
-  o.disable_auto_compactions = true;
-  o.merge_operator = internal::NewListAppendOperator();
-  const std::string db_path = (fs::path(dir) / internal::kStateDirDb).string();
-  const std::string staging = (fs::path(dir) / kStagingDir).string();
-  RawDb raw;
-  {
-    rocksdb::DB* db = nullptr;
-    rocksdb::Status rs = rocksdb::DB::Open(o, db_path, &db);
-    if (!rs.ok()) return FromRocks(rs, "create RocksDB in " + db_path);
-    raw.db.reset(db);
-  }
-  std::map<std::string, std::vector<const SnapshotFile*>> by_cf;
-  for (const SnapshotFile& f : snap.files) {
-    by_cf[f.column_family].push_back(&f);
-  }
-  std::set<std::string> created;
-  for (const auto& [cf, files] : by_cf) {
-    const bool is_default = cf == rocksdb::kDefaultColumnFamilyName;
-    rocksdb::ColumnFamilyHandle* handle = nullptr;
-    Status s = ImportColumnFamily(
-        raw, o, staging, is_default ? kRestoreDefaultCf : cf, files, &handle);
-    if (!s.ok()) return s;
-    if (is_default) {
-      rocksdb::WriteBatch batch;
-      std::unique_ptr<rocksdb::Iterator> it(
-          raw.db->NewIterator(rocksdb::ReadOptions(), handle));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        batch.Put(it->key(), it->value()).PermitUncheckedError();
-      }
-      if (!it->status().ok()) {
-        return FromRocks(it->status(), "read the default column family");
-      }
-      it.reset();
-      rocksdb::WriteOptions write;
-      write.disableWAL = true;
-      rocksdb::Status rs = raw.db->Write(write, &batch);
-      if (rs.ok()) rs = raw.db->DropColumnFamily(handle);
-      if (!rs.ok()) return FromRocks(rs, "restore the default column family");
-      raw.handles.pop_back();
-      raw.db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
-      continue;
-    }
-    created.insert(cf);
-    if (snap.key_group_range.start < options.key_group_range.start ||
-        snap.key_group_range.end > options.key_group_range.end) {
-      s = Clip(raw, handle, options.key_group_range, options.max_parallelism);
-      if (!s.ok()) return s;
-    }
-  }
-  // Operators with registered states but no files still need their column
-  // family (the backend refuses descriptors without one).
-  std::unique_ptr<rocksdb::Iterator> it(
-      raw.db->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek("s"); it->Valid() && it->key().starts_with("s"); it->Next()) {
-    if (it->key().size() < 1 + OperatorId::kSize) continue;
-    const std::string hex =
-        OperatorId::FromBytes(
-            internal::ToView(it->key()).substr(1, OperatorId::kSize))
-            .ToHex();
-    if (!created.insert(hex).second) continue;
-    rocksdb::ColumnFamilyHandle* handle = nullptr;
-    rocksdb::Status rs = raw.db->CreateColumnFamily(
-        rocksdb::ColumnFamilyOptions(o), hex, &handle);
-    if (!rs.ok()) return FromRocks(rs, "create column family " + hex);
-    raw.handles.push_back(handle);
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "read descriptors");
-  it.reset();
-  std::vector<rocksdb::ColumnFamilyHandle*> all = raw.handles;
-  all.push_back(raw.db->DefaultColumnFamily());
-  // The snapshot's cut markers carry the old database's sequence numbers,
-  // which may exceed this one's (a fallback file holds its records at
-  // sequence number 0): left in place, one would pass for the marker of this
-  // backend's next snapshot, which would then not wait for its flush.
-  rocksdb::WriteBatch unmark;
-  for (rocksdb::ColumnFamilyHandle* h : all) {
-    unmark.Delete(h, internal::ToSlice(internal::kCutMarkerKey))
-        .PermitUncheckedError();
-  }
-  rocksdb::WriteOptions write;
-  write.disableWAL = true;
-  rocksdb::Status rs = raw.db->Write(write, &unmark);
-  if (!rs.ok()) return FromRocks(rs, "remove the snapshot's cut markers");
-  rocksdb::FlushOptions flush;
-  rs = raw.db->Flush(flush, all);
-  if (!rs.ok()) return FromRocks(rs, "flush restored state");
-  std::error_code ec;
-  fs::remove_all(staging, ec);
-  return Status::OK();
-}
-
-}  // namespace
-
-namespace internal {
 
 uint64_t RocksSnapshotHub::AddHold(const rocksdb::Snapshot* snapshot) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -676,15 +559,21 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
     Status s = internal::VerifySnapshotFile(f);
     if (!s.ok()) return s;
   }
-  Status s = internal::PrepareStateDir(dir, resolved->max_parallelism);
-  if (!s.ok()) return s;
-  s = RestoreSstFiles(*resolved, rocksdb_options, dir, snap);
+  // The backend opens an empty DB once and imports into it: no second DB,
+  // no close and reopen, no flush.
+  Result<std::unique_ptr<KeyedStateBackend>> backend =
+      OpenRocksDBBackend(*resolved, rocksdb_options, dir);
+  if (!backend.ok()) return backend;
+  const std::string staging = (fs::path(dir) / kStagingDir).string();
+  Status s =
+      internal::ImportSnapshotIntoRocksDBBackend(**backend, snap, staging);
+  fs::remove_all(staging, ec);
   if (!s.ok()) {
+    backend->reset();
     fs::remove_all(db_path, ec);
-    fs::remove_all(fs::path(dir) / kStagingDir, ec);
     return s;
   }
-  return OpenRocksDBBackend(*resolved, rocksdb_options, dir);
+  return backend;
 }
 
 }  // namespace weir

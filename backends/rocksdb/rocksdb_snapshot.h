@@ -54,6 +54,7 @@
 #include "backends/snapshot.h"
 
 namespace rocksdb {
+struct ColumnFamilyOptions;
 class ColumnFamilyHandle;
 class DB;
 class Snapshot;
@@ -63,13 +64,16 @@ namespace weir {
 
 // Creates the state directory `dir` (which must not hold a RocksDB yet)
 // from `snapshots` and opens a backend on it. For kRocksDBSst snapshots,
-// every file's size and XXH3-64 checksum are verified first (Corruption
-// naming the file and the mismatch), then each operator's files are
-// imported as its column family (CreateColumnFamilyWithImport; the files
-// are hard-linked into the DB, or copied across file systems, never moved
-// out of the snapshot), and the default column family's records are copied
-// in. kKeyGroupStreams snapshots are imported entry by entry. `options`
-// must have the snapshots' max parallelism.
+// every file is verified first: its size and XXH3-64 checksum (Corruption
+// naming the file and the mismatch), unless its inode, size and mtime are
+// still those recorded when the checksum was computed (SnapshotFile::
+// verified_*: nothing wrote to it since). The backend then opens an empty
+// DB and imports each operator's files as its column family
+// (CreateColumnFamilyWithImport; the files are hard-linked into the DB, or
+// copied across file systems, never moved out of the snapshot), and copies
+// the default column family's records in; the DB is not closed and
+// reopened. kKeyGroupStreams snapshots are imported entry by entry.
+// `options` must have the snapshots' max parallelism.
 //
 // Key groups of the snapshots outside options.key_group_range are clipped
 // (DeleteRange). Several kRocksDBSst snapshots (rescaling) are NotSupported
@@ -144,6 +148,31 @@ Result<std::unique_ptr<PendingSnapshot>> TakeRocksDBSnapshot(
     std::shared_ptr<RocksSnapshotHub> hub, std::vector<RocksColumnFamily> cfs,
     int max_parallelism, KeyGroupRange range, int64_t checkpoint_id,
     const std::string& local_dir);
+
+// Imports `files` (all of one column family, as a snapshot lists them) as
+// the new column family `name` of `db`, with `cf_options`: each file is
+// hard-linked (or copied) into `staging`/`name`, and the links are moved
+// into the DB, so the snapshot's files stay where they are.
+Status ImportColumnFamilyFiles(rocksdb::DB* db,
+                               const rocksdb::ColumnFamilyOptions& cf_options,
+                               const std::string& staging,
+                               const std::string& name,
+                               const std::vector<const SnapshotFile*>& files,
+                               rocksdb::ColumnFamilyHandle** handle);
+
+// Deletes the key groups outside `range` from a column family (DeleteRange):
+// a snapshot that covered more (rescaling).
+Status ClipColumnFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                        KeyGroupRange range, int max_parallelism);
+
+// Imports one kRocksDBSst snapshot into a RocksDB backend just opened on
+// an empty state directory, without closing it: operators' column families
+// by import, the default column family's records copied in, key groups
+// outside the backend's range clipped, the snapshot's cut markers removed.
+// `staging` is a scratch directory (removed by the caller).
+Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
+                                        const BackendSnapshot& snapshot,
+                                        const std::string& staging);
 
 // Tests: makes every column family take the fallback path.
 void ForceRocksDBSnapshotFallbackForTesting(bool force);
