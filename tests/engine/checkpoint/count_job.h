@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -150,6 +151,53 @@ inline JobBuilder CountJob(const Harness& run, int64_t total,
   return b;
 }
 
+// The gated source, a keyed count, and the two-phase file sink into
+// `out_dir` ("key,count" lines), at parallelism 2 (the source at 1).
+inline JobBuilder CountToFilesJob(const Harness& h, int64_t total,
+                                  const std::string& out_dir) {
+  JobBuilder b("counts");
+  b.SetParallelism(2);
+  auto gate = h.gate;
+  b.AddSource<Event>(
+       [gate, total] {
+         return std::unique_ptr<SourceFunction<Event>>(
+             std::make_unique<GatedSource>(total, gate));
+       },
+       "source")
+      .Uid("source")
+      .SetParallelism(1)
+      .KeyBy([](const Event& e) { return e.key; })
+      .Process<Event>([] { return std::make_unique<CountPerKey>(); })
+      .Uid("count")
+      .SinkTo(FileSink<Event>::Factory(
+          out_dir,
+          [](const Event& e) { return e.key + "," + std::to_string(e.value); }))
+      .Uid("files");
+  return b;
+}
+
+inline std::set<std::string> ListDir(const std::string& dir) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    names.insert(it->path().filename().string());
+  }
+  return names;
+}
+
+// The lines of the published (not staged, not in-progress) files of a file
+// sink's directory.
+inline std::multiset<std::string> PublishedLines(const std::string& dir) {
+  std::multiset<std::string> lines;
+  for (const std::string& name : ListDir(dir)) {
+    if (name.starts_with(".")) continue;  // staged or in progress
+    std::ifstream in(dir + "/" + name);
+    for (std::string line; std::getline(in, line);) lines.insert(line);
+  }
+  return lines;
+}
+
 // The final count per key: the largest count emitted for it.
 inline std::map<std::string, int64_t> FinalCounts(
     const std::vector<Event>& out) {
@@ -167,16 +215,6 @@ inline std::map<std::string, int64_t> ExpectedCounts(int64_t total) {
 inline void OpenGateAndWait(const Harness& run, int64_t n) {
   run.gate->open.store(n);
   ASSERT_TRUE(run.out->WaitForSize(static_cast<size_t>(n), 30s));
-}
-
-inline std::set<std::string> ListDir(const std::string& dir) {
-  std::set<std::string> names;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    names.insert(it->path().filename().string());
-  }
-  return names;
 }
 
 }  // namespace weir::enginetest

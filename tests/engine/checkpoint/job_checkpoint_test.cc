@@ -349,27 +349,7 @@ TEST_P(JobCheckpointTest, FileSinkOutputIsExactlyOnceAcrossARestore) {
   static constexpr int64_t kTotal = 6000;
   const std::string out_dir = dir_.Sub("out");
   auto build = [&](const Harness& h) {
-    JobBuilder b("counts");
-    b.SetParallelism(2);
-    auto gate = h.gate;
-    b.AddSource<Event>(
-         [gate] {
-           return std::unique_ptr<SourceFunction<Event>>(
-               std::make_unique<GatedSource>(kTotal, gate));
-         },
-         "source")
-        .Uid("source")
-        .SetParallelism(1)
-        .KeyBy([](const Event& e) { return e.key; })
-        .Process<Event>([] { return std::make_unique<CountPerKey>(); })
-        .Uid("count")
-        .SinkTo(FileSink<Event>::Factory(out_dir,
-                                         [](const Event& e) {
-                                           return e.key + "," +
-                                                  std::to_string(e.value);
-                                         }))
-        .Uid("files");
-    return b;
+    return CountToFilesJob(h, kTotal, out_dir);
   };
   auto counted = [](Job& job) {
     // Vertices: the source, then count -> files.
@@ -401,12 +381,7 @@ TEST_P(JobCheckpointTest, FileSinkOutputIsExactlyOnceAcrossARestore) {
   ASSERT_OK(resumed->Start());
   ASSERT_OK(resumed->Wait());
 
-  std::multiset<std::string> lines;
-  for (const std::string& name : ListDir(out_dir)) {
-    if (name.starts_with(".")) continue;  // staged or in progress
-    std::ifstream in(out_dir + "/" + name);
-    for (std::string line; std::getline(in, line);) lines.insert(line);
-  }
+  const std::multiset<std::string> lines = PublishedLines(out_dir);
   std::multiset<std::string> want;
   for (const auto& [key, n] : ExpectedCounts(kTotal)) {
     for (int64_t c = 1; c <= n; ++c) want.insert(key + "," + std::to_string(c));

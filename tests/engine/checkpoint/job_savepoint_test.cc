@@ -253,37 +253,9 @@ TEST_P(JobSavepointTest, StopWithSavepointEmitsNothingAfterIt) {
 TEST_P(JobSavepointTest, StopWithSavepointPublishesTheFileSinkOutput) {
   const std::string out_dir = dir_.Sub("out");
   auto build = [&](const Harness& h) {
-    JobBuilder b("counts");
-    b.SetParallelism(2);
-    auto gate = h.gate;
-    b.AddSource<Event>(
-         [gate] {
-           return std::unique_ptr<SourceFunction<Event>>(
-               std::make_unique<GatedSource>(kTotal, gate));
-         },
-         "source")
-        .Uid("source")
-        .SetParallelism(1)
-        .KeyBy([](const Event& e) { return e.key; })
-        .Process<Event>([] { return std::make_unique<CountPerKey>(); })
-        .Uid("count")
-        .SinkTo(FileSink<Event>::Factory(out_dir,
-                                         [](const Event& e) {
-                                           return e.key + "," +
-                                                  std::to_string(e.value);
-                                         }))
-        .Uid("files");
-    return b;
+    return CountToFilesJob(h, kTotal, out_dir);
   };
-  auto published = [&] {
-    std::multiset<std::string> lines;
-    for (const std::string& name : ListDir(out_dir)) {
-      if (name.starts_with(".")) continue;  // staged or in progress
-      std::ifstream in(out_dir + "/" + name);
-      for (std::string line; std::getline(in, line);) lines.insert(line);
-    }
-    return lines;
-  };
+  auto published = [&] { return PublishedLines(out_dir); };
   auto want = [](int64_t upto) {
     std::multiset<std::string> lines;
     std::map<std::string, int64_t> n;

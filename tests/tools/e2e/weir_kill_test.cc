@@ -28,6 +28,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/testutil/temp_dir.h"
+#include "tests/tools/e2e/output_files.h"
 #include "tests/tools/e2e/run_process.h"
 
 namespace weir::e2e {
@@ -60,36 +61,6 @@ operators:
          out + R"(
     format: csv
 )";
-}
-
-void Write(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Lines of the committed (visible) part files in `dir`, as a multiset.
-std::map<std::string, int> Committed(const std::string& dir) {
-  std::map<std::string, int> lines;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    if (it->path().filename().string().rfind("part-", 0) != 0) continue;
-    std::ifstream in(it->path());
-    for (std::string line; std::getline(in, line);) ++lines[line];
-  }
-  return lines;
-}
-
-int64_t Count(const std::map<std::string, int>& lines) {
-  int64_t n = 0;
-  for (const auto& [line, k] : lines) n += k;
-  return n;
 }
 
 // The `_metadata` of the highest chk-N under `root` (<dir>/<job id>/), or
