@@ -65,6 +65,13 @@ struct SnapshotFile {
   // these (docs/checkpoints.md, "Verification").
   uint64_t verified_inode = 0;
   int64_t verified_mtime_ns = 0;
+
+  // kRocksDBSst: the file's name in the snapshot's ready-made RocksDB
+  // (backends/rocksdb/rocksdb_ready_db.h), e.g. "000012.sst" or
+  // "MANIFEST-000005"; empty if it is not part of one. A file that only the
+  // ready-made DB needs (its MANIFEST, its default column family) has an
+  // empty column_family: importing skips it.
+  std::string db_name;
 };
 
 // A task's state at one cut.
@@ -75,6 +82,9 @@ struct BackendSnapshot {
   // kRocksDBSst: the sequence number of the cut.
   uint64_t sequence_number = 0;
   std::vector<SnapshotFile> files;
+  // kRocksDBSst: how many files have a db_name (the ready-made DB is whole
+  // only if all of them are present); 0 if the snapshot has none.
+  uint32_t ready_db_files = 0;
 };
 
 // How a snapshot was taken, for logs and metrics. Filled in by Snapshot()
@@ -95,6 +105,12 @@ struct SnapshotStats {
   // (a compaction or flush merged data from both sides of it).
   std::vector<std::string> exact_column_families;
   std::vector<std::string> fallback_column_families;
+  // kRocksDBSst: the ready-made DB built for fast restore (microseconds
+  // spent on it), or why it could not be built (the snapshot is still
+  // complete without it: restore then imports).
+  bool ready_db = false;
+  int64_t ready_db_micros = 0;
+  std::string ready_db_error;
 };
 
 // The asynchronous phase of a snapshot, returned by

@@ -118,4 +118,23 @@ std::optional<FileStamp> StampFile(const std::string& path) {
   return out;
 }
 
+Status LinkOrCopyFile(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_hard_link(from, to, ec);
+  if (!ec) return Status::OK();
+  if (ec != std::errc::cross_device_link &&
+      ec != std::errc::operation_not_permitted &&
+      ec != std::errc::operation_not_supported) {
+    return Status::IOError("cannot link " + from + " to " + to + ": " +
+                           ec.message());
+  }
+  fs::copy_file(from, to, ec);
+  if (ec) {
+    return Status::IOError("cannot copy " + from + " to " + to + ": " +
+                           ec.message());
+  }
+  return Status::OK();
+}
+
 }  // namespace weir

@@ -30,6 +30,10 @@ Status CreateDirs(const std::string& path);
 // fsyncs a directory so that entries created in it are durable.
 Status SyncDir(const std::string& path);
 
+// Hard-links `from` to `to`, or copies it when they are on different file
+// systems (or the file system has no hard links). IOError names both paths.
+Status LinkOrCopyFile(const std::string& from, const std::string& to);
+
 // What identifies a file's content cheaply: inode number, size and
 // modification time. Writing to a file changes its mtime; hard-linking or
 // renaming it does not.

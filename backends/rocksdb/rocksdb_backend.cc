@@ -125,6 +125,7 @@ class RocksDBBackend final : public KeyedStateBackend {
                  std::string dir)
       : options_(std::move(options)),
         dir_(std::move(dir)),
+        ready_db_snapshots_(rocks.ready_db_snapshots),
         ctx_(options_.max_parallelism, options_.key_group_range,
              options_.clock.get()) {
     internal::ApplyRocksDBOptions(rocks, &db_options_);
@@ -501,7 +502,8 @@ class RocksDBBackend final : public KeyedStateBackend {
     }
     return internal::TakeRocksDBSnapshot(
         hub_, std::move(cfs), options_.max_parallelism,
-        options_.key_group_range, checkpoint_id, local_dir);
+        options_.key_group_range, checkpoint_id, local_dir,
+        ready_db_snapshots_);
   }
 
   int PendingSnapshots() const override { return hub_ ? hub_->pending() : 0; }
@@ -516,6 +518,9 @@ class RocksDBBackend final : public KeyedStateBackend {
     }
     std::map<std::string, std::vector<const SnapshotFile*>> by_cf;
     for (const SnapshotFile& f : snap.files) {
+      // Files only the ready-made DB needs (its MANIFEST, its default
+      // column family) have no column family.
+      if (f.column_family.empty()) continue;
       by_cf[f.column_family].push_back(&f);
     }
     const bool clip =
@@ -546,19 +551,7 @@ class RocksDBBackend final : public KeyedStateBackend {
         if (!s.ok()) return s;
       }
     }
-    // The snapshot's cut markers carry the old database's sequence numbers,
-    // which may exceed this one's (a fallback file holds its records at
-    // sequence number 0): left in place, one would pass for the marker of
-    // this backend's next snapshot, which would then not wait for its flush.
-    rocksdb::WriteBatch unmark;
-    const rocksdb::Slice marker = internal::ToSlice(internal::kCutMarkerKey);
-    unmark.Delete(default_cf_, marker).PermitUncheckedError();
-    for (auto& [_, rop] : ops_) {
-      if (rop.cf != nullptr)
-        unmark.Delete(rop.cf, marker).PermitUncheckedError();
-    }
-    Status s = FromRocks(db_->Write(ctx_.write_options, &unmark),
-                         "remove the snapshot's cut markers");
+    Status s = RemoveCutMarkers();
     if (!s.ok()) return s;
     // Operators with registered states but no files still need their
     // column family.
@@ -582,6 +575,23 @@ class RocksDBBackend final : public KeyedStateBackend {
       if (!rop.ok()) return rop.status();
     }
     return LoadRecords();
+  }
+
+  // The snapshot's cut markers carry the old database's sequence numbers,
+  // which may exceed this one's (a fallback file holds its records at
+  // sequence number 0): left in place, one would pass for the marker of
+  // this backend's next snapshot, which would then not wait for its flush.
+  Status RemoveCutMarkers() {
+    if (!db_) return Status::InvalidArgument("the backend is closed");
+    rocksdb::WriteBatch unmark;
+    const rocksdb::Slice marker = internal::ToSlice(internal::kCutMarkerKey);
+    unmark.Delete(default_cf_, marker).PermitUncheckedError();
+    for (auto& [_, rop] : ops_) {
+      if (rop.cf != nullptr)
+        unmark.Delete(rop.cf, marker).PermitUncheckedError();
+    }
+    return FromRocks(db_->Write(ctx_.write_options, &unmark),
+                     "remove the snapshot's cut markers");
   }
 
   rocksdb::DB* raw_db() const { return db_.get(); }
@@ -819,6 +829,7 @@ class RocksDBBackend final : public KeyedStateBackend {
 
   StateBackendOptions options_;
   std::string dir_;
+  bool ready_db_snapshots_;
   rocksdb::Options db_options_;
   std::shared_ptr<rocksdb::MergeOperator> merge_operator_;
   RocksContext ctx_;
@@ -839,6 +850,14 @@ Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
     return Status::InvalidArgument("not a RocksDB backend");
   }
   return rocks->ImportSnapshot(snapshot, staging);
+}
+
+Status RemoveRestoredCutMarkers(KeyedStateBackend& backend) {
+  auto* rocks = dynamic_cast<RocksDBBackend*>(&backend);
+  if (rocks == nullptr) {
+    return Status::InvalidArgument("not a RocksDB backend");
+  }
+  return rocks->RemoveCutMarkers();
 }
 
 Result<bool> RocksDBFileDeletionsEnabled(KeyedStateBackend& backend) {

@@ -17,6 +17,7 @@
 #include "backends/memory/memory_backend.h"
 #include "backends/memory/memory_snapshot.h"
 #include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_ready_db.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
 #include "backends/rocksdb/rocksdb_states.h"
 #include "backends/rocksdb/rocksdb_util.h"
@@ -48,26 +49,6 @@ int64_t MicrosSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-// Hard-links `from` to `to`, copying when they are on different file
-// systems (or links are not supported).
-Status LinkOrCopy(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  fs::create_hard_link(from, to, ec);
-  if (!ec) return Status::OK();
-  if (ec != std::errc::cross_device_link &&
-      ec != std::errc::operation_not_permitted &&
-      ec != std::errc::operation_not_supported) {
-    return Status::IOError("cannot link " + from + " to " + to + ": " +
-                           ec.message());
-  }
-  fs::copy_file(from, to, ec);
-  if (ec) {
-    return Status::IOError("cannot copy " + from + " to " + to + ": " +
-                           ec.message());
-  }
-  return Status::OK();
-}
-
 std::string KeyGroupPrefix(int key_group) {
   std::string out;
   PutFixed16BE(&out, static_cast<uint16_t>(key_group));
@@ -81,7 +62,8 @@ class RocksPendingSnapshot final : public PendingSnapshot {
                        std::vector<RocksColumnFamily> cfs,
                        std::vector<RocksColumnFamily> dirty,
                        uint64_t marker_value, BackendSnapshot description,
-                       std::string local_dir, SnapshotStats stats)
+                       std::string local_dir, bool ready_db,
+                       SnapshotStats stats)
       : hub_(std::move(hub)),
         hold_(hold),
         snapshot_(snapshot),
@@ -90,6 +72,7 @@ class RocksPendingSnapshot final : public PendingSnapshot {
         marker_value_(marker_value),
         description_(std::move(description)),
         local_dir_(std::move(local_dir)),
+        ready_db_(ready_db),
         stats_(std::move(stats)) {
     hub_->AddPending();
   }
@@ -108,6 +91,15 @@ class RocksPendingSnapshot final : public PendingSnapshot {
     }
     Result<BackendSnapshot> out = Run();
     Release();
+    if (out.ok() && ready_db_) {
+      // The files are linked: file deletions are back on, and the task
+      // writes on. The backend's close waits for this (it is in use).
+      const auto ready_start = std::chrono::steady_clock::now();
+      Status s = internal::BuildReadyDb(hub_->db(), cfs_, local_dir_, &*out);
+      stats_.ready_db_micros = MicrosSince(ready_start);
+      stats_.ready_db = s.ok();
+      if (!s.ok()) stats_.ready_db_error = s.ToString();
+    }
     hub_->EndUse();
     stats_.async_micros = MicrosSince(start);
     return out;
@@ -198,7 +190,8 @@ class RocksPendingSnapshot final : public PendingSnapshot {
       f.smallest_seqno = m->smallest_seqno;
       f.largest_seqno = m->largest_seqno;
       const std::string target = (fs::path(local_dir_) / f.name).string();
-      Status s = LinkOrCopy((fs::path(m->directory) / f.name).string(), target);
+      Status s =
+          LinkOrCopyFile((fs::path(m->directory) / f.name).string(), target);
       if (!s.ok()) return s;
       s = Describe(target, &f);
       if (!s.ok()) return s;
@@ -300,6 +293,7 @@ class RocksPendingSnapshot final : public PendingSnapshot {
   uint64_t marker_value_;
   BackendSnapshot description_;
   std::string local_dir_;
+  bool ready_db_;
   SnapshotStats stats_;
   bool done_ = false;
   bool released_ = false;
@@ -321,7 +315,7 @@ Status ImportColumnFamilyFiles(rocksdb::DB* db,
   rocksdb::ExportImportFilesMetaData meta;
   meta.db_comparator_name = cf_options.comparator->Name();
   for (const SnapshotFile* f : files) {
-    s = LinkOrCopy(f->local_path, (fs::path(dir) / f->name).string());
+    s = LinkOrCopyFile(f->local_path, (fs::path(dir) / f->name).string());
     if (!s.ok()) return s;
     rocksdb::LiveFileMetaData m;
     m.name = "/" + f->name;
@@ -437,7 +431,7 @@ void ForceRocksDBSnapshotFallbackForTesting(bool force) {
 Result<std::unique_ptr<PendingSnapshot>> TakeRocksDBSnapshot(
     std::shared_ptr<RocksSnapshotHub> hub, std::vector<RocksColumnFamily> cfs,
     int max_parallelism, KeyGroupRange range, int64_t checkpoint_id,
-    const std::string& local_dir) {
+    const std::string& local_dir, bool ready_db) {
   const auto start = std::chrono::steady_clock::now();
   Status s = CreateDirs(local_dir);
   if (!s.ok()) return s;
@@ -505,14 +499,37 @@ Result<std::unique_ptr<PendingSnapshot>> TakeRocksDBSnapshot(
   return std::unique_ptr<PendingSnapshot>(
       std::make_unique<RocksPendingSnapshot>(
           std::move(hub), hold, snapshot, std::move(cfs), std::move(dirty),
-          marker_value, std::move(description), local_dir, std::move(stats)));
+          marker_value, std::move(description), local_dir, ready_db,
+          std::move(stats)));
 }
 
 }  // namespace internal
 
+namespace {
+
+// The snapshot's ready-made DB laid out in `db_path` and opened.
+Result<std::unique_ptr<KeyedStateBackend>> RestoreReadyDb(
+    const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
+    const std::string& dir, const std::string& db_path,
+    const BackendSnapshot& snap) {
+  Status s = internal::PrepareStateDir(dir, options.max_parallelism);
+  if (!s.ok()) return s;
+  s = internal::PlaceReadyDb(snap, db_path);
+  if (!s.ok()) return s;
+  Result<std::unique_ptr<KeyedStateBackend>> backend =
+      OpenRocksDBBackend(options, rocksdb_options, dir);
+  if (!backend.ok()) return backend;
+  s = internal::RemoveRestoredCutMarkers(**backend);
+  if (!s.ok()) return s;
+  return backend;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
-    const std::string& dir, const std::vector<BackendSnapshot>& snapshots) {
+    const std::string& dir, const std::vector<BackendSnapshot>& snapshots,
+    RocksDBRestoreReport* report) {
   Result<StateBackendOptions> resolved =
       internal::ResolveBackendOptions(options);
   if (!resolved.ok()) return resolved.status();
@@ -558,6 +575,19 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
   for (const SnapshotFile& f : snap.files) {
     Status s = internal::VerifySnapshotFile(f);
     if (!s.ok()) return s;
+  }
+  if (snap.key_group_range.start == resolved->key_group_range.start &&
+      snap.key_group_range.end == resolved->key_group_range.end &&
+      internal::HasWholeReadyDb(snap)) {
+    Result<std::unique_ptr<KeyedStateBackend>> ready =
+        RestoreReadyDb(*resolved, rocksdb_options, dir, db_path, snap);
+    if (ready.ok()) {
+      if (report != nullptr) report->ready_db = true;
+      return ready;
+    }
+    // Import instead: the ready-made DB is an optimization.
+    if (report != nullptr) report->ready_db_error = ready.status().ToString();
+    fs::remove_all(db_path, ec);
   }
   // The backend opens an empty DB once and imports into it: no second DB,
   // no close and reopen, no flush.

@@ -78,9 +78,18 @@ namespace weir {
 // Key groups of the snapshots outside options.key_group_range are clipped
 // (DeleteRange). Several kRocksDBSst snapshots (rescaling) are NotSupported
 // for now; several stream snapshots are merged.
+//
+// A kRocksDBSst snapshot with a whole ready-made DB (rocksdb_ready_db.h) at
+// the backend's own key-group range is restored as hard links plus
+// DB::Open instead; if that fails, by import.
+struct RocksDBRestoreReport {
+  bool ready_db = false;       // restored from the ready-made DB
+  std::string ready_db_error;  // why the ready-made DB was not used
+};
 Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
-    const std::string& dir, const std::vector<BackendSnapshot>& snapshots);
+    const std::string& dir, const std::vector<BackendSnapshot>& snapshots,
+    RocksDBRestoreReport* report = nullptr);
 
 namespace internal {
 
@@ -143,11 +152,12 @@ struct RocksColumnFamily {
 };
 
 // The synchronous phase. `cfs` are all column families at the cut, the
-// default one included.
+// default one included. With `ready_db`, Complete() also builds the
+// snapshot's ready-made DB (rocksdb_ready_db.h).
 Result<std::unique_ptr<PendingSnapshot>> TakeRocksDBSnapshot(
     std::shared_ptr<RocksSnapshotHub> hub, std::vector<RocksColumnFamily> cfs,
     int max_parallelism, KeyGroupRange range, int64_t checkpoint_id,
-    const std::string& local_dir);
+    const std::string& local_dir, bool ready_db);
 
 // Imports `files` (all of one column family, as a snapshot lists them) as
 // the new column family `name` of `db`, with `cf_options`: each file is
@@ -173,6 +183,10 @@ Status ClipColumnFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
 Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
                                         const BackendSnapshot& snapshot,
                                         const std::string& staging);
+
+// Deletes the cut markers a restored snapshot brought into a RocksDB
+// backend (ImportSnapshotIntoRocksDBBackend does it itself).
+Status RemoveRestoredCutMarkers(KeyedStateBackend& backend);
 
 // Tests: makes every column family take the fallback path.
 void ForceRocksDBSnapshotFallbackForTesting(bool force);

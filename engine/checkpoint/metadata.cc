@@ -79,6 +79,7 @@ Status EncodeFile(const StoredFile& f, std::string* out) {
   // Appended fields.
   PutVarint64(out, f.verified_inode);
   PutVarint64(out, static_cast<uint64_t>(f.verified_mtime_ns));
+  PutLengthPrefixed(out, f.db_name);
   return Status::OK();
 }
 
@@ -119,6 +120,8 @@ Status EncodeTask(const TaskSnapshotMetadata& t, std::string* out) {
     for (const std::string& v : st.values) PutLengthPrefixed(&record, v);
     PutRecord(out, record);
   }
+  // Appended field: the ready-made DB's file count.
+  PutVarint32(out, t.ready_db_files);
   return Status::OK();
 }
 
@@ -208,6 +211,7 @@ bool DecodeFile(Reader r, StoredFile* f) {
     if (!r.Varint64(&f->verified_inode) || !r.Varint64(&mtime)) return false;
     f->verified_mtime_ns = static_cast<int64_t>(mtime);
   }
+  if (!r.empty() && !r.String(&f->db_name)) return false;
   return IsValidStoredPath(f->path);
 }
 
@@ -268,6 +272,7 @@ bool DecodeTask(Reader r, TaskSnapshotMetadata* t, int* bad_file) {
     }
     t->operator_states.push_back(std::move(st));
   }
+  if (!r.empty() && !r.Varint32(&t->ready_db_files)) return false;
   return true;
 }
 
@@ -338,6 +343,7 @@ StoredFile ToStoredFile(const SnapshotFile& file, std::string path) {
   out.key_group = file.key_group;
   out.verified_inode = file.verified_inode;
   out.verified_mtime_ns = file.verified_mtime_ns;
+  out.db_name = file.db_name;
   return out;
 }
 
@@ -354,6 +360,7 @@ TaskSnapshotMetadata MakeTaskSnapshot(int vertex_index, int subtask_index,
   t.max_parallelism = snapshot.max_parallelism;
   t.sequence_number = snapshot.sequence_number;
   t.files = std::move(stored);
+  t.ready_db_files = snapshot.ready_db_files;
   return t;
 }
 
@@ -381,8 +388,10 @@ BackendSnapshot ToBackendSnapshot(const CheckpointMetadata& metadata,
     file.key_group = f.key_group;
     file.verified_inode = f.verified_inode;
     file.verified_mtime_ns = f.verified_mtime_ns;
+    file.db_name = f.db_name;
     out.files.push_back(std::move(file));
   }
+  out.ready_db_files = task.ready_db_files;
   return out;
 }
 

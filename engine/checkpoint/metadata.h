@@ -94,6 +94,9 @@ struct StoredFile {
   // unknown (an older file, or not recorded).
   uint64_t verified_inode = 0;
   int64_t verified_mtime_ns = 0;
+  // Appended next: the file's name in the task's ready-made RocksDB
+  // (SnapshotFile::db_name); empty if none.
+  std::string db_name;
 
   bool operator==(const StoredFile&) const = default;
 };
@@ -128,6 +131,9 @@ struct TaskSnapshotMetadata {
   // Added after format version 1's first files (appended to the record;
   // empty when read from an older file).
   std::vector<OperatorStateMetadata> operator_states;
+  // Appended next: BackendSnapshot::ready_db_files (0 when read from an
+  // older file).
+  uint32_t ready_db_files = 0;
 
   bool operator==(const TaskSnapshotMetadata&) const = default;
 };

@@ -132,7 +132,22 @@ std::string Describe(const SnapshotStats& s) {
            std::to_string(s.exact_column_families.size()) + ", fallback " +
            std::to_string(s.fallback_column_families.size());
   }
+  if (s.ready_db) {
+    out += ", ready db " + std::to_string(s.ready_db_micros) + " us";
+  } else if (!s.ready_db_error.empty()) {
+    out += ", no ready db: " + s.ready_db_error;
+  }
   return out;
+}
+
+// `snapshot` without its ready-made DB, as an older snapshot was: restore
+// imports it.
+BackendSnapshot WithoutReadyDb(BackendSnapshot snapshot) {
+  std::erase_if(snapshot.files,
+                [](const SnapshotFile& f) { return f.column_family.empty(); });
+  for (SnapshotFile& f : snapshot.files) f.db_name.clear();
+  snapshot.ready_db_files = 0;
+  return snapshot;
 }
 
 bool IsRocks(const BackendParam& p) { return p.name == "rocksdb"; }
@@ -525,11 +540,24 @@ class RocksSnapshotTest : public ::testing::Test {
     for (const SnapshotFile& f : snap->files) {
       EXPECT_LE(f.largest_seqno, snap->sequence_number) << f.name;
     }
-    auto restored = RestoreRocksDBBackend(Options(), SmallRocks(),
-                                          dir_.Sub("restored"), {*snap});
+    // Both ways of restoring give the state at the cut: from the ready-made
+    // DB, and by import.
+    EXPECT_TRUE(stats->ready_db) << stats->ready_db_error;
+    RocksDBRestoreReport report;
+    auto restored = RestoreRocksDBBackend(
+        Options(), SmallRocks(), dir_.Sub("restored"), {*snap}, &report);
     EXPECT_OK(restored.status());
     if (!restored.ok()) return {};
+    EXPECT_TRUE(report.ready_db) << report.ready_db_error;
     ExpectSameState(Capture(**restored), at_cut);
+    RocksDBRestoreReport imported_report;
+    auto imported = RestoreRocksDBBackend(
+        Options(), SmallRocks(), dir_.Sub("restored-import"),
+        {WithoutReadyDb(*snap)}, &imported_report);
+    EXPECT_OK(imported.status());
+    if (!imported.ok()) return {};
+    EXPECT_FALSE(imported_report.ready_db);
+    ExpectSameState(Capture(**imported), at_cut);
     return Capture(**restored);
   }
 
@@ -582,28 +610,157 @@ TEST_F(RocksSnapshotTest, SnapshotsAfterRestoringAFallbackHoldNewWrites) {
   CutAndRestore(0, 0, &stats);
   ASSERT_EQ(stats.fallback_column_families.size(), 3u);
   internal::ForceRocksDBSnapshotFallbackForTesting(false);
-  // Carry on with the backend that CutAndRestore restored.
-  backend_.reset();
-  auto reopened =
-      OpenRocksDBBackend(Options(), SmallRocks(), dir_.Sub("restored"));
-  ASSERT_OK(reopened.status());
-  backend_ = std::move(*reopened);
-  for (int round = 10; round < 13; ++round) {
-    ASSERT_NO_FATAL_FAILURE(WriteRound(*backend_, {op1_, op2_}, round, 20));
-    const FullState at_cut = Capture(*backend_);
-    auto pending = backend_->Snapshot(
-        round, dir_.Sub("after-restore-" + std::to_string(round)));
-    ASSERT_OK(pending.status());
-    auto snap = (*pending)->Complete();
-    ASSERT_OK(snap.status());
-    std::cout << "rocksdb " << Describe((*pending)->stats()) << "\n";
-    auto again = RestoreRocksDBBackend(
-        Options(), SmallRocks(), dir_.Sub("restored-" + std::to_string(round)),
-        {*snap});
-    ASSERT_OK(again.status());
-    SCOPED_TRACE("snapshot of round " + std::to_string(round));
-    ExpectSameState(Capture(**again), at_cut);
+  // Carry on with each backend that CutAndRestore restored (from the
+  // ready-made DB, and by import).
+  for (const char* sub : {"restored", "restored-import"}) {
+    SCOPED_TRACE(sub);
+    backend_.reset();
+    auto reopened = OpenRocksDBBackend(Options(), SmallRocks(), dir_.Sub(sub));
+    ASSERT_OK(reopened.status());
+    backend_ = std::move(*reopened);
+    for (int round = 10; round < 13; ++round) {
+      ASSERT_NO_FATAL_FAILURE(WriteRound(*backend_, {op1_, op2_}, round, 20));
+      const FullState at_cut = Capture(*backend_);
+      const std::string id = std::string(sub) + "-" + std::to_string(round);
+      auto pending = backend_->Snapshot(round, dir_.Sub("after-" + id));
+      ASSERT_OK(pending.status());
+      auto snap = (*pending)->Complete();
+      ASSERT_OK(snap.status());
+      std::cout << "rocksdb " << Describe((*pending)->stats()) << "\n";
+      auto again = RestoreRocksDBBackend(Options(), SmallRocks(),
+                                         dir_.Sub("again-" + id), {*snap});
+      ASSERT_OK(again.status());
+      SCOPED_TRACE("snapshot of round " + std::to_string(round));
+      ExpectSameState(Capture(**again), at_cut);
+    }
   }
+}
+
+// The ready-made DB's files: every operator file has its name in the DB;
+// only its MANIFEST and default column family are files of its own; the
+// restored DB's SST files are hard links of the snapshot's.
+TEST_F(RocksSnapshotTest, ReadyDbNamesTheSnapshotsOwnFiles) {
+  ASSERT_NO_FATAL_FAILURE(Open(size_t{4} << 20));
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_NO_FATAL_FAILURE(WriteRound(*backend_, {op1_, op2_}, r, 500));
+  }
+  // An operator with a registered state and nothing in it yet.
+  const OperatorId empty = OperatorId::FromUid("conformance/empty");
+  ASSERT_OK(
+      backend_->GetValueState(empty, RawDescriptor("v", StateType::kValue))
+          .status());
+  const FullState at_cut = Capture(*backend_);
+  auto pending = backend_->Snapshot(1, dir_.Sub("chk-1"));
+  ASSERT_OK(pending.status());
+  auto snap = (*pending)->Complete();
+  ASSERT_OK(snap.status());
+  ASSERT_TRUE((*pending)->stats().ready_db)
+      << (*pending)->stats().ready_db_error;
+  int manifests = 0, own = 0, named = 0;
+  std::set<std::string> db_names;
+  for (const SnapshotFile& f : snap->files) {
+    SCOPED_TRACE(f.name);
+    EXPECT_TRUE(fs::exists(f.local_path));
+    if (!f.db_name.empty()) {
+      ++named;
+      EXPECT_TRUE(db_names.insert(f.db_name).second) << "twice: " << f.db_name;
+    }
+    if (f.column_family.empty()) {
+      ++own;
+      manifests += f.db_name.rfind("MANIFEST-", 0) == 0 ? 1 : 0;
+      EXPECT_FALSE(f.db_name.empty());
+    } else if (f.column_family != "default") {
+      EXPECT_EQ(f.db_name.substr(f.db_name.size() - 4), ".sst");
+    }
+  }
+  EXPECT_EQ(manifests, 1);
+  EXPECT_EQ(own, 2);  // the MANIFEST and the default column family
+  EXPECT_EQ(static_cast<uint32_t>(named), snap->ready_db_files);
+  // No scratch DB is left behind.
+  EXPECT_FALSE(fs::exists(dir_.Sub("chk-1") + "/ready-db"));
+  EXPECT_FALSE(fs::exists(dir_.Sub("chk-1") + "/ready-staging"));
+
+  RocksDBRestoreReport report;
+  auto restored = RestoreRocksDBBackend(Options(), SmallRocks(),
+                                        dir_.Sub("restored"), {*snap}, &report);
+  ASSERT_OK(restored.status());
+  ASSERT_TRUE(report.ready_db) << report.ready_db_error;
+  ExpectSameState(Capture(**restored), at_cut);
+  const std::string db = dir_.Sub("restored") + "/db";
+  for (const SnapshotFile& f : snap->files) {
+    if (f.db_name.empty() || f.column_family.empty()) continue;
+    const auto in_db = StampFile(db + "/" + f.db_name);
+    const auto original = StampFile(f.local_path);
+    ASSERT_TRUE(in_db.has_value()) << f.db_name;
+    EXPECT_EQ(in_db->inode, original->inode) << f.db_name;
+  }
+  // The restored backend takes snapshots that restore.
+  ASSERT_NO_FATAL_FAILURE(WriteRound(**restored, {op1_, empty}, 7, 50));
+  const FullState later = Capture(**restored);
+  auto pending2 = (*restored)->Snapshot(2, dir_.Sub("chk-2"));
+  ASSERT_OK(pending2.status());
+  auto snap2 = (*pending2)->Complete();
+  ASSERT_OK(snap2.status());
+  auto again = RestoreRocksDBBackend(Options(), SmallRocks(), dir_.Sub("again"),
+                                     {*snap2}, &report);
+  ASSERT_OK(again.status());
+  EXPECT_TRUE(report.ready_db) << report.ready_db_error;
+  ExpectSameState(Capture(**again), later);
+}
+
+// An operator's files left out (non-restored state allowed, or the operator
+// chained elsewhere now) or another key-group range: the ready-made DB is
+// not whole or not this backend's, and restore imports.
+TEST_F(RocksSnapshotTest, PartialSnapshotsAreImported) {
+  ASSERT_NO_FATAL_FAILURE(Open(size_t{4} << 20));
+  ASSERT_NO_FATAL_FAILURE(WriteRound(*backend_, {op1_, op2_}, 0, 500));
+  const FullState at_cut = Capture(*backend_);
+  auto pending = backend_->Snapshot(1, dir_.Sub("chk-1"));
+  ASSERT_OK(pending.status());
+  auto snap = (*pending)->Complete();
+  ASSERT_OK(snap.status());
+  BackendSnapshot only_op1 = *snap;
+  std::erase_if(only_op1.files, [&](const SnapshotFile& f) {
+    return f.column_family == op2_.ToHex();
+  });
+  ASSERT_LT(only_op1.files.size(), snap->files.size());
+  RocksDBRestoreReport report;
+  auto restored = RestoreRocksDBBackend(
+      Options(), SmallRocks(), dir_.Sub("restored"), {only_op1}, &report);
+  ASSERT_OK(restored.status());
+  EXPECT_FALSE(report.ready_db);
+  EXPECT_TRUE(report.ready_db_error.empty()) << report.ready_db_error;
+  ExpectSameEntries(Dump(**restored, op1_), at_cut.entries.at(op1_));
+  EXPECT_TRUE(Dump(**restored, op2_).empty());
+
+  StateBackendOptions half = Options();
+  half.key_group_range = {0, half.max_parallelism / 2 - 1};
+  auto clipped = RestoreRocksDBBackend(half, SmallRocks(), dir_.Sub("half"),
+                                       {*snap}, &report);
+  ASSERT_OK(clipped.status());
+  EXPECT_FALSE(report.ready_db);
+}
+
+TEST_F(RocksSnapshotTest, ReadyDbCanBeTurnedOff) {
+  RocksDBOptions rocks = SmallRocks();
+  rocks.ready_db_snapshots = false;
+  auto b = OpenRocksDBBackend(Options(), rocks, dir_.Sub("db"));
+  ASSERT_OK(b.status());
+  ASSERT_NO_FATAL_FAILURE(WriteRound(**b, {op1_}, 0, 100));
+  const FullState at_cut = Capture(**b);
+  auto pending = (*b)->Snapshot(1, dir_.Sub("chk-1"));
+  ASSERT_OK(pending.status());
+  auto snap = (*pending)->Complete();
+  ASSERT_OK(snap.status());
+  EXPECT_FALSE((*pending)->stats().ready_db);
+  EXPECT_EQ(snap->ready_db_files, 0u);
+  for (const SnapshotFile& f : snap->files) EXPECT_TRUE(f.db_name.empty());
+  RocksDBRestoreReport report;
+  auto restored = RestoreRocksDBBackend(Options(), rocks, dir_.Sub("restored"),
+                                        {*snap}, &report);
+  ASSERT_OK(restored.status());
+  EXPECT_FALSE(report.ready_db);
+  ExpectSameState(Capture(**restored), at_cut);
 }
 
 TEST_F(RocksSnapshotTest, SyncPhaseTimes) {

@@ -48,6 +48,7 @@ StoredFile MakeFile(int seed, std::string path) {
     f.verified_inode = 1234567 + static_cast<uint64_t>(seed);
     f.verified_mtime_ns = 1'700'000'000'123'456'789 + seed;
   }
+  if (seed % 3 == 1) f.db_name = "0000" + std::to_string(seed) + ".sst";
   return f;
 }
 
@@ -95,6 +96,7 @@ CheckpointMetadata MakeMetadata() {
       state.values = {std::string("\x00\x01", 2), "", "offset 17"};
       t.operator_states.push_back(state);
     }
+    t.ready_db_files = static_cast<uint32_t>(task_idx % 2 ? 0 : task_idx + 7);
     m.tasks.push_back(t);
   }
   return m;
@@ -179,7 +181,9 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   f.key_group = -1;
   f.verified_inode = 300;
   f.verified_mtime_ns = 5;
+  f.db_name = "000009.sst";
   t.files.push_back(f);
+  t.ready_db_files = 2;
   m.tasks.push_back(t);
 
   std::string want = "WEIRMETA";
@@ -221,6 +225,7 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   PutVarint32(&file, 0);    // key group -1, stored plus one
   PutVarint64(&file, 300);  // verified inode (appended to version 1)
   PutVarint64(&file, 5);    // verified mtime, ns
+  PutLengthPrefixed(&file, "000009.sst");  // name in the ready-made DB
   rec.clear();
   PutVarint32(&rec, 0);
   PutVarint32(&rec, 1);
@@ -234,6 +239,7 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   PutVarint32(&rec, 1);
   PutLengthPrefixed(&rec, file);
   PutVarint32(&rec, 0);  // operator states (appended to version 1)
+  PutVarint32(&rec, 2);  // files of the ready-made DB (appended next)
   PutLengthPrefixed(&want, rec);
   want += std::string(kFooter - 8, '\0');
   want += "WMETAEND";
@@ -278,8 +284,8 @@ TEST(Metadata, SkipsFieldsAndSectionsAppendedByANewerWriter) {
   ASSERT_TRUE(GetVarint32(&in, &count));
   PutVarint32(&out, count);
   ASSERT_TRUE(GetLengthPrefixed(&in, &record));
-  // The task record ends with its file list and operator states; a new
-  // field follows them, and
+  // The task record ends with its file list, operator states and ready-made
+  // DB's file count; a new field follows them, and
   // the file record itself grows too.
   std::string task(record);
   std::string_view task_view(task);
@@ -290,10 +296,11 @@ TEST(Metadata, SkipsFieldsAndSectionsAppendedByANewerWriter) {
   std::string_view files_view = task_view.substr(files_at);
   std::string_view file_record;
   ASSERT_TRUE(GetLengthPrefixed(&files_view, &file_record));
-  ASSERT_EQ(files_view, std::string_view("\0", 1));  // no operator states
+  // No operator states, no ready-made DB.
+  ASSERT_EQ(files_view, std::string_view("\0\0", 2));
   std::string new_task(task_view.substr(0, files_at));
   PutLengthPrefixed(&new_task, std::string(file_record) + extra);
-  new_task.push_back('\0');
+  new_task.append(2, '\0');
   new_task += extra;
   PutLengthPrefixed(&out, new_task);
   ASSERT_TRUE(in.empty());
