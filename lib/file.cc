@@ -52,6 +52,15 @@ Status SyncDir(const std::string& path) {
   return s;
 }
 
+Status WriteFileUnsynced(const std::string& path, std::string_view data) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("create", path, errno);
+  Status s = WriteAll(fd, data, path);
+  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("close", path, errno);
+  return s;
+}
+
 Status AtomicWriteFile(const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp";
   const int fd =

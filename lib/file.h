@@ -20,6 +20,11 @@ namespace weir {
 // fsyncs the directory. IOError names the path and the failing call.
 Status AtomicWriteFile(const std::string& path, std::string_view data);
 
+// Writes `data` to `path` (created or truncated) without fsync: for files
+// whose loss in a crash does not matter (a directory that is rebuilt from
+// a checkpoint after a crash anyway). IOError names the path.
+Status WriteFileUnsynced(const std::string& path, std::string_view data);
+
 // Reads a whole file. NotFound if it does not exist, IOError otherwise.
 Result<std::string> ReadFileToString(const std::string& path);
 

@@ -296,8 +296,11 @@ Status PlaceReadyDb(const BackendSnapshot& snapshot,
     s = LinkOrCopyFile(f.local_path, target);
     if (!s.ok()) return s;
   }
-  return AtomicWriteFile((fs::path(db_path) / "CURRENT").string(),
-                         manifest + "\n");
+  // Not fsync'd: DB::Open writes a new MANIFEST and CURRENT, durably,
+  // before it returns, and a restore interrupted before that is redone
+  // from the snapshot.
+  return WriteFileUnsynced((fs::path(db_path) / "CURRENT").string(),
+                           manifest + "\n");
 }
 
 }  // namespace weir::internal

@@ -512,7 +512,8 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreReadyDb(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
     const std::string& dir, const std::string& db_path,
     const BackendSnapshot& snap) {
-  Status s = internal::PrepareStateDir(dir, options.max_parallelism);
+  Status s = internal::PrepareStateDir(dir, options.max_parallelism,
+                                       /*durable=*/false);
   if (!s.ok()) return s;
   s = internal::PlaceReadyDb(snap, db_path);
   if (!s.ok()) return s;

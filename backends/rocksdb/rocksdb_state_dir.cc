@@ -40,7 +40,8 @@ Status ParseMarker(const std::string& path, std::string_view content,
 
 }  // namespace
 
-Status PrepareStateDir(const std::string& dir, int max_parallelism) {
+Status PrepareStateDir(const std::string& dir, int max_parallelism,
+                       bool durable) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(dir, ec);
@@ -78,7 +79,8 @@ Status PrepareStateDir(const std::string& dir, int max_parallelism) {
     Status s = CreateDirs(dir);
     if (!s.ok()) return s;
   }
-  return AtomicWriteFile(marker, MarkerContent(max_parallelism));
+  return durable ? AtomicWriteFile(marker, MarkerContent(max_parallelism))
+                 : WriteFileUnsynced(marker, MarkerContent(max_parallelism));
 }
 
 }  // namespace weir::internal

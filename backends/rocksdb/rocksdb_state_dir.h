@@ -18,6 +18,12 @@ constexpr char kStateDirDb[] = "db";
 // it fails: InvalidArgument for a path that is not a directory, a non-empty
 // directory without a marker, or another max parallelism; Corruption for a
 // marker it cannot read.
-Status PrepareStateDir(const std::string& dir, int max_parallelism);
+//
+// `durable`: the marker is written atomically and fsync'd. A restore passes
+// false: what it builds is a working directory that nothing reads after a
+// crash (weir restores from the checkpoint again, and with the WAL off the
+// DB itself is not crash-consistent between flushes).
+Status PrepareStateDir(const std::string& dir, int max_parallelism,
+                       bool durable = true);
 
 }  // namespace weir::internal
