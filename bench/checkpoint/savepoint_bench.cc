@@ -30,7 +30,7 @@
 //      directly and one RocksDB checkpoint (Checkpoint::CreateCheckpoint,
 //      hard links) is made per raw run, then it is closed. For each cache
 //      mode (WEIR_BENCH_RESTORE_CACHE, default "warm,cold"), runs alternate
-//      (WEIR_BENCH_RESTORE_RUNS times, default 3):
+//      (WEIR_BENCH_RESTORE_RUNS times, default 5):
 //        weir:  LoadRestoreSource + CheckRestorable + SnapshotsForTask from
 //               the last savepoint, RestoreRocksDBBackend into a fresh
 //               directory with the same key-group range (the same
@@ -123,7 +123,7 @@ struct Config {
   std::string dir;
   double update_percent = 0.2;
   int savepoints = 3;
-  int restore_runs = 3;
+  int restore_runs = 5;
   std::vector<std::string> cache_modes;
   bool keep = false;
   std::string json_path;
@@ -138,7 +138,7 @@ Config ReadConfig() {
   c.dir = Env("WEIR_BENCH_DIR", "/tmp") + "/weir-savepoint-bench";
   c.update_percent = EnvDouble("WEIR_BENCH_UPDATE_PERCENT", 0.2);
   c.savepoints = static_cast<int>(EnvDouble("WEIR_BENCH_SAVEPOINTS", 3));
-  c.restore_runs = static_cast<int>(EnvDouble("WEIR_BENCH_RESTORE_RUNS", 3));
+  c.restore_runs = static_cast<int>(EnvDouble("WEIR_BENCH_RESTORE_RUNS", 5));
   c.cache_modes = Split(Env("WEIR_BENCH_RESTORE_CACHE", "warm,cold"));
   for (const std::string& m : c.cache_modes) {
     if (m != "warm" && m != "cold") {
