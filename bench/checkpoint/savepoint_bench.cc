@@ -30,7 +30,8 @@
 //      directly and one RocksDB checkpoint (Checkpoint::CreateCheckpoint,
 //      hard links) is made per raw run, then it is closed. For each cache
 //      mode (WEIR_BENCH_RESTORE_CACHE, default "warm,cold"), runs alternate
-//      (WEIR_BENCH_RESTORE_RUNS times, default 5):
+//      (WEIR_BENCH_RESTORE_RUNS times, default 5; weir and raw take turns
+//      going first):
 //        weir:  LoadRestoreSource + CheckRestorable + SnapshotsForTask from
 //               the last savepoint, RestoreRocksDBBackend into a fresh
 //               directory with the same key-group range (the same
@@ -740,15 +741,29 @@ SizeResult RunSize(const Config& config, double gb) {
     }
     for (int k = 0; k < config.restore_runs; ++k) {
       const std::string tag = cache + "-" + std::to_string(k);
-      if (cold) EvictTree(root);
-      RestoreRun w = RunWeir(savepoint_dir, root + "/restore/weir-" + tag,
-                             rocks, probe, /*import=*/false);
-      w.cache = cache;
-      fs::remove_all(root + "/restore/weir-" + tag, ec);
-      if (cold) EvictTree(root);
-      RestoreRun r = RunRaw(raw_dirs[raw_next], rocks, probe);
-      r.cache = cache;
-      fs::remove_all(raw_dirs[raw_next++], ec);
+      // The side that goes first alternates (run k against run k), so
+      // that neither always meets what the other left in the caches.
+      RestoreRun w, r;
+      auto weir = [&] {
+        if (cold) EvictTree(root);
+        w = RunWeir(savepoint_dir, root + "/restore/weir-" + tag, rocks, probe,
+                    /*import=*/false);
+        w.cache = cache;
+        fs::remove_all(root + "/restore/weir-" + tag, ec);
+      };
+      auto raw = [&] {
+        if (cold) EvictTree(root);
+        r = RunRaw(raw_dirs[raw_next], rocks, probe);
+        r.cache = cache;
+        fs::remove_all(raw_dirs[raw_next++], ec);
+      };
+      if (k % 2 == 0) {
+        weir();
+        raw();
+      } else {
+        raw();
+        weir();
+      }
       if (cold) EvictTree(root);
       RestoreRun im = RunWeir(savepoint_dir, root + "/restore/import-" + tag,
                               rocks, probe, /*import=*/true);
