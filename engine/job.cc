@@ -299,6 +299,8 @@ Status Job::Impl::CreateCoordinator() {
     }
   }
   c.local_dir = work_dir + "/snapshots";
+  c.canonical.rocksdb = options.rocksdb;
+  c.canonical.clock = options.clock;
   if (restore != nullptr) {
     c.last_id = static_cast<int64_t>(restore->metadata.checkpoint_id);
   }

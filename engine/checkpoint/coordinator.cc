@@ -346,9 +346,11 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
     if (it == pending_.end() || task < 0) return Status::OK();  // aborted
     full = it->second.stats.full;
     to.savepoint = it->second.savepoint;
+    to.canonical = to.savepoint && it->second.savepoint_options.format ==
+                                       SavepointFormatType::kCanonical;
     to.self_contained =
-        to.savepoint &&
-        (it->second.savepoint_options.self_contained || store_ == nullptr);
+        to.savepoint && (it->second.savepoint_options.self_contained ||
+                         to.canonical || store_ == nullptr);
     to.savepoint_dir = it->second.savepoint_dir;
   }
   const std::string dir =
@@ -447,6 +449,13 @@ void CheckpointCoordinator::CompleteTaskSnapshot(
   const CheckpointTask& t = config_.tasks[static_cast<size_t>(task)];
   Result<BackendSnapshot> snap = pending->Complete();
   pending.reset();
+  // A canonical savepoint's streams are written next to the native
+  // snapshot, from a scratch backend beside it.
+  const std::string streams_dir = local_dir + ".streams";
+  if (snap.ok() && to.canonical) {
+    snap = ToKeyGroupStreams(*snap, id, config_.canonical,
+                             local_dir + ".scratch", streams_dir);
+  }
   Status status = snap.status();
   UploadResult upload;
   if (status.ok()) {
@@ -466,6 +475,7 @@ void CheckpointCoordinator::CompleteTaskSnapshot(
   // shared/ (or the savepoint) holds its own links or copies now.
   std::error_code ec;
   std::filesystem::remove_all(local_dir, ec);
+  if (to.canonical) std::filesystem::remove_all(streams_dir, ec);
   const int64_t async_us = MicrosSince(t0);
 
   std::unique_lock<std::mutex> lock(mu_);
@@ -514,6 +524,10 @@ void CheckpointCoordinator::Commit(int64_t id) {
     meta.checkpoint_id = static_cast<uint64_t>(id);
     meta.kind =
         p.savepoint ? SnapshotKind::kSavepoint : SnapshotKind::kCheckpoint;
+    if (p.savepoint &&
+        p.savepoint_options.format == SavepointFormatType::kCanonical) {
+      meta.savepoint_format = SavepointFormat::kCanonical;
+    }
     meta.trigger_time_ms = p.stats.trigger_time_ms;
     meta.completion_time_ms = WallMillis();
     meta.operators = config_.operators;

@@ -8,7 +8,9 @@
 //               operator state, then KeyedStateBackend::Snapshot
 //               (OnTaskSnapshot): the only pause records see
 //   async phase on the coordinator's worker threads: PendingSnapshot::
-//               Complete(), SharedFileStore::Upload into shared/
+//               Complete(), SharedFileStore::Upload into shared/ (a
+//               canonical savepoint: the snapshot converted into key-group
+//               streams, canonical.h, and put into the savepoint)
 //   commit      once every task acknowledged: chk-N/_metadata written
 //               atomically; only then are the tasks told N is complete
 //               (Hooks::notify_complete) and older checkpoints pruned
@@ -39,6 +41,7 @@
 #include <weir/result.h>
 #include <weir/savepoint.h>
 
+#include "engine/checkpoint/canonical.h"
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/shared_store.h"
 #include "engine/snapshot_observer.h"
@@ -79,6 +82,8 @@ class CheckpointCoordinator final : public SnapshotObserver {
     // The first checkpoint id is above this (a restored checkpoint's id)
     // and above every checkpoint already in the job's directory.
     int64_t last_id = 0;
+    // How a canonical savepoint converts a RocksDB task's snapshot.
+    CanonicalConversion canonical;
   };
 
   // Opens <options.dir>/<job id>/ (rebuilding its file tracking, sweeping
@@ -157,6 +162,7 @@ class CheckpointCoordinator final : public SnapshotObserver {
   struct Destination {
     bool savepoint = false;
     bool self_contained = false;  // into savepoint_dir, not shared/
+    bool canonical = false;       // as key-group streams (canonical.h)
     std::string savepoint_dir;
   };
 

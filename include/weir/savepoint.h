@@ -13,6 +13,10 @@
 //   self-contained        every file is in the savepoint directory (hard
 //                         links when on the same file system): the
 //                         directory can be moved or copied anywhere.
+//   canonical             backend-neutral key-group streams (Flink's
+//                         `--type canonical`), always self-contained:
+//                         restorable into either backend, at another
+//                         parallelism too.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +25,18 @@
 #include <weir/status.h>
 
 namespace weir {
+
+// The format of a savepoint's state files (Flink's SavepointFormatType).
+enum class SavepointFormatType : uint8_t {
+  // The backend's own files (RocksDB: SST files, which a savepoint may
+  // reference in the checkpoint storage's shared/ folder).
+  kNative,
+  // Backend-neutral key-group streams (SnapshotFormat::kKeyGroupStreams),
+  // every file inside the savepoint directory. A RocksDB task's snapshot is
+  // converted in the asynchronous phase; the synchronous phase, which
+  // pauses the task, is the native one.
+  kCanonical,
+};
 
 struct SavepointOptions {
   // What the job does once the savepoint is complete.
@@ -39,6 +55,8 @@ struct SavepointOptions {
   // Copy (or hard-link) every file into the savepoint directory instead of
   // referencing the checkpoint storage's shared/ folder.
   bool self_contained = false;
+  // kCanonical implies self_contained.
+  SavepointFormatType format = SavepointFormatType::kNative;
   Then then = Then::kContinue;
   // With kStop: advance event time to the end (the maximum watermark)
   // before the barrier, firing every event-time timer (`weir stop --drain`).
