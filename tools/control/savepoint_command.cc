@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -183,14 +184,28 @@ Status DisposeThrough(const HostPort& hp, const std::string& path) {
 
 }  // namespace
 
+Result<SavepointFormatType> ParseSavepointType(std::string_view type) {
+  std::string lower(type);
+  for (char& c : lower) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (lower == "native") return SavepointFormatType::kNative;
+  if (lower == "canonical") return SavepointFormatType::kCanonical;
+  return Status::InvalidArgument("unknown savepoint type '" +
+                                 std::string(type) +
+                                 "': use --type native or --type canonical");
+}
+
 int SavepointJob(const std::string& job_id,
                  const std::optional<std::string>& target_dir,
+                 SavepointFormatType format,
                  const std::optional<std::string>& endpoint) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
   Result<HostPort> hp = Endpoint(*id, endpoint);
   if (!hp.ok()) return Fail(hp.status().message());
   SavepointOptions options;
+  options.format = format;
   if (target_dir) options.target_dir = Absolute(*target_dir);
   std::printf("Triggering savepoint for job %s.\nWaiting for response...\n",
               id->ToHex().c_str());
@@ -207,6 +222,7 @@ int SavepointJob(const std::string& job_id,
 
 int CancelJobWithSavepoint(const std::string& job_id,
                            const std::optional<std::string>& target_dir,
+                           SavepointFormatType format,
                            const std::optional<std::string>& endpoint) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
@@ -214,6 +230,7 @@ int CancelJobWithSavepoint(const std::string& job_id,
   if (!hp.ok()) return Fail(hp.status().message());
   SavepointOptions options;
   options.then = SavepointOptions::Then::kCancel;
+  options.format = format;
   if (target_dir) options.target_dir = Absolute(*target_dir);
   std::printf(
       "Cancelling job %s with savepoint to %s.\n", id->ToHex().c_str(),
@@ -228,7 +245,7 @@ int CancelJobWithSavepoint(const std::string& job_id,
 
 int StopJobWithSavepoint(const std::string& job_id,
                          const std::optional<std::string>& target_dir,
-                         bool drain,
+                         bool drain, SavepointFormatType format,
                          const std::optional<std::string>& endpoint) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
@@ -237,6 +254,7 @@ int StopJobWithSavepoint(const std::string& job_id,
   SavepointOptions options;
   options.then = SavepointOptions::Then::kStop;
   options.drain = drain;
+  options.format = format;
   if (target_dir) options.target_dir = Absolute(*target_dir);
   std::printf("%s job %s with a savepoint.\n",
               drain ? "Draining" : "Suspending", id->ToHex().c_str());

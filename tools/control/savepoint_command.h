@@ -5,7 +5,7 @@
 // of this host, or at `endpoint` (-m host:port). A relative directory is
 // made absolute here, against the caller's working directory.
 //
-//   weir savepoint JOBID [DIR]
+//   weir savepoint [-t native|canonical] JOBID [DIR]
 //     Triggering savepoint for job <id>.
 //     Waiting for response...
 //     Savepoint completed. Path: /sp/savepoint-0a1b2c-5f3e9d01aa42
@@ -13,12 +13,15 @@
 //   weir savepoint -d PATH
 //     Disposing savepoint '/sp/savepoint-0a1b2c-5f3e9d01aa42'.
 //     Savepoint '/sp/savepoint-0a1b2c-5f3e9d01aa42' disposed.
-//   weir cancel -s [DIR] JOBID
+//   weir cancel -s [-t native|canonical] [DIR] JOBID
 //     Cancelling job <id> with savepoint to /sp.
 //     Cancelled job <id>. Savepoint stored in /sp/savepoint-....
-//   weir stop [-p DIR] [-d] JOBID
+//   weir stop [-p DIR] [-d] [-t native|canonical] JOBID
 //     Suspending job <id> with a savepoint.
 //     Savepoint completed. Path: /sp/savepoint-...
+//
+// -t/--type (Flink's) is the savepoint's format: native (the default) or
+// canonical (ParseSavepointType).
 //
 // While a savepoint is taken, and stderr is a terminal, one updating stderr
 // line shows how far it got (tasks acknowledged, files, bytes).
@@ -32,24 +35,34 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include <weir/result.h>
+#include <weir/savepoint.h>
 
 namespace weir::tools {
+
+// The value of `--type`: "native" or "canonical", in any case.
+// InvalidArgument naming both for anything else.
+Result<SavepointFormatType> ParseSavepointType(std::string_view type);
 
 // `weir savepoint [-m host:port] JOBID [TARGET_DIR]`: then continue.
 int SavepointJob(const std::string& job_id,
                  const std::optional<std::string>& target_dir,
+                 SavepointFormatType format,
                  const std::optional<std::string>& endpoint);
 
 // `weir cancel -s [TARGET_DIR] JOBID`: a savepoint, then cancel.
 int CancelJobWithSavepoint(const std::string& job_id,
                            const std::optional<std::string>& target_dir,
+                           SavepointFormatType format,
                            const std::optional<std::string>& endpoint);
 
 // `weir stop [-p TARGET_DIR] [-d] JOBID`: stop the sources, a savepoint,
 // then finish; `drain` first fires every event-time timer.
 int StopJobWithSavepoint(const std::string& job_id,
                          const std::optional<std::string>& target_dir,
-                         bool drain,
+                         bool drain, SavepointFormatType format,
                          const std::optional<std::string>& endpoint);
 
 // `weir savepoint [-m host:port] -d PATH`. Without -m: through the REST

@@ -45,19 +45,18 @@ Status BoolField(const json& j, const char* name, bool* out) {
   return Status::OK();
 }
 
-Status CheckFormatType(const json& j) {
+Status FormatTypeField(const json& j, SavepointFormatType* out) {
   std::string format = "NATIVE";
   Status s = StringField(j, "formatType", &format);
   if (!s.ok()) return s;
-  if (format == "NATIVE") return Status::OK();
-  if (format == "CANONICAL") {
-    return Status::InvalidArgument(
-        "formatType CANONICAL is not supported: weir writes NATIVE "
-        "savepoints (for one that holds all its files, send "
-        "\"self-contained\":true)");
-  }
-  return Status::InvalidArgument("formatType '" + format +
-                                 "' is not one of NATIVE, CANONICAL");
+  Result<SavepointFormatType> type = ParseSavepointFormatType(format);
+  if (!type.ok()) return type.status();
+  *out = *type;
+  return Status::OK();
+}
+
+const char* FormatTypeName(SavepointFormatType type) {
+  return type == SavepointFormatType::kCanonical ? "CANONICAL" : "NATIVE";
 }
 
 // Field `name` of `j` if it is a non-negative integer, else 0.
@@ -77,6 +76,13 @@ json FailureCause(std::string_view message) {
 
 }  // namespace
 
+Result<SavepointFormatType> ParseSavepointFormatType(std::string_view name) {
+  if (name == "NATIVE") return SavepointFormatType::kNative;
+  if (name == "CANONICAL") return SavepointFormatType::kCanonical;
+  return Status::InvalidArgument("formatType '" + std::string(name) +
+                                 "' is not one of NATIVE, CANONICAL");
+}
+
 Result<SavepointOptions> ParseSavepointTriggerRequest(std::string_view body) {
   Result<json> j = ParseBody(body);
   if (!j.ok()) return j.status();
@@ -85,7 +91,7 @@ Result<SavepointOptions> ParseSavepointTriggerRequest(std::string_view body) {
   Status s = StringField(*j, "target-directory", &options.target_dir);
   if (s.ok()) s = BoolField(*j, "cancel-job", &cancel);
   if (s.ok()) s = BoolField(*j, "self-contained", &options.self_contained);
-  if (s.ok()) s = CheckFormatType(*j);
+  if (s.ok()) s = FormatTypeField(*j, &options.format);
   if (!s.ok()) return s;
   options.then = cancel ? SavepointOptions::Then::kCancel
                         : SavepointOptions::Then::kContinue;
@@ -100,7 +106,7 @@ Result<SavepointOptions> ParseStopRequest(std::string_view body) {
   Status s = StringField(*j, "targetDirectory", &options.target_dir);
   if (s.ok()) s = BoolField(*j, "drain", &options.drain);
   if (s.ok()) s = BoolField(*j, "self-contained", &options.self_contained);
-  if (s.ok()) s = CheckFormatType(*j);
+  if (s.ok()) s = FormatTypeField(*j, &options.format);
   if (!s.ok()) return s;
   return options;
 }
@@ -119,7 +125,7 @@ Result<std::string> ParseSavepointDisposalRequest(std::string_view body) {
 
 std::string SavepointTriggerBody(const SavepointOptions& options) {
   json body{{"cancel-job", options.then == SavepointOptions::Then::kCancel},
-            {"formatType", "NATIVE"}};
+            {"formatType", FormatTypeName(options.format)}};
   if (!options.target_dir.empty()) {
     body["target-directory"] = options.target_dir;
   }
@@ -128,7 +134,8 @@ std::string SavepointTriggerBody(const SavepointOptions& options) {
 }
 
 std::string StopBody(const SavepointOptions& options) {
-  json body{{"drain", options.drain}, {"formatType", "NATIVE"}};
+  json body{{"drain", options.drain},
+            {"formatType", FormatTypeName(options.format)}};
   if (!options.target_dir.empty()) body["targetDirectory"] = options.target_dir;
   if (options.self_contained) body["self-contained"] = true;
   return DumpJson(body);

@@ -8,7 +8,8 @@
 //         "self-contained":false}                      (all optional)
 //        202 {"request-id":"<N>"}
 //   POST /jobs/:jobid/stop
-//        {"targetDirectory":"/sp","drain":false}       (all optional)
+//        {"targetDirectory":"/sp","drain":false,"formatType":"NATIVE"}
+//                                                      (all optional)
 //        202 {"request-id":"<N>"}
 //   GET  /jobs/:jobid/savepoints/:request-id
 //        {"status":{"id":"IN_PROGRESS"},"operation":null,
@@ -40,11 +41,15 @@
 
 namespace weir::tools {
 
+// Flink's formatType: NATIVE or CANONICAL (exactly, as Flink's REST API
+// takes them); InvalidArgument naming both for anything else.
+Result<SavepointFormatType> ParseSavepointFormatType(std::string_view name);
+
 // The body of POST /jobs/:jobid/savepoints: target-directory (a string or
 // null), cancel-job (then kCancel instead of kContinue), formatType
-// (NATIVE; CANONICAL is refused, weir has no canonical format yet) and
-// weir's self-contained. An empty body takes every default. InvalidArgument
-// for malformed JSON or a field of the wrong type or value.
+// (NATIVE, the default, or CANONICAL) and weir's self-contained. An empty body
+// takes every default. InvalidArgument for malformed JSON or a field of the
+// wrong type or value.
 Result<SavepointOptions> ParseSavepointTriggerRequest(std::string_view body);
 // The body of POST /jobs/:jobid/stop: targetDirectory, drain, formatType;
 // then is kStop.

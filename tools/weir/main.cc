@@ -5,14 +5,15 @@
 //   weir run [-p N] [-c CONF.yaml] [-D key=value]... [-d]
 //            [-s PATH [-n] | --from-latest-checkpoint] JOB.yaml
 //   weir list [-m host:port]
-//   weir cancel [-m host:port] [-s [TARGET_DIR]] JOBID
-//   weir stop [-m host:port] [-p TARGET_DIR] [-d] JOBID
+//   weir cancel [-m host:port] [-s [-t TYPE] [TARGET_DIR]] JOBID
+//   weir stop [-m host:port] [-p TARGET_DIR] [-d] [-t TYPE] JOBID
 //   weir checkpoint [-m host:port] [--full] JOBID
 //   weir checkpoint info [--json] [--verify] PATH
-//   weir savepoint [-m host:port] JOBID [TARGET_DIR]
+//   weir savepoint [-m host:port] [-t TYPE] JOBID [TARGET_DIR]
 //   weir savepoint [-m host:port] -d PATH
 //   weir savepoint info [--json] [--verify] PATH
 //
+// TYPE (Flink's -t/--type) is native (the default) or canonical.
 // docs/cli.md is the reference.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -26,6 +27,34 @@
 #include "tools/run/commands.h"
 
 namespace {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "weir: error: %s (see 'weir --help')\n",
+               message.c_str());
+  return 1;
+}
+
+// -t/--type of `savepoint`, `stop` and `cancel -s`: the savepoint's format.
+void AddTypeOption(CLI::App* cmd, std::optional<std::string>* type) {
+  cmd->add_option("-t,--type", *type,
+                  "The savepoint's format: native (the default; the "
+                  "backend's own files) or canonical (backend-neutral, "
+                  "self-contained)");
+}
+
+// The format `type` names (native if none), or nullopt after printing the
+// error.
+std::optional<weir::SavepointFormatType> FormatOf(
+    const std::optional<std::string>& type) {
+  if (!type) return weir::SavepointFormatType::kNative;
+  weir::Result<weir::SavepointFormatType> f =
+      weir::tools::ParseSavepointType(*type);
+  if (!f.ok()) {
+    Fail(std::string(f.status().message()));
+    return std::nullopt;
+  }
+  return *f;
+}
 
 // `weir checkpoint info` and `weir savepoint info`.
 struct InfoArgs {
@@ -79,6 +108,7 @@ struct SavepointArgs {
   std::optional<std::string> dispose;
   std::string job_id;
   std::optional<std::string> target_dir;
+  std::optional<std::string> type;
   InfoArgs info;
 };
 
@@ -92,6 +122,7 @@ void AddSavepointCommand(CLI::App& app, SavepointArgs* args) {
   args->cmd->add_option("-d,--dispose", args->dispose,
                         "Dispose of the savepoint at this path (its "
                         "directory or its _metadata)");
+  AddTypeOption(args->cmd, &args->type);
   // Checked after parsing: neither is given with -d or `info`.
   args->cmd->add_option("jobid", args->job_id, "The JobID (32 hex digits)");
   args->cmd->add_option("targetDirectory", args->target_dir,
@@ -104,6 +135,7 @@ struct CancelArgs {
   CLI::App* cmd = nullptr;
   std::optional<std::string> endpoint;
   bool with_savepoint = false;
+  std::optional<std::string> type;  // only with -s
   // [TARGET_DIR] JOBID: -s is a flag, so that its directory may be left
   // out (Flink's `cancel -s [targetDirectory] <jobID>`).
   std::vector<std::string> positionals;
@@ -118,6 +150,7 @@ void AddCancelCommand(CLI::App& app, CancelArgs* args) {
                       "Take a savepoint first (into TARGET_DIR, else "
                       "execution.checkpointing.savepoint-dir) and cancel "
                       "once it is complete; if it fails the job runs on");
+  AddTypeOption(args->cmd, &args->type);
   args->cmd
       ->add_option("jobid", args->positionals,
                    "[TARGET_DIR] JOBID; TARGET_DIR only with -s")
@@ -130,6 +163,7 @@ struct StopArgs {
   std::optional<std::string> endpoint;
   std::optional<std::string> target_dir;
   bool drain = false;
+  std::optional<std::string> type;
   std::string job_id;
 };
 
@@ -146,14 +180,9 @@ void AddStopCommand(CLI::App& app, StopArgs* args) {
   args->cmd->add_flag("-d,--drain", args->drain,
                       "Advance event time to the end first, firing every "
                       "event-time timer (windows)");
+  AddTypeOption(args->cmd, &args->type);
   args->cmd->add_option("jobid", args->job_id, "The JobID (32 hex digits)")
       ->required();
-}
-
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "weir: error: %s (see 'weir --help')\n",
-               message.c_str());
-  return 1;
 }
 
 }  // namespace
@@ -227,16 +256,21 @@ int main(int argc, char** argv) {
       if (pos.size() != 1) {
         return Fail("cancel takes one JOBID (a TARGET_DIR only with -s)");
       }
+      if (cancel.type) return Fail("cancel takes --type only with -s");
       return weir::tools::CancelJob(pos[0], cancel.endpoint);
     }
+    std::optional<weir::SavepointFormatType> format = FormatOf(cancel.type);
+    if (!format) return 1;
     std::optional<std::string> target;
     if (pos.size() == 2) target = pos[0];
-    return weir::tools::CancelJobWithSavepoint(pos.back(), target,
+    return weir::tools::CancelJobWithSavepoint(pos.back(), target, *format,
                                                cancel.endpoint);
   }
   if (stop.cmd->parsed()) {
-    return weir::tools::StopJobWithSavepoint(stop.job_id, stop.target_dir,
-                                             stop.drain, stop.endpoint);
+    std::optional<weir::SavepointFormatType> format = FormatOf(stop.type);
+    if (!format) return 1;
+    return weir::tools::StopJobWithSavepoint(
+        stop.job_id, stop.target_dir, stop.drain, *format, stop.endpoint);
   }
   if (checkpoint.cmd->parsed()) {
     const InfoArgs& info = checkpoint.info;
@@ -255,16 +289,16 @@ int main(int argc, char** argv) {
   if (savepoint.cmd->parsed()) {
     const InfoArgs& info = savepoint.info;
     if (info.cmd->parsed()) {
-      if (savepoint.endpoint || savepoint.dispose ||
+      if (savepoint.endpoint || savepoint.dispose || savepoint.type ||
           !savepoint.job_id.empty()) {
-        return Fail("'savepoint info' takes no JOBID, -m or -d");
+        return Fail("'savepoint info' takes no JOBID, -m, -d or --type");
       }
       return weir::tools::SnapshotInfoCommand(info.path, info.json,
                                               info.verify);
     }
     if (savepoint.dispose) {
-      if (!savepoint.job_id.empty()) {
-        return Fail("'savepoint -d PATH' takes no JOBID or TARGET_DIR");
+      if (!savepoint.job_id.empty() || savepoint.type) {
+        return Fail("'savepoint -d PATH' takes no JOBID, TARGET_DIR or --type");
       }
       return weir::tools::DisposeSavepointCommand(*savepoint.dispose,
                                                   savepoint.endpoint);
@@ -272,8 +306,10 @@ int main(int argc, char** argv) {
     if (savepoint.job_id.empty()) {
       return Fail("savepoint needs a JOBID (or -d PATH, or info PATH)");
     }
+    std::optional<weir::SavepointFormatType> format = FormatOf(savepoint.type);
+    if (!format) return 1;
     return weir::tools::SavepointJob(savepoint.job_id, savepoint.target_dir,
-                                     savepoint.endpoint);
+                                     *format, savepoint.endpoint);
   }
   return 1;
 }

@@ -308,6 +308,42 @@ TEST_F(SavepointRestTest, CancelJobStopAndDrainMapToThen) {
   EXPECT_EQ(t[2].then, Then::kStop);
   EXPECT_TRUE(t[2].drain);
   EXPECT_EQ(t[2].target_dir, "/sp");
+  EXPECT_EQ(t[2].format, SavepointFormatType::kNative);
+}
+
+// formatType CANONICAL (Flink's) in both the trigger and the stop.
+TEST_F(SavepointRestTest, CanonicalFormatTypeIsTaken) {
+  EXPECT_EQ(Post(JobPath("/savepoints"), R"({"target-directory":"/sp",)"
+                                         R"("formatType":"CANONICAL"})")
+                .first,
+            202);
+  EXPECT_EQ(Post(JobPath("/stop"), R"({"targetDirectory":"/sp",)"
+                                   R"("formatType":"CANONICAL"})")
+                .first,
+            202);
+  EXPECT_EQ(Post(JobPath("/savepoints"),
+                 R"({"target-directory":"/sp","formatType":"NATIVE"})")
+                .first,
+            202);
+  const std::vector<SavepointOptions> t = jobs_.triggered();
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].format, SavepointFormatType::kCanonical);
+  EXPECT_EQ(t[0].then, Then::kContinue);
+  EXPECT_EQ(t[1].format, SavepointFormatType::kCanonical);
+  EXPECT_EQ(t[1].then, Then::kStop);
+  EXPECT_EQ(t[2].format, SavepointFormatType::kNative);
+  // Flink's names exactly; anything else is refused naming both.
+  for (const char* bad : {R"({"formatType":"canonical"})",
+                          R"({"formatType":"OTHER"})", R"({"formatType":1})"}) {
+    for (const char* path : {"/savepoints", "/stop"}) {
+      auto [status, body] = Post(JobPath(path), bad);
+      EXPECT_EQ(status, 400) << path << " " << bad;
+    }
+  }
+  auto [s, b] = Post(JobPath("/stop"), R"({"formatType":"OTHER"})");
+  EXPECT_THAT(b["errors"][0].get<std::string>(),
+              HasSubstr("is not one of NATIVE, CANONICAL"));
+  EXPECT_EQ(jobs_.triggered().size(), 3u);
 }
 
 TEST_F(SavepointRestTest, FailedSavepointHasAFailureCause) {
@@ -347,14 +383,13 @@ TEST_F(SavepointRestTest, TriggerErrorsAre400WithTheEnginesMessage) {
   // Bodies weir cannot take.
   for (const char* bad :
        {"{", "[1]", R"({"target-directory":5})", R"({"cancel-job":"yes"})",
-        R"({"formatType":"CANONICAL"})", R"({"formatType":"OTHER"})"}) {
+        R"({"formatType":"OTHER"})"}) {
     auto [s, b] = Post(JobPath("/savepoints"), bad);
     EXPECT_EQ(s, 400) << bad;
     EXPECT_TRUE(b.contains("errors")) << bad;
   }
-  auto [s4, b4] =
-      Post(JobPath("/savepoints"),
-           R"({"target-directory":"/sp","formatType":"CANONICAL"})");
+  auto [s4, b4] = Post(JobPath("/savepoints"),
+                       R"({"target-directory":"/sp","formatType":"OTHER"})");
   EXPECT_THAT(b4["errors"][0].get<std::string>(), HasSubstr("NATIVE"));
   EXPECT_EQ(Post(JobPath("/stop"), R"({"drain":1})").first, 400);
   EXPECT_TRUE(jobs_.triggered().empty());
@@ -497,6 +532,11 @@ TEST(SavepointJson, RequestBodiesRoundTrip) {
   EXPECT_EQ(back.target_dir, "/sp dir");
   EXPECT_EQ(back.then, Then::kCancel);
   EXPECT_TRUE(back.self_contained);
+  EXPECT_EQ(back.format, SavepointFormatType::kNative);
+  options.format = SavepointFormatType::kCanonical;
+  ASSERT_OK_AND_ASSIGN(
+      back, ParseSavepointTriggerRequest(SavepointTriggerBody(options)));
+  EXPECT_EQ(back.format, SavepointFormatType::kCanonical);
 
   options.then = Then::kStop;
   options.drain = true;
@@ -505,6 +545,7 @@ TEST(SavepointJson, RequestBodiesRoundTrip) {
   EXPECT_EQ(back.target_dir, "/sp dir");
   EXPECT_EQ(back.then, Then::kStop);
   EXPECT_TRUE(back.drain);
+  EXPECT_EQ(back.format, SavepointFormatType::kCanonical);
 
   ASSERT_OK_AND_ASSIGN(back, ParseSavepointTriggerRequest("  "));
   EXPECT_EQ(back.target_dir, "");

@@ -719,5 +719,81 @@ TEST_F(WeirSavepointTest, InputThatIsNotASavepointIsOneErrorAndDeletesNothing) {
   EXPECT_EQ(Status(j), "RUNNING");
 }
 
+// Canonical savepoints (--type canonical, Flink's): every file inside the
+// savepoint directory (key-group streams), restorable into either backend.
+// savepoint, then cancel -s into the memory backend (hashmap), then stop
+// back into RocksDB: the output is that of a failure-free run.
+TEST_F(WeirSavepointTest, CanonicalSavepointsMoveBetweenBackends) {
+  Append(1500);
+  const Started j1 = Start({"sums.yaml"});
+  ASSERT_FALSE(j1.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 1500));
+
+  // An unknown type: one error line, nothing taken, the job runs on.
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"savepoint", "--type", "bogus", j1.id, "sp"},
+           {"stop", "-t", "bogus", "-p", "sp", j1.id},
+           {"cancel", "-s", "--type", "bogus", "sp", j1.id}}) {
+    SCOPED_TRACE(args[0]);
+    ExpectOneErrorLine(Weir(args),
+                       {"unknown savepoint type 'bogus'", "canonical"});
+  }
+  EXPECT_FALSE(fs::exists(dir_.Sub("sp")));
+  EXPECT_EQ(Status(j1), "RUNNING");
+
+  ProcessResult r = Weir({"savepoint", "--type", "canonical", j1.id, "sp"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp1 = After(r.out, "Savepoint completed. Path: ");
+  EXPECT_THAT(sp1, StartsWith(dir_.Sub("sp/savepoint-")));
+  // Self-contained: nothing of it in the checkpoint storage.
+  EXPECT_FALSE(fs::exists(dir_.Sub("chk/" + j1.id + "/savepoint-refs/" +
+                                   fs::path(sp1).filename().string())));
+  r = Weir({"savepoint", "info", "--json", "--verify", sp1});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json info = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(info.is_object()) << r.out;
+  EXPECT_EQ(info["format"], "canonical") << r.out;
+  EXPECT_EQ(info["backend_format"], "key-group-streams") << r.out;
+  EXPECT_EQ(Status(j1), "RUNNING");
+  ASSERT_EQ(Weir({"cancel", j1.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j1.id));
+
+  // Into the memory backend; cancelled with a canonical savepoint.
+  Append(500);
+  const Started j2 =
+      Start({"-D", "state.backend.type=hashmap", "-s", sp1, "sums.yaml"});
+  ASSERT_FALSE(j2.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 2000));
+  r = Weir({"cancel", "-s", "-t", "CANONICAL", "sp2", j2.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string sp2 = After(r.out, "Savepoint stored in ");
+  ASSERT_FALSE(sp2.empty()) << r.out;
+  sp2.pop_back();  // the final '.'
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j2.id));
+
+  // Back into RocksDB; stopped with a canonical savepoint while records
+  // arrive, and resumed once more.
+  Append(400);
+  const Started j3 = Start({"-s", sp2, "sums.yaml"});
+  ASSERT_FALSE(j3.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 2400));
+  Append(300);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  r = Weir({"stop", "--type", "canonical", "-p", "sp3", j3.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp3 = After(r.out, "Savepoint completed. Path: ");
+  EXPECT_THAT(sp3, StartsWith(dir_.Sub("sp3/savepoint-")));
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j3.id));
+  Append(200);
+  const Started j4 = Start({"-s", sp3, "sums.yaml"});
+  ASSERT_FALSE(j4.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), records_));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(Weir({"cancel", j4.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j4.id));
+  ExpectSameAsFailureFree(dir_.Sub("out"));
+}
+
 }  // namespace
 }  // namespace weir::e2e
