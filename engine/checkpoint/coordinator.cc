@@ -253,6 +253,8 @@ int64_t CheckpointCoordinator::StartCheckpoint(
     p.stats.savepoint = true;
     p.savepoint_options = savepoint->savepoint_options;
     p.savepoint_dir = savepoint->savepoint_dir;
+    p.stats.canonical =
+        p.savepoint_options.format == SavepointFormatType::kCanonical;
     stop = p.savepoint_options.then == SavepointOptions::Then::kStop;
     drain = stop && p.savepoint_options.drain;
   }

@@ -75,6 +75,9 @@ struct CheckpointStats {
   // A savepoint (Job::TriggerSavepoint): `path` is its directory. Savepoints
   // are never pruned and never restored by a restart.
   bool savepoint = false;
+  // A savepoint in the canonical format (SavepointFormatType::kCanonical,
+  // weir/savepoint.h); false for native savepoints and checkpoints.
+  bool canonical = false;
 };
 
 struct CheckpointsInfo {

@@ -76,7 +76,9 @@ json CheckpointToJson(const CheckpointStats& c) {
       {"id", c.id},
       {"status", CheckpointStateName(c.state)},
       {"is_savepoint", c.savepoint},
-      {"savepointFormat", c.savepoint ? json("NATIVE") : json(nullptr)},
+      {"savepointFormat", c.savepoint
+                              ? json(c.canonical ? "CANONICAL" : "NATIVE")
+                              : json(nullptr)},
       {"checkpoint_type", c.savepoint ? "SAVEPOINT" : "CHECKPOINT"},
       {"is_full", c.full},
       {"periodic", c.periodic},

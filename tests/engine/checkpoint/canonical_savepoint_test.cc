@@ -156,6 +156,7 @@ TEST_P(CanonicalSavepointTest, RestoresIntoEitherBackend) {
       RunToSavepoint(a, Options(GetParam()), 2000, Canonical(), &job);
   ASSERT_EQ(sp.state, CheckpointState::kCompleted);
   EXPECT_TRUE(sp.savepoint);
+  EXPECT_TRUE(sp.canonical);
   EXPECT_EQ(fs::path(sp.path).parent_path(), fs::path(dir_.Sub("savepoints")));
   ASSERT_NO_FATAL_FAILURE(ExpectCanonical(sp.path));
   EXPECT_EQ(job->status(), JobStatus::kRunning);
@@ -265,6 +266,7 @@ TEST_P(CanonicalSavepointTest, NativeStaysTheDefaultAndDisposeWorks) {
   ASSERT_EQ(native.state, CheckpointState::kCompleted);
   ASSERT_OK_AND_ASSIGN(CheckpointMetadata m, ReadMetadataFile(native.path));
   EXPECT_EQ(m.savepoint_format, SavepointFormat::kNative);
+  EXPECT_FALSE(native.canonical);
   ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerSavepoint(Canonical()));
   ASSERT_OK_AND_ASSIGN(CheckpointStats canonical,
                        job->WaitForCheckpoint(id, 60s));

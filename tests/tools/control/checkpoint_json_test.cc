@@ -192,5 +192,17 @@ TEST(CheckpointJsonTest, SavepointsAreMarkedAndLatestApart) {
   EXPECT_EQ(j["history"][1]["checkpoint_type"], "CHECKPOINT");
 }
 
+TEST(CheckpointJsonTest, CanonicalSavepointsSaySo) {
+  CheckpointsInfo info;
+  info.enabled = true;
+  CheckpointStats canonical = Completed(7);
+  canonical.savepoint = true;
+  canonical.canonical = true;
+  info.history = {canonical};
+  const json j = CheckpointsToJson(info);
+  EXPECT_EQ(j["history"][0]["savepointFormat"], "CANONICAL");
+  EXPECT_EQ(j["history"][0]["checkpoint_type"], "SAVEPOINT");
+}
+
 }  // namespace
 }  // namespace weir::tools
