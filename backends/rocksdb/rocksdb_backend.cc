@@ -509,8 +509,8 @@ class RocksDBBackend final : public KeyedStateBackend {
   int PendingSnapshots() const override { return hub_ ? hub_->pending() : 0; }
 
   // internal::ImportSnapshotIntoRocksDBBackend: into this open, empty DB.
-  Status ImportSnapshot(const BackendSnapshot& snap,
-                        const std::string& staging) {
+  Status ImportSnapshot(const BackendSnapshot& snap, const std::string& staging,
+                        const KeyGroupRange* keep) {
     if (!db_) return Status::InvalidArgument("the backend is closed");
     if (!ops_.empty()) {
       return Status::InvalidArgument("cannot restore into " + dir_ +
@@ -523,9 +523,13 @@ class RocksDBBackend final : public KeyedStateBackend {
       if (f.column_family.empty()) continue;
       by_cf[f.column_family].push_back(&f);
     }
-    const bool clip =
-        snap.key_group_range.start < options_.key_group_range.start ||
-        snap.key_group_range.end > options_.key_group_range.end;
+    // Clipped whenever only some key groups are kept, whatever the
+    // snapshot's range: its files may hold entries of other key groups
+    // (a backend restored from a wider snapshot), hidden by range deletions
+    // that an import truncates to the file's point keys.
+    const KeyGroupRange kept =
+        keep != nullptr ? *keep : options_.key_group_range;
+    const bool clip = kept.start > 0 || kept.end < options_.max_parallelism - 1;
     for (const auto& [cf, files] : by_cf) {
       if (cf == rocksdb::kDefaultColumnFamilyName) {
         Status s = CopyDefaultColumnFamily(files, staging);
@@ -545,8 +549,7 @@ class RocksDBBackend final : public KeyedStateBackend {
         return s;
       }
       if (clip) {
-        s = internal::ClipColumnFamily(db_.get(), rop.cf,
-                                       options_.key_group_range,
+        s = internal::ClipColumnFamily(db_.get(), rop.cf, kept,
                                        options_.max_parallelism);
         if (!s.ok()) return s;
       }
@@ -592,6 +595,23 @@ class RocksDBBackend final : public KeyedStateBackend {
     }
     return FromRocks(db_->Write(ctx_.write_options, &unmark),
                      "remove the snapshot's cut markers");
+  }
+
+  // Deletes the key groups outside the backend's own range from every
+  // operator's column family (a restore: see ImportSnapshot).
+  Status ClipToOwnRange() {
+    if (!db_) return Status::InvalidArgument("the backend is closed");
+    const KeyGroupRange r = options_.key_group_range;
+    if (r.start == 0 && r.end == options_.max_parallelism - 1) {
+      return Status::OK();
+    }
+    for (auto& [_, rop] : ops_) {
+      if (rop.cf == nullptr) continue;
+      Status s = internal::ClipColumnFamily(db_.get(), rop.cf, r,
+                                            options_.max_parallelism);
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
   }
 
   rocksdb::DB* raw_db() const { return db_.get(); }
@@ -844,12 +864,13 @@ class RocksDBBackend final : public KeyedStateBackend {
 namespace internal {
 Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
                                         const BackendSnapshot& snapshot,
-                                        const std::string& staging) {
+                                        const std::string& staging,
+                                        const KeyGroupRange* keep) {
   auto* rocks = dynamic_cast<RocksDBBackend*>(&backend);
   if (rocks == nullptr) {
     return Status::InvalidArgument("not a RocksDB backend");
   }
-  return rocks->ImportSnapshot(snapshot, staging);
+  return rocks->ImportSnapshot(snapshot, staging, keep);
 }
 
 Status RemoveRestoredCutMarkers(KeyedStateBackend& backend) {
@@ -857,6 +878,8 @@ Status RemoveRestoredCutMarkers(KeyedStateBackend& backend) {
   if (rocks == nullptr) {
     return Status::InvalidArgument("not a RocksDB backend");
   }
+  Status s = rocks->ClipToOwnRange();
+  if (!s.ok()) return s;
   return rocks->RemoveCutMarkers();
 }
 

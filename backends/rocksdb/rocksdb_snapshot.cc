@@ -18,6 +18,7 @@
 #include "backends/memory/memory_snapshot.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_ready_db.h"
+#include "backends/rocksdb/rocksdb_rescale.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
 #include "backends/rocksdb/rocksdb_states.h"
 #include "backends/rocksdb/rocksdb_util.h"
@@ -561,22 +562,21 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
     if (!s.ok()) return s;
     return backend;
   }
+  for (const BackendSnapshot& each : snapshots) {
+    for (const SnapshotFile& f : each.files) {
+      Status s = internal::VerifySnapshotFile(f);
+      if (!s.ok()) return s;
+    }
+  }
   if (snapshots.size() > 1) {
-    return Status::NotSupported(
-        "restoring a RocksDB backend from several SST snapshots (rescaling) "
-        "is not supported yet");
+    // Rescaling: the key groups of several old tasks.
+    Result<std::unique_ptr<KeyedStateBackend>> merged =
+        internal::RestoreRescaledRocksDBBackend(*resolved, rocksdb_options, dir,
+                                                snapshots);
+    if (!merged.ok()) fs::remove_all(db_path, ec);
+    return merged;
   }
   const BackendSnapshot& snap = snapshots.front();
-  if (snap.key_group_range.start > resolved->key_group_range.start ||
-      snap.key_group_range.end < resolved->key_group_range.end) {
-    return Status::NotSupported(
-        "the snapshot's key groups do not cover the backend's (rescaling "
-        "from several snapshots is not supported yet)");
-  }
-  for (const SnapshotFile& f : snap.files) {
-    Status s = internal::VerifySnapshotFile(f);
-    if (!s.ok()) return s;
-  }
   if (snap.key_group_range.start == resolved->key_group_range.start &&
       snap.key_group_range.end == resolved->key_group_range.end &&
       internal::HasWholeReadyDb(snap)) {

@@ -76,8 +76,8 @@ namespace weir {
 // `options` must have the snapshots' max parallelism.
 //
 // Key groups of the snapshots outside options.key_group_range are clipped
-// (DeleteRange). Several kRocksDBSst snapshots (rescaling) are NotSupported
-// for now; several stream snapshots are merged.
+// (DeleteRange). Several snapshots (rescaling) are merged: stream
+// snapshots entry by entry, kRocksDBSst ones as rocksdb_rescale.h says.
 //
 // A kRocksDBSst snapshot with a whole ready-made DB (rocksdb_ready_db.h) at
 // the backend's own key-group range is restored as hard links plus
@@ -179,13 +179,20 @@ Status ClipColumnFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
 // an empty state directory, without closing it: operators' column families
 // by import, the default column family's records copied in, key groups
 // outside the backend's range clipped, the snapshot's cut markers removed.
-// `staging` is a scratch directory (removed by the caller).
+// `staging` is a scratch directory (removed by the caller). `keep`: the key
+// groups to keep, if not the backend's own (the rest is clipped). Clipping
+// writes new range deletions rather than trusting those inside the
+// snapshot's files: an imported file's key range is that of its point
+// keys, and RocksDB truncates a range deletion to its file's range.
 Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
                                         const BackendSnapshot& snapshot,
-                                        const std::string& staging);
+                                        const std::string& staging,
+                                        const KeyGroupRange* keep = nullptr);
 
 // Deletes the cut markers a restored snapshot brought into a RocksDB
-// backend (ImportSnapshotIntoRocksDBBackend does it itself).
+// backend, and the entries of key groups outside its range that the
+// snapshot's files may carry (ImportSnapshotIntoRocksDBBackend does both
+// itself).
 Status RemoveRestoredCutMarkers(KeyedStateBackend& backend);
 
 // Tests: makes every column family take the fallback path.

@@ -495,6 +495,102 @@ TEST_P(SnapshotTest, RestoreClipsToASmallerKeyGroupRange) {
   ExpectSameEntries(Dump(**restored, op1_), expected);
 }
 
+// Rescaling: the snapshots of two old tasks (each half of the key groups)
+// restore into one task that has all of them, and into one that has a
+// middle slice of both.
+TEST_P(SnapshotTest, RestoreMergesTheSnapshotsOfSeveralTasks) {
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_, op2_}, 0, 400));
+  ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_}, 1, 300));
+  const FullState full = Capture(kv());
+  const BackendSnapshot whole = TakeSnapshot(kv(), 1);
+  const int mp = kv().max_parallelism();
+  auto restore = [&](const StateBackendOptions& o,
+                     const std::vector<BackendSnapshot>& snaps,
+                     const std::string& sub) {
+    return IsRocks(GetParam())
+               ? RestoreRocksDBBackend(o, SmallRocks(), dir_.Sub(sub), snaps)
+               : RestoreMemoryBackend(o, snaps, dir_.path());
+  };
+  // The two old tasks, each with its half, and their snapshots.
+  std::vector<BackendSnapshot> halves;
+  std::vector<std::unique_ptr<KeyedStateBackend>> old_tasks;
+  for (KeyGroupRange r :
+       {KeyGroupRange{0, mp / 2 - 1}, KeyGroupRange{mp / 2, mp - 1}}) {
+    StateBackendOptions o = Options();
+    o.key_group_range = r;
+    auto task = restore(o, {whole}, "old-" + std::to_string(r.start));
+    ASSERT_OK(task.status());
+    auto pending =
+        (*task)->Snapshot(2, dir_.Sub("chk-2-" + std::to_string(r.start)));
+    ASSERT_OK(pending.status());
+    auto snap = (*pending)->Complete();
+    ASSERT_OK(snap.status());
+    halves.push_back(*snap);
+    old_tasks.push_back(std::move(*task));
+    // Each old task's snapshot holds its half, and so do the old tasks.
+    auto alone = restore(o, {*snap}, "alone-" + std::to_string(r.start));
+    ASSERT_OK(alone.status());
+    std::vector<DumpedEntry> expected;
+    for (const DumpedEntry& e : full.entries.at(op1_)) {
+      if (r.Contains(KeyGroupForKey(e.key, mp))) expected.push_back(e);
+    }
+    SCOPED_TRACE("alone " + std::to_string(r.start));
+    ExpectSameEntries(Dump(**alone, op1_), expected);
+    ExpectSameEntries(Dump(*old_tasks.back(), op1_), expected);
+  }
+  for (KeyGroupRange r :
+       {KeyGroupRange{0, mp - 1}, KeyGroupRange{mp / 4, 3 * mp / 4 - 1}}) {
+    SCOPED_TRACE("key groups " + std::to_string(r.start) + "-" +
+                 std::to_string(r.end));
+    StateBackendOptions o = Options();
+    o.key_group_range = r;
+    auto merged = restore(o, halves, "merged-" + std::to_string(r.start));
+    ASSERT_OK(merged.status());
+    for (const OperatorId& op : {op1_, op2_}) {
+      std::vector<DumpedEntry> expected;
+      for (const DumpedEntry& e : full.entries.at(op)) {
+        if (r.Contains(KeyGroupForKey(e.key, mp))) expected.push_back(e);
+      }
+      ASSERT_FALSE(expected.empty());
+      ExpectSameEntries(Dump(**merged, op), expected);
+      EXPECT_EQ(DescribeStates(**merged, op), full.states.at(op));
+      // Each old task had the whole lists; the merged task has both, in
+      // the snapshots' order.
+      auto offsets = (*merged)->GetOperatorListState(op, "offsets",
+                                                     OperatorStateMode::kSplit);
+      ASSERT_OK(offsets.status());
+      std::vector<std::string> values;
+      ASSERT_OK((*offsets)->Get(&values));
+      auto original =
+          kv().GetOperatorListState(op, "offsets", OperatorStateMode::kSplit);
+      ASSERT_OK(original.status());
+      std::vector<std::string> once;
+      ASSERT_OK((*original)->Get(&once));
+      ASSERT_FALSE(once.empty());
+      std::vector<std::string> twice = once;
+      twice.insert(twice.end(), once.begin(), once.end());
+      EXPECT_EQ(values, twice);
+    }
+    // The merged backend goes on: it takes a snapshot that restores.
+    ASSERT_NO_FATAL_FAILURE(WriteRound(**merged, {op1_}, 5, 0));
+    const FullState now = Capture(**merged);
+    auto pending =
+        (*merged)->Snapshot(3, dir_.Sub("chk-3-" + std::to_string(r.start)));
+    ASSERT_OK(pending.status());
+    auto snap = (*pending)->Complete();
+    ASSERT_OK(snap.status());
+    auto again = restore(o, {*snap}, "again-" + std::to_string(r.start));
+    ASSERT_OK(again.status());
+    ExpectSameState(Capture(**again), now);
+  }
+  if (IsRocks(GetParam())) {
+    // RocksDB snapshots of several tasks into a memory backend, too.
+    auto into_memory = RestoreMemoryBackend(Options(), halves, dir_.path());
+    ASSERT_OK(into_memory.status());
+    ExpectSameEntries(Dump(**into_memory, op1_), full.entries.at(op1_));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, SnapshotTest, ::testing::ValuesIn(AllBackends()),
     [](const ::testing::TestParamInfo<BackendParam>& info) {

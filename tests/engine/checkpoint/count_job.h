@@ -109,11 +109,13 @@ struct Harness {
   std::shared_ptr<Hooks> hooks = std::make_shared<Hooks>();
 };
 
-// `count_uid` names the keyed count (another uid: another operator).
+// `count_uid` names the keyed count (another uid: another operator);
+// `parallelism` is the count's and the sink's.
 inline JobBuilder CountJob(const Harness& run, int64_t total,
-                           const std::string& count_uid = "count") {
+                           const std::string& count_uid = "count",
+                           int parallelism = 2) {
   JobBuilder b("counts");
-  b.SetParallelism(2);
+  b.SetParallelism(parallelism);
   auto gate = run.gate;
   auto hooks = run.hooks;
   b.AddSource<Event>(

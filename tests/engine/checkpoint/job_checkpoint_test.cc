@@ -80,6 +80,49 @@ TEST_P(JobCheckpointTest, RestoredJobContinuesFromTheCut) {
   EXPECT_THAT(info.restored_from, ::testing::EndsWith("/_metadata"));
 }
 
+// Rescaling: a checkpoint of the keyed count at parallelism 2 restores at
+// parallelism 1 (one task takes the key groups of both) and 3 (each task
+// takes parts of one or two old tasks'), and every key's count goes on.
+TEST_P(JobCheckpointTest, RestoreAtAnotherParallelismContinuesTheCounts) {
+  constexpr int64_t kTotal = 6000;
+  Harness a;
+  JobOptions options = Options();
+  ASSERT_OK_AND_ASSIGN(auto job, CountJob(a, kTotal).Build(options));
+  ASSERT_OK(job->Start());
+  OpenGateAndWait(a, 2000);
+  ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerCheckpoint());
+  ASSERT_OK_AND_ASSIGN(CheckpointStats stats, job->WaitForCheckpoint(id, 30s));
+  ASSERT_EQ(stats.state, CheckpointState::kCompleted);
+  job->Cancel();
+  EXPECT_TRUE(job->Wait().IsAborted());
+  // Keep the checkpoint: each resumed job claims the directory it restores
+  // from, so each gets its own copy.
+  const std::string root = fs::path(stats.path).parent_path().string();
+  for (int parallelism : {1, 3}) {
+    SCOPED_TRACE("parallelism " + std::to_string(parallelism));
+    const std::string copy = dir_.Sub("copy-" + std::to_string(parallelism));
+    fs::create_directories(copy);
+    fs::copy(root, copy + "/" + fs::path(root).filename().string(),
+             fs::copy_options::recursive);
+    Harness b;
+    JobOptions resumed_options = options;
+    resumed_options.checkpoints.dir = copy;
+    resumed_options.local_dir =
+        dir_.Sub("local-" + std::to_string(parallelism));
+    resumed_options.restore_from = copy + "/" +
+                                   fs::path(root).filename().string() + "/" +
+                                   fs::path(stats.path).filename().string();
+    ASSERT_OK_AND_ASSIGN(
+        auto resumed,
+        CountJob(b, kTotal, "count", parallelism).Build(resumed_options));
+    b.gate->open.store(kTotal);
+    ASSERT_OK(resumed->Start());
+    ASSERT_OK(resumed->Wait());
+    EXPECT_EQ(b.out->values().size(), static_cast<size_t>(kTotal - 2000));
+    EXPECT_EQ(FinalCounts(b.out->values()), ExpectedCounts(kTotal));
+  }
+}
+
 TEST_P(JobCheckpointTest, MetadataNamesExactlyTheFilesOnDisk) {
   Harness run;
   JobOptions options = Options();
