@@ -32,26 +32,6 @@ using engine::StoredFile;
 constexpr int64_t kTotal = 6000;
 using Backend = JobOptions::Backend;
 
-// The count job with the keyed count at `parallelism`.
-JobBuilder CountJobAt(const Harness& run, int parallelism) {
-  JobBuilder b("counts");
-  b.SetParallelism(parallelism);
-  auto gate = run.gate;
-  b.AddSource<Event>(
-       [gate] {
-         return std::unique_ptr<SourceFunction<Event>>(
-             std::make_unique<GatedSource>(kTotal, gate));
-       },
-       "source")
-      .Uid("source")
-      .SetParallelism(1)
-      .KeyBy([](const Event& e) { return e.key; })
-      .Process<Event>([] { return std::make_unique<CountPerKey>(); })
-      .Uid("count")
-      .SinkTo(CollectInto(run.out));
-  return b;
-}
-
 std::string Name(Backend b) {
   return b == Backend::kRocksDB ? "RocksDB" : "Memory";
 }
@@ -108,23 +88,10 @@ class CanonicalSavepointTest : public ::testing::TestWithParam<Backend> {
     }
   }
 
-  // Runs the count job to record `at`, takes a savepoint with `sp`;
-  // returns its stats, the job left in *job.
   CheckpointStats RunToSavepoint(Harness& run, const JobOptions& options,
                                  int64_t at, const SavepointOptions& sp,
                                  std::unique_ptr<Job>* job) {
-    auto built = CountJob(run, kTotal).Build(options);
-    EXPECT_OK(built.status());
-    if (!built.ok()) return {};
-    *job = std::move(*built);
-    EXPECT_OK((*job)->Start());
-    OpenGateAndWait(run, at);
-    Result<int64_t> id = (*job)->TriggerSavepoint(sp);
-    EXPECT_OK(id.status());
-    if (!id.ok()) return {};
-    Result<CheckpointStats> stats = (*job)->WaitForCheckpoint(*id, 60s);
-    EXPECT_OK(stats.status());
-    return stats.ok() ? *stats : CheckpointStats{};
+    return RunCountJobToSavepoint(run, options, kTotal, at, sp, job);
   }
 
   // Resumes from `path` with `backend` and the count at `parallelism`, the
@@ -137,8 +104,8 @@ class CanonicalSavepointTest : public ::testing::TestWithParam<Backend> {
     Harness b;
     JobOptions options = Options(backend);
     options.restore_from = path;
-    ASSERT_OK_AND_ASSIGN(auto resumed,
-                         CountJobAt(b, parallelism).Build(options));
+    ASSERT_OK_AND_ASSIGN(
+        auto resumed, CountJob(b, kTotal, "count", parallelism).Build(options));
     b.gate->open.store(kTotal);
     ASSERT_OK(resumed->Start());
     ASSERT_OK(resumed->Wait());

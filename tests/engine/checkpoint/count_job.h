@@ -219,4 +219,27 @@ inline void OpenGateAndWait(const Harness& run, int64_t n) {
   ASSERT_TRUE(run.out->WaitForSize(static_cast<size_t>(n), 30s));
 }
 
+// Runs CountJob(run, total) to record `at` and takes a savepoint with `sp`;
+// returns its stats and leaves the job, still running unless `sp` says
+// otherwise, in *job.
+inline CheckpointStats RunCountJobToSavepoint(Harness& run,
+                                              const JobOptions& options,
+                                              int64_t total, int64_t at,
+                                              const SavepointOptions& sp,
+                                              std::unique_ptr<Job>* job) {
+  auto built = CountJob(run, total).Build(options);
+  EXPECT_TRUE(built.ok()) << built.status().ToString();
+  if (!built.ok()) return {};
+  *job = std::move(*built);
+  Status started = (*job)->Start();
+  EXPECT_TRUE(started.ok()) << started.ToString();
+  OpenGateAndWait(run, at);
+  Result<int64_t> id = (*job)->TriggerSavepoint(sp);
+  EXPECT_TRUE(id.ok()) << id.status().ToString();
+  if (!id.ok()) return {};
+  Result<CheckpointStats> stats = (*job)->WaitForCheckpoint(*id, 60s);
+  EXPECT_TRUE(stats.ok()) << stats.status().ToString();
+  return stats.ok() ? *stats : CheckpointStats{};
+}
+
 }  // namespace weir::enginetest

@@ -61,23 +61,10 @@ class JobSavepointTest : public ::testing::TestWithParam<JobOptions::Backend> {
     return o;
   }
 
-  // Runs the count job to record `at`, takes a savepoint with `sp`, and
-  // returns its stats; the job is left to the caller in *job.
   CheckpointStats RunToSavepoint(Harness& run, const JobOptions& options,
-                                 int64_t at, SavepointOptions sp,
+                                 int64_t at, const SavepointOptions& sp,
                                  std::unique_ptr<Job>* job) {
-    auto built = CountJob(run, kTotal).Build(options);
-    EXPECT_OK(built.status());
-    if (!built.ok()) return {};
-    *job = std::move(*built);
-    EXPECT_OK((*job)->Start());
-    OpenGateAndWait(run, at);
-    Result<int64_t> id = (*job)->TriggerSavepoint(sp);
-    EXPECT_OK(id.status());
-    if (!id.ok()) return {};
-    Result<CheckpointStats> stats = (*job)->WaitForCheckpoint(*id, 60s);
-    EXPECT_OK(stats.status());
-    return stats.ok() ? *stats : CheckpointStats{};
+    return RunCountJobToSavepoint(run, options, kTotal, at, sp, job);
   }
 
   // Resumes from `path` with the gate open to the end: the counts must be
