@@ -777,6 +777,10 @@ Result<std::unique_ptr<Job>> JobBuilder::Build(JobOptions options) const {
     if (!r.ok()) return r.status();
     Status s = engine::CheckRestorable(*r, plan->ids, graph_->max_parallelism,
                                        options.allow_non_restored_state);
+    if (s.ok()) {
+      s = engine::CheckSplitStatesKeepParallelism(*r, plan->ids,
+                                                  plan->parallelism);
+    }
     if (!s.ok()) return s;
     // A checkpoint is claimed: the job goes on in its directory. A
     // savepoint belongs to the user: a new job, whose first checkpoint

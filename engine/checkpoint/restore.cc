@@ -117,6 +117,43 @@ Status CheckRestorable(const RestoreSource& source,
   return Status::OK();
 }
 
+Status CheckSplitStatesKeepParallelism(
+    const RestoreSource& source, const std::vector<OperatorId>& job_operators,
+    const std::vector<int>& parallelism) {
+  const CheckpointMetadata& m = source.metadata;
+  for (size_t i = 0; i < job_operators.size() && i < parallelism.size(); ++i) {
+    const OperatorId& op = job_operators[i];
+    auto old =
+        std::find_if(m.operators.begin(), m.operators.end(),
+                     [&](const OperatorMetadata& om) { return om.id == op; });
+    if (old == m.operators.end() || old->parallelism == parallelism[i]) {
+      continue;
+    }
+    for (const TaskSnapshotMetadata& t : m.tasks) {
+      for (const OperatorStateMetadata& st : t.operator_states) {
+        if (st.operator_id != op ||
+            st.mode != static_cast<uint8_t>(OperatorStateMode::kSplit) ||
+            st.values.empty()) {
+          continue;
+        }
+        const std::string name = old->uid.empty()
+                                     ? "'" + old->name + "' (no uid)"
+                                     : "uid '" + old->uid + "'";
+        return Status::InvalidArgument(
+            source.metadata_path + ": operator " + name +
+            " has split-mode list state '" + st.name +
+            "' and its parallelism changed from " +
+            std::to_string(old->parallelism) + " to " +
+            std::to_string(parallelism[i]) +
+            "; weir does not redistribute split state yet: keep its "
+            "parallelism at " +
+            std::to_string(old->parallelism));
+      }
+    }
+  }
+  return Status::OK();
+}
+
 std::vector<BackendSnapshot> SnapshotsForTask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     KeyGroupRange range) {

@@ -47,6 +47,15 @@ Status CheckRestorable(const RestoreSource& source,
                        int max_parallelism,
                        bool allow_non_restored_state = false);
 
+// InvalidArgument if an operator whose parallelism changed (`parallelism`,
+// per operator of `job_operators`, against the checkpoint's) has split-mode
+// operator list state: weir does not redistribute it yet, and handing every
+// new subtask the lists of the old ones it overlaps would be wrong state
+// (a source's offsets read twice, or lost).
+Status CheckSplitStatesKeepParallelism(
+    const RestoreSource& source, const std::vector<OperatorId>& job_operators,
+    const std::vector<int>& parallelism);
+
 // The snapshots a task with operators `operators` and key groups `range`
 // restores from: every task snapshot of the checkpoint that holds state of
 // one of the operators and key groups that overlap `range`, with only the

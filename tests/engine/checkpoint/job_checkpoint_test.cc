@@ -123,6 +123,48 @@ TEST_P(JobCheckpointTest, RestoreAtAnotherParallelismContinuesTheCounts) {
   }
 }
 
+// A source's offsets are split-mode list state, which weir does not
+// redistribute: a restore that changes the source's parallelism is refused
+// with one error naming the operator and the state, never wrong state.
+TEST_P(JobCheckpointTest, ChangingTheParallelismOfSplitStateIsRefused) {
+  Harness a;
+  JobOptions options = Options();
+  ASSERT_OK_AND_ASSIGN(auto job, CountJob(a, 6000).Build(options));
+  ASSERT_OK(job->Start());
+  OpenGateAndWait(a, 1000);
+  ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerCheckpoint());
+  ASSERT_OK_AND_ASSIGN(CheckpointStats stats, job->WaitForCheckpoint(id, 30s));
+  job->Cancel();
+  job->Wait().IgnoreError();
+
+  Harness b;
+  JobBuilder two_sources("counts");
+  auto gate = b.gate;
+  two_sources
+      .AddSource<Event>(
+          [gate] {
+            return std::unique_ptr<SourceFunction<Event>>(
+                std::make_unique<GatedSource>(6000, gate));
+          },
+          "source")
+      .Uid("source")
+      .SetParallelism(2)
+      .KeyBy([](const Event& e) { return e.key; })
+      .Process<Event>([] { return std::make_unique<CountPerKey>(); })
+      .Uid("count")
+      .SetParallelism(2)
+      .SinkTo(CollectInto(b.out));
+  options.restore_from = stats.path;
+  options.allow_non_restored_state = true;  // the job has no 'check' map
+  Result<std::unique_ptr<Job>> resumed = two_sources.Build(options);
+  ASSERT_FALSE(resumed.ok());
+  EXPECT_EQ(resumed.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(resumed.status().ToString(),
+              ::testing::HasSubstr("uid 'source' has split-mode list state "
+                                   "'offset' and its parallelism changed "
+                                   "from 1 to 2"));
+}
+
 TEST_P(JobCheckpointTest, MetadataNamesExactlyTheFilesOnDisk) {
   Harness run;
   JobOptions options = Options();
