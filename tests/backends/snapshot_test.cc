@@ -152,10 +152,13 @@ BackendSnapshot WithoutReadyDb(BackendSnapshot snapshot) {
 
 bool IsRocks(const BackendParam& p) { return p.name == "rocksdb"; }
 
+// With the ready-made DB (off by default, experimental) so that both
+// restore paths are exercised.
 RocksDBOptions SmallRocks(size_t write_buffer = size_t{4} << 20) {
   RocksDBOptions r;
   r.block_cache_bytes = size_t{8} << 20;
   r.write_buffer_bytes = write_buffer;
+  r.ready_db_snapshots = true;
   return r;
 }
 
