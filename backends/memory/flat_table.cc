@@ -39,8 +39,11 @@ struct FlatTable::HeapEntry {
 
 namespace {
 
+// The tag array, rounded up so that the slots after it start at a multiple
+// of 128 bytes (PageBuffer aligns to 128): slots of 128 or 256 bytes are
+// then adjacent-line pairs.
 constexpr size_t TagBytes(size_t capacity) {
-  return (capacity * sizeof(uint32_t) + 63) / 64 * 64;
+  return (capacity * sizeof(uint32_t) + 127) / 128 * 128;
 }
 
 }  // namespace
@@ -54,6 +57,7 @@ FlatTable& FlatTable::operator=(FlatTable&& other) noexcept {
     slots_ = std::exchange(other.slots_, nullptr);
     capacity_ = std::exchange(other.capacity_, 0);
     slot_size_ = std::exchange(other.slot_size_, 0);
+    header_size_ = other.header_size_;
     size_ = std::exchange(other.size_, 0);
     heap_entries_ = std::exchange(other.heap_entries_, 0);
     ++other.epoch_;
@@ -62,27 +66,27 @@ FlatTable& FlatTable::operator=(FlatTable&& other) noexcept {
   return *this;
 }
 
-FlatTable::HeapEntry* FlatTable::HeapOf(const char* slot) {
+FlatTable::HeapEntry* FlatTable::HeapOf(const char* slot) const {
   HeapEntry* e;
-  std::memcpy(&e, slot + kHeaderSize, sizeof(e));
+  std::memcpy(&e, slot + header_size_, sizeof(e));
   return e;
 }
 
-std::string_view FlatTable::HeapValue(const char* slot) {
+std::string_view FlatTable::HeapValue(const char* slot) const {
   return HeapOf(slot)->value();
 }
 
 std::string_view FlatTable::KeyAt(size_t i) const {
   const char* slot = SlotAt(i);
   if (IsHeap(slot)) return HeapOf(slot)->key();
-  return {slot + kHeaderSize, Load16(slot + kKeyLenOffset)};
+  return {slot + header_size_, Load16(slot + kKeyLenOffset)};
 }
 
 FlatTable::Entry FlatTable::At(size_t index) const {
   assert(index < capacity_ && tags()[index] != 0);
   const char* slot = SlotAt(index);
   Entry e;
-  std::memcpy(&e.ts_, slot, sizeof(e.ts_));
+  e.ts_ = TimestampAt(index);
   const uint16_t value_len = Load16(slot + kValueLenOffset);
   if (value_len == kHeapEntry) {
     const HeapEntry* h = HeapOf(slot);
@@ -90,29 +94,29 @@ FlatTable::Entry FlatTable::At(size_t index) const {
     e.value_ = h->value();
   } else {
     const uint16_t key_len = Load16(slot + kKeyLenOffset);
-    e.key_ = {slot + kHeaderSize, key_len};
-    e.value_ = {slot + kHeaderSize + key_len, value_len};
+    e.key_ = {slot + header_size_, key_len};
+    e.value_ = {slot + header_size_ + key_len, value_len};
   }
   return e;
 }
 
 void FlatTable::Emplace(char* slot, uint32_t tag, std::string_view key,
                         std::string_view value, int64_t ts) {
-  std::memcpy(slot, &ts, sizeof(ts));
+  if (keeps_timestamps()) std::memcpy(slot + kTsOffset, &ts, sizeof(ts));
   Store32(slot + kTagOffset, tag);
   if (FitsInline(key.size(), value.size())) {
     Store16(slot + kKeyLenOffset, static_cast<uint16_t>(key.size()));
     Store16(slot + kValueLenOffset, static_cast<uint16_t>(value.size()));
-    std::memcpy(slot + kHeaderSize, key.data(), key.size());
+    std::memcpy(slot + header_size_, key.data(), key.size());
     if (!value.empty()) {
-      std::memcpy(slot + kHeaderSize + key.size(), value.data(), value.size());
+      std::memcpy(slot + header_size_ + key.size(), value.data(), value.size());
     }
     return;
   }
   Store16(slot + kKeyLenOffset, 0);
   Store16(slot + kValueLenOffset, kHeapEntry);
   HeapEntry* e = HeapEntry::New(key, value);
-  std::memcpy(slot + kHeaderSize, &e, sizeof(e));
+  std::memcpy(slot + header_size_, &e, sizeof(e));
   ++heap_entries_;
 }
 
@@ -126,7 +130,7 @@ void FlatTable::AssignSlow(size_t index, std::string_view value, int64_t ts) {
   char* slot = SlotAt(index);
   if (!IsHeap(slot)) {
     const uint16_t key_len = Load16(slot + kKeyLenOffset);
-    char* key = slot + kHeaderSize;
+    char* key = slot + header_size_;
     if (FitsInline(key_len, value.size())) {
       // memmove: the value may be this entry's own.
       if (!value.empty())
@@ -135,7 +139,7 @@ void FlatTable::AssignSlow(size_t index, std::string_view value, int64_t ts) {
     } else {
       // New() copies key and value out of the slot before it is reused.
       HeapEntry* e = HeapEntry::New({key, key_len}, value);
-      std::memcpy(slot + kHeaderSize, &e, sizeof(e));
+      std::memcpy(slot + header_size_, &e, sizeof(e));
       Store16(slot + kKeyLenOffset, 0);
       Store16(slot + kValueLenOffset, kHeapEntry);
       ++heap_entries_;
@@ -145,9 +149,9 @@ void FlatTable::AssignSlow(size_t index, std::string_view value, int64_t ts) {
     const uint32_t key_len = e->key_len;
     if (FitsInline(key_len, value.size())) {
       // Back into the slot; the value may live in `e`, freed only after.
-      std::memcpy(slot + kHeaderSize, e->data(), key_len);
+      std::memcpy(slot + header_size_, e->data(), key_len);
       if (!value.empty()) {
-        std::memcpy(slot + kHeaderSize + key_len, value.data(), value.size());
+        std::memcpy(slot + header_size_ + key_len, value.data(), value.size());
       }
       Store16(slot + kKeyLenOffset, static_cast<uint16_t>(key_len));
       Store16(slot + kValueLenOffset, static_cast<uint16_t>(value.size()));
@@ -161,10 +165,10 @@ void FlatTable::AssignSlow(size_t index, std::string_view value, int64_t ts) {
     } else {
       HeapEntry* fresh = HeapEntry::New(e->key(), value);
       HeapEntry::Free(e);
-      std::memcpy(slot + kHeaderSize, &fresh, sizeof(fresh));
+      std::memcpy(slot + header_size_, &fresh, sizeof(fresh));
     }
   }
-  std::memcpy(slot, &ts, sizeof(ts));
+  SetTimestamp(index, ts);
 }
 
 size_t FlatTable::Upsert(std::string_view key, uint64_t hash,
@@ -242,7 +246,7 @@ size_t FlatTable::ChooseSlotSize(size_t extra_len) const {
   constexpr size_t kBuckets = kMaxSlotSize / 8 + 2;  // the last: too large
   size_t counts[kBuckets] = {};
   const auto add = [&](size_t len) {
-    const size_t need = kHeaderSize + len;
+    const size_t need = header_size_ + len;
     ++counts[need > kMaxSlotSize ? kBuckets - 1 : (need + 7) / 8];
   };
   add(extra_len);
@@ -318,14 +322,14 @@ void FlatTable::Rebuild(size_t min_capacity, size_t extra_len) {
     tags[j] = tag;
     const char* from = old_slots + i * old_slot_size;
     char* to = SlotAt(j);
-    int64_t ts;
-    std::memcpy(&ts, from, sizeof(ts));
+    int64_t ts = 0;
+    if (keeps_timestamps()) std::memcpy(&ts, from + kTsOffset, sizeof(ts));
     if (!IsHeap(from)) {
       const uint16_t key_len = Load16(from + kKeyLenOffset);
       const uint16_t value_len = Load16(from + kValueLenOffset);
       // Emplace() counts a new heap block if the entry no longer fits.
-      Emplace(to, tag, {from + kHeaderSize, key_len},
-              {from + kHeaderSize + key_len, value_len}, ts);
+      Emplace(to, tag, {from + header_size_, key_len},
+              {from + header_size_ + key_len, value_len}, ts);
       continue;
     }
     HeapEntry* e = HeapOf(from);
@@ -334,7 +338,7 @@ void FlatTable::Rebuild(size_t min_capacity, size_t extra_len) {
       HeapEntry::Free(e);
       --heap_entries_;
     } else {
-      std::memcpy(to, from, kHeaderSize + sizeof(e));
+      std::memcpy(to, from, header_size_ + sizeof(e));
     }
   }
 }

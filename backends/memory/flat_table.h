@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // FlatTable: an open-addressing hash table (linear probing, backward-shift
-// deletion) from byte-string keys to byte-string values with a timestamp,
-// for the memory backend's value states.
+// deletion) from byte-string keys to byte-string values, each with a
+// timestamp if the table keeps them, for the memory backend's value states.
 //
-// Layout: fixed-size slots, [timestamp][tag][key length][value length]
-// [key bytes][value bytes], and beside them a dense array of the same 32-bit
-// tags (part of each key's hash; 0 = empty). An entry whose key and value
-// fit in a slot lives there, and a lookup reads its home slot and the next
-// (where nine keys in ten are at the load the table keeps) with one DRAM
+// Layout: fixed-size slots, [tag][key length][value length][timestamp, only
+// in tables that keep them][key bytes][value bytes], and beside them a dense
+// array of the same 32-bit tags (part of each key's hash; 0 = empty). A
+// table without timestamps has an 8-byte header, so that a 16-byte key and
+// a 100-byte value fit a 128-byte slot: slots of a multiple of 128 bytes are
+// aligned to 128, each 128 bytes one adjacent-line pair. An entry whose key and
+// value fit in a slot lives there, and a lookup reads its home slot and the
+// next (where nine keys in ten are at the load the table keeps) with one DRAM
 // miss, all their cache lines fetched at once, and the tag array only for
 // longer probe runs; a slot array pointing to separately allocated entries
 // costs two misses. Larger entries live in a heap block that the slot
@@ -51,7 +54,15 @@ class FlatTable {
     int64_t ts_ = 0;
   };
 
+  // Whether entries carry a timestamp (states with a TTL). Without, the
+  // timestamps given to Upsert and Assign are dropped and every entry's
+  // is 0.
+  enum class Timestamps : uint8_t { kNone, kKept };
+
   FlatTable() = default;
+  explicit FlatTable(Timestamps timestamps)
+      : header_size_(timestamps == Timestamps::kKept ? kHeaderSizeWithTs
+                                                     : kHeaderSizeNoTs) {}
   FlatTable(const FlatTable&) = delete;
   FlatTable& operator=(const FlatTable&) = delete;
   FlatTable(FlatTable&& other) noexcept { *this = std::move(other); }
@@ -66,6 +77,7 @@ class FlatTable {
   size_t heap_entries() const { return heap_entries_; }
   // True if the arrays were mapped with the huge-page hint.
   bool huge_pages() const { return buffer_.mapped(); }
+  bool keeps_timestamps() const { return header_size_ == kHeaderSizeWithTs; }
   uint64_t epoch() const { return epoch_; }
 
   // The 64-bit hash the table expects (XXH3). Only its upper 32 bits are
@@ -113,16 +125,17 @@ class FlatTable {
   std::string_view ValueAt(size_t index) const {
     const char* slot = SlotAt(index);
     if (IsHeap(slot)) return HeapValue(slot);
-    return {slot + kHeaderSize + Load16(slot + kKeyLenOffset),
+    return {slot + header_size_ + Load16(slot + kKeyLenOffset),
             Load16(slot + kValueLenOffset)};
   }
+  // 0 in a table without timestamps.
   int64_t TimestampAt(size_t index) const {
-    int64_t ts;
-    std::memcpy(&ts, SlotAt(index), sizeof(ts));
+    int64_t ts = 0;
+    if (keeps_timestamps()) std::memcpy(&ts, SlotAt(index) + kTsOffset, 8);
     return ts;
   }
   void SetTimestamp(size_t index, int64_t ts) {
-    std::memcpy(SlotAt(index), &ts, sizeof(ts));
+    if (keeps_timestamps()) std::memcpy(SlotAt(index) + kTsOffset, &ts, 8);
   }
   // Sets the value and timestamp of the entry at `index`. `value` may point
   // into this entry's own value.
@@ -134,11 +147,11 @@ class FlatTable {
       if (FitsInline(key_len, value.size())) {
         // memmove: the value may be this entry's own.
         if (!value.empty()) {
-          std::memmove(slot + kHeaderSize + key_len, value.data(),
+          std::memmove(slot + header_size_ + key_len, value.data(),
                        value.size());
         }
         Store16(slot + kValueLenOffset, static_cast<uint16_t>(value.size()));
-        std::memcpy(slot, &ts, sizeof(ts));
+        SetTimestamp(index, ts);
         return;
       }
     }
@@ -166,13 +179,16 @@ class FlatTable {
   }
 
  private:
-  // Slot header: timestamp, tag (a copy of the tag array's, 0 when the slot
-  // is empty), key length, value length (kHeapEntry: the entry is in a heap
-  // block, whose address follows the header; the key length is then 0).
-  static constexpr size_t kHeaderSize = 16;
-  static constexpr size_t kTagOffset = 8;
-  static constexpr size_t kKeyLenOffset = 12;
-  static constexpr size_t kValueLenOffset = 14;
+  // Slot header: tag (a copy of the tag array's, 0 when the slot is empty),
+  // key length, value length (kHeapEntry: the entry is in a heap block,
+  // whose address follows the header; the key length is then 0), and the
+  // timestamp in tables that keep them.
+  static constexpr size_t kHeaderSizeNoTs = 8;
+  static constexpr size_t kHeaderSizeWithTs = 16;
+  static constexpr size_t kTagOffset = 0;
+  static constexpr size_t kKeyLenOffset = 4;
+  static constexpr size_t kValueLenOffset = 6;
+  static constexpr size_t kTsOffset = 8;
   static constexpr uint16_t kHeapEntry = 0xffff;
   static constexpr size_t kMinSlotSize = 32;
   static constexpr size_t kMaxSlotSize = 256;
@@ -205,8 +221,8 @@ class FlatTable {
   static bool IsHeap(const char* slot) {
     return Load16(slot + kValueLenOffset) == kHeapEntry;
   }
-  static HeapEntry* HeapOf(const char* slot);
-  static std::string_view HeapValue(const char* slot);
+  HeapEntry* HeapOf(const char* slot) const;
+  std::string_view HeapValue(const char* slot) const;
   // Starts the DRAM reads of all cache lines of `count` slots from i (at
   // the end of the array, of bytes past it: prefetches do not fault).
   void PrefetchSlots(size_t i, size_t count) const {
@@ -221,7 +237,7 @@ class FlatTable {
     const char* slot = SlotAt(i);
     if (IsHeap(slot)) return KeyAt(i) == key;
     return Load16(slot + kKeyLenOffset) == key.size() &&
-           BytesEqual(slot + kHeaderSize, key.data(), key.size());
+           BytesEqual(slot + header_size_, key.data(), key.size());
   }
   // memcmp(a, b, n) == 0, without a call for keys of 8 to 32 bytes.
   static bool BytesEqual(const char* a, const char* b, size_t n) {
@@ -242,7 +258,7 @@ class FlatTable {
   void AssignSlow(size_t index, std::string_view value, int64_t ts);
   // Inline lengths are 16 bits; slots are far smaller.
   bool FitsInline(size_t key_len, size_t value_len) const {
-    return key_len + value_len <= slot_size_ - kHeaderSize;
+    return key_len + value_len <= slot_size_ - header_size_;
   }
 
   // Writes a new entry into the empty slot `slot`.
@@ -264,6 +280,7 @@ class FlatTable {
   size_t size_ = 0;
   size_t heap_entries_ = 0;
   uint64_t epoch_ = 0;
+  size_t header_size_ = kHeaderSizeWithTs;  // kHeaderSizeNoTs or WithTs
 };
 
 }  // namespace weir::internal

@@ -61,7 +61,7 @@ PageBuffer::PageBuffer(size_t bytes) : size_(bytes) {
       return;
     }
   }
-  data_ = static_cast<char*>(std::aligned_alloc(64, RoundUp(bytes, 64)));
+  data_ = static_cast<char*>(std::aligned_alloc(128, RoundUp(bytes, 128)));
   if (data_ == nullptr) OutOfMemory(bytes);
   __builtin_memset(data_, 0, bytes);
 }

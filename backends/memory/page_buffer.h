@@ -22,7 +22,7 @@ class PageBuffer {
   static constexpr size_t kHugeThreshold = size_t{1} << 20;
 
   PageBuffer() = default;
-  // `bytes` zero bytes, aligned to at least 64 bytes.
+  // `bytes` zero bytes, aligned to at least 128 bytes.
   explicit PageBuffer(size_t bytes);
   PageBuffer(const PageBuffer&) = delete;
   PageBuffer& operator=(const PageBuffer&) = delete;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "backends/memory/flat_table.h"
 
+#include <cstring>
 #include <map>
 #include <random>
 #include <string>
@@ -20,8 +21,11 @@ std::string KeyFor(int i) {
   return key;
 }
 
-TEST(FlatTable, MatchesAMapUnderRandomOperations) {
-  FlatTable table;
+// Random upserts, erases and lookups against a std::map; timestamps are
+// checked if the table keeps them (else they are 0).
+void MatchesAMapUnderRandomOperations(FlatTable::Timestamps timestamps) {
+  FlatTable table(timestamps);
+  const bool kept = timestamps == FlatTable::Timestamps::kKept;
   std::map<std::string, std::pair<std::string, int64_t>> model;
   std::mt19937_64 rng(42);
   for (int step = 0; step < 200000; ++step) {
@@ -45,7 +49,8 @@ TEST(FlatTable, MatchesAMapUnderRandomOperations) {
         if (i != FlatTable::kNone) {
           EXPECT_EQ(table.At(i).key(), key);
           EXPECT_EQ(table.At(i).value(), it->second.first);
-          EXPECT_EQ(table.At(i).ts(), it->second.second);
+          EXPECT_EQ(table.At(i).ts(), kept ? it->second.second : 0);
+          EXPECT_EQ(table.TimestampAt(i), kept ? it->second.second : 0);
         }
         break;
       }
@@ -68,6 +73,71 @@ TEST(FlatTable, MatchesAMapUnderRandomOperations) {
     const size_t i = table.Find(key, FlatTable::Hash(key));
     ASSERT_NE(i, FlatTable::kNone) << key;
     EXPECT_EQ(table.At(i).value(), value.first);
+  }
+}
+
+TEST(FlatTable, MatchesAMapUnderRandomOperations) {
+  MatchesAMapUnderRandomOperations(FlatTable::Timestamps::kKept);
+}
+
+TEST(FlatTable, WithoutTimestampsMatchesAMapUnderRandomOperations) {
+  MatchesAMapUnderRandomOperations(FlatTable::Timestamps::kNone);
+}
+
+TEST(FlatTable, WithoutTimestampsEntriesFitAligned128ByteSlots) {
+  // A 16-byte key with its length byte and a 101-byte value: 118 bytes,
+  // with the 8-byte header 126, so 128-byte slots, each at a multiple of
+  // 128 bytes (an adjacent-line pair). With timestamps they take 136.
+  FlatTable table(FlatTable::Timestamps::kNone);
+  EXPECT_FALSE(table.keeps_timestamps());
+  constexpr int kKeys = 20000;
+  const auto key_of = [](int i) {
+    std::string key(17, 'k');
+    key[0] = 16;
+    std::memcpy(&key[1], &i, sizeof(i));
+    return key;
+  };
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = key_of(i);
+    table.Upsert(key, FlatTable::Hash(key), std::string(101, 'v'), 5);
+  }
+  EXPECT_EQ(table.slot_size(), 128u);
+  EXPECT_EQ(table.heap_entries(), 0u);
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = key_of(i);
+    const size_t index = table.Find(key, FlatTable::Hash(key));
+    ASSERT_NE(index, FlatTable::kNone);
+    const auto address =
+        reinterpret_cast<uintptr_t>(table.At(index).key().data());
+    EXPECT_EQ((address - 8) % 128, 0u) << i;
+    EXPECT_EQ(table.ValueAt(index), std::string(101, 'v'));
+    EXPECT_EQ(table.TimestampAt(index), 0);
+  }
+  FlatTable with_ts(FlatTable::Timestamps::kKept);
+  with_ts.Upsert(key_of(0), FlatTable::Hash(key_of(0)), std::string(101, 'v'),
+                 5);
+  EXPECT_EQ(with_ts.slot_size(), 136u);
+}
+
+TEST(FlatTable, WithoutTimestampsHeapEntriesWork) {
+  FlatTable table(FlatTable::Timestamps::kNone);
+  for (int i = 0; i < 40; ++i) {
+    table.Upsert(KeyFor(i), 7, std::string(i < 30 ? 4 : 500 + i, 'h'), i);
+  }
+  EXPECT_EQ(table.heap_entries(), 10u);
+  for (int i = 0; i < 40; i += 3) EXPECT_TRUE(table.Erase(KeyFor(i), 7));
+  for (int i = 0; i < 40; ++i) {
+    const size_t index = table.Find(KeyFor(i), 7);
+    if (i % 3 == 0) {
+      EXPECT_EQ(index, FlatTable::kNone);
+      continue;
+    }
+    ASSERT_NE(index, FlatTable::kNone);
+    EXPECT_EQ(table.At(index).key(), KeyFor(i));
+    EXPECT_EQ(table.ValueAt(index), std::string(i < 30 ? 4 : 500 + i, 'h'));
+    table.Assign(index, std::string(i < 30 ? 600 : 3, 'g'), 9);
+    EXPECT_EQ(table.ValueAt(index), std::string(i < 30 ? 600 : 3, 'g'));
+    EXPECT_EQ(table.TimestampAt(index), 0);
   }
 }
 

@@ -20,7 +20,7 @@ TEST(PageBuffer, SmallBlocksAreZeroedHeapMemory) {
   PageBuffer b(1000);
   EXPECT_FALSE(b.mapped());
   EXPECT_EQ(b.size(), 1000u);
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 128, 0u);
   EXPECT_TRUE(AllZero(b));
   b.data()[999] = 1;
 }
