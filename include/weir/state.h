@@ -42,23 +42,40 @@ Status UnknownVersion(std::string_view state_name, uint32_t version,
 
 template <class T, class S>
 void EncodeValue(const S& serializer, const T& value, std::string* out) {
-  out->clear();
-  PutVersion(S::kVersion, out);
+  if constexpr (S::kVersion < 0x80) {
+    out->assign(1, static_cast<char>(S::kVersion));
+  } else {
+    out->clear();
+    PutVersion(S::kVersion, out);
+  }
   serializer.Serialize(value, out);
+}
+
+// Reads the varint version header of `*in` into *version and removes it;
+// false if it is malformed (longer than 5 bytes or cut off).
+inline bool ParseVersion(std::string_view* in, uint32_t* version) {
+  *version = 0;
+  for (int shift = 0;; shift += 7) {
+    if (in->empty() || shift > 28) return false;
+    const auto byte = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    *version |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
 }
 
 template <class T, class S>
 Status DecodeValue(const S& serializer, std::string_view name,
                    std::string_view in, T* out) {
-  uint32_t version = 0;
-  for (int shift = 0;; shift += 7) {
-    if (in.empty() || shift > 28) return BadVersionHeader(name);
-    const auto byte = static_cast<uint8_t>(in.front());
+  uint32_t version;
+  // The usual case, every version below 128: a one-byte header.
+  if (!in.empty() && static_cast<uint8_t>(in.front()) < 0x80) {
+    version = static_cast<uint8_t>(in.front());
     in.remove_prefix(1);
-    version |= static_cast<uint32_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) break;
+  } else if (!ParseVersion(&in, &version)) {
+    return BadVersionHeader(name);
   }
-  if (version == 0 || version > S::kVersion) {
+  if (version == 0 || version > S::kVersion) [[unlikely]] {
     return UnknownVersion(name, version, S::kVersion);
   }
   return serializer.Deserialize(version, in, out);
@@ -86,14 +103,20 @@ class ValueState {
 
   // The value for the current key, or nullopt if there is none.
   Result<std::optional<T>> Value() {
+    // One object returned on every path, so that it is built in the
+    // caller's (NRVO) and the value is decoded right into it, not copied.
+    Result<std::optional<T>> result{std::optional<T>()};
     std::string_view bytes;
     Result<bool> found = raw_->GetView(ns_, &buf_, &bytes);
-    if (!found.ok()) return found.status();
-    if (!*found) return std::optional<T>();
-    T value{};
-    Status s = internal::DecodeValue(serializer_, name_, bytes, &value);
-    if (!s.ok()) return s;
-    return std::optional<T>(std::move(value));
+    if (!found.ok()) {
+      result = Result<std::optional<T>>(std::move(found).status());
+    } else if (*found) {
+      std::optional<T>& value = *result;
+      value.emplace();
+      Status s = internal::DecodeValue(serializer_, name_, bytes, &*value);
+      if (!s.ok()) result = Result<std::optional<T>>(std::move(s));
+    }
+    return result;
   }
   Status Update(const T& value) {
     internal::EncodeValue(serializer_, value, &buf_);
