@@ -82,6 +82,25 @@ std::string_view FlatTable::KeyAt(size_t i) const {
   return {slot + header_size_, Load16(slot + kKeyLenOffset)};
 }
 
+size_t FlatTable::FindFrom(size_t i, uint32_t tag, std::string_view key) const {
+  // A longer run (one lookup in ten): the next four slots, fetched at
+  // once, hold most of the rest; one more miss instead of two dependent
+  // ones (the tag array, then the slot).
+  PrefetchSlots(i, 4);
+  for (int probe = 0; probe < 4; ++probe) {
+    const uint32_t t = Load32(SlotAt(i) + kTagOffset);
+    if (t == tag && KeyEquals(i, key)) return i;
+    if (t == 0) return kNone;
+    if (++i == capacity_) i = 0;
+  }
+  for (;;) {
+    const uint32_t t = tags()[i];
+    if (t == 0) return kNone;
+    if (t == tag && KeyEquals(i, key)) return i;
+    if (++i == capacity_) i = 0;
+  }
+}
+
 FlatTable::Entry FlatTable::At(size_t index) const {
   assert(index < capacity_ && tags()[index] != 0);
   const char* slot = SlotAt(index);

@@ -100,22 +100,7 @@ class FlatTable {
       if (t == 0) return kNone;
       if (++i == capacity_) i = 0;
     }
-    // A longer run (one lookup in ten): the next four slots, fetched at
-    // once, hold most of the rest; one more miss instead of two dependent
-    // ones (the tag array, then the slot).
-    PrefetchSlots(i, 4);
-    for (int probe = 0; probe < 4; ++probe) {
-      const uint32_t t = Load32(SlotAt(i) + kTagOffset);
-      if (t == tag && KeyEquals(i, key)) return i;
-      if (t == 0) return kNone;
-      if (++i == capacity_) i = 0;
-    }
-    for (;;) {
-      const uint32_t t = tags()[i];
-      if (t == 0) return kNone;
-      if (t == tag && KeyEquals(i, key)) return i;
-      if (++i == capacity_) i = 0;
-    }
+    return FindFrom(i, tag, key);
   }
   // Starts reading the slots where `hash` would be (see Find).
   void Prefetch(uint64_t hash) const {
@@ -223,16 +208,29 @@ class FlatTable {
   }
   HeapEntry* HeapOf(const char* slot) const;
   std::string_view HeapValue(const char* slot) const;
+  // Fetches the cache line at `address` in a state ready for writing: most
+  // lookups are followed by a write of the value (read-modify-write), whose
+  // stores would otherwise wait for a second round to memory (x86-64:
+  // PREFETCHW, a no-op on CPUs without it).
+  static void PrefetchForWrite(uintptr_t address) {
+#if defined(__x86_64__)
+    asm volatile("prefetchw (%0)" : : "r"(address));
+#else
+    __builtin_prefetch(reinterpret_cast<const void*>(address), 1);
+#endif
+  }
   // Starts the DRAM reads of all cache lines of `count` slots from i (at
   // the end of the array, of bytes past it: prefetches do not fault).
   void PrefetchSlots(size_t i, size_t count) const {
     const auto first = reinterpret_cast<uintptr_t>(SlotAt(i));
     const uintptr_t last = first + count * slot_size_ - 1;
     for (uintptr_t line = first & ~uintptr_t{63}; line <= last; line += 64) {
-      __builtin_prefetch(reinterpret_cast<const void*>(line));
+      PrefetchForWrite(line);
     }
   }
   std::string_view KeyAt(size_t i) const;
+  // Find() past the home slot and the next: probes from slot `i`.
+  size_t FindFrom(size_t i, uint32_t tag, std::string_view key) const;
   bool KeyEquals(size_t i, std::string_view key) const {
     const char* slot = SlotAt(i);
     if (IsHeap(slot)) return KeyAt(i) == key;

@@ -17,45 +17,63 @@
 #include "lib/coding.h"
 #include "lib/hash.h"
 
+// XXH3 compiled into this header (static functions, no clash with the
+// library's): the same function as weir::Hash64 (lib/hash.h), without a
+// call into libxxhash for every key. A test checks that they agree.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+#undef XXH_INLINE_ALL
+
 namespace weir::internal {
 
 class MemKey {
  public:
   MemKey(int max_parallelism, KeyGroupRange range)
-      : max_parallelism_(max_parallelism), range_(range) {}
+      : max_parallelism_(max_parallelism),
+        group_mask_((max_parallelism & (max_parallelism - 1)) == 0
+                        ? static_cast<uint64_t>(max_parallelism - 1)
+                        : kNoMask),
+        range_(range) {}
+  // Not copyable: encoded() may point into the object itself.
+  MemKey(const MemKey&) = delete;
+  MemKey& operator=(const MemKey&) = delete;
 
   Status Set(std::string_view key) {
-    const uint64_t hash = Hash64(key);
-    // KeyGroupForKey(key, max_parallelism_), without hashing again.
+    const uint64_t hash = XXH3_64bits(key.data(), key.size());
+    // KeyGroupForKey(key, max_parallelism_), without hashing again, and
+    // for a power of two (the default 128) without a division: the key's
+    // entry is prefetched as soon as its group is known, so the latency of
+    // this chain (key, hash, group, slot address) comes before the miss.
     const int kg =
-        static_cast<int>(hash % static_cast<uint64_t>(max_parallelism_));
+        static_cast<int>(group_mask_ != kNoMask
+                             ? hash & group_mask_
+                             : hash % static_cast<uint64_t>(max_parallelism_));
     if (!range_.Contains(kg)) return OutOfRange(kg);
     key_group_ = kg;
     hash_ = hash;
     ++sequence_;
     if (prefetcher_ != nullptr) prefetcher_(prefetch_state_, *this);
-    if (key.size() < 0x80) {
-      // The usual short key: a one-byte varint, without PutVarint's loop.
-      encoded_.resize(key.size() + 1);
-      encoded_[0] = static_cast<char>(key.size());
-      if (!key.empty()) std::memcpy(&encoded_[1], key.data(), key.size());
+    if (key.size() < kInline) {
+      // The usual short key, in the inline buffer behind a one-byte varint.
+      short_[0] = static_cast<char>(key.size());
+      CopyShort(short_ + 1, key.data(), key.size());
+      encoded_view_ = {short_, key.size() + 1};
     } else {
-      encoded_.clear();
-      PutLengthPrefixed(&encoded_, key);
+      long_.clear();
+      PutLengthPrefixed(&long_, key);
+      encoded_view_ = long_;
     }
-    key_offset_ = encoded_.size() - key.size();
+    key_offset_ = encoded_view_.size() - key.size();
     return Status::OK();
   }
 
   bool is_set() const { return key_group_ >= 0; }
-  std::string_view key() const {
-    return std::string_view(encoded_).substr(key_offset_);
-  }
+  std::string_view key() const { return encoded_view_.substr(key_offset_); }
   int key_group() const { return key_group_; }
   // Index of the key group within the backend's range.
   int slot() const { return key_group_ - range_.start; }
-  // Varint length + key bytes.
-  const std::string& encoded() const { return encoded_; }
+  // Varint length + key bytes; valid until the next Set().
+  std::string_view encoded() const { return encoded_view_; }
   // Hash64(key()).
   uint64_t hash() const { return hash_; }
   // Changes with every Set: the same sequence means the same current key.
@@ -80,13 +98,41 @@ class MemKey {
   }
 
  private:
+  // Keys shorter than this (with their length byte) live in short_.
+  static constexpr size_t kInline = 63;
+
+  // memcpy for n < kInline, as a few overlapping word moves instead of a
+  // call for the common lengths.
+  static void CopyShort(char* to, const char* from, size_t n) {
+    if (n >= 8 && n <= 32) {
+      uint64_t a, b, c, d;
+      std::memcpy(&a, from, 8);
+      std::memcpy(&b, from + n - 8, 8);
+      if (n > 16) {
+        std::memcpy(&c, from + 8, 8);
+        std::memcpy(&d, from + n - 16, 8);
+        std::memcpy(to + 8, &c, 8);
+        std::memcpy(to + n - 16, &d, 8);
+      }
+      std::memcpy(to, &a, 8);
+      std::memcpy(to + n - 8, &b, 8);
+    } else if (n != 0) {
+      std::memcpy(to, from, n);
+    }
+  }
+
+  static constexpr uint64_t kNoMask = ~uint64_t{0};
+
   int max_parallelism_;
+  uint64_t group_mask_;  // max_parallelism_ - 1 if a power of two
   KeyGroupRange range_;
   int key_group_ = -1;
   uint64_t hash_ = 0;
   uint64_t sequence_ = 0;
   size_t key_offset_ = 0;
-  std::string encoded_;
+  std::string_view encoded_view_;  // into short_ or long_
+  char short_[kInline + 1] = {};
+  std::string long_;
   mutable Prefetcher prefetcher_ = nullptr;
   mutable const void* prefetch_state_ = nullptr;
 };

@@ -55,14 +55,7 @@ class MemValueState final : public MemState, public RawValueState {
     FlatTable& table = tables_[slot()];
     const size_t i = table.Find(Key(ns), Hash(ns));
     if (i == FlatTable::kNone) return false;
-    if (descriptor_.ttl.enabled()) {
-      const int64_t now = Now();
-      if (IsExpired(descriptor_.ttl, table.TimestampAt(i), now)) {
-        table.EraseAt(i);
-        return false;
-      }
-      if (RefreshOnRead()) table.SetTimestamp(i, now);
-    }
+    if (descriptor_.ttl.enabled() && !LiveAfterRead(table, i)) return false;
     Remember(table, i, ns);
     *value = table.ValueAt(i);
     return true;
@@ -70,13 +63,13 @@ class MemValueState final : public MemState, public RawValueState {
 
   Status Put(std::string_view ns, std::string_view value) override {
     FlatTable& table = tables_[slot()];
-    const std::string_view k = Key(ns);
-    if (IsRemembered(table, k, ns)) {
+    // The write of a read-modify-write in the default namespace inline;
+    // the rest out of line, to keep this path short.
+    if (ns.empty() && IsRemembered(table, key_->encoded(), ns)) {
       table.Assign(last_.index, value, Now());
-    } else {
-      Remember(table, table.Upsert(k, Hash(ns), value, Now()), ns);
+      return Status::OK();
     }
-    return Status::OK();
+    return PutSlow(table, ns, value);
   }
 
   Status Clear(std::string_view ns) override {
@@ -127,6 +120,11 @@ class MemValueState final : public MemState, public RawValueState {
   }
 
  private:
+  // False, after erasing it, if the entry at `i` has expired; else
+  // refreshes its timestamp if reads do.
+  bool LiveAfterRead(FlatTable& table, size_t i);
+  Status PutSlow(FlatTable& table, std::string_view ns, std::string_view value);
+
   // [len][key][ns] of the current key: with the default namespace, the
   // current key's own bytes, without a copy.
   std::string_view Key(std::string_view ns) {
@@ -180,6 +178,31 @@ class MemValueState final : public MemState, public RawValueState {
   std::vector<FlatTable> tables_;
   LastEntry last_;
 };
+
+// Out of line (noinline: GCC inlines functions called once), so that the
+// registers and code they need do not weigh on GetView and Put.
+[[gnu::noinline]] bool MemValueState::LiveAfterRead(FlatTable& table,
+                                                    size_t i) {
+  const int64_t now = Now();
+  if (IsExpired(descriptor_.ttl, table.TimestampAt(i), now)) {
+    table.EraseAt(i);
+    return false;
+  }
+  if (RefreshOnRead()) table.SetTimestamp(i, now);
+  return true;
+}
+
+[[gnu::noinline]] Status MemValueState::PutSlow(FlatTable& table,
+                                                std::string_view ns,
+                                                std::string_view value) {
+  const std::string_view k = Key(ns);
+  if (IsRemembered(table, k, ns)) {
+    table.Assign(last_.index, value, Now());
+  } else {
+    Remember(table, table.Upsert(k, Hash(ns), value, Now()), ns);
+  }
+  return Status::OK();
+}
 
 }  // namespace
 

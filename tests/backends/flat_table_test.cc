@@ -9,6 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/memory/memory_key.h"
+#include "lib/coding.h"
+#include "lib/hash.h"
+
 namespace weir::internal {
 namespace {
 
@@ -371,6 +375,35 @@ TEST(FlatTable, HeapEntriesMoveWithBackwardShifts) {
   table.Clear();
   EXPECT_EQ(table.size(), 0u);
   EXPECT_EQ(table.heap_entries(), 0u);
+}
+
+// The memory backend's current key (memory_key.h), which FlatTable's hashes
+// come from: its inline XXH3 and its key groups are the library's, for
+// every key length and both kinds of max parallelism (a power of two uses a
+// mask instead of a division).
+TEST(MemKey, HashKeyGroupAndEncodingMatchTheLibrary) {
+  for (int max_parallelism : {128, 100, 1, 32768}) {
+    MemKey key(max_parallelism, KeyGroupRange::All(max_parallelism));
+    std::mt19937_64 rng(max_parallelism);
+    for (size_t len = 0; len <= 300; ++len) {
+      std::string bytes(len, '\0');
+      for (char& c : bytes) c = static_cast<char>(rng());
+      ASSERT_TRUE(key.Set(bytes).ok());
+      EXPECT_EQ(key.hash(), Hash64(bytes)) << len;
+      EXPECT_EQ(key.key_group(), KeyGroupForKey(bytes, max_parallelism)) << len;
+      EXPECT_EQ(key.key(), bytes) << len;
+      std::string encoded;
+      PutLengthPrefixed(&encoded, bytes);
+      EXPECT_EQ(key.encoded(), encoded) << len;
+    }
+  }
+  // A key group outside the range is refused.
+  MemKey key(128, KeyGroupRange{0, 0});
+  int refused = 0;
+  for (int i = 0; i < 50; ++i) {
+    if (!key.Set(KeyFor(i)).ok()) ++refused;
+  }
+  EXPECT_GT(refused, 0);
 }
 
 }  // namespace
