@@ -14,6 +14,7 @@
 #include <weir/key_group.h>
 #include <weir/status.h>
 
+#include "backends/memory/flat_table.h"
 #include "lib/coding.h"
 #include "lib/hash.h"
 
@@ -52,7 +53,9 @@ class MemKey {
     key_group_ = kg;
     hash_ = hash;
     ++sequence_;
-    if (prefetcher_ != nullptr) prefetcher_(prefetch_state_, *this);
+    if (prefetch_tables_ != nullptr) {
+      prefetch_tables_[kg - range_.start].Prefetch(hash);
+    }
     if (key.size() < kInline) {
       // The usual short key, in the inline buffer behind a one-byte varint.
       short_[0] = static_cast<char>(key.size());
@@ -79,15 +82,14 @@ class MemKey {
   // Changes with every Set: the same sequence means the same current key.
   uint64_t sequence() const { return sequence_; }
 
-  // A state that wants its entry of the next key read early: Set() calls
-  // fn(state, *this) as soon as the key's hash and group are known, so that
-  // the DRAM read of the entry overlaps the rest of Set() and of the
-  // caller's work until it reads the state. One state at a time (the last
-  // to ask); `state` must live as long as this key.
-  using Prefetcher = void (*)(const void* state, const MemKey& key);
-  void SetPrefetcher(Prefetcher fn, const void* state) const {
-    prefetcher_ = fn;
-    prefetch_state_ = state;
+  // A value state that wants its entry of the next key read early: Set()
+  // prefetches the key's slots in tables[slot()] (one FlatTable per key
+  // group of the range, with the hash of the bare key) as soon as the key's
+  // hash and group are known, so that the DRAM read overlaps the rest of
+  // Set() and of the caller's work until it reads the state. One state at a
+  // time (the last to ask); `tables` must live as long as this key.
+  void SetPrefetchTables(const FlatTable* tables) const {
+    prefetch_tables_ = tables;
   }
 
   Status OutOfRange(int kg) const {
@@ -133,8 +135,7 @@ class MemKey {
   std::string_view encoded_view_;  // into short_ or long_
   char short_[kInline + 1] = {};
   std::string long_;
-  mutable Prefetcher prefetcher_ = nullptr;
-  mutable const void* prefetch_state_ = nullptr;
+  mutable const FlatTable* prefetch_tables_ = nullptr;
 };
 
 }  // namespace weir::internal

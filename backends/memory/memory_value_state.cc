@@ -132,11 +132,6 @@ class MemValueState final : public MemState, public RawValueState {
     return Composite(ns);
   }
 
-  static void PrefetchEntry(const void* state, const MemKey& key) {
-    static_cast<const MemValueState*>(state)->tables_[key.slot()].Prefetch(
-        key.hash());
-  }
-
   uint64_t Hash(std::string_view ns) const {
     return WithNamespace(key_->hash(), ns);
   }
@@ -160,7 +155,7 @@ class MemValueState final : public MemState, public RawValueState {
     last_.default_ns = ns.empty();
     // The next key will likely be accessed here too: have SetCurrentKey
     // start reading its entry.
-    if (ns.empty()) key_->SetPrefetcher(&PrefetchEntry, this);
+    if (ns.empty()) key_->SetPrefetchTables(tables_.data());
   }
 
   // True if last_ is the entry of `key` ([len][key][ns]) in `table`. With

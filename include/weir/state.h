@@ -51,34 +51,37 @@ void EncodeValue(const S& serializer, const T& value, std::string* out) {
   serializer.Serialize(value, out);
 }
 
-// Reads the varint version header of `*in` into *version and removes it;
-// false if it is malformed (longer than 5 bytes or cut off).
-inline bool ParseVersion(std::string_view* in, uint32_t* version) {
-  *version = 0;
+// DecodeValue for any header: the varint loop and the errors.
+template <class T, class S>
+Status DecodeValueSlow(const S& serializer, std::string_view name,
+                       std::string_view in, T* out) {
+  uint32_t version = 0;
   for (int shift = 0;; shift += 7) {
-    if (in->empty() || shift > 28) return false;
-    const auto byte = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    *version |= static_cast<uint32_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
+    if (in.empty() || shift > 28) return BadVersionHeader(name);
+    const auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    version |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) break;
   }
+  if (version == 0 || version > S::kVersion) {
+    return UnknownVersion(name, version, S::kVersion);
+  }
+  return serializer.Deserialize(version, in, out);
 }
 
 template <class T, class S>
 Status DecodeValue(const S& serializer, std::string_view name,
                    std::string_view in, T* out) {
-  uint32_t version;
-  // The usual case, every version below 128: a one-byte header.
-  if (!in.empty() && static_cast<uint8_t>(in.front()) < 0x80) {
-    version = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-  } else if (!ParseVersion(&in, &version)) {
-    return BadVersionHeader(name);
+  // The usual case inline: a one-byte header holding a known version.
+  constexpr uint32_t kMaxShort = S::kVersion < 0x7f ? S::kVersion : 0x7f;
+  if (!in.empty()) {
+    const uint32_t version = static_cast<uint8_t>(in.front());
+    if (version - 1 < kMaxShort) {
+      return serializer.Deserialize(
+          version, std::string_view(in.data() + 1, in.size() - 1), out);
+    }
   }
-  if (version == 0 || version > S::kVersion) [[unlikely]] {
-    return UnknownVersion(name, version, S::kVersion);
-  }
-  return serializer.Deserialize(version, in, out);
+  return DecodeValueSlow(serializer, name, in, out);
 }
 
 }  // namespace internal
