@@ -3,9 +3,11 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include <rocksdb/db.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -580,10 +582,11 @@ class RocksDBBackend final : public KeyedStateBackend {
     return LoadRecords();
   }
 
-  // The snapshot's cut markers carry the old database's sequence numbers,
-  // which may exceed this one's (a fallback file holds its records at
-  // sequence number 0): left in place, one would pass for the marker of
-  // this backend's next snapshot, which would then not wait for its flush.
+  // The snapshot's cut markers are the old database's bookkeeping, not
+  // state. Deleting them is not what keeps them from passing for this
+  // backend's next marker (the Delete sits in a memtable, which the flush
+  // wait's kPersistedTier read skips): the session id in every marker does
+  // that (rocksdb_snapshot.h).
   Status RemoveCutMarkers() {
     if (!db_) return Status::InvalidArgument("the backend is closed");
     rocksdb::WriteBatch unmark;
@@ -615,6 +618,14 @@ class RocksDBBackend final : public KeyedStateBackend {
   }
 
   rocksdb::DB* raw_db() const { return db_.get(); }
+  // The column family named `name` (as in RocksDB), or null.
+  rocksdb::ColumnFamilyHandle* HandleForTesting(const std::string& name) {
+    if (name == rocksdb::kDefaultColumnFamilyName) return default_cf_;
+    for (auto& [op, rop] : ops_) {
+      if (op.ToHex() == name) return rop.cf;
+    }
+    return nullptr;
+  }
 
  private:
   static const char* ModeName(OperatorStateMode m) {
@@ -881,6 +892,30 @@ Status RemoveRestoredCutMarkers(KeyedStateBackend& backend) {
   Status s = rocks->ClipToOwnRange();
   if (!s.ok()) return s;
   return rocks->RemoveCutMarkers();
+}
+
+Status CompactRocksDBBackendForTesting(KeyedStateBackend& backend) {
+  auto* rocks = dynamic_cast<RocksDBBackend*>(&backend);
+  if (rocks == nullptr || rocks->raw_db() == nullptr) {
+    return Status::InvalidArgument("not an open RocksDB backend");
+  }
+  rocksdb::DB* db = rocks->raw_db();
+  std::vector<rocksdb::LiveFileMetaData> live;
+  db->GetLiveFilesMetaData(&live);
+  std::set<std::string> names;
+  for (const rocksdb::LiveFileMetaData& m : live) {
+    names.insert(m.column_family_name);
+  }
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  for (const std::string& name : names) {
+    rocksdb::ColumnFamilyHandle* cf = rocks->HandleForTesting(name);
+    if (cf == nullptr) continue;
+    rocksdb::Status rs = db->CompactRange(compact, cf, nullptr, nullptr);
+    if (!rs.ok()) return FromRocks(rs, "compact column family " + name);
+  }
+  return Status::OK();
 }
 
 Result<bool> RocksDBFileDeletionsEnabled(KeyedStateBackend& backend) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <random>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -135,8 +136,9 @@ class RocksPendingSnapshot final : public PendingSnapshot {
           return FromRocks(rs, "read cut marker of column family " + cf.name);
         }
         std::string_view v = value;
-        uint64_t found = 0;
-        if (rs.ok() && GetFixed64BE(&v, &found) && found >= marker_value_) {
+        uint64_t session = 0, found = 0;
+        if (rs.ok() && GetFixed64BE(&v, &session) && GetFixed64BE(&v, &found) &&
+            session == hub_->session() && found >= marker_value_) {
           break;
         }
         uint64_t errors = 0;
@@ -359,6 +361,22 @@ Status ClipColumnFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
   return Status::OK();
 }
 
+namespace {
+
+uint64_t NewSessionId() {
+  std::random_device random;
+  uint64_t id =
+      (uint64_t{random()} << 32) ^ random() ^
+      static_cast<uint64_t>(
+          std::chrono::steady_clock::now().time_since_epoch().count());
+  return id == 0 ? 1 : id;
+}
+
+}  // namespace
+
+RocksSnapshotHub::RocksSnapshotHub(rocksdb::DB* db)
+    : db_(db), session_(NewSessionId()) {}
+
 uint64_t RocksSnapshotHub::AddHold(const rocksdb::Snapshot* snapshot) {
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t id = next_id_++;
@@ -446,11 +464,13 @@ Result<std::unique_ptr<PendingSnapshot>> TakeRocksDBSnapshot(
         cf.handle, rocksdb::DB::Properties::kNumImmutableMemTable, &immutable);
     if (active > 0 || immutable > 0) dirty.push_back(cf);
   }
-  // The marker carries a value that only grows (sequence numbers survive
-  // restarts, and a restore removes the snapshot's markers), so a marker of
-  // an older snapshot never passes for this one.
+  // The marker carries this session's id and a value that only grows
+  // within it, so no marker of an older snapshot passes for this one: not
+  // one of this session, nor one that restored files brought in (see the
+  // header).
   const uint64_t marker_value = db->GetLatestSequenceNumber();
   std::string marker;
+  PutFixed64BE(&marker, hub->session());
   PutFixed64BE(&marker, marker_value);
   rocksdb::WriteOptions write;
   write.disableWAL = true;

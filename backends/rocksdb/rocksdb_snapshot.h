@@ -4,8 +4,9 @@
 // KeyedStateBackend::Snapshot) and restore from them.
 //
 // The cut. The synchronous phase, on the task thread (the only writer):
-//   1. writes a marker record (key kCutMarkerKey, value: the sequence
-//      number before it) into every column family with unflushed data,
+//   1. writes a marker record (key kCutMarkerKey, value: this database
+//      session's random id and the sequence number before the marker)
+//      into every column family with unflushed data,
 //   2. takes a RocksDB snapshot; its sequence number is the cut S, and it
 //      keeps compactions from dropping any version visible at S,
 //   3. disables file deletions (so that files listed later cannot vanish
@@ -18,7 +19,13 @@
 // The asynchronous phase (Complete) waits until each marker can be read
 // with ReadOptions::read_tier = kPersistedTier (which skips memtables when
 // the WAL is off): memtables are installed in order, so every memtable of
-// the cut is flushed. It then lists the live files of each column family:
+// the cut is flushed. Only a marker of this session counts: a restored
+// snapshot's files carry the markers of the database that wrote them, whose
+// sequence numbers may exceed this one's (compaction into the bottommost
+// level zeroes a record's sequence number, not the marker's value), and the
+// Delete that a restore writes over them sits in a memtable, which
+// kPersistedTier does not read. Such a marker must not pass for this cut's. It
+// then lists the live files of each column family:
 //   - largest_seqno <= S: in the snapshot;
 //   - smallest_seqno > S: after the cut, left out;
 //   - smallest_seqno <= S < largest_seqno: a file holding both sides (a
@@ -101,7 +108,10 @@ inline constexpr std::string_view kCutMarkerKey = "\xff\xffweir-cut-marker";
 // snapshot may outlive the backend.
 class RocksSnapshotHub {
  public:
-  explicit RocksSnapshotHub(rocksdb::DB* db) : db_(db) {}
+  explicit RocksSnapshotHub(rocksdb::DB* db);
+
+  // A random id of this open database, in the value of its cut markers.
+  uint64_t session() const { return session_; }
 
   // Registers what a synchronous phase holds; returns its id.
   uint64_t AddHold(const rocksdb::Snapshot* snapshot);
@@ -138,6 +148,7 @@ class RocksSnapshotHub {
   std::mutex mu_;
   std::condition_variable cv_;
   rocksdb::DB* db_;  // null once shut down
+  const uint64_t session_;
   bool closing_ = false;
   int users_ = 0;
   uint64_t next_id_ = 1;
@@ -194,6 +205,10 @@ Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
 // snapshot's files may carry (ImportSnapshotIntoRocksDBBackend does both
 // itself).
 Status RemoveRestoredCutMarkers(KeyedStateBackend& backend);
+
+// Tests: compacts every column family that has files into the bottommost
+// level (RocksDB then zeroes the sequence numbers no snapshot needs).
+Status CompactRocksDBBackendForTesting(KeyedStateBackend& backend);
 
 // Tests: makes every column family take the fallback path.
 void ForceRocksDBSnapshotFallbackForTesting(bool force);

@@ -898,6 +898,62 @@ TEST_F(RocksSnapshotTest, ChainedRestoresFromReadyDbsKeepEveryWrite) {
   }
 }
 
+// A restored snapshot's files may hold a cut marker whose value (the old
+// database's sequence number) exceeds every sequence number of the restored
+// database: compaction into the bottommost level zeroes the sequence numbers
+// of the files but not the value of the marker. The first snapshot after the
+// restore must still wait for its own flush, not take the old marker for
+// its own and pick the files before the flush has added the new writes.
+class RestoredMarkerTest : public RocksSnapshotTest,
+                           public ::testing::WithParamInterface<bool> {};
+
+TEST_P(RestoredMarkerTest, FirstSnapshotAfterARestoreHoldsItsWrites) {
+  const bool ready = GetParam();
+  ASSERT_NO_FATAL_FAILURE(Open(size_t{4} << 20));
+  // Many writes: the marker of snapshot 1 carries a large sequence number.
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_NO_FATAL_FAILURE(WriteRound(*backend_, {op1_, op2_}, round, 300));
+  }
+  auto p1 = backend_->Snapshot(1, dir_.Sub("c1"));
+  ASSERT_OK(p1.status());
+  ASSERT_OK((*p1)->Complete().status());
+  ASSERT_OK(internal::CompactRocksDBBackendForTesting(*backend_));
+  // Nothing written since: snapshot 2 is the compacted files, markers and
+  // all, with sequence numbers zeroed.
+  auto p2 = backend_->Snapshot(2, dir_.Sub("c2"));
+  ASSERT_OK(p2.status());
+  auto s2 = (*p2)->Complete();
+  ASSERT_OK(s2.status());
+  ASSERT_TRUE(s2->ready_db_files > 0);
+  BackendSnapshot snap = *s2;
+  if (!ready) snap.ready_db_files = 0;  // restore by import
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE("restore " + std::to_string(i));
+    RocksDBRestoreReport report;
+    auto r = RestoreRocksDBBackend(Options(), SmallRocks(),
+                                   dir_.Sub("r" + std::to_string(i)), {snap},
+                                   &report);
+    ASSERT_OK(r.status());
+    ASSERT_EQ(report.ready_db, ready) << report.ready_db_error;
+    ASSERT_NO_FATAL_FAILURE(WriteRound(**r, {op1_, op2_}, 30 + i, 20));
+    const FullState at_cut = Capture(**r);
+    auto p = (*r)->Snapshot(100 + i, dir_.Sub("c" + std::to_string(100 + i)));
+    ASSERT_OK(p.status());
+    auto s = (*p)->Complete();
+    ASSERT_OK(s.status());
+    auto again = RestoreRocksDBBackend(Options(), SmallRocks(),
+                                       dir_.Sub("a" + std::to_string(i)), {*s});
+    ASSERT_OK(again.status());
+    ExpectSameState(Capture(**again), at_cut);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(ReadyDbOrImport, RestoredMarkerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ReadyDb" : "Import";
+                         });
+
 TEST_F(RocksSnapshotTest, SyncPhaseTimes) {
   // Not asserted: logged for docs/benchmarks.md-style comparison.
   ASSERT_NO_FATAL_FAILURE(Open(size_t{64} << 20));
