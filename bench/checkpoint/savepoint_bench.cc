@@ -634,8 +634,8 @@ SizeResult RunSize(const Config& config, double gb) {
   std::error_code ec;
   fs::remove_all(root, ec);
   fs::create_directories(root, ec);
-  // weir's defaults, with the (experimental) ready-made DB, whose restore
-  // this benchmark measures against raw DB::Open and the import.
+  // weir's defaults, ready-made DB included (set explicitly: its restore is
+  // what this benchmark measures against raw DB::Open and the import).
   RocksDBOptions rocks;
   rocks.ready_db_snapshots = true;
   const OperatorId op = OperatorId::FromUid(kOperatorUid);

@@ -152,8 +152,8 @@ BackendSnapshot WithoutReadyDb(BackendSnapshot snapshot) {
 
 bool IsRocks(const BackendParam& p) { return p.name == "rocksdb"; }
 
-// With the ready-made DB (off by default, experimental) so that both
-// restore paths are exercised.
+// With the ready-made DB (the default; set here so that these tests do not
+// depend on it) so that both restore paths are exercised.
 RocksDBOptions SmallRocks(size_t write_buffer = size_t{4} << 20) {
   RocksDBOptions r;
   r.block_cache_bytes = size_t{8} << 20;
@@ -864,8 +864,7 @@ TEST_F(RocksSnapshotTest, ReadyDbCanBeTurnedOff) {
 
 // A chain of restores from ready-made DBs, each backend written to and
 // snapshotted (with writes during the snapshot) without a reopen: every
-// snapshot holds the writes made since its restore. (The kill test's
-// failure with ready-made DBs, docs/state-backends.md, did not show here.)
+// snapshot holds the writes made since its restore.
 TEST_F(RocksSnapshotTest, ChainedRestoresFromReadyDbsKeepEveryWrite) {
   ASSERT_NO_FATAL_FAILURE(Open(size_t{4} << 20));
   ASSERT_NO_FATAL_FAILURE(WriteRound(*backend_, {op1_, op2_}, 0, 500));
