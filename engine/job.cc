@@ -256,17 +256,29 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
                                   restore->metadata_path);
   }
   if (restore != nullptr) {
-    // Union list states: every subtask gets the entries of all of them.
+    // The backend restored the operator lists of the tasks it took key
+    // groups from. Union lists: every subtask gets the entries of all
+    // tasks. Split lists of an operator whose parallelism changed: this
+    // subtask's share of all entries (engine/checkpoint/restore.h).
     std::vector<OperatorId> ops;
     for (int node : plan.vertices[vertex].nodes) ops.push_back(plan.ids[node]);
-    for (const engine::OperatorStateMetadata& st :
-         engine::UnionOperatorStates(*restore, ops)) {
-      Result<RawOperatorListState*> list = (*b)->GetOperatorListState(
-          st.operator_id, st.name, OperatorStateMode::kUnion);
+    std::vector<engine::OperatorStateMetadata> lists =
+        engine::UnionOperatorStates(*restore, ops);
+    for (engine::OperatorStateMetadata& st :
+         engine::SplitOperatorStatesForSubtask(
+             *restore, ops, plan.vertices[vertex].parallelism, subtask)) {
+      lists.push_back(std::move(st));
+    }
+    for (const engine::OperatorStateMetadata& st : lists) {
+      const auto mode = static_cast<OperatorStateMode>(st.mode);
+      Result<RawOperatorListState*> list =
+          (*b)->GetOperatorListState(st.operator_id, st.name, mode);
       Status s = list.ok() ? (*list)->Update(st.values) : list.status();
       if (!s.ok()) {
-        return s.WithContext("restoring union state '" + st.name + "' of " +
-                             where);
+        return s.WithContext(
+            std::string("restoring ") +
+            (mode == OperatorStateMode::kUnion ? "union" : "split") +
+            " state '" + st.name + "' of " + where);
       }
     }
   }
@@ -777,10 +789,6 @@ Result<std::unique_ptr<Job>> JobBuilder::Build(JobOptions options) const {
     if (!r.ok()) return r.status();
     Status s = engine::CheckRestorable(*r, plan->ids, graph_->max_parallelism,
                                        options.allow_non_restored_state);
-    if (s.ok()) {
-      s = engine::CheckSplitStatesKeepParallelism(*r, plan->ids,
-                                                  plan->parallelism);
-    }
     if (!s.ok()) return s;
     // A checkpoint is claimed: the job goes on in its directory. A
     // savepoint belongs to the user: a new job, whose first checkpoint

@@ -117,43 +117,6 @@ Status CheckRestorable(const RestoreSource& source,
   return Status::OK();
 }
 
-Status CheckSplitStatesKeepParallelism(
-    const RestoreSource& source, const std::vector<OperatorId>& job_operators,
-    const std::vector<int>& parallelism) {
-  const CheckpointMetadata& m = source.metadata;
-  for (size_t i = 0; i < job_operators.size() && i < parallelism.size(); ++i) {
-    const OperatorId& op = job_operators[i];
-    auto old =
-        std::find_if(m.operators.begin(), m.operators.end(),
-                     [&](const OperatorMetadata& om) { return om.id == op; });
-    if (old == m.operators.end() || old->parallelism == parallelism[i]) {
-      continue;
-    }
-    for (const TaskSnapshotMetadata& t : m.tasks) {
-      for (const OperatorStateMetadata& st : t.operator_states) {
-        if (st.operator_id != op ||
-            st.mode != static_cast<uint8_t>(OperatorStateMode::kSplit) ||
-            st.values.empty()) {
-          continue;
-        }
-        const std::string name = old->uid.empty()
-                                     ? "'" + old->name + "' (no uid)"
-                                     : "uid '" + old->uid + "'";
-        return Status::InvalidArgument(
-            source.metadata_path + ": operator " + name +
-            " has split-mode list state '" + st.name +
-            "' and its parallelism changed from " +
-            std::to_string(old->parallelism) + " to " +
-            std::to_string(parallelism[i]) +
-            "; weir does not redistribute split state yet: keep its "
-            "parallelism at " +
-            std::to_string(old->parallelism));
-      }
-    }
-  }
-  return Status::OK();
-}
-
 std::vector<BackendSnapshot> SnapshotsForTask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     KeyGroupRange range) {
@@ -183,9 +146,14 @@ std::vector<BackendSnapshot> SnapshotsForTask(
   return out;
 }
 
-std::vector<OperatorStateMetadata> UnionOperatorStates(
-    const RestoreSource& source, const std::vector<OperatorId>& operators) {
-  const std::set<OperatorId> mine(operators.begin(), operators.end());
+namespace {
+
+// Per (operator, name), the `mode` states of `operators`: the entries of
+// all tasks of the checkpoint, in (vertex, subtask) order.
+std::map<std::pair<OperatorId, std::string>, OperatorStateMetadata>
+MergedOperatorStates(const RestoreSource& source,
+                     const std::set<OperatorId>& operators,
+                     OperatorStateMode mode) {
   std::vector<const TaskSnapshotMetadata*> tasks;
   for (const TaskSnapshotMetadata& t : source.metadata.tasks) {
     tasks.push_back(&t);
@@ -197,8 +165,8 @@ std::vector<OperatorStateMetadata> UnionOperatorStates(
   std::map<std::pair<OperatorId, std::string>, OperatorStateMetadata> merged;
   for (const TaskSnapshotMetadata* t : tasks) {
     for (const OperatorStateMetadata& st : t->operator_states) {
-      if (st.mode != static_cast<uint8_t>(OperatorStateMode::kUnion) ||
-          !mine.contains(st.operator_id)) {
+      if (st.mode != static_cast<uint8_t>(mode) ||
+          !operators.contains(st.operator_id)) {
         continue;
       }
       OperatorStateMetadata& m = merged[{st.operator_id, st.name}];
@@ -208,8 +176,50 @@ std::vector<OperatorStateMetadata> UnionOperatorStates(
       m.values.insert(m.values.end(), st.values.begin(), st.values.end());
     }
   }
+  return merged;
+}
+
+}  // namespace
+
+std::vector<OperatorStateMetadata> SplitOperatorStatesForSubtask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    int parallelism, int subtask) {
+  std::set<OperatorId> changed;
+  for (const OperatorId& op : operators) {
+    for (const OperatorMetadata& om : source.metadata.operators) {
+      if (om.id == op && om.parallelism != parallelism) changed.insert(op);
+    }
+  }
   std::vector<OperatorStateMetadata> out;
-  for (auto& [key, st] : merged) out.push_back(std::move(st));
+  if (changed.empty() || parallelism <= 0 || subtask < 0 ||
+      subtask >= parallelism) {
+    return out;
+  }
+  for (auto& [key, st] :
+       MergedOperatorStates(source, changed, OperatorStateMode::kSplit)) {
+    const size_t n = st.values.size();
+    const size_t p = static_cast<size_t>(parallelism);
+    const size_t i = static_cast<size_t>(subtask);
+    // Runs of n / p, the first n % p of them one longer.
+    const size_t begin = i * (n / p) + std::min(i, n % p);
+    const size_t length = n / p + (i < n % p ? 1 : 0);
+    std::vector<std::string> mine(
+        st.values.begin() + static_cast<std::ptrdiff_t>(begin),
+        st.values.begin() + static_cast<std::ptrdiff_t>(begin + length));
+    st.values = std::move(mine);
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+std::vector<OperatorStateMetadata> UnionOperatorStates(
+    const RestoreSource& source, const std::vector<OperatorId>& operators) {
+  const std::set<OperatorId> mine(operators.begin(), operators.end());
+  std::vector<OperatorStateMetadata> out;
+  for (auto& [key, st] :
+       MergedOperatorStates(source, mine, OperatorStateMode::kUnion)) {
+    out.push_back(std::move(st));
+  }
   return out;
 }
 

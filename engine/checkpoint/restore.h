@@ -47,15 +47,6 @@ Status CheckRestorable(const RestoreSource& source,
                        int max_parallelism,
                        bool allow_non_restored_state = false);
 
-// InvalidArgument if an operator whose parallelism changed (`parallelism`,
-// per operator of `job_operators`, against the checkpoint's) has split-mode
-// operator list state: weir does not redistribute it yet, and handing every
-// new subtask the lists of the old ones it overlaps would be wrong state
-// (a source's offsets read twice, or lost).
-Status CheckSplitStatesKeepParallelism(
-    const RestoreSource& source, const std::vector<OperatorId>& job_operators,
-    const std::vector<int>& parallelism);
-
 // The snapshots a task with operators `operators` and key groups `range`
 // restores from: every task snapshot of the checkpoint that holds state of
 // one of the operators and key groups that overlap `range`, with only the
@@ -63,6 +54,18 @@ Status CheckSplitStatesKeepParallelism(
 std::vector<BackendSnapshot> SnapshotsForTask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     KeyGroupRange range);
+
+// The kSplit operator list states of `operators`, which now run at
+// `parallelism`, as subtask `subtask` must see them on restore, for each
+// operator whose parallelism changed (Flink's even split): per (operator,
+// name), the entries of all tasks of the checkpoint in (vertex, subtask)
+// order, cut into `parallelism` contiguous runs whose sizes differ by at
+// most one (the first n % parallelism runs are the longer ones); this
+// subtask's run, possibly empty. An operator whose parallelism is unchanged
+// is not listed: each of its subtasks keeps its own lists.
+std::vector<OperatorStateMetadata> SplitOperatorStatesForSubtask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    int parallelism, int subtask);
 
 // The kUnion operator list states of `operators` as every subtask must see
 // them on restore: per (operator, name), the entries of all tasks of the

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -123,46 +124,114 @@ TEST_P(JobCheckpointTest, RestoreAtAnotherParallelismContinuesTheCounts) {
   }
 }
 
-// A source's offsets are split-mode list state, which weir does not
-// redistribute: a restore that changes the source's parallelism is refused
-// with one error naming the operator and the state, never wrong state.
-TEST_P(JobCheckpointTest, ChangingTheParallelismOfSplitStateIsRefused) {
-  Harness a;
-  JobOptions options = Options();
-  ASSERT_OK_AND_ASSIGN(auto job, CountJob(a, 6000).Build(options));
-  ASSERT_OK(job->Start());
-  OpenGateAndWait(a, 1000);
-  ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerCheckpoint());
-  ASSERT_OK_AND_ASSIGN(CheckpointStats stats, job->WaitForCheckpoint(id, 30s));
-  job->Cancel();
-  job->Wait().IgnoreError();
+// A source whose subtasks each hold a split-mode list; on Open it reports
+// what it restored. A fresh subtask s starts with s * 100 + 0..4.
+struct SplitLists {
+  std::mutex mu;
+  std::map<int, std::vector<int64_t>> restored;  // by subtask
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu);
+    return restored.size();
+  }
+};
 
-  Harness b;
-  JobBuilder two_sources("counts");
-  auto gate = b.gate;
-  two_sources
-      .AddSource<Event>(
-          [gate] {
-            return std::unique_ptr<SourceFunction<Event>>(
-                std::make_unique<GatedSource>(6000, gate));
-          },
-          "source")
-      .Uid("source")
-      .SetParallelism(2)
-      .KeyBy([](const Event& e) { return e.key; })
-      .Process<Event>([] { return std::make_unique<CountPerKey>(); })
-      .Uid("count")
-      .SetParallelism(2)
-      .SinkTo(CollectInto(b.out));
-  options.restore_from = stats.path;
-  options.allow_non_restored_state = true;  // the job has no 'check' map
-  Result<std::unique_ptr<Job>> resumed = two_sources.Build(options);
-  ASSERT_FALSE(resumed.ok());
-  EXPECT_EQ(resumed.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_THAT(resumed.status().ToString(),
-              ::testing::HasSubstr("uid 'source' has split-mode list state "
-                                   "'offset' and its parallelism changed "
-                                   "from 1 to 2"));
+class SplitListSource final : public SourceFunction<Event> {
+ public:
+  SplitListSource(bool fresh, std::shared_ptr<SplitLists> lists)
+      : fresh_(fresh), lists_(std::move(lists)) {}
+  Status Open(OperatorContext& ctx) override {
+    auto state =
+        GetOperatorListState<int64_t>(ctx.state(), ctx.operator_id(), "splits");
+    if (!state.ok()) return state.status();
+    auto v = state->Get();
+    if (!v.ok()) return v.status();
+    mine_ = *v;
+    if (fresh_) {
+      for (int64_t i = 0; i < 5; ++i) mine_.push_back(ctx.subtask() * 100 + i);
+    }
+    std::lock_guard<std::mutex> lock(lists_->mu);
+    lists_->restored[ctx.subtask()] = *v;
+    return Status::OK();
+  }
+  Result<SourceStatus> Poll(SourceOutput<Event>&, int) override {
+    return SourceStatus::WaitingMicros(1000);
+  }
+  Status SnapshotState(OperatorContext& ctx) override {
+    auto state =
+        GetOperatorListState<int64_t>(ctx.state(), ctx.operator_id(), "splits");
+    if (!state.ok()) return state.status();
+    return state->Update(mine_);
+  }
+
+ private:
+  bool fresh_;
+  std::shared_ptr<SplitLists> lists_;
+  std::vector<int64_t> mine_;
+};
+
+// Split-mode list state is redistributed as Flink does when the operator's
+// parallelism changes: all entries, in subtask order, cut into even
+// contiguous runs; kept per subtask when it does not change.
+TEST_P(JobCheckpointTest, SplitStateIsRedistributedWhenTheParallelismChanges) {
+  std::string restore_from;
+  auto run = [&](bool fresh,
+                 int parallelism) -> std::map<int, std::vector<int64_t>> {
+    auto lists = std::make_shared<SplitLists>();
+    auto out = std::make_shared<Collected<Event>>();
+    JobBuilder b("splits");
+    b.AddSource<Event>(
+         [fresh, lists] {
+           return std::unique_ptr<SourceFunction<Event>>(
+               std::make_unique<SplitListSource>(fresh, lists));
+         },
+         "source")
+        .Uid("source")
+        .SetParallelism(parallelism)
+        .SinkTo(CollectInto(out));
+    JobOptions options = Options();
+    options.restore_from = restore_from;
+    auto job = b.Build(options);
+    EXPECT_OK(job.status());
+    if (!job.ok()) return {};
+    EXPECT_OK((*job)->Start());
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (lists->size() < static_cast<size_t>(parallelism) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    auto id = (*job)->TriggerCheckpoint();
+    EXPECT_OK(id.status());
+    if (id.ok()) {
+      auto stats = (*job)->WaitForCheckpoint(*id, 30s);
+      EXPECT_OK(stats.status());
+      if (stats.ok()) {
+        EXPECT_EQ(stats->state, CheckpointState::kCompleted);
+        restore_from = stats->path;
+      }
+    }
+    (*job)->Cancel();
+    (*job)->Wait().IgnoreError();
+    std::lock_guard<std::mutex> lock(lists->mu);
+    return lists->restored;
+  };
+  using Lists = std::map<int, std::vector<int64_t>>;
+  ASSERT_EQ(run(true, 2), (Lists{{0, {}}, {1, {}}}));
+  // 10 entries over 3 subtasks: 4, 3, 3.
+  EXPECT_EQ(
+      run(false, 3),
+      (Lists{{0, {0, 1, 2, 3}}, {1, {4, 100, 101}}, {2, {102, 103, 104}}}));
+  // Unchanged parallelism: each subtask keeps its own list.
+  EXPECT_EQ(
+      run(false, 3),
+      (Lists{{0, {0, 1, 2, 3}}, {1, {4, 100, 101}}, {2, {102, 103, 104}}}));
+  // Fewer subtasks than entries, and more.
+  EXPECT_EQ(run(false, 1),
+            (Lists{{0, {0, 1, 2, 3, 4, 100, 101, 102, 103, 104}}}));
+  Lists twelve;
+  for (int s = 0; s < 12; ++s) twelve[s] = {};
+  const std::vector<int64_t> all{0, 1, 2, 3, 4, 100, 101, 102, 103, 104};
+  for (int s = 0; s < 10; ++s) twelve[s] = {all[static_cast<size_t>(s)]};
+  EXPECT_EQ(run(false, 12), twelve);
 }
 
 TEST_P(JobCheckpointTest, MetadataNamesExactlyTheFilesOnDisk) {
