@@ -229,14 +229,16 @@ class WeirSavepointTest : public ::testing::Test {
     return e2e::Run(args, dir_.path(), env_, timeout_s);
   }
 
-  // `weir run -d -c conf.yaml <args>`: the job's id and REST port.
+  // `weir run -d -p <parallelism> -c conf.yaml <args>`: the job's id and
+  // REST port.
   struct Started {
     std::string id;
     int port = 0;
     std::string out;
   };
-  Started Start(std::vector<std::string> args) {
-    args.insert(args.begin(), {"run", "-d", "-p", "2", "-c", "conf.yaml"});
+  Started Start(std::vector<std::string> args, int parallelism = 2) {
+    args.insert(args.begin(), {"run", "-d", "-p", std::to_string(parallelism),
+                               "-c", "conf.yaml"});
     ProcessResult r = Weir(args);
     Started s;
     s.out = r.out;
@@ -376,6 +378,44 @@ TEST_F(WeirSavepointTest, SavepointCancelResumeStopResumeContinuesExactly) {
   ASSERT_FALSE(j3.id.empty());
   ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), records_));
   // A checkpoint more: anything committed twice would show now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(Weir({"cancel", j3.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j3.id));
+  ExpectSameAsFailureFree(dir_.Sub("out"));
+}
+
+// Flink's "restore with a new parallelism": stop with a savepoint at
+// parallelism 2, resume at 3, stop again, resume at 1. The keyed sums move
+// with their key groups, the sink's pending files with its union state, and
+// the output is that of a run without stops.
+TEST_F(WeirSavepointTest, ResumingAtAnotherParallelismContinuesExactly) {
+  Append(1500);
+  const Started j1 = Start({"sums.yaml"}, 2);
+  ASSERT_FALSE(j1.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 1500));
+  Append(500);
+  ProcessResult r = Weir({"stop", "-p", "sp", j1.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp1 = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j1.id));
+
+  Append(400);
+  const Started j2 = Start({"-s", sp1, "sums.yaml"}, 3);
+  ASSERT_FALSE(j2.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), records_));
+  Append(300);
+  r = Weir({"stop", "-p", "sp2", j2.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp2 = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j2.id));
+  r = Weir({"savepoint", "info", sp2});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("parallelism:      3"));
+
+  Append(200);
+  const Started j3 = Start({"-s", sp2, "sums.yaml"}, 1);
+  ASSERT_FALSE(j3.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), records_));
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   ASSERT_EQ(Weir({"cancel", j3.id}).exit_code, 0);
   ASSERT_NO_FATAL_FAILURE(WaitGone(j3.id));
