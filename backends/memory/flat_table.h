@@ -85,15 +85,17 @@ class FlatTable {
   static uint64_t Hash(std::string_view key);
 
   // The index of `key`, or kNone. `hash` must be the key's hash (the same
-  // function for every key of the table).
-  size_t Find(std::string_view key, uint64_t hash) const {
+  // function for every key of the table). `prefetched`: the caller has
+  // called Prefetch(hash) already.
+  size_t Find(std::string_view key, uint64_t hash,
+              bool prefetched = false) const {
     if (size_ == 0) return kNone;
     const uint32_t tag = TagOf(hash);
     size_t i = Home(tag);
     // Most keys are in their home slot or the next: look there first,
     // without the tag array, so that the common lookup reads two adjacent
     // slots, whose cache lines are all fetched at once (one DRAM miss).
-    PrefetchSlots(i, 2);
+    if (!prefetched) PrefetchSlots(i, 2);
     for (int probe = 0; probe < 2; ++probe) {
       const uint32_t t = Load32(SlotAt(i) + kTagOffset);
       if (t == tag && KeyEquals(i, key)) return i;
@@ -141,6 +143,27 @@ class FlatTable {
       }
     }
     AssignSlow(index, value, ts);
+  }
+
+  // Assign() without a timestamp, if that is quick: the entry is in its
+  // slot, `value` fits there, is at most 128 bytes and does not overlap
+  // it, and the table keeps no timestamps. Else changes nothing and returns
+  // false. Calls nothing, so that the write of a read-modify-write can be
+  // a leaf function.
+  bool TryAssignInline(size_t index, std::string_view value) {
+    char* slot = SlotAt(index);
+    if (keeps_timestamps() || IsHeap(slot)) return false;
+    const uint16_t key_len = Load16(slot + kKeyLenOffset);
+    char* to = slot + header_size_ + key_len;
+    const size_t n = value.size();
+    const auto t = reinterpret_cast<uintptr_t>(to);
+    const auto f = reinterpret_cast<uintptr_t>(value.data());
+    if (!FitsInline(key_len, n) || n > 128 || (f < t + n && t < f + n)) {
+      return false;
+    }
+    CopyDisjoint(to, value.data(), n);
+    Store16(slot + kValueLenOffset, static_cast<uint16_t>(n));
+    return true;
   }
 
   // Sets the value and timestamp of `key`, inserting it if needed, and
@@ -254,6 +277,38 @@ class FlatTable {
     return diff == 0;
   }
   void AssignSlow(size_t index, std::string_view value, int64_t ts);
+  // memcpy(to, from, n) for n <= 128 and disjoint ranges, inline: two
+  // overlapping blocks of fixed size.
+  static void CopyDisjoint(char* to, const char* from, size_t n) {
+    if (n >= 64) {
+      std::memcpy(to, from, 64);
+      std::memcpy(to + n - 64, from + n - 64, 64);
+    } else if (n >= 32) {
+      std::memcpy(to, from, 32);
+      std::memcpy(to + n - 32, from + n - 32, 32);
+    } else if (n >= 16) {
+      std::memcpy(to, from, 16);
+      std::memcpy(to + n - 16, from + n - 16, 16);
+    } else if (n >= 8) {
+      uint64_t a, b;
+      std::memcpy(&a, from, 8);
+      std::memcpy(&b, from + n - 8, 8);
+      std::memcpy(to, &a, 8);
+      std::memcpy(to + n - 8, &b, 8);
+    } else if (n >= 4) {
+      uint32_t a, b;
+      std::memcpy(&a, from, 4);
+      std::memcpy(&b, from + n - 4, 4);
+      std::memcpy(to, &a, 4);
+      std::memcpy(to + n - 4, &b, 4);
+    } else if (n != 0) {
+      // 1 to 3 bytes: the first, the middle and the last.
+      const char a = from[0], b = from[n / 2], c = from[n - 1];
+      to[0] = a;
+      to[n / 2] = b;
+      to[n - 1] = c;
+    }
+  }
   // Inline lengths are 16 bits; slots are far smaller.
   bool FitsInline(size_t key_len, size_t value_len) const {
     return key_len + value_len <= slot_size_ - header_size_;

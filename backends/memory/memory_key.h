@@ -91,6 +91,10 @@ class MemKey {
   void SetPrefetchTables(const FlatTable* tables) const {
     prefetch_tables_ = tables;
   }
+  // True if Set() prefetched this key's slots in `tables`.
+  bool Prefetched(const FlatTable* tables) const {
+    return prefetch_tables_ == tables;
+  }
 
   Status OutOfRange(int kg) const {
     return Status::InvalidArgument(

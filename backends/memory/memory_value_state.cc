@@ -53,7 +53,9 @@ class MemValueState final : public MemState, public RawValueState {
   Result<bool> GetView(std::string_view ns, std::string* /*scratch*/,
                        std::string_view* value) override {
     FlatTable& table = tables_[slot()];
-    const size_t i = table.Find(Key(ns), Hash(ns));
+    // Set() prefetched the slots of the key in the default namespace.
+    const bool prefetched = ns.empty() && key_->Prefetched(tables_.data());
+    const size_t i = table.Find(Key(ns), Hash(ns), prefetched);
     if (i == FlatTable::kNone) return false;
     if (descriptor_.ttl.enabled() && !LiveAfterRead(table, i)) return false;
     Remember(table, i, ns);
@@ -62,14 +64,17 @@ class MemValueState final : public MemState, public RawValueState {
   }
 
   Status Put(std::string_view ns, std::string_view value) override {
-    FlatTable& table = tables_[slot()];
-    // The write of a read-modify-write in the default namespace inline;
-    // the rest out of line, to keep this path short.
-    if (ns.empty() && IsRemembered(table, key_->encoded(), ns)) {
-      table.Assign(last_.index, value, Now());
-      return Status::OK();
+    // The write of a read-modify-write in the default namespace, without
+    // a TTL, inline and calling nothing (a leaf: no registers to save);
+    // the rest out of line, as a tail call.
+    if (ns.empty() && !descriptor_.ttl.enabled()) {
+      FlatTable& table = tables_[slot()];
+      if (IsRemembered(table, key_->encoded(), ns) &&
+          table.TryAssignInline(last_.index, value)) {
+        return Status::OK();
+      }
     }
-    return PutSlow(table, ns, value);
+    return PutSlow(ns, value);
   }
 
   Status Clear(std::string_view ns) override {
@@ -123,7 +128,7 @@ class MemValueState final : public MemState, public RawValueState {
   // False, after erasing it, if the entry at `i` has expired; else
   // refreshes its timestamp if reads do.
   bool LiveAfterRead(FlatTable& table, size_t i);
-  Status PutSlow(FlatTable& table, std::string_view ns, std::string_view value);
+  Status PutSlow(std::string_view ns, std::string_view value);
 
   // [len][key][ns] of the current key: with the default namespace, the
   // current key's own bytes, without a copy.
@@ -187,9 +192,9 @@ class MemValueState final : public MemState, public RawValueState {
   return true;
 }
 
-[[gnu::noinline]] Status MemValueState::PutSlow(FlatTable& table,
-                                                std::string_view ns,
+[[gnu::noinline]] Status MemValueState::PutSlow(std::string_view ns,
                                                 std::string_view value) {
+  FlatTable& table = tables_[slot()];
   const std::string_view k = Key(ns);
   if (IsRemembered(table, k, ns)) {
     table.Assign(last_.index, value, Now());

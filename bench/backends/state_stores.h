@@ -18,6 +18,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -53,13 +54,15 @@ inline uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Key i: its index big-endian, then 8 scrambled bytes.
+// Key i: its index big-endian, then 8 scrambled bytes (SplitMix64(i),
+// big-endian). Two word stores: GCC assembled the bytes of a per-byte loop
+// one by one (about 40 instructions of harness in every timed operation).
 inline std::string_view MakeKey(uint64_t i, std::array<char, kKeySize>* buf) {
-  const uint64_t tail = SplitMix64(i);
-  for (int b = 0; b < 8; ++b) {
-    (*buf)[b] = static_cast<char>(i >> (56 - 8 * b));
-    (*buf)[8 + b] = static_cast<char>(tail >> (56 - 8 * b));
-  }
+  static_assert(std::endian::native == std::endian::little);
+  const uint64_t head = __builtin_bswap64(i);
+  const uint64_t tail = __builtin_bswap64(SplitMix64(i));
+  std::memcpy(buf->data(), &head, 8);
+  std::memcpy(buf->data() + 8, &tail, 8);
   return {buf->data(), buf->size()};
 }
 

@@ -123,6 +123,40 @@ TEST(FlatTable, WithoutTimestampsEntriesFitAligned128ByteSlots) {
   EXPECT_EQ(with_ts.slot_size(), 136u);
 }
 
+TEST(FlatTable, TryAssignInlineCopiesEverySizeOrDeclines) {
+  // Slots sized for 200-byte values, so that sizes past 128 fit too.
+  FlatTable table(FlatTable::Timestamps::kNone);
+  const std::string key = "the-key";
+  const uint64_t hash = FlatTable::Hash(key);
+  const size_t i = table.Upsert(key, hash, std::string(200, 'x'), 0);
+  ASSERT_GE(table.slot_size(), 8u + key.size() + 200u);
+  for (size_t n = 0; n <= 200; ++n) {
+    std::string value(n, '\0');
+    for (size_t k = 0; k < n; ++k) value[k] = static_cast<char>('a' + k % 26);
+    table.Upsert(key, hash, std::string(200, 'x'), 0);  // reset the bytes
+    const bool inlined = table.TryAssignInline(i, value);
+    EXPECT_EQ(inlined, n <= 128) << n;
+    if (!inlined) table.Assign(i, value, 0);
+    ASSERT_EQ(table.ValueAt(i), value) << n;
+    EXPECT_EQ(table.At(i).key(), key);
+  }
+  // A value that is the entry's own (overlapping): declined, unchanged.
+  table.Upsert(key, hash, "0123456789abcdef0123", 0);
+  const std::string_view own = table.ValueAt(i);
+  EXPECT_FALSE(table.TryAssignInline(i, own.substr(2, 10)));
+  EXPECT_EQ(table.ValueAt(i), "0123456789abcdef0123");
+  // Too large for the slot, a heap entry, a table with timestamps: declined.
+  EXPECT_FALSE(table.TryAssignInline(i, std::string(table.slot_size(), 'y')));
+  table.Upsert(key, hash, std::string(1000, 'h'), 0);
+  ASSERT_EQ(table.heap_entries(), 1u);
+  EXPECT_FALSE(table.TryAssignInline(i, "small"));
+  EXPECT_EQ(table.ValueAt(i), std::string(1000, 'h'));
+  FlatTable with_ts(FlatTable::Timestamps::kKept);
+  const size_t j = with_ts.Upsert(key, hash, "old", 9);
+  EXPECT_FALSE(with_ts.TryAssignInline(j, "new"));
+  EXPECT_EQ(with_ts.ValueAt(j), "old");
+}
+
 TEST(FlatTable, WithoutTimestampsHeapEntriesWork) {
   FlatTable table(FlatTable::Timestamps::kNone);
   for (int i = 0; i < 40; ++i) {
