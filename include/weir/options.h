@@ -62,7 +62,11 @@ struct RocksDBOptions {
   // lookup reads an uncompressed block in place from the page cache, with
   // no system call, copy or block cache entry. The mapped pages are the
   // kernel's page cache (reclaimable, shared), not memory of the process.
-  // Needs a 64-bit address space. Default: true.
+  // Needs a 64-bit address space. Default: true. For state larger than the
+  // machine's memory set false, with `compression = kLz4`: page faults and
+  // the reclaim of mapped pages then cost more than the reads themselves
+  // (2.7 times the value updates a second with pread and LZ4 in a 1 GiB
+  // cgroup; docs/rocksdb-options.md).
   bool mmap_reads = true;
   // Give every snapshot a ready-made RocksDB (a MANIFEST naming its files),
   // built in the snapshot's asynchronous phase, so that a restore at the
