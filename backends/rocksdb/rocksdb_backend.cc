@@ -13,6 +13,7 @@
 
 #include "backends/memory/memory_backend.h"
 #include "backends/rocksdb/rocksdb_iterator.h"
+#include "backends/rocksdb/rocksdb_read_mode.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
 #include "backends/rocksdb/rocksdb_states.h"
@@ -20,6 +21,7 @@
 #include "backends/state_registry.h"
 #include "backends/timer_heads.h"
 #include "lib/coding.h"
+#include "lib/memory_limit.h"
 
 namespace weir {
 
@@ -123,10 +125,13 @@ constexpr size_t kStatePrefixSize = 6;  // key group + state id
 
 class RocksDBBackend final : public KeyedStateBackend {
  public:
+  // `rocks` has its kAuto read mode resolved (rocksdb_read_mode.h);
+  // `share` counts the state's SST bytes while the backend is open.
   RocksDBBackend(StateBackendOptions options, const RocksDBOptions& rocks,
-                 std::string dir)
+                 std::string dir, internal::OpenStateShare share)
       : options_(std::move(options)),
         dir_(std::move(dir)),
+        share_(std::move(share)),
         ready_db_snapshots_(rocks.ready_db_snapshots),
         ctx_(options_.max_parallelism, options_.key_group_range,
              options_.clock.get()) {
@@ -206,6 +211,7 @@ class RocksDBBackend final : public KeyedStateBackend {
     if (s.ok()) s = FromRocks(rs, "close RocksDB in " + dir_);
     db_.reset();
     ctx_.db = nullptr;
+    share_.Release();
     return s;
   }
 
@@ -860,6 +866,7 @@ class RocksDBBackend final : public KeyedStateBackend {
 
   StateBackendOptions options_;
   std::string dir_;
+  internal::OpenStateShare share_;
   bool ready_db_snapshots_;
   rocksdb::Options db_options_;
   std::shared_ptr<rocksdb::MergeOperator> merge_operator_;
@@ -918,6 +925,16 @@ Status CompactRocksDBBackendForTesting(KeyedStateBackend& backend) {
   return Status::OK();
 }
 
+Result<RocksDBOptions::ReadMode> RocksDBReadMode(KeyedStateBackend& backend) {
+  auto* rocks = dynamic_cast<RocksDBBackend*>(&backend);
+  if (rocks == nullptr || rocks->raw_db() == nullptr) {
+    return Status::InvalidArgument("not an open RocksDB backend");
+  }
+  return rocks->raw_db()->GetDBOptions().allow_mmap_reads
+             ? RocksDBOptions::ReadMode::kMmap
+             : RocksDBOptions::ReadMode::kPread;
+}
+
 Result<bool> RocksDBFileDeletionsEnabled(KeyedStateBackend& backend) {
   auto* rocks = dynamic_cast<RocksDBBackend*>(&backend);
   if (rocks == nullptr || rocks->raw_db() == nullptr) {
@@ -936,16 +953,32 @@ Result<bool> RocksDBFileDeletionsEnabled(KeyedStateBackend& backend) {
 Result<std::unique_ptr<KeyedStateBackend>> OpenRocksDBBackend(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
     const std::string& dir) {
+  return internal::OpenRocksDBBackendSized(options, rocksdb_options, dir, 0);
+}
+
+namespace internal {
+Result<std::unique_ptr<KeyedStateBackend>> OpenRocksDBBackendSized(
+    const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
+    const std::string& dir, uint64_t expected_state_bytes) {
   Result<StateBackendOptions> resolved =
       internal::ResolveBackendOptions(options);
   if (!resolved.ok()) return resolved.status();
   Status s = internal::PrepareStateDir(dir, resolved->max_parallelism);
   if (!s.ok()) return s;
-  auto backend = std::make_unique<RocksDBBackend>(std::move(*resolved),
-                                                  rocksdb_options, dir);
+  const uint64_t state_bytes =
+      std::max(expected_state_bytes,
+               SstBytesIn((std::filesystem::path(dir) / kStateDirDb).string()));
+  const uint64_t memory = rocksdb_options.memory_budget_bytes != 0
+                              ? rocksdb_options.memory_budget_bytes
+                              : ProcessMemoryLimitBytes();
+  const RocksDBOptions rocks = ResolveAutoOptions(
+      rocksdb_options, state_bytes, OpenRocksDBStateBytes(), memory);
+  auto backend = std::make_unique<RocksDBBackend>(
+      std::move(*resolved), rocks, dir, OpenStateShare(state_bytes));
   s = backend->Open();
   if (!s.ok()) return s;
   return std::unique_ptr<KeyedStateBackend>(std::move(backend));
 }
+}  // namespace internal
 
 }  // namespace weir

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // weir's RocksDB options. Point lookups and read-modify-writes dominate
-// keyed state, so: SST files read through memory maps and not compressed
-// (a lookup reads its block in place from the page cache: no pread, no
-// decompression, no block cache insert), a hash index in every data block
-// (a lookup jumps to its restart interval instead of a binary search),
-// bloom filters on whole keys (a Get then touches one file per level at
-// most), index and filter blocks held by the table readers (never evicted),
-// a memtable bloom filter (a Get for a key not in the memtable skips the
-// skip list search), 16 MiB memtables (a shallow skip list: cheaper
+// keyed state, so: while the state fits in memory, SST files read through
+// memory maps and not compressed (a lookup reads its block in place from
+// the page cache: no pread, no decompression, no block cache insert;
+// rocksdb_read_mode.h says when pread and LZ4 are chosen instead), a hash index
+// in every data block (a lookup jumps to its restart interval instead of a
+// binary search), bloom filters on whole keys (a Get then touches one file per
+// level at most), index and filter blocks held by the table readers (never
+// evicted), a memtable bloom filter (a Get for a key not in the memtable skips
+// the skip list search), 16 MiB memtables (a shallow skip list: cheaper
 // inserts), and dynamic level sizes (less space amplification).
 // docs/rocksdb-options.md records the measurements behind these choices.
 #include <memory>
@@ -21,6 +22,7 @@
 #include <rocksdb/table.h>
 
 #include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_read_mode.h"
 #include "lib/coding.h"
 
 namespace weir::internal {
@@ -28,6 +30,7 @@ namespace weir::internal {
 namespace {
 rocksdb::CompressionType ToRocks(RocksDBOptions::Compression c) {
   switch (c) {
+    case RocksDBOptions::Compression::kAuto:  // resolved by the caller
     case RocksDBOptions::Compression::kNone:
       return rocksdb::kNoCompression;
     case RocksDBOptions::Compression::kSnappy:
@@ -74,10 +77,12 @@ rocksdb::Env* RandomHintEnv() {
 }
 }  // namespace
 
-void ApplyRocksDBOptions(const RocksDBOptions& o, rocksdb::Options* out) {
+void ApplyRocksDBOptions(const RocksDBOptions& options, rocksdb::Options* out) {
+  // kAuto without a state size: the mode of state that fits in memory.
+  const RocksDBOptions o = ResolveAutoOptions(options, 0, 0, 0);
   out->env = RandomHintEnv();
   out->max_background_jobs = o.max_background_jobs;
-  out->allow_mmap_reads = o.mmap_reads;
+  out->allow_mmap_reads = o.read_mode == RocksDBOptions::ReadMode::kMmap;
   out->write_buffer_size = o.write_buffer_bytes;
   out->max_write_buffer_number = o.max_write_buffer_number;
   out->level_compaction_dynamic_level_bytes = true;

@@ -52,7 +52,8 @@ Result<Lists> ListsOf(KeyedStateBackend& backend) {
 
 Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
-    const std::string& dir, const std::vector<BackendSnapshot>& snapshots) {
+    const std::string& dir, const std::vector<BackendSnapshot>& snapshots,
+    uint64_t expected_state_bytes) {
   const KeyGroupRange target = options.key_group_range;
   size_t base = 0;
   for (size_t i = 1; i < snapshots.size(); ++i) {
@@ -61,8 +62,8 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
       base = i;
     }
   }
-  Result<std::unique_ptr<KeyedStateBackend>> backend =
-      OpenRocksDBBackend(options, rocksdb_options, dir);
+  Result<std::unique_ptr<KeyedStateBackend>> backend = OpenRocksDBBackendSized(
+      options, rocksdb_options, dir, expected_state_bytes);
   if (!backend.ok()) return backend;
   std::error_code ec;
   const std::string staging = (fs::path(dir) / kStagingDir).string();

@@ -21,6 +21,7 @@
 // copied: scaling from p to p/2 copies half the state entry by entry.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,9 +36,11 @@ namespace weir::internal {
 
 // REQUIRES: `options` resolved (ResolveBackendOptions), every snapshot
 // kRocksDBSst with its max parallelism, their files verified, and `dir`
-// holding no DB yet.
+// holding no DB yet. `expected_state_bytes`: the SST bytes the result will
+// hold, for a kAuto read mode (OpenRocksDBBackendSized).
 Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
-    const std::string& dir, const std::vector<BackendSnapshot>& snapshots);
+    const std::string& dir, const std::vector<BackendSnapshot>& snapshots,
+    uint64_t expected_state_bytes);
 
 }  // namespace weir::internal

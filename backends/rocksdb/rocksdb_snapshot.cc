@@ -528,18 +528,47 @@ Result<std::unique_ptr<PendingSnapshot>> TakeRocksDBSnapshot(
 
 namespace {
 
+// The SST bytes a backend of `target` restored from `snapshots` will hold
+// (what its kAuto read mode is chosen for): each snapshot's files, in
+// proportion to the share of its key groups that fall in `target`. A
+// ready-made DB's MANIFEST is not counted; key-group streams are.
+uint64_t ExpectedStateBytes(const std::vector<BackendSnapshot>& snapshots,
+                            KeyGroupRange target) {
+  uint64_t total = 0;
+  for (const BackendSnapshot& snap : snapshots) {
+    uint64_t bytes = 0;
+    for (const SnapshotFile& f : snap.files) {
+      if (snap.format == SnapshotFormat::kKeyGroupStreams ||
+          f.name.ends_with(".sst")) {
+        bytes += f.size;
+      }
+    }
+    const KeyGroupRange own = snap.key_group_range;
+    const int shared =
+        std::min(own.end, target.end) - std::max(own.start, target.start) + 1;
+    if (own.size() == 0 || shared <= 0) continue;
+    total += bytes / static_cast<uint64_t>(own.size()) *
+                 static_cast<uint64_t>(shared) +
+             bytes % static_cast<uint64_t>(own.size()) *
+                 static_cast<uint64_t>(shared) /
+                 static_cast<uint64_t>(own.size());
+  }
+  return total;
+}
+
 // The snapshot's ready-made DB laid out in `db_path` and opened.
 Result<std::unique_ptr<KeyedStateBackend>> RestoreReadyDb(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
     const std::string& dir, const std::string& db_path,
-    const BackendSnapshot& snap) {
+    const BackendSnapshot& snap, uint64_t expected_bytes) {
   Status s = internal::PrepareStateDir(dir, options.max_parallelism,
                                        /*durable=*/false);
   if (!s.ok()) return s;
   s = internal::PlaceReadyDb(snap, db_path);
   if (!s.ok()) return s;
   Result<std::unique_ptr<KeyedStateBackend>> backend =
-      OpenRocksDBBackend(options, rocksdb_options, dir);
+      internal::OpenRocksDBBackendSized(options, rocksdb_options, dir,
+                                        expected_bytes);
   if (!backend.ok()) return backend;
   s = internal::RemoveRestoredCutMarkers(**backend);
   if (!s.ok()) return s;
@@ -573,10 +602,13 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
           "; max parallelism is fixed for the life of the state");
     }
   }
+  const uint64_t expected_bytes =
+      ExpectedStateBytes(snapshots, resolved->key_group_range);
   if (snapshots.empty() ||
       snapshots.front().format == SnapshotFormat::kKeyGroupStreams) {
     Result<std::unique_ptr<KeyedStateBackend>> backend =
-        OpenRocksDBBackend(*resolved, rocksdb_options, dir);
+        internal::OpenRocksDBBackendSized(*resolved, rocksdb_options, dir,
+                                          expected_bytes);
     if (!backend.ok() || snapshots.empty()) return backend;
     Status s = ImportKeyGroupStreams(**backend, snapshots);
     if (!s.ok()) return s;
@@ -592,7 +624,7 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
     // Rescaling: the key groups of several old tasks.
     Result<std::unique_ptr<KeyedStateBackend>> merged =
         internal::RestoreRescaledRocksDBBackend(*resolved, rocksdb_options, dir,
-                                                snapshots);
+                                                snapshots, expected_bytes);
     if (!merged.ok()) fs::remove_all(db_path, ec);
     return merged;
   }
@@ -600,8 +632,8 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
   if (snap.key_group_range.start == resolved->key_group_range.start &&
       snap.key_group_range.end == resolved->key_group_range.end &&
       internal::HasWholeReadyDb(snap)) {
-    Result<std::unique_ptr<KeyedStateBackend>> ready =
-        RestoreReadyDb(*resolved, rocksdb_options, dir, db_path, snap);
+    Result<std::unique_ptr<KeyedStateBackend>> ready = RestoreReadyDb(
+        *resolved, rocksdb_options, dir, db_path, snap, expected_bytes);
     if (ready.ok()) {
       if (report != nullptr) report->ready_db = true;
       return ready;
@@ -613,7 +645,8 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
   // The backend opens an empty DB once and imports into it: no second DB,
   // no close and reopen, no flush.
   Result<std::unique_ptr<KeyedStateBackend>> backend =
-      OpenRocksDBBackend(*resolved, rocksdb_options, dir);
+      internal::OpenRocksDBBackendSized(*resolved, rocksdb_options, dir,
+                                        expected_bytes);
   if (!backend.ok()) return backend;
   const std::string staging = (fs::path(dir) / kStagingDir).string();
   Status s =

@@ -56,6 +56,7 @@
 #include <rocksdb/version.h>
 
 #include "bench/backends/state_stores.h"
+#include "lib/memory_limit.h"
 
 namespace weir::bench {
 namespace {
@@ -286,10 +287,14 @@ void AddContext() {
   benchmark::AddCustomContext("weir_block_size", std::to_string(o.block_size));
   benchmark::AddCustomContext("weir_compression",
                               std::to_string(static_cast<int>(o.compression)) +
-                                  " (0 none, 1 snappy, 2 lz4, 3 zstd)");
+                                  " (0 auto, 1 none, 2 snappy, 3 lz4, 4 zstd)");
   benchmark::AddCustomContext("weir_pin_index",
                               o.pin_index_and_filter_blocks ? "1" : "0");
-  benchmark::AddCustomContext("weir_mmap_reads", o.mmap_reads ? "1" : "0");
+  benchmark::AddCustomContext("weir_read_mode",
+                              std::to_string(static_cast<int>(o.read_mode)) +
+                                  " (0 auto, 1 mmap, 2 pread)");
+  benchmark::AddCustomContext("memory_limit_mb",
+                              std::to_string(ProcessMemoryLimitBytes() >> 20));
   benchmark::AddCustomContext("bench_dir", BenchDir());
   if (ReuseData()) benchmark::AddCustomContext("reuse", "1");
   if (WarmCacheEnabled()) benchmark::AddCustomContext("warm_cache", "1");

@@ -13,8 +13,10 @@
 #include <rocksdb/write_batch.h>
 
 #include "backends/memory/memory_backend.h"
+#include "backends/rocksdb/rocksdb_read_mode.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
 #include "backends/state_registry.h"
+#include "lib/memory_limit.h"
 
 namespace weir::bench {
 
@@ -131,17 +133,34 @@ RocksDBOptions BenchRocksDBOptions() {
       static_cast<int>(EnvLong("WEIR_BENCH_BLOOM_BITS", o.bloom_bits_per_key));
   o.block_size = static_cast<size_t>(
       EnvLong("WEIR_BENCH_BLOCK_SIZE", static_cast<long>(o.block_size)));
-  o.mmap_reads = EnvLong("WEIR_BENCH_MMAP", o.mmap_reads ? 1 : 0) != 0;
+  if (const char* m = std::getenv("WEIR_BENCH_READ_MODE")) {
+    const std::string_view v(m);
+    if (v == "auto") o.read_mode = RocksDBOptions::ReadMode::kAuto;
+    if (v == "mmap") o.read_mode = RocksDBOptions::ReadMode::kMmap;
+    if (v == "pread") o.read_mode = RocksDBOptions::ReadMode::kPread;
+  }
   o.pin_index_and_filter_blocks =
       EnvLong("WEIR_BENCH_PIN_INDEX", o.pin_index_and_filter_blocks ? 1 : 0) !=
       0;
   if (const char* c = std::getenv("WEIR_BENCH_COMPRESSION")) {
     const std::string_view v(c);
+    if (v == "auto") o.compression = RocksDBOptions::Compression::kAuto;
     if (v == "none") o.compression = RocksDBOptions::Compression::kNone;
     if (v == "snappy") o.compression = RocksDBOptions::Compression::kSnappy;
     if (v == "lz4") o.compression = RocksDBOptions::Compression::kLz4;
     if (v == "zstd") o.compression = RocksDBOptions::Compression::kZstd;
   }
+  return o;
+}
+
+RocksDBOptions ResolvedBenchOptions(const std::string& db_path) {
+  const RocksDBOptions o = internal::ResolveAutoOptions(
+      BenchRocksDBOptions(), internal::SstBytesIn(db_path), 0,
+      ProcessMemoryLimitBytes());
+  std::fprintf(
+      stderr, "  options for %s: %s reads, compression %d\n", db_path.c_str(),
+      o.read_mode == RocksDBOptions::ReadMode::kPread ? "pread" : "mmap",
+      static_cast<int>(o.compression));
   return o;
 }
 
@@ -232,7 +251,10 @@ Result<std::unique_ptr<WeirStore>> WeirStore::Create(StoreKind kind,
   }
   Stopwatch t;
   rocksdb::Options options;
-  internal::ApplyRocksDBOptions(BenchRocksDBOptions(), &options);
+  internal::ApplyRocksDBOptions(
+      ResolvedBenchOptions(
+          (std::filesystem::path(dir) / internal::kStateDirDb).string()),
+      &options);
   options.merge_operator = std::make_shared<ConcatOperator>();
   Status s;
   if (!loaded || !SettleNone()) {
@@ -367,6 +389,10 @@ Result<std::unique_ptr<RawStore>> RawStore::Create(StoreKind kind,
     rocksdb::Status closed = store->db_->Close();
     store->db_.reset();
     if (!closed.ok()) return Status::IOError(closed.ToString());
+  }
+  if (kind == StoreKind::kRawSameOptions) {
+    // What weir's backend would choose for this state (kAuto).
+    internal::ApplyRocksDBOptions(ResolvedBenchOptions(dir), &store->options_);
   }
   Stopwatch t;
   if (!loaded || !SettleNone()) s = SettleRocksDB(dir, store->options_, loaded);

@@ -96,10 +96,16 @@ struct CounterSerializer {
 
 // The weir::RocksDBOptions used for `rocksdb` and `raw_same_options`: the
 // defaults, overridden by WEIR_BENCH_BLOCK_CACHE_MB, WEIR_BENCH_BLOOM_BITS,
-// WEIR_BENCH_BLOCK_SIZE (bytes), WEIR_BENCH_COMPRESSION (none, snappy, lz4,
-// zstd), WEIR_BENCH_WRITE_BUFFER_MB, WEIR_BENCH_PIN_INDEX and
-// WEIR_BENCH_MMAP (0 or 1).
+// WEIR_BENCH_BLOCK_SIZE (bytes), WEIR_BENCH_COMPRESSION (auto, none, snappy,
+// lz4, zstd), WEIR_BENCH_WRITE_BUFFER_MB, WEIR_BENCH_PIN_INDEX and
+// WEIR_BENCH_READ_MODE (auto, mmap, pread).
 RocksDBOptions BenchRocksDBOptions();
+
+// BenchRocksDBOptions() with kAuto resolved as weir's backend resolves it
+// for the SST files in `db_path` (rocksdb_read_mode.h), so that
+// `raw_same_options`, and the settling of both stores, use what `rocksdb`
+// will use.
+RocksDBOptions ResolvedBenchOptions(const std::string& db_path);
 
 // WEIR_BENCH_REUSE=1, for option experiments: data directories are kept,
 // and a RocksDB store found loaded (a LOADED marker) is not loaded again but

@@ -7,6 +7,8 @@
 #include <utility>
 #include <yaml-cpp/yaml.h>
 
+#include <weir/options.h>
+
 #include "lib/file.h"
 #include "tools/job/text.h"
 
@@ -28,6 +30,15 @@ ConfigKey IntKey(std::string key, int64_t def, int64_t min, int64_t max,
   return k;
 }
 
+ConfigKey BoolKey(std::string key, bool def, std::string description) {
+  ConfigKey k;
+  k.key = std::move(key);
+  k.type = ConfigType::kBool;
+  k.default_value = def ? "true" : "false";
+  k.description = std::move(description);
+  return k;
+}
+
 ConfigKey StringKey(std::string key, std::optional<std::string> def,
                     std::string description) {
   ConfigKey k;
@@ -38,9 +49,78 @@ ConfigKey StringKey(std::string key, std::optional<std::string> def,
   return k;
 }
 
+ConfigKey SizeKey(std::string key, int64_t def, int64_t min, int64_t max,
+                  std::string description) {
+  ConfigKey k;
+  k.key = std::move(key);
+  k.type = ConfigType::kMemorySize;
+  k.default_value = FormatMemorySize(def);
+  k.min = min;
+  k.max = max;
+  k.description = std::move(description);
+  return k;
+}
+
+ConfigKey EnumKey(std::string key, std::string def,
+                  std::vector<std::string> choices, std::string description) {
+  ConfigKey k;
+  k.key = std::move(key);
+  k.type = ConfigType::kEnum;
+  k.default_value = std::move(def);
+  k.choices = std::move(choices);
+  k.description = std::move(description);
+  return k;
+}
+
 ConfigKey Aliased(ConfigKey key, std::string alias) {
   key.aliases.push_back(std::move(alias));
   return key;
+}
+
+// The state.backend.rocksdb.* keys, one per field of weir::RocksDBOptions
+// (include/weir/options.h), with its default; Flink's names where Flink
+// has the option.
+void AddRocksDBKeys(std::vector<ConfigKey>* keys) {
+  const RocksDBOptions d;
+  constexpr int64_t kTiB = int64_t{1} << 40;
+  keys->push_back(SizeKey("state.backend.rocksdb.block.cache-size",
+                          static_cast<int64_t>(d.block_cache_bytes), 0, kTiB,
+                          "LRU cache of uncompressed data blocks, per task."));
+  keys->push_back(SizeKey("state.backend.rocksdb.writebuffer.size",
+                          static_cast<int64_t>(d.write_buffer_bytes), 64 << 10,
+                          int64_t{1} << 34,
+                          "Memtable size per operator and task."));
+  keys->push_back(IntKey("state.backend.rocksdb.writebuffer.count",
+                         d.max_write_buffer_number, 2, 64,
+                         "Memtables per operator and task, the active one "
+                         "included."));
+  keys->push_back(SizeKey("state.backend.rocksdb.block.blocksize",
+                          static_cast<int64_t>(d.block_size), 1 << 10,
+                          int64_t{1} << 30,
+                          "Uncompressed size of an SST data block."));
+  keys->push_back(IntKey("state.backend.rocksdb.bloom-filter.bits-per-key",
+                         d.bloom_bits_per_key, 0, 64,
+                         "Bloom filter bits per key; 0 = no filters."));
+  keys->push_back(EnumKey(
+      "state.backend.rocksdb.compression", "auto",
+      {"auto", "none", "snappy", "lz4", "zstd"},
+      "Compression of SST levels 2 and below; auto = none with mmap reads, "
+      "lz4 with pread."));
+  keys->push_back(EnumKey(
+      "state.backend.rocksdb.read-mode", "auto", {"auto", "mmap", "pread"},
+      "How SST files are read; auto = mmap while the state fits in half of "
+      "the memory budget, pread above (chosen at start and restore)."));
+  keys->push_back(SizeKey(
+      "state.backend.rocksdb.memory-budget", 0, 0, int64_t{1} << 50,
+      "Memory the auto read mode compares state against; 0 = the machine's "
+      "or the cgroup's limit."));
+  keys->push_back(IntKey("state.backend.rocksdb.thread.num",
+                         d.max_background_jobs, 1, 256,
+                         "Background flush and compaction threads per task."));
+  keys->push_back(BoolKey("state.backend.rocksdb.ready-db-snapshots",
+                          d.ready_db_snapshots,
+                          "Snapshots carry a ready-made DB, for fast restores "
+                          "at the same parallelism."));
 }
 
 std::vector<ConfigKey> MakeKeys() {
@@ -57,6 +137,7 @@ std::vector<ConfigKey> MakeKeys() {
   keys.push_back(StringKey("state.backend.local-dir", "",
                            "Working directory of the state backends; empty "
                            "= $TMPDIR/weir."));
+  AddRocksDBKeys(&keys);
   keys.push_back(IntKey("rest.port", 8081, 0, 65535,
                         "Port of the REST endpoint; 0 = any free port."));
   keys.push_back(StringKey("rest.address", "127.0.0.1",
@@ -167,6 +248,19 @@ Result<std::string> Normalize(const ConfigKey& key, std::string_view value) {
                                        FormatDurationMs(key.min));
       }
       return FormatDurationMs(*ms);
+    }
+    case ConfigType::kMemorySize: {
+      Result<int64_t> bytes = ParseMemorySize(value);
+      if (!bytes.ok()) {
+        return Status::InvalidArgument(key.key + ": " +
+                                       std::string(bytes.status().message()));
+      }
+      if (*bytes < key.min || *bytes > key.max) {
+        return Status::InvalidArgument(bad + "is out of range (" +
+                                       FormatMemorySize(key.min) + ".." +
+                                       FormatMemorySize(key.max) + ")");
+      }
+      return FormatMemorySize(*bytes);
     }
     case ConfigType::kEnum:
       for (const std::string& choice : key.choices) {
@@ -311,6 +405,13 @@ std::optional<int64_t> Config::GetDurationMs(std::string_view key) const {
   if (raw == nullptr) return std::nullopt;
   Result<int64_t> ms = ParseDurationMs(*raw);
   return ms.ok() ? std::optional<int64_t>(*ms) : std::nullopt;
+}
+
+std::optional<int64_t> Config::GetBytes(std::string_view key) const {
+  const std::string* raw = Raw(key, ConfigType::kMemorySize);
+  if (raw == nullptr) return std::nullopt;
+  Result<int64_t> bytes = ParseMemorySize(*raw);
+  return bytes.ok() ? std::optional<int64_t>(*bytes) : std::nullopt;
 }
 
 std::map<std::string, std::string> Config::EffectiveValues() const {

@@ -20,7 +20,7 @@
 
 namespace weir::tools {
 
-enum class ConfigType { kInt, kString, kBool, kDuration, kEnum };
+enum class ConfigType { kInt, kString, kBool, kDuration, kEnum, kMemorySize };
 
 struct ConfigKey {
   std::string key;
@@ -29,8 +29,8 @@ struct ConfigKey {
   // nullopt if the key has none.
   std::optional<std::string> default_value;
   std::vector<std::string> choices;  // kEnum only
-  int64_t min = 0;                   // kInt and kDuration (ms)
-  int64_t max = 0;                   // kInt only
+  int64_t min = 0;  // kInt, kDuration (ms) and kMemorySize (bytes)
+  int64_t max = 0;  // kInt and kMemorySize
   std::vector<std::string> aliases;  // older names with the same meaning
   std::string description;
 };
@@ -62,6 +62,7 @@ class Config {
   std::optional<std::string> GetString(std::string_view key) const;
   std::optional<bool> GetBool(std::string_view key) const;
   std::optional<int64_t> GetDurationMs(std::string_view key) const;
+  std::optional<int64_t> GetBytes(std::string_view key) const;
 
   // The effective value of every key that has one (set or default), by
   // canonical key, as normalized text. For display (`weir config`, REST).

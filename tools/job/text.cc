@@ -115,6 +115,49 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
   return *number * factor;
 }
 
+Result<int64_t> ParseMemorySize(std::string_view text) {
+  const std::string_view trimmed = Trim(text);
+  size_t digits = 0;
+  while (digits < trimmed.size() &&
+         std::isdigit(static_cast<unsigned char>(trimmed[digits]))) {
+    ++digits;
+  }
+  const std::string unit = Lower(Trim(trimmed.substr(digits)));
+  std::optional<int64_t> number = ParseInt64(trimmed.substr(0, digits));
+  int64_t factor = 0;
+  if (unit.empty() || unit == "b") {
+    factor = 1;
+  } else if (unit == "k" || unit == "kb") {
+    factor = int64_t{1} << 10;
+  } else if (unit == "m" || unit == "mb") {
+    factor = int64_t{1} << 20;
+  } else if (unit == "g" || unit == "gb") {
+    factor = int64_t{1} << 30;
+  } else if (unit == "t" || unit == "tb") {
+    factor = int64_t{1} << 40;
+  }
+  if (!number || factor == 0) {
+    return Status::InvalidArgument(
+        "invalid memory size '" + std::string(text) +
+        "' (use bytes, or a number with a unit: 8kb, 256mb, 1gb)");
+  }
+  if (*number > std::numeric_limits<int64_t>::max() / factor) {
+    return Status::InvalidArgument("memory size '" + std::string(text) +
+                                   "' is too large");
+  }
+  return *number * factor;
+}
+
+std::string FormatMemorySize(int64_t bytes) {
+  if (bytes == 0) return "0";
+  constexpr const char* kUnits[] = {"tb", "gb", "mb", "kb"};
+  for (int i = 0; i < 4; ++i) {
+    const int64_t factor = int64_t{1} << (10 * (4 - i));
+    if (bytes % factor == 0) return std::to_string(bytes / factor) + kUnits[i];
+  }
+  return std::to_string(bytes) + "b";
+}
+
 std::string FormatDurationMs(int64_t ms) {
   if (ms == 0) return "0";
   constexpr int64_t kHour = 60 * 60 * 1000;

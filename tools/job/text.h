@@ -36,6 +36,17 @@ Result<int64_t> ParseDurationMs(std::string_view text);
 // "5s", "1m", "2h".
 std::string FormatDurationMs(int64_t ms);
 
+// A memory size in bytes, as Flink writes them: a bare integer is bytes,
+// otherwise an integer followed by a unit, `b`, `k`/`kb`, `m`/`mb`,
+// `g`/`gb` or `t`/`tb` (any case, powers of 1024: "256mb", "8kb", "1g");
+// spaces between number and unit are allowed. InvalidArgument names the
+// text and the accepted forms.
+Result<int64_t> ParseMemorySize(std::string_view text);
+
+// Formats bytes in the largest unit that divides them: "0", "100b", "8kb",
+// "256mb", "1gb", "2tb".
+std::string FormatMemorySize(int64_t bytes);
+
 // The candidate closest to `word` by edit distance (a transposition counts
 // as one edit), if it is close enough to be a likely typo: at most 2 edits,
 // and fewer edits than half of the word's length. nullopt otherwise.

@@ -417,6 +417,62 @@ Result<JobBuilder> PlanJob(const JobSpec& spec, const Config& config,
   return Planner(spec, config, overrides).Plan();
 }
 
+Status RocksDBOptionsFromConfig(const Config& config, RocksDBOptions* r) {
+  const auto bytes = [&](const char* key, size_t* out) {
+    if (std::optional<int64_t> v = config.GetBytes(key)) {
+      *out = static_cast<size_t>(*v);
+    }
+  };
+  const auto integer = [&](const char* key, int* out) {
+    if (std::optional<int64_t> v = config.GetInt(key)) {
+      *out = static_cast<int>(*v);
+    }
+  };
+  bytes("state.backend.rocksdb.block.cache-size", &r->block_cache_bytes);
+  bytes("state.backend.rocksdb.writebuffer.size", &r->write_buffer_bytes);
+  integer("state.backend.rocksdb.writebuffer.count",
+          &r->max_write_buffer_number);
+  bytes("state.backend.rocksdb.block.blocksize", &r->block_size);
+  integer("state.backend.rocksdb.bloom-filter.bits-per-key",
+          &r->bloom_bits_per_key);
+  bytes("state.backend.rocksdb.memory-budget", &r->memory_budget_bytes);
+  integer("state.backend.rocksdb.thread.num", &r->max_background_jobs);
+  r->ready_db_snapshots =
+      config.GetBool("state.backend.rocksdb.ready-db-snapshots")
+          .value_or(r->ready_db_snapshots);
+  using C = RocksDBOptions::Compression;
+  const std::string compression =
+      config.GetString("state.backend.rocksdb.compression").value_or("auto");
+  if (compression == "auto") {
+    r->compression = C::kAuto;
+  } else if (compression == "none") {
+    r->compression = C::kNone;
+  } else if (compression == "snappy") {
+    r->compression = C::kSnappy;
+  } else if (compression == "lz4") {
+    r->compression = C::kLz4;
+  } else if (compression == "zstd") {
+    r->compression = C::kZstd;
+  } else {
+    return Status::InvalidArgument(
+        "state.backend.rocksdb.compression: unknown '" + compression + "'");
+  }
+  using M = RocksDBOptions::ReadMode;
+  const std::string mode =
+      config.GetString("state.backend.rocksdb.read-mode").value_or("auto");
+  if (mode == "auto") {
+    r->read_mode = M::kAuto;
+  } else if (mode == "mmap") {
+    r->read_mode = M::kMmap;
+  } else if (mode == "pread") {
+    r->read_mode = M::kPread;
+  } else {
+    return Status::InvalidArgument(
+        "state.backend.rocksdb.read-mode: unknown '" + mode + "'");
+  }
+  return Status::OK();
+}
+
 Result<JobOptions> JobOptionsFromConfig(const Config& config) {
   JobOptions o;
   const std::string backend =
@@ -432,6 +488,8 @@ Result<JobOptions> JobOptionsFromConfig(const Config& config) {
         backend + "'");
   }
   o.local_dir = config.GetString("state.backend.local-dir").value_or("");
+  Status rocks = RocksDBOptionsFromConfig(config, &o.rocksdb);
+  if (!rocks.ok()) return rocks;
 
   CheckpointOptions& c = o.checkpoints;
   c.dir = config.GetString("execution.checkpointing.dir").value_or("");

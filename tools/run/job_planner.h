@@ -33,4 +33,8 @@ Result<JobBuilder> PlanJob(const JobSpec& spec, const Config& config,
 // checkpoint directory.
 Result<JobOptions> JobOptionsFromConfig(const Config& config);
 
+// The state.backend.rocksdb.* keys of `config`, over `*options` (the keys
+// all have defaults, so every field they name is set).
+Status RocksDBOptionsFromConfig(const Config& config, RocksDBOptions* options);
+
 }  // namespace weir::tools

@@ -55,6 +55,38 @@ TEST(Text, FormatDuration) {
   EXPECT_EQ(FormatDurationMs(3600000), "1h");
 }
 
+TEST(Text, MemorySizeUnits) {
+  EXPECT_THAT(ParseMemorySize("0"), IsOkAndHolds(0));
+  EXPECT_THAT(ParseMemorySize("4096"), IsOkAndHolds(4096));
+  EXPECT_THAT(ParseMemorySize("100b"), IsOkAndHolds(100));
+  EXPECT_THAT(ParseMemorySize("8kb"), IsOkAndHolds(8 << 10));
+  EXPECT_THAT(ParseMemorySize("8K"), IsOkAndHolds(8 << 10));
+  EXPECT_THAT(ParseMemorySize("256 mb"), IsOkAndHolds(256 << 20));
+  EXPECT_THAT(ParseMemorySize("1g"), IsOkAndHolds(int64_t{1} << 30));
+  EXPECT_THAT(ParseMemorySize("2TB"), IsOkAndHolds(int64_t{2} << 40));
+}
+
+TEST(Text, BadMemorySizes) {
+  for (const char* bad : {"", "5x", "-5mb", "mb", "1.5gb", "5 megabytes"}) {
+    EXPECT_THAT(ParseMemorySize(bad),
+                StatusIs(Status::Code::kInvalidArgument,
+                         HasSubstr("invalid memory size")))
+        << bad;
+  }
+  EXPECT_THAT(ParseMemorySize("99999999999tb"),
+              StatusIs(Status::Code::kInvalidArgument, HasSubstr("too large")));
+}
+
+TEST(Text, FormatMemorySize) {
+  EXPECT_EQ(FormatMemorySize(0), "0");
+  EXPECT_EQ(FormatMemorySize(100), "100b");
+  EXPECT_EQ(FormatMemorySize(8 << 10), "8kb");
+  EXPECT_EQ(FormatMemorySize((8 << 10) + 1), "8193b");
+  EXPECT_EQ(FormatMemorySize(256 << 20), "256mb");
+  EXPECT_EQ(FormatMemorySize(int64_t{3} << 30), "3gb");
+  EXPECT_EQ(FormatMemorySize(int64_t{1} << 40), "1tb");
+}
+
 TEST(Text, ClosestMatch) {
   const std::vector<std::string> words = {"rest.port", "rest.address", "field"};
   EXPECT_EQ(ClosestMatch("rest.prot", words), "rest.port");

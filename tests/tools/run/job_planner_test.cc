@@ -249,6 +249,62 @@ INSTANTIATE_TEST_SUITE_P(Parallelism, PlannerTest, ::testing::Values(1, 2, 4),
                            return "p" + std::to_string(info.param);
                          });
 
+TEST(JobOptionsFromConfig, RocksDBOptionsDefaultToTheLibrarys) {
+  ASSERT_OK_AND_ASSIGN(Config config, LoadConfigString("", "c.yaml", {}));
+  ASSERT_OK_AND_ASSIGN(JobOptions o, JobOptionsFromConfig(config));
+  const RocksDBOptions d;
+  EXPECT_EQ(o.rocksdb.block_cache_bytes, d.block_cache_bytes);
+  EXPECT_EQ(o.rocksdb.write_buffer_bytes, d.write_buffer_bytes);
+  EXPECT_EQ(o.rocksdb.max_write_buffer_number, d.max_write_buffer_number);
+  EXPECT_EQ(o.rocksdb.block_size, d.block_size);
+  EXPECT_EQ(o.rocksdb.bloom_bits_per_key, d.bloom_bits_per_key);
+  EXPECT_EQ(o.rocksdb.compression, d.compression);
+  EXPECT_EQ(o.rocksdb.read_mode, d.read_mode);
+  EXPECT_EQ(o.rocksdb.memory_budget_bytes, d.memory_budget_bytes);
+  EXPECT_EQ(o.rocksdb.max_background_jobs, d.max_background_jobs);
+  EXPECT_EQ(o.rocksdb.ready_db_snapshots, d.ready_db_snapshots);
+}
+
+TEST(JobOptionsFromConfig, RocksDBOptionsFromTheFileAndDynamicProperties) {
+  ASSERT_OK_AND_ASSIGN(
+      Config config,
+      LoadConfigString("state.backend.rocksdb:\n"
+                       "  block.cache-size: 64mb\n"
+                       "  writebuffer.size: 8mb\n"
+                       "  writebuffer.count: 4\n"
+                       "  block.blocksize: 4kb\n"
+                       "  bloom-filter.bits-per-key: 0\n"
+                       "  compression: zstd\n"
+                       "  read-mode: pread\n"
+                       "  thread.num: 3\n"
+                       "  ready-db-snapshots: false\n",
+                       "c.yaml", {"state.backend.rocksdb.memory-budget=1g"}));
+  ASSERT_OK_AND_ASSIGN(JobOptions o, JobOptionsFromConfig(config));
+  EXPECT_EQ(o.rocksdb.block_cache_bytes, size_t{64} << 20);
+  EXPECT_EQ(o.rocksdb.write_buffer_bytes, size_t{8} << 20);
+  EXPECT_EQ(o.rocksdb.max_write_buffer_number, 4);
+  EXPECT_EQ(o.rocksdb.block_size, size_t{4} << 10);
+  EXPECT_EQ(o.rocksdb.bloom_bits_per_key, 0);
+  EXPECT_EQ(o.rocksdb.compression, RocksDBOptions::Compression::kZstd);
+  EXPECT_EQ(o.rocksdb.read_mode, RocksDBOptions::ReadMode::kPread);
+  EXPECT_EQ(o.rocksdb.memory_budget_bytes, size_t{1} << 30);
+  EXPECT_EQ(o.rocksdb.max_background_jobs, 3);
+  EXPECT_FALSE(o.rocksdb.ready_db_snapshots);
+}
+
+TEST(JobOptionsFromConfig, BadRocksDBValuesNameTheKey) {
+  for (const char* bad : {"state.backend.rocksdb.read-mode=mapped",
+                          "state.backend.rocksdb.block.cache-size=lots",
+                          "state.backend.rocksdb.writebuffer.size=1kb",
+                          "state.backend.rocksdb.compression=gzip"}) {
+    Result<Config> config = LoadConfigString("", "c.yaml", {bad});
+    ASSERT_FALSE(config.ok()) << bad;
+    const std::string key =
+        std::string(bad).substr(0, std::string(bad).find('='));
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr(key)) << bad;
+  }
+}
+
 TEST(JobOptionsFromConfig, CheckpointsAndRestarts) {
   {
     ASSERT_OK_AND_ASSIGN(Config config, LoadConfigString("", "c.yaml", {}));
