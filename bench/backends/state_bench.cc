@@ -193,6 +193,10 @@ void ReportPerfContext(benchmark::State& state) {
   avg("decompress_ns", p.block_decompress_time);
   avg("cache_hits", p.block_cache_hit_count);
   avg("block_seek_ns", p.block_seek_nanos);
+  avg("checksum_ns", p.block_checksum_time);
+  avg("find_table_ns", p.find_table_nanos);
+  avg("block_iter_ns", p.new_table_block_iter_nanos);
+  avg("bloom_sst_miss", p.bloom_sst_miss_count);
   avg("write_memtable_ns", p.write_memtable_time);
   avg("write_delay_ns", p.write_delay_time);
   avg("write_other_ns", p.write_pre_and_post_process_time);
