@@ -233,6 +233,19 @@ TEST_F(WeirCliTest, BadFlagsAndConfigFail) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("conf.yaml:1"));
 
+  r = Weir(
+      {"run", "-D", "state.backend.rocksdb.read-mode=mapped", "sums.yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("state.backend.rocksdb.read-mode"));
+  EXPECT_THAT(r.err, HasSubstr("auto, mmap, pread"));
+
+  Write(dir_.Sub("conf.yaml"),
+        "state.backend.rocksdb:\n  block.cache-size: 12 parsecs\n");
+  r = Weir({"run", "-c", "conf.yaml", "sums.yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("conf.yaml:2"));
+  EXPECT_THAT(r.err, HasSubstr("invalid memory size"));
+
   r = Weir({"run", "missing.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("missing.yaml"));
