@@ -116,6 +116,8 @@ class MemoryBackend final : public KeyedStateBackend {
     return options_.key_group_range;
   }
   Status SetCurrentKey(std::string_view key) override { return key_.Set(key); }
+  void PrefetchKey(std::string_view key) override { key_.Prefetch(key); }
+  bool prefetches_keys() const override { return true; }
   std::string_view current_key() const override { return key_.key(); }
   int current_key_group() const override { return key_.key_group(); }
 

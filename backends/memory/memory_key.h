@@ -45,10 +45,7 @@ class MemKey {
     // for a power of two (the default 128) without a division: the key's
     // entry is prefetched as soon as its group is known, so the latency of
     // this chain (key, hash, group, slot address) comes before the miss.
-    const int kg =
-        static_cast<int>(group_mask_ != kNoMask
-                             ? hash & group_mask_
-                             : hash % static_cast<uint64_t>(max_parallelism_));
+    const int kg = KeyGroupOf(hash);
     if (!range_.Contains(kg)) return OutOfRange(kg);
     key_group_ = kg;
     hash_ = hash;
@@ -68,6 +65,15 @@ class MemKey {
     }
     key_offset_ = encoded_view_.size() - key.size();
     return Status::OK();
+  }
+
+  // Starts reading the slots of `key` in the prefetch tables (see
+  // SetPrefetchTables), as Set() would, without making it current.
+  void Prefetch(std::string_view key) const {
+    if (prefetch_tables_ == nullptr) return;
+    const uint64_t hash = XXH3_64bits(key.data(), key.size());
+    const int kg = KeyGroupOf(hash);
+    if (range_.Contains(kg)) prefetch_tables_[kg - range_.start].Prefetch(hash);
   }
 
   bool is_set() const { return key_group_ >= 0; }
@@ -104,6 +110,13 @@ class MemKey {
   }
 
  private:
+  int KeyGroupOf(uint64_t hash) const {
+    return static_cast<int>(group_mask_ != kNoMask
+                                ? hash & group_mask_
+                                : hash %
+                                      static_cast<uint64_t>(max_parallelism_));
+  }
+
   // Keys shorter than this (with their length byte) live in short_.
   static constexpr size_t kInline = 63;
 

@@ -43,6 +43,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -61,11 +62,18 @@
 namespace weir::bench {
 namespace {
 
-enum class Op { kValueGet, kValueUpdate, kListAdd, kMapPut, kMapGet };
-constexpr int kNumOps = 5;
+enum class Op {
+  kValueGet,
+  kValueUpdate,
+  kListAdd,
+  kMapPut,
+  kMapGet,
+  kValueUpdateAhead
+};
+constexpr int kNumOps = 6;
 
 constexpr Op kOps[] = {Op::kValueGet, Op::kValueUpdate, Op::kListAdd,
-                       Op::kMapPut, Op::kMapGet};
+                       Op::kMapPut,   Op::kMapGet,      Op::kValueUpdateAhead};
 constexpr StoreKind kKinds[] = {StoreKind::kMemory, StoreKind::kRocksDB,
                                 StoreKind::kRawSameOptions,
                                 StoreKind::kRawDefaults};
@@ -83,6 +91,8 @@ const char* OpName(Op op) {
       return "BM_MapPut";
     case Op::kMapGet:
       return "BM_MapGet";
+    case Op::kValueUpdateAhead:
+      return "BM_ValueUpdateAhead";
   }
   return "?";
 }
@@ -231,6 +241,39 @@ void Loop(benchmark::State& state, Store& store, uint64_t n, uint64_t* rng) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
+// Loop's keys, with each key's index known kAhead operations before its
+// own (the way the engine's keyed operators see the records of a batch
+// ahead): Store::ValueUpdateAhead(i, ahead) updates key i and hints key
+// `ahead`.
+void AheadLoop(benchmark::State& state, WeirStore& store, uint64_t n,
+               uint64_t* rng) {
+  constexpr int kAhead = 2;
+  uint64_t x = *rng;
+  const auto next = [&x, n] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return ((x >> 32) * n) >> 32;
+  };
+  uint64_t ring[kAhead];
+  for (uint64_t& r : ring) r = next();
+  int pos = 0;
+  for (auto _ : state) {
+    const uint64_t i = ring[pos];
+    const uint64_t ahead = next();
+    ring[pos] = ahead;
+    pos = pos + 1 == kAhead ? 0 : pos + 1;
+    Status s = store.ValueUpdateAhead(i, ahead);
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+  }
+  *rng = x;
+  benchmark::DoNotOptimize(store.sink());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
 template <class Store>
 void Dispatch(benchmark::State& state, Store& store, Op op, uint64_t n,
               uint64_t* rng) {
@@ -245,6 +288,12 @@ void Dispatch(benchmark::State& state, Store& store, Op op, uint64_t n,
       return Loop<Store, &Store::MapPut>(state, store, n, rng);
     case Op::kMapGet:
       return Loop<Store, &Store::MapGet>(state, store, n, rng);
+    case Op::kValueUpdateAhead:
+      if constexpr (std::is_same_v<Store, WeirStore>) {
+        return AheadLoop(state, store, n, rng);
+      } else {
+        state.SkipWithError("only weir's stores take key hints");
+      }
   }
 }
 
@@ -321,6 +370,12 @@ int Main(int argc, char** argv) {
   for (uint64_t n : KeyCounts()) {
     for (StoreKind kind : kKinds) {
       for (Op op : kOps) {
+        // Key hints are weir's (KeyedStateStore::PrefetchKey).
+        if (op == Op::kValueUpdateAhead &&
+            (kind == StoreKind::kRawSameOptions ||
+             kind == StoreKind::kRawDefaults)) {
+          continue;
+        }
         const std::string name =
             std::string(OpName(op)) + "/" + StoreKindName(kind);
         benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(

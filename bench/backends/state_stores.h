@@ -154,6 +154,12 @@ class WeirStore {
     ++c.count;
     return value_->Update(c);
   }
+  // ValueUpdate(i), after hinting that key `ahead` comes next
+  // (KeyedStateStore::PrefetchKey).
+  Status ValueUpdateAhead(uint64_t i, uint64_t ahead) {
+    backend_->PrefetchKey(MakeKey(ahead, &ahead_key_));
+    return ValueUpdate(i);
+  }
   Status ListAdd(uint64_t i) {
     Status s = SetKey(i);
     if (!s.ok()) return s;
@@ -188,6 +194,7 @@ class WeirStore {
   StoreKind kind_ = StoreKind::kMemory;
   std::string dir_;
   std::unique_ptr<KeyedStateBackend> backend_;
+  std::array<char, kKeySize> ahead_key_{};
   std::optional<ValueState<Counter, CounterSerializer>> value_;
   std::optional<ListState<std::string>> list_;
   std::optional<MapState<int64_t, std::string>> map_;

@@ -132,6 +132,12 @@ class OneInputOperator : public StreamOperator {
  public:
   // `value` may be moved from. `timestamp` is kNoTimestamp when unset.
   virtual Status ProcessElement(In& value, int64_t timestamp) = 0;
+  // A hint that `value` comes to ProcessElement soon: the engine calls it
+  // for the record a few places ahead in the input batch, so that a keyed
+  // operator can have its state store start reading that record's state
+  // (KeyedStateStore::PrefetchKey) while it processes the current one.
+  // Must change nothing observable. Default: nothing.
+  virtual void Prefetch(const In& value) { (void)value; }
 };
 
 // What a source reports after a poll.

@@ -156,6 +156,17 @@ class KeyedStateStore {
   virtual std::string_view current_key() const = 0;
   virtual int current_key_group() const = 0;
 
+  // A hint that `serialized_key` will soon be the current key, so that the
+  // store may start reading its state while the caller works on the
+  // current one (the memory backend prefetches the key's entry of the
+  // value state read last; the RocksDB backend does nothing). It changes
+  // neither the current key nor any state, and a key outside the store's
+  // key groups is ignored. Worth calling only if prefetches_keys().
+  virtual void PrefetchKey(std::string_view serialized_key) {
+    (void)serialized_key;
+  }
+  virtual bool prefetches_keys() const { return false; }
+
   // Opens the state named by `descriptor` for `op`, creating it on first
   // use. Opening it again returns the same handle. Fails with
   // InvalidArgument if the state exists with another type or TTL setting,

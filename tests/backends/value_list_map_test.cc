@@ -38,6 +38,56 @@ TEST_P(BackendTest, ValueUpdateThenRead) {
   EXPECT_THAT(v.Value(), Holds(std::numeric_limits<int64_t>::min()));
 }
 
+// A key hint (PrefetchKey) changes neither the current key nor any state,
+// for keys present, absent, empty or in another backend's key groups.
+TEST_P(BackendTest, PrefetchKeyChangesNothing) {
+  EXPECT_EQ(kv().prefetches_keys(), GetParam().name == "memory");
+  ASSERT_OK_AND_ASSIGN(
+      auto v, GetState(kv(), op1_, ValueStateDescriptor<int64_t>{"v"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto w, GetState(kv(), op1_, ValueStateDescriptor<int64_t>{"w"}));
+  kv().PrefetchKey("k1");  // before any state was read
+  SetKey("k1");
+  ASSERT_OK(v.Update(1));
+  SetKey("k2");
+  ASSERT_OK(v.Update(2));
+  EXPECT_THAT(v.Value(), Holds<int64_t>(2));
+  for (std::string_view hint : {"k1", "k3", "", "k2"}) {
+    kv().PrefetchKey(hint);
+    EXPECT_EQ(kv().current_key(), "k2");
+  }
+  ASSERT_OK(v.Update(3));  // still k2's
+  ASSERT_OK(w.Update(30));
+  kv().PrefetchKey("k1");
+  EXPECT_THAT(w.Value(), Holds<int64_t>(30));
+  SetKey("k1");
+  EXPECT_THAT(v.Value(), Holds<int64_t>(1));
+  EXPECT_THAT(w.Value(), HoldsNothing());
+  SetKey("k2");
+  EXPECT_THAT(v.Value(), Holds<int64_t>(3));
+  SetKey("k3");
+  EXPECT_THAT(v.Value(), HoldsNothing());
+
+  // A backend of one key group: hints for keys of the others are ignored.
+  StateBackendOptions one = Options();
+  one.max_parallelism = 4;
+  one.key_group_range = {1, 1};
+  ASSERT_OK_AND_ASSIGN(auto small, Open(one, "one-group"));
+  ASSERT_OK_AND_ASSIGN(
+      auto sv, GetState(*small, op1_, ValueStateDescriptor<int64_t>{"v"}));
+  std::string own;
+  for (int i = 0; own.empty(); ++i) {
+    const std::string k = "key" + std::to_string(i);
+    if (KeyGroupForKey(k, 4) == 1) own = k;
+  }
+  ASSERT_OK(small->SetCurrentKey(own));
+  ASSERT_OK(sv.Update(7));
+  EXPECT_THAT(sv.Value(), Holds<int64_t>(7));
+  for (int i = 0; i < 50; ++i) small->PrefetchKey("key" + std::to_string(i));
+  EXPECT_EQ(small->current_key(), own);
+  EXPECT_THAT(sv.Value(), Holds<int64_t>(7));
+}
+
 TEST_P(BackendTest, ValueEmptyStringIsPresent) {
   ASSERT_OK_AND_ASSIGN(
       auto v, GetState(kv(), op1_, ValueStateDescriptor<std::string>{"s"}));

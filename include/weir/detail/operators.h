@@ -215,7 +215,15 @@ class KeyedProcessOperator final
 
   Status Open(OperatorContext& ctx) override {
     this->ctx_ = &ctx;
+    prefetch_ = ctx.state().prefetches_keys();
     return fn_->Open(ctx);
+  }
+
+  void Prefetch(const In& value) override {
+    if (!prefetch_) return;
+    ahead_bytes_.clear();
+    Serializer<K>().Serialize(key_(value), &ahead_bytes_);
+    this->ctx_->state().PrefetchKey(ahead_bytes_);
   }
 
   Status ProcessElement(In& value, int64_t timestamp) override {
@@ -255,6 +263,8 @@ class KeyedProcessOperator final
   TimestampedCollector<Out> collector_;
   K current_key_{};
   std::string key_bytes_;
+  bool prefetch_ = false;    // the store takes key hints
+  std::string ahead_bytes_;  // the hinted key, serialized
   std::string_view timer_ns_;
   int64_t timestamp_ = kNoTimestamp;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <utility>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -95,6 +97,82 @@ INSTANTIATE_TEST_SUITE_P(
                              : "rocksdb") +
              "_p" + std::to_string(info.param.parallelism);
     });
+
+// Records what the engine calls on a keyed head operator: every record
+// is hinted (Prefetch) before it is processed, or not at all.
+class HintLog {
+ public:
+  void Add(char what, int64_t time) {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.emplace_back(what, time);
+  }
+  std::vector<std::pair<char, int64_t>> calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<char, int64_t>> calls_;
+};
+
+class HintRecorder final : public OneInputOperator<Event> {
+ public:
+  explicit HintRecorder(std::shared_ptr<HintLog> log) : log_(std::move(log)) {}
+  void Prefetch(const Event& e) override { log_->Add('h', e.time); }
+  Status ProcessElement(Event& e, int64_t /*timestamp*/) override {
+    log_->Add('p', e.time);
+    return Status::OK();
+  }
+
+ private:
+  std::shared_ptr<HintLog> log_;
+};
+
+TEST(JobTest, KeyedHeadsAreHintedTwoRecordsAhead) {
+  const std::vector<Event> events = ManyEvents(1000, 31);
+  auto log = std::make_shared<HintLog>();
+  JobBuilder b("hints");
+  b.SetParallelism(1);
+  b.AddSource<Event>(Events(events), "events")
+      .Uid("events")
+      .KeyBy([](const Event& e) { return e.key; })
+      .Keyed<Event>("recorder",
+                    [log]() -> std::unique_ptr<StreamOperator> {
+                      return std::make_unique<HintRecorder>(log);
+                    })
+      .Uid("recorder");
+  JobOptions options;
+  options.backend = JobOptions::Backend::kMemory;
+  options.batch_size = 64;
+  ASSERT_OK_AND_ASSIGN(auto job, b.Build(options));
+  ASSERT_OK(job->Start());
+  ASSERT_OK(job->Wait());
+
+  // Each record (its time is its index) is processed once, in order; a
+  // hinted record is hinted once, before it is processed and at most two
+  // records ahead (two batch places ahead, and a watermark may take one).
+  std::vector<int64_t> processed;
+  std::map<int64_t, size_t> hinted_at;  // record -> processed count then
+  for (const auto& [what, time] : log->calls()) {
+    if (what == 'p') {
+      processed.push_back(time);
+    } else {
+      EXPECT_TRUE(hinted_at.emplace(time, processed.size()).second)
+          << "record " << time << " hinted twice";
+    }
+  }
+  ASSERT_EQ(processed.size(), events.size());
+  for (size_t i = 0; i < processed.size(); ++i) {
+    ASSERT_EQ(processed[i], static_cast<int64_t>(i));
+  }
+  for (const auto& [time, count] : hinted_at) {
+    EXPECT_LT(static_cast<int64_t>(count), time) << "record " << time;
+    EXPECT_GE(static_cast<int64_t>(count), time - 2) << "record " << time;
+  }
+  // All but the first two of every batch.
+  EXPECT_GE(hinted_at.size(), events.size() * 3 / 4);
+}
 
 TEST(JobTest, UnionAndBranches) {
   auto evens = std::make_shared<Collected<int64_t>>();
