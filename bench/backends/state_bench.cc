@@ -242,12 +242,12 @@ void Loop(benchmark::State& state, Store& store, uint64_t n, uint64_t* rng) {
 }
 
 // Loop's keys, with each key's index known kAhead operations before its
-// own (the way the engine's keyed operators see the records of a batch
-// ahead): Store::ValueUpdateAhead(i, ahead) updates key i and hints key
-// `ahead`.
+// own, as the engine's input gate hints its keyed head operator
+// (kPrefetchAhead in include/weir/detail/runtime.h): ValueUpdateAhead(i,
+// ahead) updates key i and hints key `ahead`.
 void AheadLoop(benchmark::State& state, WeirStore& store, uint64_t n,
                uint64_t* rng) {
-  constexpr int kAhead = 2;
+  constexpr int kAhead = 4;
   uint64_t x = *rng;
   const auto next = [&x, n] {
     x ^= x << 13;
