@@ -43,7 +43,11 @@
 //        import: the same as weir with the ready-made DB left out of the
 //               snapshot, so that RestoreRocksDBBackend imports every
 //               column family (the restore of weir before the ready-made
-//               DB; not in the ratio).
+//               DB; not in the ratio);
+//        rescale: scaling out to two tasks: both restored at once (two
+//               threads), each from SnapshotsForTask of half the key
+//               groups, by import of its own key groups; the probe read
+//               from its owner (not in the ratio).
 //      "warm": every file of the savepoint is read once before the series;
 //      "cold": before every run, every file under the benchmark's
 //      directory is dropped from the page cache (posix_fadvise
@@ -498,6 +502,70 @@ RestoreRun RunWeir(const std::string& savepoint_dir, const std::string& dir,
   return r;
 }
 
+// Rescaling out, from the savepoint's one task to two: both new tasks
+// restore at once (two threads, as a job's two tasks do), each from
+// SnapshotsForTask of its half of the key groups, so by import of its own
+// key groups (a ready-made DB fits only the same range). Timed until both
+// are restored and the probe key is read back from the task that owns it.
+RestoreRun RunRescale(const std::string& savepoint_dir, const std::string& dir,
+                      const RocksDBOptions& rocks, uint64_t probe) {
+  RestoreRun r;
+  r.side = "rescale";
+  const OperatorId op = OperatorId::FromUid(kOperatorUid);
+  const int64_t in0 = InBlocks();
+  const int64_t t0 = NowNs();
+  Result<engine::RestoreSource> source =
+      engine::LoadRestoreSource(savepoint_dir);
+  if (!source.ok()) Die("LoadRestoreSource", source.status());
+  Status s = engine::CheckRestorable(*source, {op}, kMaxParallelism);
+  if (!s.ok()) Die("CheckRestorable", s);
+  constexpr int kTasks = 2;
+  std::vector<std::vector<BackendSnapshot>> snaps(kTasks);
+  std::vector<StateBackendOptions> options(kTasks, BackendOptions());
+  for (int i = 0; i < kTasks; ++i) {
+    options[i].key_group_range =
+        KeyGroupRangeForSubtask(kMaxParallelism, kTasks, i);
+    snaps[i] =
+        engine::SnapshotsForTask(*source, {op}, options[i].key_group_range);
+  }
+  const int64_t t1 = NowNs();
+  std::vector<std::unique_ptr<KeyedStateBackend>> backends(kTasks);
+  std::vector<Status> status(kTasks);
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kTasks; ++i) {
+      threads.emplace_back([&, i] {
+        Result<std::unique_ptr<KeyedStateBackend>> b = RestoreRocksDBBackend(
+            options[i], rocks, dir + "/task-" + std::to_string(i), snaps[i]);
+        if (b.ok()) {
+          backends[i] = std::move(*b);
+        } else {
+          status[i] = b.status();
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  for (const Status& each : status) {
+    if (!each.ok()) Die("RestoreRocksDBBackend (rescale)", each);
+  }
+  const int64_t t2 = NowNs();
+  std::array<char, kKeySize> buf{};
+  const int kg = KeyGroupForKey(MakeKey(probe, &buf), kMaxParallelism);
+  const int owner = SubtaskForKeyGroup(kMaxParallelism, kTasks, kg);
+  s = CheckProbe(*backends[owner], probe, 1);
+  if (!s.ok()) Die("read back after the rescale", s);
+  const int64_t t3 = NowNs();
+  r.disk_mib = BlocksMiB(InBlocks() - in0);
+  r.load_ms = (t1 - t0) / 1e6;
+  r.open_ms = (t2 - t1) / 1e6;
+  r.read_ms = (t3 - t2) / 1e6;
+  r.total_ms = (t3 - t0) / 1e6;
+  backends.clear();
+  r.close_ms = (NowNs() - t3) / 1e6;
+  return r;
+}
+
 RestoreRun RunRaw(const std::string& checkpoint_dir,
                   const RocksDBOptions& rocks, uint64_t probe) {
   RestoreRun r;
@@ -559,9 +627,10 @@ struct Verdict {
 
 struct RestoreVerdict {
   double weir_p50_ms = 0, raw_p50_ms = 0;
-  double import_p50_ms = 0;  // weir without the ready-made DB
-  double ratio_p50 = 0;      // median of weir run k / raw run k
-  double ratio_of_p50s = 0;  // weir p50 / raw p50
+  double import_p50_ms = 0;   // weir without the ready-made DB
+  double rescale_p50_ms = 0;  // one task to two, both restored at once
+  double ratio_p50 = 0;       // median of weir run k / raw run k
+  double ratio_of_p50s = 0;   // weir p50 / raw p50
   bool ok = false;
   int runs = 0;
 };
@@ -589,12 +658,13 @@ Verdict Judge(const SizeResult& r) {
 
 RestoreVerdict JudgeRestore(const SizeResult& r, const std::string& cache) {
   RestoreVerdict v;
-  std::vector<double> weir, raw, imported, ratio;
+  std::vector<double> weir, raw, imported, rescaled, ratio;
   for (const RestoreRun& run : r.restores) {
     if (run.cache != cache) continue;
     if (run.side == "weir") weir.push_back(run.total_ms);
     if (run.side == "raw") raw.push_back(run.total_ms);
     if (run.side == "import") imported.push_back(run.total_ms);
+    if (run.side == "rescale") rescaled.push_back(run.total_ms);
   }
   for (size_t k = 0; k < std::min(weir.size(), raw.size()); ++k) {
     if (raw[k] > 0) ratio.push_back(weir[k] / raw[k]);
@@ -603,6 +673,7 @@ RestoreVerdict JudgeRestore(const SizeResult& r, const std::string& cache) {
   v.weir_p50_ms = Median(weir);
   v.raw_p50_ms = Median(raw);
   v.import_p50_ms = Median(imported);
+  v.rescale_p50_ms = Median(rescaled);
   v.ratio_p50 = Median(ratio);
   if (v.raw_p50_ms > 0) v.ratio_of_p50s = v.weir_p50_ms / v.raw_p50_ms;
   v.ok = !ratio.empty() && v.ratio_p50 <= kRestoreTarget;
@@ -772,14 +843,22 @@ SizeResult RunSize(const Config& config, double gb) {
                               rocks, probe, /*import=*/true);
       im.cache = cache;
       fs::remove_all(root + "/restore/import-" + tag, ec);
+      if (cold) EvictTree(root);
+      RestoreRun rs = RunRescale(
+          savepoint_dir, root + "/restore/rescale-" + tag, rocks, probe);
+      rs.cache = cache;
+      fs::remove_all(root + "/restore/rescale-" + tag, ec);
       std::fprintf(stderr,
                    "  restore %s %d: weir %.1f ms (%.1f MiB from disk), raw "
-                   "%.1f ms (%.1f MiB), import %.1f ms (%.1f MiB)\n",
+                   "%.1f ms (%.1f MiB), import %.1f ms (%.1f MiB), rescale "
+                   "1->2 %.1f ms (%.1f MiB)\n",
                    cache.c_str(), k, w.total_ms, w.disk_mib, r.total_ms,
-                   r.disk_mib, im.total_ms, im.disk_mib);
+                   r.disk_mib, im.total_ms, im.disk_mib, rs.total_ms,
+                   rs.disk_mib);
       res.restores.push_back(w);
       res.restores.push_back(r);
       res.restores.push_back(im);
+      res.restores.push_back(rs);
     }
   }
   res.loadavg_end = LoadAverage();
@@ -858,10 +937,11 @@ void PrintSize(const Config& config, const SizeResult& r) {
     std::printf(
         "  target restore <= %.1fx raw (%s): weir p50 %.1f ms, raw p50 %.1f "
         "ms, median ratio %.2fx (ratio of medians %.2fx, %d pairs): %s; "
-        "by import (no ready-made DB) p50 %.1f ms\n",
+        "by import (no ready-made DB) p50 %.1f ms; rescaled 1->2 p50 %.1f "
+        "ms\n",
         kRestoreTarget, cache.c_str(), rv.weir_p50_ms, rv.raw_p50_ms,
         rv.ratio_p50, rv.ratio_of_p50s, rv.runs, rv.ok ? "MET" : "MISSED",
-        rv.import_p50_ms);
+        rv.import_p50_ms, rv.rescale_p50_ms);
   }
   std::fflush(stdout);
 }
@@ -914,6 +994,7 @@ std::string Json(const Config& config, const SizeResult& r) {
     o << ",\"restore_" << cache << "\":{\"weir_p50_ms\":" << rv.weir_p50_ms
       << ",\"raw_p50_ms\":" << rv.raw_p50_ms
       << ",\"import_p50_ms\":" << rv.import_p50_ms
+      << ",\"rescale_p50_ms\":" << rv.rescale_p50_ms
       << ",\"ratio_p50\":" << rv.ratio_p50
       << ",\"ratio_of_p50s\":" << rv.ratio_of_p50s << ",\"verdict\":\""
       << (rv.ok ? "MET" : "MISSED") << "\"}";
