@@ -47,7 +47,10 @@
 //        rescale: scaling out to two tasks: both restored at once (two
 //               threads), each from SnapshotsForTask of half the key
 //               groups, by import of its own key groups; the probe read
-//               from its owner (not in the ratio).
+//               from its owner (not in the ratio);
+//        scale_in: once per cache mode after the series, two tasks made
+//               as `rescale` makes them and snapshotted (not timed), then
+//               one task of all key groups restored from both snapshots.
 //      "warm": every file of the savepoint is read once before the series;
 //      "cold": before every run, every file under the benchmark's
 //      directory is dropped from the page cache (posix_fadvise
@@ -67,7 +70,9 @@
 // $WEIR_BENCH_DIR/weir-savepoint-bench, removed at start and after each
 // size unless WEIR_BENCH_KEEP=1), WEIR_BENCH_STATE_GB,
 // WEIR_BENCH_UPDATE_PERCENT, WEIR_BENCH_SAVEPOINTS,
-// WEIR_BENCH_RESTORE_RUNS, WEIR_BENCH_RESTORE_CACHE, WEIR_BENCH_JSON.
+// WEIR_BENCH_RESTORE_RUNS, WEIR_BENCH_RESTORE_CACHE, WEIR_BENCH_JSON,
+// WEIR_BENCH_SCALE_IN (default 1; 0 skips the one 2->1 restore per cache
+// mode, which copies half the state key by key).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -133,6 +138,7 @@ struct Config {
   bool keep = false;
   std::string json_path;
   int verify_samples = 500;
+  bool scale_in = true;  // WEIR_BENCH_SCALE_IN=0 skips the 2->1 restore
 };
 
 Config ReadConfig() {
@@ -144,6 +150,7 @@ Config ReadConfig() {
   c.update_percent = EnvDouble("WEIR_BENCH_UPDATE_PERCENT", 0.2);
   c.savepoints = static_cast<int>(EnvDouble("WEIR_BENCH_SAVEPOINTS", 3));
   c.restore_runs = static_cast<int>(EnvDouble("WEIR_BENCH_RESTORE_RUNS", 5));
+  c.scale_in = EnvDouble("WEIR_BENCH_SCALE_IN", 1) != 0;
   c.cache_modes = Split(Env("WEIR_BENCH_RESTORE_CACHE", "warm,cold"));
   for (const std::string& m : c.cache_modes) {
     if (m != "warm" && m != "cold") {
@@ -566,6 +573,60 @@ RestoreRun RunRescale(const std::string& savepoint_dir, const std::string& dir,
   return r;
 }
 
+// Rescaling in, from two tasks to one. The two tasks are made as
+// RunRescale makes them (not timed), each snapshotted (as a checkpoint
+// would), and then one task of all key groups is restored from both
+// snapshots: the snapshot with more of its key groups is imported, the
+// other's entries are copied key by key (docs/state-backends.md,
+// "Rescaling"). Timed from the restore call until the probe is read back.
+// `evict_root`: if not empty, the page cache is dropped for every file
+// under it after the setup (the "cold" mode).
+RestoreRun RunScaleIn(const std::string& savepoint_dir, const std::string& dir,
+                      const RocksDBOptions& rocks, uint64_t probe,
+                      const std::string& evict_root) {
+  RestoreRun r;
+  r.side = "scale_in";
+  const OperatorId op = OperatorId::FromUid(kOperatorUid);
+  Result<engine::RestoreSource> source =
+      engine::LoadRestoreSource(savepoint_dir);
+  if (!source.ok()) Die("LoadRestoreSource", source.status());
+  constexpr int kTasks = 2;
+  std::vector<BackendSnapshot> halves;
+  for (int i = 0; i < kTasks; ++i) {
+    StateBackendOptions options = BackendOptions();
+    options.key_group_range =
+        KeyGroupRangeForSubtask(kMaxParallelism, kTasks, i);
+    const std::string task_dir = dir + "/old-task-" + std::to_string(i);
+    Result<std::unique_ptr<KeyedStateBackend>> b = RestoreRocksDBBackend(
+        options, rocks, task_dir,
+        engine::SnapshotsForTask(*source, {op}, options.key_group_range));
+    if (!b.ok()) Die("RestoreRocksDBBackend (scale-in setup)", b.status());
+    Result<std::unique_ptr<PendingSnapshot>> pending =
+        (*b)->Snapshot(1, dir + "/old-snapshot-" + std::to_string(i));
+    if (!pending.ok()) Die("Snapshot (scale-in setup)", pending.status());
+    Result<BackendSnapshot> snap = (*pending)->Complete();
+    if (!snap.ok()) Die("Complete (scale-in setup)", snap.status());
+    halves.push_back(std::move(*snap));
+  }
+  if (!evict_root.empty()) EvictTree(evict_root);
+  const int64_t in0 = InBlocks();
+  const int64_t t0 = NowNs();
+  Result<std::unique_ptr<KeyedStateBackend>> merged =
+      RestoreRocksDBBackend(BackendOptions(), rocks, dir + "/new-task", halves);
+  if (!merged.ok()) Die("RestoreRocksDBBackend (scale-in)", merged.status());
+  const int64_t t1 = NowNs();
+  Status s = CheckProbe(**merged, probe, 1);
+  if (!s.ok()) Die("read back after the scale-in", s);
+  const int64_t t2 = NowNs();
+  r.disk_mib = BlocksMiB(InBlocks() - in0);
+  r.open_ms = (t1 - t0) / 1e6;
+  r.read_ms = (t2 - t1) / 1e6;
+  r.total_ms = (t2 - t0) / 1e6;
+  merged->reset();
+  r.close_ms = (NowNs() - t2) / 1e6;
+  return r;
+}
+
 RestoreRun RunRaw(const std::string& checkpoint_dir,
                   const RocksDBOptions& rocks, uint64_t probe) {
   RestoreRun r;
@@ -629,6 +690,7 @@ struct RestoreVerdict {
   double weir_p50_ms = 0, raw_p50_ms = 0;
   double import_p50_ms = 0;   // weir without the ready-made DB
   double rescale_p50_ms = 0;  // one task to two, both restored at once
+  double scale_in_ms = 0;     // two tasks to one (one run)
   double ratio_p50 = 0;       // median of weir run k / raw run k
   double ratio_of_p50s = 0;   // weir p50 / raw p50
   bool ok = false;
@@ -665,6 +727,7 @@ RestoreVerdict JudgeRestore(const SizeResult& r, const std::string& cache) {
     if (run.side == "raw") raw.push_back(run.total_ms);
     if (run.side == "import") imported.push_back(run.total_ms);
     if (run.side == "rescale") rescaled.push_back(run.total_ms);
+    if (run.side == "scale_in") v.scale_in_ms = run.total_ms;
   }
   for (size_t k = 0; k < std::min(weir.size(), raw.size()); ++k) {
     if (raw[k] > 0) ratio.push_back(weir[k] / raw[k]);
@@ -860,6 +923,17 @@ SizeResult RunSize(const Config& config, double gb) {
       res.restores.push_back(im);
       res.restores.push_back(rs);
     }
+    if (config.scale_in) {
+      // Once per cache mode: it copies half the state key by key.
+      const std::string in_dir = root + "/restore/scale-in-" + cache;
+      RestoreRun in = RunScaleIn(savepoint_dir, in_dir, rocks, probe,
+                                 cold ? root : std::string());
+      in.cache = cache;
+      fs::remove_all(in_dir, ec);
+      std::fprintf(stderr, "  restore %s: scale-in 2->1 %.1f ms (%.1f MiB)\n",
+                   cache.c_str(), in.total_ms, in.disk_mib);
+      res.restores.push_back(in);
+    }
   }
   res.loadavg_end = LoadAverage();
   store->reset();
@@ -938,10 +1012,10 @@ void PrintSize(const Config& config, const SizeResult& r) {
         "  target restore <= %.1fx raw (%s): weir p50 %.1f ms, raw p50 %.1f "
         "ms, median ratio %.2fx (ratio of medians %.2fx, %d pairs): %s; "
         "by import (no ready-made DB) p50 %.1f ms; rescaled 1->2 p50 %.1f "
-        "ms\n",
+        "ms; 2->1 %.1f ms\n",
         kRestoreTarget, cache.c_str(), rv.weir_p50_ms, rv.raw_p50_ms,
         rv.ratio_p50, rv.ratio_of_p50s, rv.runs, rv.ok ? "MET" : "MISSED",
-        rv.import_p50_ms, rv.rescale_p50_ms);
+        rv.import_p50_ms, rv.rescale_p50_ms, rv.scale_in_ms);
   }
   std::fflush(stdout);
 }
@@ -995,6 +1069,7 @@ std::string Json(const Config& config, const SizeResult& r) {
       << ",\"raw_p50_ms\":" << rv.raw_p50_ms
       << ",\"import_p50_ms\":" << rv.import_p50_ms
       << ",\"rescale_p50_ms\":" << rv.rescale_p50_ms
+      << ",\"scale_in_ms\":" << rv.scale_in_ms
       << ",\"ratio_p50\":" << rv.ratio_p50
       << ",\"ratio_of_p50s\":" << rv.ratio_of_p50s << ",\"verdict\":\""
       << (rv.ok ? "MET" : "MISSED") << "\"}";
