@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -12,6 +13,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "backends/memory/memory_backend.h"
+#include "backends/rocksdb/rocksdb_ingest.h"
 #include "backends/rocksdb/rocksdb_iterator.h"
 #include "backends/rocksdb/rocksdb_read_mode.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
@@ -588,6 +590,71 @@ class RocksDBBackend final : public KeyedStateBackend {
     return LoadRecords();
   }
 
+  // internal::IngestKeyGroupsIntoRocksDBBackend (rocksdb_ingest.h).
+  Status IngestKeyGroups(RocksDBBackend& from, KeyGroupRange range,
+                         const std::string& staging,
+                         internal::IngestStats* stats) {
+    if (!db_ || !from.db_) {
+      return Status::InvalidArgument("the backend is closed");
+    }
+    if (range.empty()) return Status::OK();
+    if (from.options_.max_parallelism != options_.max_parallelism) {
+      return Status::InvalidArgument(
+          "cannot merge state of max parallelism " +
+          std::to_string(from.options_.max_parallelism) + " into " +
+          std::to_string(options_.max_parallelism));
+    }
+    for (int kg : {range.start, range.end}) {
+      if (!options_.key_group_range.Contains(kg)) {
+        return ctx_.key.OutOfRange(kg);
+      }
+      if (!from.options_.key_group_range.Contains(kg)) {
+        return from.ctx_.key.OutOfRange(kg);
+      }
+    }
+    const uint32_t timer_ids[2] = {internal::TimerStateId(0),
+                                   internal::TimerStateId(1)};
+    int n = 0;
+    for (auto& [op, from_rop] : from.ops_) {
+      for (const auto& [_, state] : from_rop.states) {
+        const RawStateDescriptor& d = state->descriptor();
+        Result<RocksState*> r = GetOrCreate(op, d, internal::FamilyOf(d.type));
+        if (!r.ok()) return r.status();
+      }
+      if (from_rop.cf == nullptr) continue;
+      Result<RocksOperator*> rop = EnsureOperator(op);
+      if (!rop.ok()) return rop.status();
+      std::optional<uint32_t> last_id;
+      auto check = [&, &op = op, &from_rop = from_rop](std::string_view key) {
+        if (key.size() < kStatePrefixSize) {
+          return Status::Corruption("malformed key in operator " + op.ToHex());
+        }
+        std::string_view id_bytes = key.substr(2, 4);
+        uint32_t id;
+        GetFixed32BE(&id_bytes, &id);
+        if (id == last_id || id == timer_ids[0] || id == timer_ids[1] ||
+            from_rop.by_id.contains(id)) {
+          last_id = id;
+          return Status::OK();
+        }
+        return Status::Corruption("operator " + op.ToHex() +
+                                  " holds entries of unknown state id " +
+                                  std::to_string(id));
+      };
+      const rocksdb::Options sst(rocksdb::DBOptions(db_options_),
+                                 OperatorCfOptions(**rop));
+      Status s = internal::IngestKeyGroupRange(
+          from.db_.get(), from_rop.cf, db_.get(), (*rop)->cf, sst, range,
+          (std::filesystem::path(staging) / std::to_string(n++)).string(),
+          check, stats);
+      if (!s.ok()) return s.WithContext("operator " + op.ToHex());
+      // Rebuilt from the stored timers on next use.
+      (*rop)->heads[0].reset();
+      (*rop)->heads[1].reset();
+    }
+    return Status::OK();
+  }
+
   // The snapshot's cut markers are the old database's bookkeeping, not
   // state. Deleting them is not what keeps them from passing for this
   // backend's next marker (the Delete sits in a memtable, which the flush
@@ -889,6 +956,19 @@ Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
     return Status::InvalidArgument("not a RocksDB backend");
   }
   return rocks->ImportSnapshot(snapshot, staging, keep);
+}
+
+Status IngestKeyGroupsIntoRocksDBBackend(KeyedStateBackend& to,
+                                         KeyedStateBackend& from,
+                                         KeyGroupRange range,
+                                         const std::string& staging,
+                                         IngestStats* stats) {
+  auto* rocks_to = dynamic_cast<RocksDBBackend*>(&to);
+  auto* rocks_from = dynamic_cast<RocksDBBackend*>(&from);
+  if (rocks_to == nullptr || rocks_from == nullptr) {
+    return Status::InvalidArgument("not a RocksDB backend");
+  }
+  return rocks_to->IngestKeyGroups(*rocks_from, range, staging, stats);
 }
 
 Status RemoveRestoredCutMarkers(KeyedStateBackend& backend) {

@@ -7,8 +7,8 @@
 #include <system_error>
 #include <tuple>
 
-#include "backends/memory/memory_snapshot.h"
 #include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_ingest.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 
 namespace weir::internal {
@@ -19,6 +19,7 @@ namespace {
 
 constexpr char kStagingDir[] = "restore-staging";
 constexpr char kScratchPrefix[] = "rescale-scratch-";
+constexpr char kIngestPrefix[] = "rescale-ingest-";
 
 KeyGroupRange Intersect(KeyGroupRange a, KeyGroupRange b) {
   KeyGroupRange out;
@@ -101,7 +102,11 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
       if (!scratch.ok()) {
         s = scratch.status();
       } else {
-        s = CopyBackendState(**scratch, **backend);
+        internal::IngestStats stats;
+        s = IngestKeyGroupsIntoRocksDBBackend(
+            **backend, **scratch, shared,
+            (fs::path(dir) / (kIngestPrefix + std::to_string(i))).string(),
+            &stats);
         if (s.ok()) {
           Result<Lists> l = ListsOf(**scratch);
           if (l.ok()) {
@@ -113,6 +118,7 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
       }
     }
     fs::remove_all(scratch_dir, ec);
+    fs::remove_all(fs::path(dir) / (kIngestPrefix + std::to_string(i)), ec);
     if (!s.ok()) {
       return s.WithContext("merge the snapshot of key groups " +
                            std::to_string(snapshots[i].key_group_range.start) +

@@ -10,15 +10,16 @@
 //      no entry of it is read or written.
 //   2. Each other snapshot that shares key groups with the backend is
 //      restored into a scratch backend on exactly those key groups (the
-//      same import and clip), and its entries are copied over one by one
-//      (ForEachEntry, ImportEntry), with its state descriptors.
+//      same import and clip); its state descriptors are registered, and its
+//      entries are written once, in key order, into new SST files that are
+//      ingested (rocksdb_ingest.h).
 //   3. Operator list states are the concatenation of the snapshots' lists,
 //      in the order the snapshots are given (as the memory backend does;
 //      the engine redistributes split lists and hands out union lists).
 //
 // Key groups are disjoint between the snapshots of one checkpoint, so step 2
-// never overwrites an entry of step 1. Its cost is linear in the entries
-// copied: scaling from p to p/2 copies half the state entry by entry.
+// never overwrites an entry of step 1. Its cost is linear in the bytes
+// copied: scaling from p to p/2 rewrites half the state, sequentially.
 #pragma once
 
 #include <cstdint>
