@@ -624,7 +624,7 @@ class RocksDBBackend final : public KeyedStateBackend {
       if (from_rop.cf == nullptr) continue;
       Result<RocksOperator*> rop = EnsureOperator(op);
       if (!rop.ok()) return rop.status();
-      std::optional<uint32_t> last_id;
+      // Called from several threads: reads only.
       auto check = [&, &op = op, &from_rop = from_rop](std::string_view key) {
         if (key.size() < kStatePrefixSize) {
           return Status::Corruption("malformed key in operator " + op.ToHex());
@@ -632,9 +632,8 @@ class RocksDBBackend final : public KeyedStateBackend {
         std::string_view id_bytes = key.substr(2, 4);
         uint32_t id;
         GetFixed32BE(&id_bytes, &id);
-        if (id == last_id || id == timer_ids[0] || id == timer_ids[1] ||
+        if (id == timer_ids[0] || id == timer_ids[1] ||
             from_rop.by_id.contains(id)) {
-          last_id = id;
           return Status::OK();
         }
         return Status::Corruption("operator " + op.ToHex() +

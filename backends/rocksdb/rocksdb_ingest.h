@@ -34,13 +34,19 @@ struct IngestStats {
   int files = 0;
 };
 
+// One per core, at most 4.
+int DefaultIngestThreads();
+
 // Copies the live entries of key groups `range` of `from_cf` (as an
 // iterator sees them: merges applied, deletions gone) into SST files under
-// `staging` built with `options`, and ingests them into `to_cf`. Entries
-// already in `to_cf` with the same keys are shadowed. `check` is called with
-// each key first; a non-OK status stops the copy and is returned. SST files
-// roll over at `file_bytes`. Nothing is ingested unless every file was
-// written; `staging` is left for the caller to remove.
+// `staging` built with `options`, and ingests them into `to_cf` in one
+// IngestExternalFile. Entries already in `to_cf` with the same keys are
+// shadowed. `threads` threads write equal slices of the key groups at once
+// (the scan and the table building are CPU-bound). `check` is called with
+// each key first, from any of those threads; a non-OK status stops the copy
+// and is returned. SST files roll over after `file_bytes` of keys and values.
+// Nothing is ingested unless every file was written; `staging` is left for the
+// caller to remove.
 Status IngestKeyGroupRange(rocksdb::DB* from,
                            rocksdb::ColumnFamilyHandle* from_cf,
                            rocksdb::DB* to, rocksdb::ColumnFamilyHandle* to_cf,
@@ -48,6 +54,7 @@ Status IngestKeyGroupRange(rocksdb::DB* from,
                            const std::string& staging,
                            const std::function<Status(std::string_view)>& check,
                            IngestStats* stats,
+                           int threads = DefaultIngestThreads(),
                            uint64_t file_bytes = uint64_t{256} << 20);
 
 // Moves the entries of key groups `range` of RocksDB backend `from` into
