@@ -72,7 +72,7 @@
 // WEIR_BENCH_UPDATE_PERCENT, WEIR_BENCH_SAVEPOINTS,
 // WEIR_BENCH_RESTORE_RUNS, WEIR_BENCH_RESTORE_CACHE, WEIR_BENCH_JSON,
 // WEIR_BENCH_SCALE_IN (default 1; 0 skips the one 2->1 restore per cache
-// mode, which copies half the state key by key).
+// mode, which rewrites half the state into new SST files).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
