@@ -72,14 +72,12 @@ Status GeneratorSource::Open(OperatorContext& ctx) {
         "ts_step_ms >= 0");
   }
   clock_ = &ctx.clock();
-  stride_ = ctx.parallelism();
-  next_ = ctx.subtask();
-  Result<std::optional<internal::SourceOffset>> offset =
-      internal::LoadSourceOffset(ctx, "GeneratorSource");
-  if (!offset.ok()) return offset.status();
-  if (offset->has_value()) next_ = (*offset)->position;
+  Result<std::vector<internal::SequenceSplit>> splits =
+      internal::LoadSequenceSplits(ctx, "GeneratorSource", options_.count);
+  if (!splits.ok()) return splits.status();
+  cursor_.Reset(std::move(*splits), options_.count);
   if (options_.rate > 0) {
-    rate_per_us_ = options_.rate / static_cast<double>(stride_) / 1e6;
+    rate_per_us_ = options_.rate / static_cast<double>(ctx.parallelism()) / 1e6;
     // Guava's SmoothBursty: at most one second of permits saved up, so a
     // stall (backpressure, a paused clock) is not followed by a long burst.
     max_tokens_ = std::max(1.0, rate_per_us_ * 1e6);
@@ -91,8 +89,7 @@ Status GeneratorSource::Open(OperatorContext& ctx) {
 
 Result<SourceStatus> GeneratorSource::Poll(SourceOutput<GeneratedEvent>& out,
                                            int max_records) {
-  const bool bounded = options_.count >= 0;
-  if (bounded && next_ >= options_.count) return SourceStatus::End();
+  if (cursor_.Done()) return SourceStatus::End();
   int64_t allowed = max_records;
   if (options_.rate > 0) {
     // Tokens accrue per microsecond (of the injected clock), so a rate is
@@ -112,20 +109,17 @@ Result<SourceStatus> GeneratorSource::Poll(SourceOutput<GeneratedEvent>& out,
     allowed = std::min<int64_t>(allowed, static_cast<int64_t>(tokens_));
   }
   int64_t emitted = 0;
-  for (; emitted < allowed && !(bounded && next_ >= options_.count);
-       ++emitted) {
-    GeneratedEvent e = Generate(options_, next_);
+  for (; emitted < allowed && !cursor_.Done(); ++emitted) {
+    GeneratedEvent e = Generate(options_, cursor_.Take());
     const int64_t ts = e.timestamp;
     out.CollectWithTimestamp(std::move(e), ts);
-    next_ += stride_;
   }
   if (options_.rate > 0) tokens_ -= static_cast<double>(emitted);
-  if (bounded && next_ >= options_.count) return SourceStatus::End();
-  return SourceStatus::More();
+  return cursor_.Done() ? SourceStatus::End() : SourceStatus::More();
 }
 
 Status GeneratorSource::SnapshotState(OperatorContext& ctx) {
-  return internal::StoreSourceOffset(ctx, {next_, 0});
+  return internal::StoreSequenceSplits(ctx, cursor_.splits());
 }
 
 }  // namespace weir

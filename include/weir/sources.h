@@ -9,9 +9,10 @@
 // operator list state "offset" of its operator, writes it in
 // SnapshotState() and continues from it in Open(). The state is a union list
 // of one entry per subtask, tagged with the subtask index and the
-// parallelism that wrote it; each subtask takes back its own entry. Restoring
-// with another parallelism than the snapshot's is not supported: Open()
-// fails with InvalidArgument.
+// parallelism that wrote it; each subtask takes back its own entry. The
+// collection and generator sources restore at any parallelism (their
+// offsets are splits of a sequence that the new subtasks share out:
+// LoadSequenceSplits); the file source reads with one subtask.
 //
 // Thread safety: a source function belongs to one task thread, like every
 // function of functions.h. Factories may be called from any thread.
@@ -57,13 +58,82 @@ Result<std::optional<SourceOffset>> LoadSourceOffset(OperatorContext& ctx,
 // Replaces this subtask's entry of the "offset" state with `offset`.
 Status StoreSourceOffset(OperatorContext& ctx, const SourceOffset& offset);
 
+// What is left of a sequence source (CollectionSource, GeneratorSource):
+// the numbers next, next + stride, next + 2 * stride, ... below the end.
+struct SequenceSplit {
+  int64_t next = 0;
+  int64_t stride = 1;
+  bool operator==(const SequenceSplit&) const = default;
+};
+
+// The splits this subtask of a sequence source emits, from the "offset"
+// state. `end` is the first number not emitted, or -1 if unbounded; splits
+// at or past it are dropped.
+//  - A fresh start: {subtask, parallelism}.
+//  - A restore at the snapshot's parallelism: this subtask's own splits.
+//  - A restore at another parallelism: every old subtask's splits, in the
+//    order of the old subtasks; while there are fewer than the new
+//    parallelism p, each is cut into k = ceil(p / count) splits (next +
+//    r * stride, k * stride), r < k; then split i goes to subtask i % p.
+//    Every subtask computes the same list from the union state, so every
+//    number still to come is emitted once, by one subtask.
+// InvalidArgument (naming `source`) if the entries are not one per subtask
+// of one parallelism; Corruption if an entry cannot be decoded.
+Result<std::vector<SequenceSplit>> LoadSequenceSplits(OperatorContext& ctx,
+                                                      std::string_view source,
+                                                      int64_t end);
+// Replaces this subtask's entry of the "offset" state with `splits`.
+Status StoreSequenceSplits(OperatorContext& ctx,
+                           const std::vector<SequenceSplit>& splits);
+
+// Walks a subtask's splits in ascending order of their numbers (so that
+// timestamps derived from them ascend within the subtask).
+class SequenceCursor {
+ public:
+  void Reset(std::vector<SequenceSplit> splits, int64_t end) {
+    splits_ = std::move(splits);
+    end_ = end;
+    std::erase_if(splits_, [&](const SequenceSplit& s) { return Past(s); });
+  }
+  // Bounded and nothing left.
+  bool Done() const { return splits_.empty(); }
+  // The smallest number left, or `end` when done. REQUIRES: not Done() for
+  // an unbounded cursor.
+  int64_t Peek() const { return Done() ? end_ : splits_[Min()].next; }
+  // Returns the smallest number left and moves past it. REQUIRES: !Done().
+  int64_t Take() {
+    const size_t i = Min();
+    const int64_t n = splits_[i].next;
+    splits_[i].next += splits_[i].stride;
+    if (Past(splits_[i])) splits_.erase(splits_.begin() + i);
+    return n;
+  }
+  const std::vector<SequenceSplit>& splits() const { return splits_; }
+
+ private:
+  bool Past(const SequenceSplit& s) const {
+    return end_ >= 0 && s.next >= end_;
+  }
+  size_t Min() const {
+    size_t m = 0;
+    for (size_t i = 1; i < splits_.size(); ++i) {
+      if (splits_[i].next < splits_[m].next) m = i;
+    }
+    return m;
+  }
+
+  std::vector<SequenceSplit> splits_;
+  int64_t end_ = -1;
+};
+
 }  // namespace internal
 
 // ---------------------------------------------------------------- collection
 
 // Emits the elements of a vector, in order. Subtask s of p emits the
 // elements at the indices i with i % p == s, so that every element is
-// emitted once whatever the parallelism. Offset: the next index. Records
+// emitted once whatever the parallelism. Offset: the splits of the indices
+// still to emit (LoadSequenceSplits), at any parallelism. Records
 // carry no timestamp unless the source's WatermarkStrategy assigns one.
 //
 //   b.AddSource<int>(FromElements<int>({1, 2, 3}), "numbers")
@@ -87,35 +157,31 @@ class CollectionSource final : public SourceFunction<T> {
   }
 
   Status Open(OperatorContext& ctx) override {
-    stride_ = ctx.parallelism();
-    next_ = ctx.subtask();
-    Result<std::optional<internal::SourceOffset>> offset =
-        internal::LoadSourceOffset(ctx, "CollectionSource");
-    if (!offset.ok()) return offset.status();
-    if (offset->has_value()) next_ = (*offset)->position;
+    const auto size = static_cast<int64_t>(elements_->size());
+    Result<std::vector<internal::SequenceSplit>> splits =
+        internal::LoadSequenceSplits(ctx, "CollectionSource", size);
+    if (!splits.ok()) return splits.status();
+    cursor_.Reset(std::move(*splits), size);
     return Status::OK();
   }
 
   Result<SourceStatus> Poll(SourceOutput<T>& out, int max_records) override {
-    const auto size = static_cast<int64_t>(elements_->size());
-    for (int n = 0; n < max_records && next_ < size; ++n) {
-      out.Collect((*elements_)[static_cast<size_t>(next_)]);
-      next_ += stride_;
+    for (int n = 0; n < max_records && !cursor_.Done(); ++n) {
+      out.Collect((*elements_)[static_cast<size_t>(cursor_.Take())]);
     }
-    return next_ < size ? SourceStatus::More() : SourceStatus::End();
+    return cursor_.Done() ? SourceStatus::End() : SourceStatus::More();
   }
 
   Status SnapshotState(OperatorContext& ctx) override {
-    return internal::StoreSourceOffset(ctx, {next_, 0});
+    return internal::StoreSequenceSplits(ctx, cursor_.splits());
   }
 
-  // The index of the next element this subtask emits.
-  int64_t next_index() const { return next_; }
+  // The smallest index this subtask has still to emit (the size when done).
+  int64_t next_index() const { return cursor_.Peek(); }
 
  private:
   std::shared_ptr<const std::vector<T>> elements_;
-  int64_t next_ = 0;
-  int64_t stride_ = 1;
+  internal::SequenceCursor cursor_;
 };
 
 // Flink's fromElements / fromCollection: a CollectionSource factory.
@@ -176,7 +242,9 @@ struct GeneratorOptions {
 // where the hash is XXH3-64 of seq as 8 little-endian bytes. Records are
 // emitted with their timestamp; to get watermarks, add the source with a
 // WatermarkStrategy, e.g. GeneratorSource::Watermarks() (timestamps ascend
-// within a subtask). Offset: the next sequence number.
+// within a subtask). Offset: the splits of the sequence still to generate
+// (LoadSequenceSplits), so a restore at another parallelism goes on with
+// exactly the events not yet emitted.
 class GeneratorSource final : public SourceFunction<GeneratedEvent> {
  public:
   explicit GeneratorSource(GeneratorOptions options);
@@ -195,14 +263,14 @@ class GeneratorSource final : public SourceFunction<GeneratedEvent> {
                             int max_records) override;
   Status SnapshotState(OperatorContext& ctx) override;
 
-  // The next sequence number this subtask generates.
-  int64_t next_seq() const { return next_; }
+  // The smallest sequence number this subtask has still to generate
+  // (`count` when done).
+  int64_t next_seq() const { return cursor_.Peek(); }
 
  private:
   GeneratorOptions options_;
   const Clock* clock_ = nullptr;
-  int64_t next_ = 0;
-  int64_t stride_ = 1;
+  internal::SequenceCursor cursor_;
   // Token bucket, when options_.rate > 0.
   double rate_per_us_ = 0;  // of this subtask
   double tokens_ = 0;

@@ -27,6 +27,7 @@
 #include <weir/stream.h>
 
 #include "backends/memory/memory_backend.h"
+#include "lib/coding.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -231,18 +232,112 @@ TEST(CollectionSource, ResumesFromItsOffset) {
   EXPECT_THAT(out.values, ElementsAre(1, 3, 5, 7));
 }
 
-TEST(CollectionSource, RefusesOffsetsOfAnotherParallelism) {
-  auto backend = NewBackend();
-  ManualClock clock;
-  FakeContext p1(backend.get(), &clock, 0, 1);
-  CollectionSource<int> first(std::vector<int>{1, 2, 3});
-  ASSERT_OK(first.Open(p1));
-  ASSERT_OK(first.SnapshotState(p1));
+// The "offset" union state as a restore hands it to every new subtask: the
+// entries of all old subtasks (each ran with its own backend), in order.
+std::unique_ptr<KeyedStateBackend> UnionOf(
+    const std::vector<std::unique_ptr<KeyedStateBackend>>& olds,
+    std::vector<std::string> extra = {}) {
+  const OperatorId op = OperatorId::FromUid("source");
+  std::vector<std::string> all;
+  for (const auto& b : olds) {
+    Result<RawOperatorListState*> list =
+        b->GetOperatorListState(op, "offset", OperatorStateMode::kUnion);
+    EXPECT_OK(list);
+    std::vector<std::string> values;
+    EXPECT_OK((*list)->Get(&values));
+    all.insert(all.end(), values.begin(), values.end());
+  }
+  all.insert(all.end(), extra.begin(), extra.end());
+  auto merged = NewBackend();
+  Result<RawOperatorListState*> list =
+      merged->GetOperatorListState(op, "offset", OperatorStateMode::kUnion);
+  EXPECT_OK(list);
+  EXPECT_OK((*list)->Update(all));
+  return merged;
+}
 
-  FakeContext p2(backend.get(), &clock, 0, 2);
-  CollectionSource<int> second(std::vector<int>{1, 2, 3});
-  EXPECT_THAT(second.Open(p2), StatusIs(Status::Code::kInvalidArgument,
-                                        HasSubstr("parallelism 1")));
+// Three old subtasks that got different distances, snapshotted, then the
+// rest emitted by 1, 2 and 5 new subtasks: every element comes out once.
+TEST(CollectionSource, ResumesAtAnyParallelism) {
+  ManualClock clock;
+  std::vector<int> in;
+  for (int i = 0; i < 100; ++i) in.push_back(i);
+  std::vector<std::unique_ptr<KeyedStateBackend>> olds;
+  std::vector<int> before;
+  const int polled[3] = {5, 0, 20};
+  for (int s = 0; s < 3; ++s) {
+    olds.push_back(NewBackend());
+    FakeContext ctx(olds.back().get(), &clock, s, 3);
+    CollectionSource<int> source(in);
+    ASSERT_OK(source.Open(ctx));
+    VectorOutput<int> out;
+    ASSERT_OK(source.Poll(out, polled[s]));
+    ASSERT_OK(source.SnapshotState(ctx));
+    before.insert(before.end(), out.values.begin(), out.values.end());
+  }
+  ASSERT_EQ(before.size(), 25u);
+  for (int p : {1, 2, 5}) {
+    SCOPED_TRACE("parallelism " + std::to_string(p));
+    auto restored = UnionOf(olds);
+    std::vector<int> all = before;
+    for (int s = 0; s < p; ++s) {
+      FakeContext ctx(restored.get(), &clock, s, p);
+      CollectionSource<int> source(in);
+      ASSERT_OK(source.Open(ctx));
+      VectorOutput<int> out;
+      Result<SourceStatus> r = source.Poll(out, 1000);
+      ASSERT_OK(r);
+      EXPECT_EQ(r->kind, SourceStatus::Kind::kEnd);
+      // Within a subtask, ascending (the splits are merged in order).
+      EXPECT_TRUE(std::is_sorted(out.values.begin(), out.values.end()));
+      if (p == 5) {
+        EXPECT_FALSE(out.values.empty());  // every subtask works
+      }
+      all.insert(all.end(), out.values.begin(), out.values.end());
+    }
+    EXPECT_EQ(Sorted(all), in);
+  }
+}
+
+TEST(CollectionSource, RescalingNeedsOneOffsetPerOldSubtask) {
+  ManualClock clock;
+  std::vector<std::unique_ptr<KeyedStateBackend>> olds;
+  for (int s : {0, 2}) {  // subtask 1 of 3 is missing
+    olds.push_back(NewBackend());
+    FakeContext ctx(olds.back().get(), &clock, s, 3);
+    CollectionSource<int> source(std::vector<int>{1, 2, 3});
+    ASSERT_OK(source.Open(ctx));
+    ASSERT_OK(source.SnapshotState(ctx));
+  }
+  auto restored = UnionOf(olds);
+  FakeContext p2(restored.get(), &clock, 0, 2);
+  CollectionSource<int> source(std::vector<int>{1, 2, 3});
+  EXPECT_THAT(source.Open(p2),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("not one entry per subtask")));
+}
+
+// Offsets written before sources kept splits (serializer version 1: the
+// next index of subtask s of p) restore at another parallelism too.
+TEST(CollectionSource, VersionOneOffsetsRescale) {
+  ManualClock clock;
+  auto v1 = [](uint32_t subtask, uint32_t parallelism, uint64_t next) {
+    std::string out(1, '\x01');
+    PutFixed32(&out, subtask);
+    PutFixed32(&out, parallelism);
+    PutFixed64(&out, next);
+    PutFixed64(&out, 0);
+    return out;
+  };
+  // Of 0..9 at parallelism 2: subtask 0 emitted 0, 2, 4; subtask 1 emitted 1.
+  auto restored = UnionOf({}, {v1(0, 2, 6), v1(1, 2, 3)});
+  std::vector<int> in{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  FakeContext ctx(restored.get(), &clock, 0, 1);
+  CollectionSource<int> source(in);
+  ASSERT_OK(source.Open(ctx));
+  VectorOutput<int> out;
+  ASSERT_OK(source.Poll(out, 100));
+  EXPECT_THAT(out.values, ElementsAre(3, 5, 6, 7, 8, 9));
 }
 
 // ---------------------------------------------------------------- generator
