@@ -428,6 +428,61 @@ TEST_F(WeirSavepointTest, ResumingAtAnotherParallelismContinuesExactly) {
   ExpectSameAsFailureFree(dir_.Sub("out"));
 }
 
+// A generator job rescales too: stopped with a savepoint at parallelism 2
+// while rate-limited, resumed at 3 without the limit (the same uids), it
+// runs to its end, and every generated record is committed exactly once.
+TEST_F(WeirSavepointTest, AGeneratorJobResumesAtAnotherParallelism) {
+  constexpr int kCount = 4000;
+  auto job = [](int rate) {
+    return "name: generated\n"
+           "operators:\n"
+           "  - uid: gen\n"
+           "    type: generator\n"
+           "    keys: 10\n"
+           "    count: " +
+           std::to_string(kCount) +
+           "\n"
+           "    rate: " +
+           std::to_string(rate) +
+           "\n"
+           "  - uid: out\n"
+           "    type: file-sink\n"
+           "    path: gen-out\n";
+  };
+  Write(dir_.Sub("slow.yaml"), job(2000));
+  Write(dir_.Sub("fast.yaml"), job(0));
+  const Started j1 = Start({"slow.yaml"}, 2);
+  ASSERT_FALSE(j1.id.empty());
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Count(Committed(dir_.Sub("gen-out"))) < 500) {
+    ASSERT_LT(Clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ProcessResult r = Weir({"stop", "-p", "sp", j1.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j1.id));
+  const int64_t before = Count(Committed(dir_.Sub("gen-out")));
+  ASSERT_LT(before, kCount);
+
+  const Started j2 = Start({"-s", sp, "fast.yaml"}, 3);
+  ASSERT_FALSE(j2.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j2.id));  // a bounded job ends
+  const std::map<std::string, int> lines = Committed(dir_.Sub("gen-out"));
+  EXPECT_EQ(Count(lines), kCount);
+  std::vector<int> seen(kCount, 0);
+  for (const auto& [line, n] : lines) {
+    const int seq = std::stoi(line.substr(0, line.find(',')));
+    ASSERT_GE(seq, 0) << line;
+    ASSERT_LT(seq, kCount) << line;
+    seen[static_cast<size_t>(seq)] += n;
+  }
+  for (int seq = 0; seq < kCount; ++seq) {
+    EXPECT_EQ(seen[static_cast<size_t>(seq)], 1) << "seq " << seq;
+    if (seen[static_cast<size_t>(seq)] != 1) break;
+  }
+}
+
 TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
   Append(300);
   const std::string def = dir_.Sub("default-sp");
