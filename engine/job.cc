@@ -16,6 +16,7 @@
 #include "backends/memory/memory_backend.h"
 #include "backends/memory/memory_snapshot.h"
 #include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_read_mode.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 #include "engine/checkpoint/coordinator.h"
 #include "engine/checkpoint/restore.h"
@@ -281,6 +282,15 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
             " state '" + st.name + "' of " + where);
       }
     }
+  }
+  if (options.backend == JobOptions::Backend::kRocksDB) {
+    Result<RocksDBOptions::ReadMode> mode = internal::RocksDBReadMode(**b);
+    engine::VertexCounters& c = *counters[static_cast<size_t>(vertex)];
+    std::lock_guard<std::mutex> lock(c.read_modes_mu);
+    c.read_modes.resize(static_cast<size_t>(plan.vertices[vertex].parallelism),
+                        0);
+    c.read_modes[static_cast<size_t>(subtask)] =
+        !mode.ok() ? 0 : (*mode == RocksDBOptions::ReadMode::kPread ? 2 : 1);
   }
   task->set_backend(std::move(*b));
   return Status::OK();
@@ -742,6 +752,8 @@ JobInfo Job::Info() const {
   info.id = m.id;
   info.name = m.graph->name;
   info.max_parallelism = m.graph->max_parallelism;
+  info.state_backend =
+      m.options.backend == JobOptions::Backend::kMemory ? "hashmap" : "rocksdb";
   {
     std::lock_guard<std::mutex> lock(m.mu);
     info.status = m.status;
@@ -766,6 +778,11 @@ JobInfo Job::Info() const {
           c.late_records_dropped.load(std::memory_order_relaxed);
       vi.records_skipped = c.records_skipped.load(std::memory_order_relaxed);
       vi.running_subtasks = c.running_subtasks.load(std::memory_order_relaxed);
+      std::lock_guard<std::mutex> lock(m.counters[v]->read_modes_mu);
+      for (int8_t mode : c.read_modes) {
+        if (mode == 1) ++vi.state_read_mmap;
+        if (mode == 2) ++vi.state_read_pread;
+      }
     }
     info.vertices.push_back(std::move(vi));
   }

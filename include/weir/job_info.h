@@ -76,6 +76,12 @@ struct VertexInfo {
   int64_t records_skipped = 0;
   // Subtasks not finished yet.
   int running_subtasks = 0;
+  // RocksDB state: how many subtasks' backends read their SST files through
+  // memory maps and how many with pread (RocksDBOptions::ReadMode, as the
+  // default kAuto chose it at open or restore). Both 0 with the hashmap
+  // backend and before the tasks opened their state.
+  int state_read_mmap = 0;
+  int state_read_pread = 0;
 };
 
 struct JobInfo {
@@ -87,6 +93,8 @@ struct JobInfo {
   int64_t start_time_ms = 0;  // wall clock; 0 before Start()
   int64_t end_time_ms = 0;    // 0 until the job is terminal
   int max_parallelism = 0;
+  // "hashmap" or "rocksdb" (Flink's names); empty if unknown.
+  std::string state_backend;
   std::vector<VertexInfo> vertices;  // topological order, sources first
 };
 

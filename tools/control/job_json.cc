@@ -286,6 +286,14 @@ Status ParseVertex(const json& obj, const std::string& where, VertexInfo* v) {
     v->records_skipped = m.Int("records-skipped");
     r.Adopt(m.status());
   }
+  if (r.Optional("state-read-mode") != nullptr) {
+    if (const json* modes = r.Object("state-read-mode")) {
+      FieldReader m(*modes, where + " state-read-mode");
+      v->state_read_mmap = static_cast<int>(m.Int("mmap", 0, INT_MAX));
+      v->state_read_pread = static_cast<int>(m.Int("pread", 0, INT_MAX));
+      r.Adopt(m.status());
+    }
+  }
   return r.status();
 }
 
@@ -337,6 +345,10 @@ json JobDetailsToJson(const JobInfo& job, int64_t now_ms) {
           {"late-records-dropped", v.late_records_dropped},
           {"records-skipped", v.records_skipped}}},
     });
+    if (job.state_backend == "rocksdb") {
+      vertices.back()["state-read-mode"] = {{"mmap", v.state_read_mmap},
+                                            {"pread", v.state_read_pread}};
+    }
   }
   json out{
       {"jid", job.id.ToHex()},
@@ -349,6 +361,7 @@ json JobDetailsToJson(const JobInfo& job, int64_t now_ms) {
       {"maxParallelism", job.max_parallelism},
   };
   if (job.status == JobStatus::kFailed) out["failure"] = job.failure;
+  if (!job.state_backend.empty()) out["state-backend"] = job.state_backend;
   out["vertices"] = std::move(vertices);
   return out;
 }
@@ -426,6 +439,9 @@ Result<JobInfo> ParseJobDetails(std::string_view text) {
   job.end_time_ms = std::max<int64_t>(0, r.Int("end-time"));
   job.max_parallelism = static_cast<int>(r.Int("maxParallelism", 0, INT_MAX));
   if (r.Optional("failure") != nullptr) job.failure = r.String("failure");
+  if (r.Optional("state-backend") != nullptr) {
+    job.state_backend = r.String("state-backend");
+  }
   if (const json* vertices = r.Array("vertices")) {
     for (size_t vertex_idx = 0;
          vertex_idx < vertices->size() && r.status().ok(); ++vertex_idx) {

@@ -290,6 +290,34 @@ std::string FormatMetrics(const std::vector<JobMetricsInput>& jobs) {
   per_vertex("weir_records_skipped_total",
              "Malformed input records skipped (on-error: skip).",
              [](const VertexInfo& v) { return v.records_skipped; });
+
+  // RocksDB state: subtasks per read mode (what kAuto chose).
+  bool rocksdb = false;
+  for (const JobMetricsInput& j : jobs) {
+    rocksdb = rocksdb || j.info.state_backend == "rocksdb";
+  }
+  if (rocksdb) {
+    w.Family("weir_state_read_mode_subtasks", "gauge",
+             "Subtasks whose RocksDB state reads its files with this mode "
+             "(mmap or pread).");
+    for (const JobMetricsInput& j : jobs) {
+      if (j.info.state_backend != "rocksdb") continue;
+      for (const VertexInfo& v : j.info.vertices) {
+        for (const auto& [mode, n] :
+             {std::pair<const char*, int>{"mmap", v.state_read_mmap},
+              std::pair<const char*, int>{"pread", v.state_read_pread}}) {
+          w.Sample("weir_state_read_mode_subtasks",
+                   {{"job_id", j.info.id.ToHex()},
+                    {"vertex_id", v.operators.empty()
+                                      ? std::string()
+                                      : v.operators.front().operator_id},
+                    {"vertex", v.name},
+                    {"mode", mode}},
+                   static_cast<double>(n));
+        }
+      }
+    }
+  }
   return w.text();
 }
 

@@ -126,6 +126,40 @@ TEST_P(JobCheckpointTest, RestoreAtAnotherParallelismContinuesTheCounts) {
   }
 }
 
+// Info() names the state backend and, for RocksDB, how many subtasks of
+// each vertex read their files through memory maps or with pread: kAuto
+// picks maps for this small state; pread when set.
+TEST_P(JobCheckpointTest, InfoReportsTheStateBackendAndItsReadMode) {
+  for (RocksDBOptions::ReadMode mode :
+       {RocksDBOptions::ReadMode::kAuto, RocksDBOptions::ReadMode::kPread}) {
+    const bool pread = mode == RocksDBOptions::ReadMode::kPread;
+    SCOPED_TRACE(pread ? "pread" : "auto");
+    Harness h;
+    JobOptions options = Options();
+    options.rocksdb.read_mode = mode;
+    options.local_dir = dir_.Sub(pread ? "local-pread" : "local-auto");
+    ASSERT_OK_AND_ASSIGN(auto job, CountJob(h, 100).Build(options));
+    ASSERT_OK(job->Start());
+    OpenGateAndWait(h, 100);
+    const JobInfo info = job->Info();
+    job->Cancel();
+    job->Wait().IgnoreError();
+    ASSERT_FALSE(info.vertices.empty());
+    if (GetParam() == JobOptions::Backend::kMemory) {
+      EXPECT_EQ(info.state_backend, "hashmap");
+      for (const VertexInfo& v : info.vertices) {
+        EXPECT_EQ(v.state_read_mmap + v.state_read_pread, 0) << v.name;
+      }
+      break;
+    }
+    EXPECT_EQ(info.state_backend, "rocksdb");
+    for (const VertexInfo& v : info.vertices) {
+      EXPECT_EQ(v.state_read_pread, pread ? v.parallelism : 0) << v.name;
+      EXPECT_EQ(v.state_read_mmap, pread ? 0 : v.parallelism) << v.name;
+    }
+  }
+}
+
 // Records what each subtask received, and how much of it before the
 // first checkpoint's barrier: the records of that checkpoint's cut.
 struct CutRecords {

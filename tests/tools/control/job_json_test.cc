@@ -46,6 +46,9 @@ JobInfo SampleJob() {
   agg.late_records_dropped = 2;
   agg.records_skipped = 3;
   agg.running_subtasks = 3;
+  agg.state_read_mmap = 3;
+  agg.state_read_pread = 1;
+  job.state_backend = "rocksdb";
   job.vertices = {src, agg};
   return job;
 }
@@ -58,6 +61,7 @@ void ExpectSameJob(const JobInfo& a, const JobInfo& b) {
   EXPECT_EQ(a.start_time_ms, b.start_time_ms);
   EXPECT_EQ(a.end_time_ms, b.end_time_ms);
   EXPECT_EQ(a.max_parallelism, b.max_parallelism);
+  EXPECT_EQ(a.state_backend, b.state_backend);
   ASSERT_EQ(a.vertices.size(), b.vertices.size());
   for (size_t vertex_idx = 0; vertex_idx < a.vertices.size(); ++vertex_idx) {
     const VertexInfo& va = a.vertices[vertex_idx];
@@ -69,6 +73,8 @@ void ExpectSameJob(const JobInfo& a, const JobInfo& b) {
     EXPECT_EQ(va.late_records_dropped, vb.late_records_dropped);
     EXPECT_EQ(va.records_skipped, vb.records_skipped);
     EXPECT_EQ(va.running_subtasks, vb.running_subtasks);
+    EXPECT_EQ(va.state_read_mmap, vb.state_read_mmap);
+    EXPECT_EQ(va.state_read_pread, vb.state_read_pread);
     ASSERT_EQ(va.operators.size(), vb.operators.size());
     for (size_t op_idx = 0; op_idx < va.operators.size(); ++op_idx) {
       EXPECT_EQ(va.operators[op_idx].name, vb.operators[op_idx].name);

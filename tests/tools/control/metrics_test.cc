@@ -170,6 +170,9 @@ JobInfo Job(std::string name) {
   sink.operators = {{"Sink: out", "", "22222222222222222222222222222222"}};
   sink.records_in = 69;
   sink.records_skipped = 1;
+  sink.state_read_mmap = 2;
+  sink.state_read_pread = 1;
+  job.state_backend = "rocksdb";
   job.vertices = {src, sink};
   return job;
 }
@@ -257,6 +260,16 @@ TEST(MetricsTest, EveryLineParsesBackWithTheFigures) {
             69);
   EXPECT_EQ(
       value("weir_records_skipped_total", {{"vertex", "Sink: out\nnext"}}), 1);
+  EXPECT_EQ(value("weir_state_read_mode_subtasks",
+                  {{"vertex", "Sink: out\nnext"}, {"mode", "mmap"}}),
+            2);
+  EXPECT_EQ(value("weir_state_read_mode_subtasks",
+                  {{"vertex", "Sink: out\nnext"}, {"mode", "pread"}}),
+            1);
+  EXPECT_EQ(value("weir_state_read_mode_subtasks",
+                  {{"vertex_id", "11111111111111111111111111111111"},
+                   {"mode", "pread"}}),
+            0);
   EXPECT_THAT(text, HasSubstr("vertex=\"Sink: out\\nnext\""));
 
   // Buckets are cumulative and ascending.

@@ -144,6 +144,16 @@ TEST_F(WeirCheckpointTest, CheckpointsOnDemandAndReportsThem) {
   EXPECT_THAT(*metrics, HasSubstr("weir_records_in_total{job_id=\"" + id));
   EXPECT_THAT(*metrics, HasSubstr("# TYPE weir_checkpoint_duration_seconds "
                                   "histogram\n"));
+  // The default backend is RocksDB, and this small state is read through
+  // memory maps (kAuto): every vertex's subtasks say so.
+  const json details = GetJson(port, "/jobs/" + id);
+  EXPECT_EQ(details["state-backend"], "rocksdb") << details.dump();
+  for (const json& v : details["vertices"]) {
+    EXPECT_EQ(v["state-read-mode"]["mmap"], v["parallelism"]) << v.dump();
+    EXPECT_EQ(v["state-read-mode"]["pread"], 0) << v.dump();
+  }
+  EXPECT_THAT(*metrics, HasSubstr("weir_state_read_mode_subtasks{job_id=\"" +
+                                  id + "\",vertex_id="));
 }
 
 TEST_F(WeirCheckpointTest, FailsClearlyWithoutCheckpointDirOrJob) {
