@@ -6,6 +6,7 @@
 // task reads its input channels. The engine sees only the base classes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -284,15 +285,28 @@ class InputGate final : public InputGateBase {
         ch.held.clear();
         ch.held_pos = 0;
         current_ = c;
+        HintBatchStart();
         return true;
       }
       if (channels_[c]->TryPop(&batch_)) {
         current_ = c;
         pos_ = 0;
+        HintBatchStart();
         return true;
       }
     }
     return false;
+  }
+
+  // The records the per-record hint (kPrefetchAhead places on) does not
+  // reach: the first ones of a batch.
+  void HintBatchStart() {
+    const size_t end = std::min(batch_.size(), pos_ + kPrefetchAhead);
+    for (size_t i = pos_; i < end; ++i) {
+      if (batch_[i].kind == ElementKind::kRecord) {
+        head_->Prefetch(batch_[i].value);
+      }
+    }
   }
 
   // Aligned barriers (Chandy-Lamport): the first barrier N blocks its
