@@ -551,9 +551,18 @@ class RocksDBBackend final : public KeyedStateBackend {
         return Status::Corruption("the snapshot has column family '" + cf +
                                   "', which is not an operator id");
       }
+      std::vector<const SnapshotFile*> wanted = files;
+      if (clip) {
+        std::erase_if(wanted, [&](const SnapshotFile* f) {
+          return !internal::FileMayHoldKeyGroups(*f, kept);
+        });
+        // Nothing of the kept key groups: the column family is created
+        // below if the operator has registered states.
+        if (wanted.empty()) continue;
+      }
       RocksOperator& rop = ops_[*op];
       Status s = internal::ImportColumnFamilyFiles(
-          db_.get(), OperatorCfOptions(rop), staging, cf, files, &rop.cf);
+          db_.get(), OperatorCfOptions(rop), staging, cf, wanted, &rop.cf);
       if (!s.ok()) {
         ops_.erase(*op);
         return s;

@@ -343,6 +343,17 @@ Status ImportColumnFamilyFiles(rocksdb::DB* db,
   return Status::OK();
 }
 
+bool FileMayHoldKeyGroups(const SnapshotFile& f, KeyGroupRange range) {
+  if (f.smallest_key.size() < 2 || f.largest_key.size() < 2) return true;
+  std::string_view lo = f.smallest_key;
+  std::string_view hi = f.largest_key;
+  uint16_t first = 0;
+  uint16_t last = 0;
+  GetFixed16BE(&lo, &first);
+  GetFixed16BE(&hi, &last);
+  return !(last < range.start || first > range.end);
+}
+
 Status ClipColumnFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
                         KeyGroupRange range, int max_parallelism) {
   rocksdb::WriteOptions write;

@@ -256,6 +256,32 @@ TEST_P(RescaleTest, MergesOfMergesKeepEveryEntry) {
   }
 }
 
+// Which SST files a restore of some key groups imports: those whose key
+// range reaches one of them.
+TEST(FileMayHoldKeyGroups, ComparesTheFilesKeyGroupsWithTheRange) {
+  auto file = [](int first, int last) {
+    SnapshotFile f;
+    f.smallest_key = std::string{static_cast<char>(first >> 8),
+                                 static_cast<char>(first & 0xff)} +
+                     "key";
+    f.largest_key = std::string{static_cast<char>(last >> 8),
+                                static_cast<char>(last & 0xff)};
+    return f;
+  };
+  const KeyGroupRange range{64, 127};
+  EXPECT_FALSE(internal::FileMayHoldKeyGroups(file(0, 63), range));
+  EXPECT_TRUE(internal::FileMayHoldKeyGroups(file(0, 64), range));
+  EXPECT_TRUE(internal::FileMayHoldKeyGroups(file(70, 80), range));
+  EXPECT_TRUE(internal::FileMayHoldKeyGroups(file(127, 300), range));
+  EXPECT_FALSE(internal::FileMayHoldKeyGroups(file(128, 300), range));
+  EXPECT_TRUE(internal::FileMayHoldKeyGroups(file(0, 0x7fff), range));
+  // The cut marker's key sorts after every key group.
+  SnapshotFile marker = file(300, 300);
+  marker.largest_key = std::string(internal::kCutMarkerKey);
+  EXPECT_FALSE(internal::FileMayHoldKeyGroups(marker, range));
+  EXPECT_TRUE(internal::FileMayHoldKeyGroups(SnapshotFile{}, range));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, RescaleTest, ::testing::ValuesIn(AllBackends()),
     [](const ::testing::TestParamInfo<BackendParam>& info) {
