@@ -11,6 +11,12 @@
 //   BM_ValueUpdate/raw_same_options/keys:1000000/real_time
 //   BM_ValueUpdate/raw_defaults/keys:1000000/real_time
 //
+// BM_ValueUpdateSustained is BM_ValueUpdate run for exactly N updates (one
+// per key on average, its own key sequence), so that every store does the
+// same work and the memtable flushes and compactions it causes: the state
+// of a job that keeps updating, where the 2-second runs of the others stay
+// in one memtable over a freshly compacted LSM.
+//
 // Each (store, N) is loaded once, settled (flush + full compaction) for the
 // RocksDB-based stores, and shared by the benchmarks of that group, which
 // are registered next to each other; the store is dropped when the next
@@ -68,12 +74,15 @@ enum class Op {
   kListAdd,
   kMapPut,
   kMapGet,
-  kValueUpdateAhead
+  kValueUpdateAhead,
+  kValueUpdateSustained
 };
-constexpr int kNumOps = 6;
+constexpr int kNumOps = 7;
 
-constexpr Op kOps[] = {Op::kValueGet, Op::kValueUpdate, Op::kListAdd,
-                       Op::kMapPut,   Op::kMapGet,      Op::kValueUpdateAhead};
+constexpr Op kOps[] = {Op::kValueGet,          Op::kValueUpdate,
+                       Op::kListAdd,           Op::kMapPut,
+                       Op::kMapGet,            Op::kValueUpdateAhead,
+                       Op::kValueUpdateSustained};
 constexpr StoreKind kKinds[] = {StoreKind::kMemory, StoreKind::kRocksDB,
                                 StoreKind::kRawSameOptions,
                                 StoreKind::kRawDefaults};
@@ -93,6 +102,8 @@ const char* OpName(Op op) {
       return "BM_MapGet";
     case Op::kValueUpdateAhead:
       return "BM_ValueUpdateAhead";
+    case Op::kValueUpdateSustained:
+      return "BM_ValueUpdateSustained";
   }
   return "?";
 }
@@ -281,6 +292,7 @@ void Dispatch(benchmark::State& state, Store& store, Op op, uint64_t n,
     case Op::kValueGet:
       return Loop<Store, &Store::ValueGet>(state, store, n, rng);
     case Op::kValueUpdate:
+    case Op::kValueUpdateSustained:
       return Loop<Store, &Store::ValueUpdate>(state, store, n, rng);
     case Op::kListAdd:
       return Loop<Store, &Store::ListAdd>(state, store, n, rng);
@@ -383,6 +395,11 @@ int Main(int argc, char** argv) {
             [kind, op](benchmark::State& state) { Run(state, kind, op); });
         b->Arg(static_cast<int64_t>(n))->ArgNames({"keys"});
         if (kind != StoreKind::kMemory) b->UseRealTime();
+        // As many updates as keys, whatever the time: every store does the
+        // same work, with the flushes and compactions it causes.
+        if (op == Op::kValueUpdateSustained) {
+          b->Iterations(static_cast<benchmark::IterationCount>(n));
+        }
       }
     }
   }
