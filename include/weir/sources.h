@@ -72,9 +72,10 @@ struct SequenceSplit {
 //  - A fresh start: {subtask, parallelism}.
 //  - A restore at the snapshot's parallelism: this subtask's own splits.
 //  - A restore at another parallelism: every old subtask's splits, in the
-//    order of the old subtasks; while there are fewer than the new
-//    parallelism p, each is cut into k = ceil(p / count) splits (next +
-//    r * stride, k * stride), r < k; then split i goes to subtask i % p.
+//    order of the old subtasks; if there are fewer (count) than the new
+//    parallelism p, each is cut once into k = ceil(p / count) splits
+//    (next + r * stride, k * stride), r < k; then split i goes to subtask
+//    i % p.
 //    Every subtask computes the same list from the union state, so every
 //    number still to come is emitted once, by one subtask.
 // InvalidArgument (naming `source`) if the entries are not one per subtask
