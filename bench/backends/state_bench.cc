@@ -79,9 +79,12 @@ enum class Op {
 };
 constexpr int kNumOps = 7;
 
-constexpr Op kOps[] = {Op::kValueGet,          Op::kValueUpdate,
-                       Op::kListAdd,           Op::kMapPut,
-                       Op::kMapGet,            Op::kValueUpdateAhead,
+constexpr Op kOps[] = {Op::kValueGet,
+                       Op::kValueUpdate,
+                       Op::kListAdd,
+                       Op::kMapPut,
+                       Op::kMapGet,
+                       Op::kValueUpdateAhead,
                        Op::kValueUpdateSustained};
 constexpr StoreKind kKinds[] = {StoreKind::kMemory, StoreKind::kRocksDB,
                                 StoreKind::kRawSameOptions,
