@@ -143,6 +143,13 @@ Status IngestKeyGroupRange(rocksdb::DB* from,
   if (files.empty()) return Status::OK();
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
+  // The sequence number RocksDB assigns stays in the MANIFEST only (table
+  // readers take it from there). Written into the file, it would make the
+  // file unimportable: RocksDB 7.8's CreateColumnFamilyWithImport refuses
+  // an external file whose global seqno property differs from the largest
+  // seqno of its keys (0), and a snapshot that still holds the file (not
+  // yet compacted) is restored by import.
+  ingest.write_global_seqno = false;
   return FromRocks(
       to->IngestExternalFile(to_cf, files, ingest),
       "ingest " + Describe(range) + " into column family " + cf_name);
