@@ -22,6 +22,7 @@
 #include "engine/checkpoint/restore.h"
 #include "engine/plan.h"
 #include "engine/task.h"
+#include "lib/file.h"
 #include "weir/stream.h"
 
 namespace weir {
@@ -37,6 +38,9 @@ struct Job::Impl {
   // What the tasks start from; null for a fresh start.
   std::shared_ptr<const engine::RestoreSource> restore;
   std::unique_ptr<engine::CheckpointCoordinator> coordinator;
+  // Held from Start() on while the job has checkpoint storage: one process
+  // at a time runs a job on it.
+  std::unique_ptr<FileLock> storage_lock;
 
   // Guards `tasks` and `channels` against replacement by a restart while
   // the coordinator's hooks use them.
@@ -61,6 +65,7 @@ struct Job::Impl {
 
   Status Wire();
   Status Wire(engine::Task* task, int vertex, int subtask);
+  Status LockStorage();
   Status CreateCoordinator();
   void StartTasks();
   void OnTaskExit(const Status& s, bool cancelled);
@@ -294,6 +299,23 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
   }
   task->set_backend(std::move(*b));
   return Status::OK();
+}
+
+Status Job::Impl::LockStorage() {
+  if (options.checkpoints.dir.empty()) return Status::OK();
+  const std::string root = options.checkpoints.dir + "/" + id.ToHex();
+  Status s = CreateDirs(root);
+  if (!s.ok()) return s.WithContext("cannot start job " + id.ToHex());
+  int64_t holder = 0;
+  s = FileLock::TryAcquire(root + "/LOCK", &storage_lock, &holder);
+  if (!s.ok()) return s.WithContext("cannot start job " + id.ToHex());
+  if (storage_lock != nullptr) return Status::OK();
+  return Status::InvalidArgument(
+      "cannot start job " + id.ToHex() + ": its checkpoint storage " + root +
+      " is in use by " +
+      (holder > 0 ? "process " + std::to_string(holder) : "another process") +
+      ", which runs the same job; stop that one first, or restore this one "
+      "from a savepoint, which gives it a new job id");
 }
 
 Status Job::Impl::CreateCoordinator() {
@@ -546,6 +568,8 @@ void Job::Impl::Finalize() {
   if (coordinator != nullptr) coordinator->Stop();
   std::error_code ec;
   if (!work_dir.empty()) std::filesystem::remove_all(work_dir, ec);
+  // Another run of the job may start now.
+  storage_lock.reset();
   {
     std::lock_guard<std::mutex> lock(mu);
     end_ms = WallMillis();
@@ -587,7 +611,10 @@ Status Job::Start() {
                                      " was started already");
     }
   }
-  {
+  // Nothing is written before the lock is held: the working directory may
+  // be another run's.
+  Status s = m.LockStorage();
+  if (s.ok()) {
     // Also for the memory backend: its snapshots' files go here first.
     const std::string base =
         m.options.local_dir.empty() ? DefaultLocalDir() : m.options.local_dir;
@@ -597,17 +624,18 @@ Status Job::Start() {
     // needed, and a restore refuses a directory that holds state.
     std::error_code ec;
     std::filesystem::remove_all(m.work_dir, ec);
+    // Every job can take savepoints; checkpoints need checkpoints.dir.
+    // Tests that inject barriers observe snapshots themselves.
+    if (m.options.snapshot_observer == nullptr) s = m.CreateCoordinator();
+    if (s.ok()) s = m.Wire();
+    if (!s.ok()) {
+      m.tasks.clear();
+      m.coordinator.reset();
+      std::filesystem::remove_all(m.work_dir, ec);
+      m.storage_lock.reset();
+    }
   }
-  Status s;
-  // Every job can take savepoints; checkpoints need checkpoints.dir. Tests
-  // that inject barriers observe snapshots themselves.
-  if (m.options.snapshot_observer == nullptr) s = m.CreateCoordinator();
-  if (s.ok()) s = m.Wire();
   if (!s.ok()) {
-    m.tasks.clear();
-    m.coordinator.reset();
-    std::error_code ec;
-    if (!m.work_dir.empty()) std::filesystem::remove_all(m.work_dir, ec);
     std::lock_guard<std::mutex> lock(m.mu);
     m.status = JobStatus::kFailed;
     m.failure = s;

@@ -2,17 +2,23 @@
 #include "lib/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <system_error>
+#include <vector>
+
+#include "lib/hash.h"
 
 namespace weir {
-
-namespace {
 
 Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   std::string msg(what);
@@ -23,6 +29,8 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   if (err == ENOENT) return Status::NotFound(msg);
   return Status::IOError(msg);
 }
+
+namespace {
 
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
@@ -79,24 +87,182 @@ Status AtomicWriteFile(const std::string& path, std::string_view data) {
   return SyncDir(ParentDir(path));
 }
 
-Result<std::string> ReadFileToString(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<int> OpenRegularFile(const std::string& path, uint64_t* size) {
+  // O_NONBLOCK: opening a FIFO that no one writes to would wait forever.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoStatus("stat", path, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument(path + " is not a regular file");
+  }
+  // Reads of a regular file never block; clear the flag anyway.
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  if (size != nullptr) *size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
+Result<std::string> ReadFileToString(const std::string& path,
+                                     uint64_t max_bytes) {
+  uint64_t size = 0;
+  Result<int> opened = OpenRegularFile(path, &size);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
+  auto too_large = [&] {
+    return Status::InvalidArgument(path + " is larger than " +
+                                   std::to_string(max_bytes) +
+                                   " bytes, the most weir reads of it");
+  };
+  if (size > max_bytes) {
+    ::close(fd);
+    return too_large();
+  }
   std::string out;
-  char buf[64 * 1024];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return ErrnoStatus("read", path, err);
+  Status s;
+  try {
+    // Files in /proc and /sys say size 0 and still have content: the loop
+    // below is bounded by max_bytes, not by the size.
+    out.reserve(static_cast<size_t>(size));
+    char buf[64 * 1024];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        s = ErrnoStatus("read", path, errno);
+        break;
+      }
+      if (n == 0) break;
+      if (out.size() + static_cast<size_t>(n) > max_bytes) {
+        s = too_large();
+        break;
+      }
+      out.append(buf, static_cast<size_t>(n));
     }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+  } catch (const std::bad_alloc&) {
+    s = Status::IOError("out of memory reading " + path);
   }
   ::close(fd);
+  if (!s.ok()) return s;
   return out;
+}
+
+std::string QuoteForMessage(std::string_view s) {
+  std::string out = "'";
+  for (size_t i = 0; i < s.size() && i < 80; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c > 0x7e || c == '\\') {
+      char buf[5];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (s.size() > 80) out += "...";
+  return out + "'";
+}
+
+namespace {
+
+// The length of the UTF-8 sequence at the front of `s`, or 0 if it is not
+// a valid one (overlong forms and surrogates included).
+size_t Utf8SequenceLength(std::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if ((c & 0xe0) == 0xc0) {
+    n = 2;
+    cp = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    n = 3;
+    cp = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (s.size() < n) return 0;
+  for (size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i) & 0x3f);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+Status CheckPathText(std::string_view path, std::string_view what) {
+  const std::string name(what);
+  if (path.empty()) return Status::InvalidArgument(name + " is empty");
+  if (path.size() > 4096) {
+    return Status::InvalidArgument(name + " " + QuoteForMessage(path) +
+                                   " is longer than 4096 bytes");
+  }
+  for (size_t i = 0; i < path.size();) {
+    const unsigned char c = static_cast<unsigned char>(path[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument(
+          name + " " + QuoteForMessage(path) + " holds " +
+          (c == 0 ? std::string("a NUL byte") : "a control character") +
+          ", which no path may hold");
+    }
+    const size_t n = Utf8SequenceLength(path.substr(i));
+    if (n == 0) {
+      return Status::InvalidArgument(name + " " + QuoteForMessage(path) +
+                                     " is not valid UTF-8");
+    }
+    i += n;
+  }
+  return Status::OK();
+}
+
+Status ChecksumFile(const std::string& path, uint64_t max_bytes, uint64_t* size,
+                    uint64_t* checksum) {
+  Result<int> opened = OpenRegularFile(path);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
+  const uint64_t limit = max_bytes == UINT64_MAX ? UINT64_MAX : max_bytes + 1;
+  Hash64Stream hash;
+  std::vector<char> buf(1 << 20);
+  uint64_t total = 0;
+  Status s;
+  while (total < limit) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(buf.size(), limit - total));
+    const ssize_t n = ::read(fd, buf.data(), want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      s = ErrnoStatus("read", path, errno);
+      break;
+    }
+    if (n == 0) break;
+    hash.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    total += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  if (!s.ok()) return s;
+  *size = total;
+  *checksum = hash.Digest();
+  return Status::OK();
+}
+
+bool IsPlainFileName(std::string_view name) {
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+         name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
 }
 
 Status CreateDirs(const std::string& path) {
@@ -145,5 +311,50 @@ Status LinkOrCopyFile(const std::string& from, const std::string& to) {
   }
   return Status::OK();
 }
+
+Status FileLock::TryAcquire(const std::string& path,
+                            std::unique_ptr<FileLock>* lock,
+                            int64_t* holder_pid) {
+  lock->reset();
+  *holder_pid = 0;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("open lock file", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::IOError("lock file " + path + " is not a regular file");
+  }
+  int rc;
+  do {
+    rc = ::flock(fd, LOCK_EX | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) {
+      ::close(fd);
+      return ErrnoStatus("lock", path, err);
+    }
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+    ::close(fd);
+    if (n > 0) {
+      int64_t pid = 0;
+      const auto [end, ec] = std::from_chars(buf, buf + n, pid);
+      if (ec == std::errc() && pid > 0) *holder_pid = pid;
+    }
+    return Status::OK();
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) !=
+                                     static_cast<ssize_t>(pid.size())) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoStatus("write lock file", path, err);
+  }
+  lock->reset(new FileLock(path, fd));
+  return Status::OK();
+}
+
+FileLock::~FileLock() { ::close(fd_); }
 
 }  // namespace weir

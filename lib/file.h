@@ -8,9 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <weir/result.h>
 
@@ -25,8 +27,49 @@ Status AtomicWriteFile(const std::string& path, std::string_view data);
 // a checkpoint after a crash anyway). IOError names the path.
 Status WriteFileUnsynced(const std::string& path, std::string_view data);
 
-// Reads a whole file. NotFound if it does not exist, IOError otherwise.
-Result<std::string> ReadFileToString(const std::string& path);
+// What ReadFileToString reads at most unless told otherwise.
+inline constexpr uint64_t kDefaultMaxReadBytes = 64ull << 20;  // 64 MiB
+
+// Reads a whole regular file of at most `max_bytes` bytes. It never blocks
+// on a FIFO and never reads a device: NotFound if `path` does not exist,
+// InvalidArgument if it is not a regular file (after following symlinks)
+// or holds more than `max_bytes` (the message names the limit), IOError
+// for anything else, including a failed allocation.
+Result<std::string> ReadFileToString(const std::string& path,
+                                     uint64_t max_bytes = kDefaultMaxReadBytes);
+
+// Opens `path` for reading only if it is a regular file (after following
+// symlinks), without blocking on a FIFO. The descriptor, or the errors of
+// ReadFileToString. `size` receives the file's size when not null.
+Result<int> OpenRegularFile(const std::string& path, uint64_t* size = nullptr);
+
+// The size and XXH3-64 of a regular file's content (OpenRegularFile),
+// reading at most `max_bytes` + 1 bytes: a longer file shows as size
+// max_bytes + 1, and its checksum then means nothing. Pass the size a
+// snapshot records, so that a file swapped for a device or a huge file
+// costs no more than the real one. IOError naming the path on a read error.
+Status ChecksumFile(const std::string& path, uint64_t max_bytes, uint64_t* size,
+                    uint64_t* checksum);
+
+// True for a name that is one plain directory entry: not empty, at most
+// 255 bytes, no '/', no NUL, not "." or "..". Names read from metadata are
+// checked with it before they name anything on disk.
+bool IsPlainFileName(std::string_view name);
+
+// OK for a path given as text (a request, a config value, a flag) that can
+// name a file: not empty, at most 4096 bytes, valid UTF-8, no NUL or other
+// control character. InvalidArgument otherwise, naming `what` ("target
+// directory") and the path, quoted. A NUL would cut the path short where
+// the operating system reads it.
+Status CheckPathText(std::string_view path, std::string_view what);
+
+// `s` for an error message: in single quotes, at most 80 bytes, bytes
+// outside printable ASCII (and backslashes) as \xNN.
+std::string QuoteForMessage(std::string_view s);
+
+// An error naming `path` and `err` (an errno): NotFound for ENOENT, IOError
+// otherwise. `what` is the failing call ("open", "fsync directory").
+Status ErrnoStatus(std::string_view what, const std::string& path, int err);
 
 // Creates `path` and missing parents (mkdir -p). OK if it already is a
 // directory; InvalidArgument if it, or a parent, is something else.
@@ -53,5 +96,32 @@ struct FileStamp {
 // The stamp of `path` (following symlinks); nullopt if it cannot be
 // stat'ed.
 std::optional<FileStamp> StampFile(const std::string& path);
+
+// An exclusive, advisory lock on a file (flock): held until the object is
+// destroyed or the process ends, however it ends (the kernel releases it
+// on SIGKILL too). The holder's process id is written into the file, so
+// that whoever finds it taken can say who holds it.
+class FileLock {
+ public:
+  // Creates `path` if needed and takes the lock without waiting. When
+  // another process (or another FileLock in this one) holds it, returns OK
+  // with *lock null and *holder_pid the pid written by the holder (0 if
+  // unknown). IOError naming the path otherwise.
+  static Status TryAcquire(const std::string& path,
+                           std::unique_ptr<FileLock>* lock,
+                           int64_t* holder_pid);
+
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  FileLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+
+  const std::string path_;
+  const int fd_;
+};
 
 }  // namespace weir

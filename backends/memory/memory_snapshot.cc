@@ -204,8 +204,13 @@ Status RegisterStates(KeyedStateBackend& backend, const OperatorId& op,
 }
 
 Result<std::string> ReadVerified(const SnapshotFile& f) {
-  Result<std::string> raw = ReadFileToString(f.local_path);
-  if (!raw.ok()) return raw.status();
+  Result<std::string> raw = ReadFileToString(f.local_path, f.size);
+  if (!raw.ok()) {
+    if (!raw.status().IsInvalidArgument()) return raw.status();
+    // Not a regular file, or longer than recorded.
+    return Status::Corruption("snapshot file " + f.local_path + " (" + f.name +
+                              "): " + std::string(raw.status().message()));
+  }
   if (raw->size() != f.size) {
     return Status::Corruption("snapshot file " + f.local_path + " (" + f.name +
                               "): size mismatch: expected " +
@@ -353,31 +358,6 @@ Status ImportOperatorFile(
 
 namespace internal {
 
-Status ChecksumFile(const std::string& path, uint64_t* size,
-                    uint64_t* checksum) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return Status::IOError(
-        "cannot open " + path + ": " +
-        std::error_code(errno, std::generic_category()).message());
-  }
-  Hash64Stream hash;
-  std::string buf(1 << 20, '\0');
-  uint64_t total = 0;
-  for (;;) {
-    const size_t n = std::fread(buf.data(), 1, buf.size(), f);
-    if (n == 0) break;
-    hash.Update(std::string_view(buf.data(), n));
-    total += n;
-  }
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return Status::IOError("cannot read " + path);
-  *size = total;
-  *checksum = hash.Digest();
-  return Status::OK();
-}
-
 Status VerifySnapshotFile(const SnapshotFile& file) {
   // The checksum was computed from this very file (same inode) and nothing
   // has written to it since (same mtime and size): reading it all again
@@ -390,7 +370,7 @@ Status VerifySnapshotFile(const SnapshotFile& file) {
     }
   }
   uint64_t size = 0, sum = 0;
-  Status s = ChecksumFile(file.local_path, &size, &sum);
+  Status s = weir::ChecksumFile(file.local_path, file.size, &size, &sum);
   if (!s.ok()) {
     return Status::IOError("snapshot file " + file.local_path + " (" +
                            file.name + "): " + std::string(s.message()));

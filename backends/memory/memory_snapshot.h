@@ -76,9 +76,5 @@ Result<std::unique_ptr<PendingSnapshot>> TakeKeyGroupStreamSnapshot(
 // computed (SnapshotFile::verified_*) is not read again.
 Status VerifySnapshotFile(const SnapshotFile& file);
 
-// XXH3-64 and size of the file at `path`.
-Status ChecksumFile(const std::string& path, uint64_t* size,
-                    uint64_t* checksum);
-
 }  // namespace internal
 }  // namespace weir

@@ -163,7 +163,7 @@ Status AddReadyFile(const std::string& from, const std::string& local_dir,
     return Status::IOError("cannot move " + from + " to " + f.local_path +
                            ": " + ec.message());
   }
-  Status s = ChecksumFile(f.local_path, &f.size, &f.checksum);
+  Status s = ChecksumFile(f.local_path, UINT64_MAX, &f.size, &f.checksum);
   if (!s.ok()) return s;
   snapshot->files.push_back(std::move(f));
   return Status::OK();

@@ -165,7 +165,7 @@ class RocksPendingSnapshot final : public PendingSnapshot {
   Status Describe(const std::string& path, SnapshotFile* f) {
     uint64_t size = 0, sum = 0;
     if (!hub_->CachedChecksum(f->name, f->size, &sum)) {
-      Status s = internal::ChecksumFile(path, &size, &sum);
+      Status s = ChecksumFile(path, UINT64_MAX, &size, &sum);
       if (!s.ok()) return s;
       if (size != f->size) {
         return Status::IOError("SST file " + path + " has " +

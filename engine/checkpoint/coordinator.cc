@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/checkpoint/coordinator.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <utility>
 
+#include "engine/checkpoint/dispose.h"
 #include "lib/file.h"
 
 namespace weir::engine {
@@ -14,6 +19,8 @@ namespace {
 constexpr size_t kHistory = 10;
 constexpr size_t kEndedKept = 64;
 constexpr int kWorkers = 2;
+// Names drawn for a new savepoint directory before giving up.
+constexpr int kSavepointNameDraws = 16;
 
 int64_t WallMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -194,42 +201,51 @@ Result<int64_t> CheckpointCoordinator::TriggerSavepoint(
         "default is configured; give one (weir savepoint JOBID DIR) or set "
         "execution.checkpointing.savepoint-dir (alias state.savepoints.dir)");
   }
+  Status s = CheckPathText(target, "the savepoint target directory");
+  if (!s.ok()) return s.WithContext("cannot take a savepoint");
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(target, ec);
   if (!ec) target = abs.lexically_normal().string();
   while (target.size() > 1 && target.back() == '/') target.pop_back();
-  Status s = CreateDirs(target);
+  s = CreateDirs(target);
   if (!s.ok()) return s.WithContext("cannot take a savepoint");
   Pending sp;
   sp.savepoint = true;
   sp.savepoint_options = options;
   sp.savepoint_options.target_dir = target;
+  // savepoint-<first 6 hex digits of the job id>-<12 random hex digits>,
+  // as Flink names them; a name already taken is drawn again, a few times
+  // at most. The file system is asked outside the lock.
+  uint64_t draws[kSavepointNameDraws];
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint64_t& d : draws) d = rng_();
+  }
+  for (uint64_t draw : draws) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string name = "savepoint-" + config_.job_id.ToHex().substr(0, 6) + "-";
+    for (int i = 0; i < 12; ++i, draw >>= 4) name.push_back(kHex[draw % 16]);
+    const std::string dir = target + "/" + name;
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) {
+      sp.savepoint_dir = dir;
+      break;
+    }
+  }
+  if (sp.savepoint_dir.empty()) {
+    return Status::IOError(
+        "cannot take a savepoint: no free savepoint name "
+        "in " +
+        target + " after " + std::to_string(kSavepointNameDraws) + " draws");
+  }
   std::unique_lock<std::mutex> lock(mu_);
   s = WaitForTriggerLocked(lock);
   if (!s.ok()) return s.WithContext("cannot take a savepoint");
-  // savepoint-<first 6 hex digits of the job id>-<12 random hex digits>,
-  // as Flink names them; a name already taken is drawn again.
-  for (;;) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string name = "savepoint-" + config_.job_id.ToHex().substr(0, 6) + "-";
-    for (int i = 0; i < 12; ++i) name.push_back(kHex[rng_() % 16]);
-    sp.savepoint_dir = target + "/" + name;
-    if (!std::filesystem::exists(sp.savepoint_dir, ec)) break;
-  }
   return StartCheckpoint(/*full=*/false, /*periodic=*/false, lock, &sp);
 }
 
 Status CheckpointCoordinator::DisposeSavepoint(const std::string& path) {
-  if (store_ != nullptr) {
-    Result<CheckpointMetadata> m = ReadMetadataFile(path);
-    if (m.ok() && m->kind == SnapshotKind::kSavepoint &&
-        m->shared_root == store_->root()) {
-      std::string dir =
-          std::filesystem::path(MetadataFilePath(path)).parent_path().string();
-      return store_->DisposeSavepoint(dir);
-    }
-  }
-  return weir::DisposeSavepoint(path);
+  return engine::DisposeSavepoint(path, store_.get());
 }
 
 int64_t CheckpointCoordinator::StartCheckpoint(
@@ -537,6 +553,14 @@ void CheckpointCoordinator::Commit(int64_t id) {
     savepoint = p.savepoint;
     then = p.savepoint_options.then;
     dir = p.savepoint_dir;
+    if (savepoint) {
+      char sid[33];
+      std::snprintf(sid, sizeof(sid), "%016llx%016llx",
+                    static_cast<unsigned long long>(rng_()),
+                    static_cast<unsigned long long>(rng_()));
+      meta.savepoint_id = sid;
+      meta.savepoint_dir = dir;
+    }
   }
   Status s;
   if (!savepoint) {

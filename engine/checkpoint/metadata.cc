@@ -33,6 +33,55 @@ std::string Hex64(uint64_t v) {
   return buf;
 }
 
+// Why the names of `f` cannot be used on disk, or "" if they can. Every
+// name and path of a file record names something on disk at restore:
+// `name` and `db_name` are files the restore creates, `column_family` a
+// directory of its staging area, `path` the stored file.
+std::string InvalidFileNames(const StoredFile& f) {
+  if (!IsPlainFileName(f.name)) {
+    return "its name " + QuoteForMessage(f.name) + " is not a plain file name";
+  }
+  if (!IsValidStoredPath(f.path)) {
+    return "its path " + QuoteForMessage(f.path) +
+           " is not a relative path inside the snapshot's storage";
+  }
+  if (!f.db_name.empty() && !IsPlainFileName(f.db_name)) {
+    return "its DB name " + QuoteForMessage(f.db_name) +
+           " is not a plain file name";
+  }
+  if (!f.column_family.empty() && !IsPlainFileName(f.column_family)) {
+    return "its column family " + QuoteForMessage(f.column_family) +
+           " is not a plain file name";
+  }
+  if (!f.operator_id.empty() && !IsPlainFileName(f.operator_id)) {
+    return "its operator id " + QuoteForMessage(f.operator_id) +
+           " is not a plain file name";
+  }
+  return "";
+}
+
+bool IsHex(std::string_view s) {
+  return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+// Why the snapshot-wide names of `m` cannot be used, or "".
+std::string InvalidHeaderNames(const CheckpointMetadata& m) {
+  if (!m.shared_root.empty() && !IsValidStorageRoot(m.shared_root)) {
+    return "its shared root " + QuoteForMessage(m.shared_root) +
+           " is not an absolute, normalized path";
+  }
+  if (!m.savepoint_id.empty() &&
+      (m.savepoint_id.size() != 32 || !IsHex(m.savepoint_id))) {
+    return "its savepoint id " + QuoteForMessage(m.savepoint_id) +
+           " is not 32 hex digits";
+  }
+  if (!m.savepoint_dir.empty() && !IsValidStorageRoot(m.savepoint_dir)) {
+    return "its savepoint directory " + QuoteForMessage(m.savepoint_dir) +
+           " is not an absolute, normalized path";
+  }
+  return "";
+}
+
 // ---- encoding ----
 
 bool PutNonNegative(std::string* dst, int value) {
@@ -54,10 +103,10 @@ void PutRecord(std::string* dst, const std::string& record) {
 }
 
 Status EncodeFile(const StoredFile& f, std::string* out) {
-  if (!IsValidStoredPath(f.path)) {
-    return Status::InvalidArgument("file " + f.name + " has path '" + f.path +
-                                   "', which is not a relative path inside "
-                                   "the checkpoint storage");
+  const std::string invalid = InvalidFileNames(f);
+  if (!invalid.empty()) {
+    return Status::InvalidArgument("file " + QuoteForMessage(f.name) + ": " +
+                                   invalid);
   }
   PutLengthPrefixed(out, f.name);
   PutLengthPrefixed(out, f.path);
@@ -197,7 +246,8 @@ class Reader {
 // `if (!r.empty())`, keeping its default otherwise; whatever is left after
 // the known fields was appended by a newer writer and is skipped.
 
-bool DecodeFile(Reader r, StoredFile* f) {
+// On failure *why says what is wrong when it is more than malformed bytes.
+bool DecodeFile(Reader r, StoredFile* f, std::string* why) {
   if (!r.String(&f->name) || !r.String(&f->path) || !r.Fixed64(&f->size) ||
       !r.Fixed64(&f->checksum) || !r.String(&f->column_family) ||
       !r.NonNegative(&f->level) || !r.String(&f->smallest_key) ||
@@ -212,7 +262,8 @@ bool DecodeFile(Reader r, StoredFile* f) {
     f->verified_mtime_ns = static_cast<int64_t>(mtime);
   }
   if (!r.empty() && !r.String(&f->db_name)) return false;
-  return IsValidStoredPath(f->path);
+  *why = InvalidFileNames(*f);
+  return why->empty();
 }
 
 bool ValidSnapshotFormat(uint8_t v) {
@@ -220,9 +271,8 @@ bool ValidSnapshotFormat(uint8_t v) {
          v == static_cast<uint8_t>(SnapshotFormat::kKeyGroupStreams);
 }
 
-// On failure *bad_file is the index of the malformed file record, or -1.
-bool DecodeTask(Reader r, TaskSnapshotMetadata* t, int* bad_file) {
-  *bad_file = -1;
+// On failure *why names the malformed file record, if it was one.
+bool DecodeTask(Reader r, TaskSnapshotMetadata* t, std::string* why) {
   uint32_t n_ops;
   if (!r.NonNegative(&t->vertex_index) || !r.NonNegative(&t->subtask_index) ||
       !r.Count(OperatorId::kSize, &n_ops)) {
@@ -245,8 +295,10 @@ bool DecodeTask(Reader r, TaskSnapshotMetadata* t, int* bad_file) {
   for (uint32_t i = 0; i < n_files; ++i) {
     Reader record("");
     StoredFile f;
-    if (!r.Record(&record) || !DecodeFile(record, &f)) {
-      *bad_file = static_cast<int>(i);
+    std::string invalid;
+    if (!r.Record(&record) || !DecodeFile(record, &f, &invalid)) {
+      *why = "file record " + std::to_string(i);
+      if (!invalid.empty()) *why += ": " + invalid;
       return false;
     }
     t->files.push_back(std::move(f));
@@ -297,6 +349,9 @@ bool DecodeHeaderRecord(Reader r, CheckpointMetadata* m) {
       !r.String(&m->shared_root)) {
     return false;
   }
+  // Appended fields.
+  if (!r.empty() && !r.String(&m->savepoint_id)) return false;
+  if (!r.empty() && !r.String(&m->savepoint_dir)) return false;
   if (kind != static_cast<uint8_t>(SnapshotKind::kCheckpoint) &&
       kind != static_cast<uint8_t>(SnapshotKind::kSavepoint)) {
     return false;
@@ -396,19 +451,29 @@ BackendSnapshot ToBackendSnapshot(const CheckpointMetadata& metadata,
 }
 
 bool IsValidStoredPath(std::string_view path) {
-  if (path.empty() || path.front() == '/') return false;
+  if (path.empty() || path.front() == '/' || path.size() > kMaxPathBytes) {
+    return false;
+  }
   while (true) {
     const size_t slash = path.find('/');
-    const std::string_view part = path.substr(0, slash);
-    if (part.empty() || part == "." || part == "..") return false;
-    if (part.find('\0') != std::string_view::npos) return false;
+    if (!IsPlainFileName(path.substr(0, slash))) return false;
     if (slash == std::string_view::npos) return true;
     path.remove_prefix(slash + 1);
   }
 }
 
+bool IsValidStorageRoot(std::string_view path) {
+  if (path.size() < 2 || path.front() != '/' || path.back() == '/' ||
+      path.size() > kMaxPathBytes) {
+    return false;
+  }
+  return IsValidStoredPath(path.substr(1));
+}
+
 Status Encode(const CheckpointMetadata& m, std::string* out) {
   out->clear();
+  const std::string invalid = InvalidHeaderNames(m);
+  if (!invalid.empty()) return Status::InvalidArgument(invalid);
   out->append(kMagic);
   PutFixed32(out, kMetadataFormatVersion);
   PutFixed64(out, 0);  // total length, filled in below
@@ -423,6 +488,8 @@ Status Encode(const CheckpointMetadata& m, std::string* out) {
   PutFixed64(&record, static_cast<uint64_t>(m.trigger_time_ms));
   PutFixed64(&record, static_cast<uint64_t>(m.completion_time_ms));
   PutLengthPrefixed(&record, m.shared_root);
+  PutLengthPrefixed(&record, m.savepoint_id);
+  PutLengthPrefixed(&record, m.savepoint_dir);
   PutRecord(out, record);
 
   PutVarint32(out, static_cast<uint32_t>(m.operators.size()));
@@ -516,6 +583,8 @@ Result<CheckpointMetadata> DecodeMetadata(std::string_view bytes,
   if (!body.Record(&record) || !DecodeHeaderRecord(record, &m)) {
     return corrupt("malformed checkpoint record");
   }
+  const std::string invalid = InvalidHeaderNames(m);
+  if (!invalid.empty()) return corrupt(invalid);
   uint32_t count;
   if (!body.Count(1, &count)) return corrupt("malformed operator count");
   for (uint32_t i = 0; i < count; ++i) {
@@ -528,11 +597,10 @@ Result<CheckpointMetadata> DecodeMetadata(std::string_view bytes,
   if (!body.Count(1, &count)) return corrupt("malformed task count");
   for (uint32_t i = 0; i < count; ++i) {
     TaskSnapshotMetadata t;
-    int bad_file = -1;
+    std::string bad_file;
     if (!body.Record(&record) || !DecodeTask(record, &t, &bad_file)) {
       std::string why = "malformed task record " + std::to_string(i);
-      if (bad_file >= 0)
-        why += " (file record " + std::to_string(bad_file) + ")";
+      if (!bad_file.empty()) why += " (" + bad_file + ")";
       return corrupt(why);
     }
     m.tasks.push_back(std::move(t));
@@ -564,7 +632,7 @@ Status WriteMetadataFile(const std::string& dir,
 
 Result<CheckpointMetadata> ReadMetadataFile(const std::string& path) {
   const std::string file = MetadataFilePath(path);
-  Result<std::string> bytes = ReadFileToString(file);
+  Result<std::string> bytes = ReadFileToString(file, kMaxMetadataBytes);
   if (!bytes.ok()) {
     if (bytes.status().IsNotFound()) {
       return Status::NotFound("no checkpoint metadata at " + file);

@@ -37,6 +37,14 @@ namespace weir::engine {
 // The file name of the commit point inside a chk-N or savepoint directory.
 inline constexpr std::string_view kMetadataFileName = "_metadata";
 
+// The largest `_metadata` this build reads: far above any real one (a few
+// hundred bytes per file), so that a wrong path (a device, a huge file)
+// is refused before it is read.
+inline constexpr uint64_t kMaxMetadataBytes = 64ull << 20;
+
+// The longest path a `_metadata` may hold (PATH_MAX).
+inline constexpr size_t kMaxPathBytes = 4096;
+
 // The newest format version this build writes and reads.
 inline constexpr uint32_t kMetadataFormatVersion = 1;
 
@@ -151,6 +159,14 @@ struct CheckpointMetadata {
   // (<checkpoints-dir>/<job-id>) of a native savepoint that references it.
   // Empty for checkpoints: they resolve against their own parent.
   std::string shared_root;
+  // Savepoints since format version 1's first fields (appended): a random
+  // id given at creation (32 hex digits) that a copy of the savepoint keeps,
+  // and the absolute directory it was written to. A native savepoint's
+  // registration in its checkpoint storage is named by the id; the
+  // directory tells the registered savepoint from a copy of it. Empty for
+  // checkpoints and older savepoints.
+  std::string savepoint_id;
+  std::string savepoint_dir;
   std::vector<OperatorMetadata> operators;
   std::vector<TaskSnapshotMetadata> tasks;
 
@@ -158,14 +174,18 @@ struct CheckpointMetadata {
 };
 
 // Serializes `metadata` into `*out` (replacing its content).
-// InvalidArgument if a field cannot be stored: a path that is empty,
-// absolute or has a ".." component, a negative parallelism, index or
-// key-group bound.
+// InvalidArgument if a field cannot be stored: a file name that is not a
+// plain file name (IsPlainFileName), a path that IsValidStoredPath or
+// IsValidStorageRoot refuses, a negative parallelism, index or key-group
+// bound.
 Status Encode(const CheckpointMetadata& metadata, std::string* out);
 
 // Parses a `_metadata` file's bytes. `path_for_messages` names the file in
 // errors. Corruption for truncated, foreign ("bad magic"), checksum
-// mismatch or malformed content; NotSupported for a newer format version.
+// mismatch or malformed content, and for any name or path that Encode
+// would refuse (a file name with a '/', a path leaving the storage): every
+// name a restore uses on disk is checked here, once; NotSupported for a
+// newer format version.
 // Fields a newer writer appended to a record are skipped.
 Result<CheckpointMetadata> DecodeMetadata(std::string_view bytes,
                                           std::string_view path_for_messages);
@@ -177,7 +197,9 @@ Status WriteMetadataFile(const std::string& dir,
                          const CheckpointMetadata& metadata);
 
 // Reads and decodes a `_metadata` file. `path` is the file or the chk-N /
-// savepoint directory that holds it. NotFound names the missing file.
+// savepoint directory that holds it. NotFound names the missing file;
+// InvalidArgument if it is not a regular file or is larger than
+// kMaxMetadataBytes.
 Result<CheckpointMetadata> ReadMetadataFile(const std::string& path);
 
 // The `_metadata` file of `path` (the file itself, or `<dir>/_metadata`).
@@ -209,8 +231,13 @@ BackendSnapshot ToBackendSnapshot(const CheckpointMetadata& metadata,
 // N of a "chk-N" directory name; nullopt for any other name.
 std::optional<uint64_t> ParseCheckpointDirName(std::string_view name);
 
-// True for a path that Encode accepts: relative, non-empty, no "."/".."
-// or empty components.
+// True for a path that Encode accepts: relative, at most kMaxPathBytes,
+// every component a plain file name (no "."/".." or empty components).
 bool IsValidStoredPath(std::string_view path);
+
+// True for an absolute path without "."/".."/empty components or a
+// trailing slash, at most kMaxPathBytes: a shared root or savepoint
+// directory as stored.
+bool IsValidStorageRoot(std::string_view path);
 
 }  // namespace weir::engine

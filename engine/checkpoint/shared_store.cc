@@ -28,16 +28,6 @@ constexpr std::string_view kSavepointRefsDir = "savepoint-refs";
 constexpr std::string_view kTmpSuffix = ".tmp";
 constexpr size_t kCopyBufferSize = 1 << 20;
 
-Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  std::string msg(what);
-  msg += " ";
-  msg += path;
-  msg += ": ";
-  msg += std::strerror(err);
-  if (err == ENOENT) return Status::NotFound(msg);
-  return Status::IOError(msg);
-}
-
 std::string Hex64(uint64_t v) {
   char buf[19];
   std::snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
@@ -88,31 +78,6 @@ std::string BaseName(const std::string& path) {
   fs::path p(path);
   if (!p.has_filename()) p = p.parent_path();
   return p.filename().string();
-}
-
-// XXH3-64 and size of a file's contents.
-Status HashFile(const std::string& path, uint64_t* size, uint64_t* checksum) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open", path, errno);
-  Hash64Stream hash;
-  std::string buf(kCopyBufferSize, '\0');
-  uint64_t total = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return ErrnoStatus("read", path, err);
-    }
-    if (n == 0) break;
-    hash.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
-    total += static_cast<uint64_t>(n);
-  }
-  ::close(fd);
-  *size = total;
-  *checksum = hash.Digest();
-  return Status::OK();
 }
 
 // Copies src to dst (created, must not exist), fsyncs dst, and returns the
@@ -192,6 +157,10 @@ Result<std::unique_ptr<SharedFileStore>> SharedFileStore::Open(
   std::string normalized = abs.string();
   while (normalized.size() > 1 && normalized.back() == '/')
     normalized.pop_back();
+  if (!options.create_if_missing &&
+      !fs::is_directory(normalized + "/shared", ec)) {
+    return Status::NotFound(normalized + " is not a checkpoint storage");
+  }
   std::unique_ptr<SharedFileStore> store(
       new SharedFileStore(std::move(normalized), options));
   Status s = store->Load();
@@ -208,6 +177,7 @@ void SharedFileStore::AddReferences(const CheckpointMetadata& metadata,
                                     const std::string* savepoint) {
   std::set<std::string>& held =
       savepoint ? savepoints_[*savepoint] : completed_[checkpoint];
+  if (savepoint) savepoint_dirs_[*savepoint] = metadata.savepoint_dir;
   for (const TaskSnapshotMetadata& task : metadata.tasks) {
     for (const StoredFile& f : task.files) {
       std::optional<std::string> name = SharedName(f.path);
@@ -311,7 +281,7 @@ Status TransferSnapshotFile(const SnapshotFile& file, const std::string& target,
       *linked = true;
       if (!verify_linked) return Status::OK();
       uint64_t size = 0, checksum = 0;
-      Status s = HashFile(target, &size, &checksum);
+      Status s = ChecksumFile(target, file.size, &size, &checksum);
       if (s.ok() && size != file.size) {
         s = Status::Corruption(file.local_path + " changed size while linked");
       }
@@ -520,12 +490,26 @@ Status SharedFileStore::CommitSavepoint(CheckpointMetadata metadata,
     return Status::InvalidArgument("the metadata for " + savepoint_dir +
                                    " is not of kind savepoint");
   }
-  const std::string registration = BaseName(savepoint_dir);
-  if (registration.empty() || registration == "." || registration == "..") {
+  std::error_code ec;
+  const fs::path abs = fs::absolute(savepoint_dir, ec).lexically_normal();
+  if (ec || BaseName(abs.string()).empty()) {
     return Status::InvalidArgument("invalid savepoint directory '" +
                                    savepoint_dir + "'");
   }
+  if (metadata.savepoint_dir.empty()) {
+    metadata.savepoint_dir = abs.string();
+    while (metadata.savepoint_dir.size() > 1 &&
+           metadata.savepoint_dir.back() == '/') {
+      metadata.savepoint_dir.pop_back();
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
+  if (metadata.savepoint_id.empty()) {
+    char id[33];
+    std::snprintf(id, sizeof(id), "%016" PRIx64 "%016" PRIx64, rng_(), rng_());
+    metadata.savepoint_id = id;
+  }
+  const std::string registration = metadata.savepoint_id;
   if (savepoints_.contains(registration)) {
     return Status::InvalidArgument("a savepoint named " + registration +
                                    " is already registered in " + root_);
@@ -579,41 +563,44 @@ Status SharedFileStore::CommitSavepoint(CheckpointMetadata metadata,
   return Status::OK();
 }
 
-Status SharedFileStore::DisposeSavepoint(const std::string& savepoint_dir) {
-  const std::string registration = BaseName(savepoint_dir);
-  const std::string metadata_path =
-      savepoint_dir + "/" + std::string(kMetadataFileName);
+std::string SharedFileStore::RegistrationToRelease(
+    const CheckpointMetadata& metadata,
+    const std::string& savepoint_dir) const {
+  const std::string name = metadata.savepoint_id.empty()
+                               ? BaseName(savepoint_dir)
+                               : metadata.savepoint_id;
   std::lock_guard<std::mutex> lock(mu_);
-  const bool registered = savepoints_.contains(registration);
-  const bool exists = Exists(metadata_path);
-  if (exists) {
-    Result<CheckpointMetadata> m = ReadMetadataFile(metadata_path);
-    if (m.ok() && m->kind != SnapshotKind::kSavepoint) {
-      return Status::InvalidArgument(savepoint_dir +
-                                     " holds a checkpoint, not a savepoint");
-    }
-    if (!m.ok() && !registered) return m.status();
-  } else if (!registered) {
-    return Status::InvalidArgument("no savepoint at " + savepoint_dir);
-  }
-  if (exists) {
-    Status s = RemoveFile(metadata_path);
-    if (s.ok()) s = SyncDir(savepoint_dir);
-    if (!s.ok()) return s;
-    s = RemoveTree(savepoint_dir);
-    if (!s.ok()) return s;
-  }
-  if (!registered) return Status::OK();
+  auto registered = savepoint_dirs_.find(name);
+  if (registered == savepoint_dirs_.end()) return "";
+  const std::string& original = registered->second;
+  // Written before savepoints had ids: only the directory's name is known.
+  if (original.empty() || metadata.savepoint_id.empty()) return name;
+  std::error_code ec;
+  if (fs::equivalent(original, savepoint_dir, ec)) return name;
+  // Another directory: a copy, unless the original is gone (moved or
+  // deleted), in which case this is the savepoint that is left.
+  Result<CheckpointMetadata> there = ReadMetadataFile(original);
+  if (there.ok() && there->savepoint_id == metadata.savepoint_id) return "";
+  return name;
+}
+
+Status SharedFileStore::ReleaseSavepoint(const std::string& name,
+                                         bool delete_unreferenced) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto registered = savepoints_.find(name);
+  if (registered == savepoints_.end()) return Status::OK();
   const std::string refs_dir = root_ + "/" + std::string(kSavepointRefsDir);
-  Status s = RemoveFile(refs_dir + "/" + registration);
+  Status s = RemoveFile(refs_dir + "/" + name);
   if (s.ok()) s = SyncDir(refs_dir);
   if (!s.ok()) return s;
-  std::set<std::string> names = std::move(savepoints_[registration]);
-  savepoints_.erase(registration);
-  for (const std::string& name : names) {
-    auto it = files_.find(name);
-    if (it != files_.end()) it->second.savepoints.erase(registration);
+  std::set<std::string> names = std::move(registered->second);
+  savepoints_.erase(registered);
+  savepoint_dirs_.erase(name);
+  for (const std::string& file : names) {
+    auto it = files_.find(file);
+    if (it != files_.end()) it->second.savepoints.erase(name);
   }
+  if (!delete_unreferenced) return Status::OK();
   DeletionResult ignored;
   DeleteUnreferenced(names, &ignored);
   return Status::OK();

@@ -6,9 +6,11 @@
 //                            savepoints; the random prefix makes names
 //                            unique across tasks, jobs and restarts
 //   chk-<N>/_metadata        the commit point of checkpoint N
-//   savepoint-refs/<name>    a copy of the `_metadata` of each native
-//                            savepoint that references shared/, so that its
-//                            files stay protected across restarts
+//   savepoint-refs/<id>      a copy of the `_metadata` of each native
+//                            savepoint that references shared/, named by
+//                            the savepoint's id, so that its files stay
+//                            protected across restarts
+//   LOCK                     held (flock) by the process that runs the job
 //
 // Upload() puts a task's snapshot files into shared/ (hard link when on the
 // same file system, else an fsync'd copy; both verified by size and XXH3-64)
@@ -92,6 +94,10 @@ class SharedFileStore {
     // directory that must not share inodes with the task's files).
     // Default: true.
     bool hard_links = true;
+    // Create the storage when `root` holds none. Off: NotFound unless
+    // `root/shared` is a directory already, and Open creates nothing (for
+    // a path read from a savepoint's metadata). Default: true.
+    bool create_if_missing = true;
   };
 
   // Opens (creating if needed) the checkpoint storage of one job,
@@ -135,18 +141,28 @@ class SharedFileStore {
   Status CommitCheckpoint(const CheckpointMetadata& metadata);
 
   // Commits a savepoint taken with Upload(metadata.checkpoint_id, ...):
-  // registers it in savepoint-refs/ (durably, first), then writes
-  // `<savepoint_dir>/_metadata` with shared_root set to root(). Its shared
-  // files stay until DisposeSavepoint(). A savepoint that names no shared/
-  // file is written but not registered.
+  // registers it in savepoint-refs/<savepoint id> (durably, first), then
+  // writes `<savepoint_dir>/_metadata` with shared_root set to root(). A
+  // savepoint id and directory are given to metadata that has none. Its
+  // shared files stay until ReleaseSavepoint(). A savepoint that names no
+  // shared/ file is written but not registered.
   Status CommitSavepoint(CheckpointMetadata metadata,
                          const std::string& savepoint_dir);
 
-  // Disposes a savepoint: removes `<savepoint_dir>/_metadata` (the commit
-  // point, first), the directory, its registration, and then the shared
-  // files nothing else references. InvalidArgument if the directory holds
-  // no savepoint and no registration names it.
-  Status DisposeSavepoint(const std::string& savepoint_dir);
+  // The registration that disposing the savepoint `metadata`, read from
+  // `savepoint_dir`, may release: the one named by its id (by its
+  // directory's name for a savepoint written before ids), or "" when there
+  // is none or `savepoint_dir` is a copy of a savepoint that is still
+  // registered at another directory, whose files must stay.
+  std::string RegistrationToRelease(const CheckpointMetadata& metadata,
+                                    const std::string& savepoint_dir) const;
+
+  // Removes the registration `name` (durably) and then, if
+  // `delete_unreferenced`, the shared files that nothing else references.
+  // Off: for a storage whose job runs in another process, which removes
+  // them when it next starts. OK if no such registration exists.
+  Status ReleaseSavepoint(const std::string& name,
+                          bool delete_unreferenced = true);
 
   // Drops a pending checkpoint: removes the shared files uploaded for it
   // that nothing else references and a `chk-<id>` directory without
@@ -218,6 +234,9 @@ class SharedFileStore {
   std::map<uint64_t, std::set<std::string>> completed_;  // id -> files
   std::map<uint64_t, std::set<std::string>> pending_;    // id -> files
   std::map<std::string, std::set<std::string>> savepoints_;
+  // Registration -> the directory its savepoint was written to ("" if the
+  // registration predates savepoint ids).
+  std::map<std::string, std::string> savepoint_dirs_;
   std::set<uint64_t> aborted_;
   std::set<std::string> in_flight_;  // names being linked or copied
   std::vector<std::string> unreadable_;

@@ -7,23 +7,10 @@
 #include <cstring>
 #include <string>
 
+#include "lib/file.h"
 #include "weir/sources.h"
 
 namespace weir::internal {
-
-namespace {
-
-Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  std::string msg(what);
-  msg += " ";
-  msg += path;
-  msg += ": ";
-  msg += std::strerror(err);
-  if (err == ENOENT) return Status::NotFound(msg);
-  return Status::IOError(msg);
-}
-
-}  // namespace
 
 LineReader::~LineReader() { Close(); }
 

@@ -115,10 +115,12 @@ TEST_F(FileTest, ReadMissingFileIsNotFound) {
   EXPECT_NE(data.status().message().find(path), std::string::npos);
 }
 
-TEST_F(FileTest, ReadDirectoryIsIOError) {
+TEST_F(FileTest, ReadDirectoryIsInvalidArgument) {
   Result<std::string> data = ReadFileToString(dir_);
   ASSERT_FALSE(data.ok());
-  EXPECT_TRUE(data.status().IsIOError()) << data.status().ToString();
+  EXPECT_TRUE(data.status().IsInvalidArgument()) << data.status().ToString();
+  EXPECT_NE(data.status().message().find("not a regular file"),
+            std::string::npos);
 }
 
 TEST_F(FileTest, CreateDirsMakesParents) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -141,6 +142,11 @@ Result<std::string> Request(const std::string& host, int port,
     client.set_read_timeout(timeout);
     client.set_write_timeout(timeout);
     client.set_keep_alive(false);
+    // A server started with rest.token wants it on every request.
+    if (const char* token = std::getenv("WEIR_REST_TOKEN");
+        token != nullptr && *token != '\0') {
+      client.set_bearer_token_auth(token);
+    }
     httplib::Result res = send(client);
     if (!res) return TransportError(host, port, res.error(), timeout);
     if (res->status < 200 || res->status > 299) {

@@ -25,6 +25,23 @@ namespace weir::tools {
 
 namespace {
 
+// Worker threads, and so connections served at once.
+constexpr size_t kWorkers = 32;
+// How long a connection may take to send a request (or read an answer).
+constexpr time_t kReadTimeoutSeconds = 5;
+
+// `header` is "Bearer <token>", compared in time that does not depend on
+// where they differ.
+bool TokenMatches(const std::string& header, const std::string& token) {
+  const std::string want = "Bearer " + token;
+  if (header.size() != want.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    diff |= static_cast<unsigned char>(header[i] ^ want[i]);
+  }
+  return diff == 0;
+}
+
 // Non-empty path segments: "/jobs//x/" and "/jobs/x" are the same path.
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> out;
@@ -136,8 +153,9 @@ Result<JobId> JobIdParam(const RestRequest& request) {
 }
 
 RestServer::RestServer(std::string address, JobDirectory* jobs,
-                       std::shared_ptr<Clock> clock)
+                       std::shared_ptr<Clock> clock, std::string token)
     : address_(std::move(address)),
+      token_(std::move(token)),
       jobs_(jobs),
       clock_(std::move(clock)),
       server_(std::make_unique<httplib::Server>()) {}
@@ -146,20 +164,24 @@ RestServer::~RestServer() { Stop(); }
 
 Result<std::unique_ptr<RestServer>> RestServer::Start(
     std::string address, int port, JobDirectory* jobs,
-    std::shared_ptr<Clock> clock) {
+    std::shared_ptr<Clock> clock, std::string token) {
   if (port < 0 || port > 65535) {
     return Status::InvalidArgument("REST port " + std::to_string(port) +
                                    " is not in 0..65535");
   }
   assert(jobs != nullptr);
   if (clock == nullptr) clock = SystemClock();
-  std::unique_ptr<RestServer> server(
-      new RestServer(std::move(address), jobs, std::move(clock)));
+  std::unique_ptr<RestServer> server(new RestServer(
+      std::move(address), jobs, std::move(clock), std::move(token)));
   server->AddBuiltinRoutes();
 
   httplib::Server& svr = *server->server_;
   svr.set_socket_options(SocketOptions);
-  svr.new_task_queue = [] { return new httplib::ThreadPool(4); };
+  // One worker per open connection: a client that sends slowly (or not at
+  // all) holds one worker until the read timeout, never the others.
+  svr.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+  svr.set_read_timeout(kReadTimeoutSeconds, 0);
+  svr.set_write_timeout(kReadTimeoutSeconds, 0);
   // A handful of requests per CLI command: short keep-alive, so that Stop()
   // does not wait on idle connections for long.
   svr.set_keep_alive_timeout(1);
@@ -167,6 +189,16 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(
   RestServer* self = server.get();
   const httplib::Server::Handler handler = [self](const httplib::Request& req,
                                                   httplib::Response& res) {
+    if (!self->token_.empty() &&
+        !TokenMatches(req.get_header_value("Authorization"), self->token_)) {
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer");
+      res.set_content(
+          DumpJson(ErrorJson("this endpoint needs its token: Authorization: "
+                             "Bearer <rest.token> (WEIR_REST_TOKEN for weir)")),
+          "application/json");
+      return;
+    }
     RestRequest request;
     request.method = req.method == "HEAD" ? "GET" : req.method;
     request.path = req.path;

@@ -35,8 +35,14 @@
 // another method 405, an unknown or malformed job id 404. Every body is
 // JSON, except /metrics. docs/rest-api.md describes the API.
 //
+// With a token, every request must carry "Authorization: Bearer <token>";
+// any other answers 401.
+//
 // Threads: Start() serves on a background thread; requests (bodies up to
-// 1 MiB) are handled on a pool of four worker threads, so a JobDirectory and
+// 1 MiB) are handled on a pool of 32 worker threads, one per connection, so
+// that a client that sends slowly holds up no other (a connection that
+// sends no complete request within 5 s is closed; the listen backlog is
+// 128). A JobDirectory and
 // the handlers given to AddRoute must be safe to call concurrently. Stop() (and
 // the destructor) return after the last handler has returned.
 #pragma once
@@ -147,12 +153,13 @@ class RestServer {
   // Binds `address`:`port` (port 0: any free port, see port()), and serves
   // on a background thread. Returns once the socket listens, so a client may
   // connect at once. `jobs` must outlive the server. `clock` gives the
-  // wall time for durations; nullptr means SystemClock().
+  // wall time for durations; nullptr means SystemClock(). A non-empty
+  // `token` is required on every request (see above).
   // IOError naming the address and port if it cannot bind (port in use,
   // address not local).
   static Result<std::unique_ptr<RestServer>> Start(
       std::string address, int port, JobDirectory* jobs,
-      std::shared_ptr<Clock> clock = nullptr);
+      std::shared_ptr<Clock> clock = nullptr, std::string token = "");
 
   RestServer(const RestServer&) = delete;
   RestServer& operator=(const RestServer&) = delete;
@@ -183,7 +190,7 @@ class RestServer {
   };
 
   RestServer(std::string address, JobDirectory* jobs,
-             std::shared_ptr<Clock> clock);
+             std::shared_ptr<Clock> clock, std::string token);
   void AddBuiltinRoutes();
   RestResponse Dispatch(RestRequest& request);
 
@@ -207,6 +214,7 @@ class RestServer {
   void RunObserver();
 
   const std::string address_;
+  const std::string token_;  // empty: no token needed
   int port_ = 0;
   JobDirectory* const jobs_;
   const std::shared_ptr<Clock> clock_;

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "lib/file.h"
 #include "tools/control/job_json.h"
 
 namespace weir::tools {
@@ -74,6 +75,14 @@ json FailureCause(std::string_view message) {
   return json{{"class", "weir.SavepointFailure"}, {"stack-trace", message}};
 }
 
+// StringField for a field that names a path: when present it must be one
+// that can name a file (CheckPathText).
+Status PathField(const json& j, const char* name, std::string* out) {
+  Status s = StringField(j, name, out);
+  if (!s.ok() || out->empty()) return s;
+  return CheckPathText(*out, name);
+}
+
 }  // namespace
 
 Result<SavepointFormatType> ParseSavepointFormatType(std::string_view name) {
@@ -88,7 +97,7 @@ Result<SavepointOptions> ParseSavepointTriggerRequest(std::string_view body) {
   if (!j.ok()) return j.status();
   SavepointOptions options;
   bool cancel = false;
-  Status s = StringField(*j, "target-directory", &options.target_dir);
+  Status s = PathField(*j, "target-directory", &options.target_dir);
   if (s.ok()) s = BoolField(*j, "cancel-job", &cancel);
   if (s.ok()) s = BoolField(*j, "self-contained", &options.self_contained);
   if (s.ok()) s = FormatTypeField(*j, &options.format);
@@ -103,7 +112,7 @@ Result<SavepointOptions> ParseStopRequest(std::string_view body) {
   if (!j.ok()) return j.status();
   SavepointOptions options;
   options.then = SavepointOptions::Then::kStop;
-  Status s = StringField(*j, "targetDirectory", &options.target_dir);
+  Status s = PathField(*j, "targetDirectory", &options.target_dir);
   if (s.ok()) s = BoolField(*j, "drain", &options.drain);
   if (s.ok()) s = BoolField(*j, "self-contained", &options.self_contained);
   if (s.ok()) s = FormatTypeField(*j, &options.format);
@@ -115,7 +124,7 @@ Result<std::string> ParseSavepointDisposalRequest(std::string_view body) {
   Result<json> j = ParseBody(body);
   if (!j.ok()) return j.status();
   std::string path;
-  Status s = StringField(*j, "savepoint-path", &path);
+  Status s = PathField(*j, "savepoint-path", &path);
   if (!s.ok()) return s;
   if (path.empty()) {
     return Status::InvalidArgument("the request names no savepoint-path");

@@ -100,27 +100,6 @@ uint64_t FileSize(const std::string& path, int* error) {
   return static_cast<uint64_t>(st.st_size);
 }
 
-Status ChecksumFile(const std::string& path, uint64_t* checksum) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
-  }
-  Hash64Stream hash;
-  std::vector<char> buf(1 << 20);
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
-    hash.Update(std::string_view(buf.data(), n));
-  }
-  const bool failed = std::ferror(f) != 0;
-  const int err = errno;
-  std::fclose(f);
-  if (failed) {
-    return Status::IOError("cannot read " + path + ": " + std::strerror(err));
-  }
-  *checksum = hash.Digest();
-  return Status::OK();
-}
-
 }  // namespace
 
 std::string HumanBytes(uint64_t bytes) {
@@ -356,13 +335,13 @@ VerifyResult VerifySnapshotFiles(const SnapshotInfo& info, bool checksums) {
     }
     result.bytes_checked += size;
     if (!checksums) continue;
-    uint64_t computed = 0;
-    Status s = ChecksumFile(file.path, &computed);
+    uint64_t computed = 0, read = 0;
+    Status s = ChecksumFile(file.path, file.size, &read, &computed);
     if (!s.ok()) {
       result.problems.push_back(
           {FileProblem::Kind::kDamaged, file.path,
            "damaged file " + what + ": " + std::string(s.message())});
-    } else if (computed != file.checksum) {
+    } else if (read != file.size || computed != file.checksum) {
       result.problems.push_back({FileProblem::Kind::kDamaged, file.path,
                                  "damaged file " + what +
                                      ": checksum mismatch: expected " +

@@ -141,7 +141,14 @@ std::vector<ConfigKey> MakeKeys() {
   keys.push_back(IntKey("rest.port", 8081, 0, 65535,
                         "Port of the REST endpoint; 0 = any free port."));
   keys.push_back(StringKey("rest.address", "127.0.0.1",
-                           "Address the REST endpoint listens on."));
+                           "Address the REST endpoint listens on. Anyone "
+                           "who can reach it controls the job, savepoint "
+                           "directories included: set rest.token too when "
+                           "it is not loopback."));
+  keys.push_back(StringKey("rest.token", std::nullopt,
+                           "A secret every REST request must carry as "
+                           "'Authorization: Bearer <token>' (the weir "
+                           "commands send $WEIR_REST_TOKEN); unset = none."));
   keys.push_back(IntKey("pipeline.max-parallelism", 128, 1, 32768,
                         "Number of key groups, for jobs that set none."));
   ConfigKey watermark;

@@ -142,8 +142,9 @@ int Serve(
   const std::string address =
       config.GetString("rest.address").value_or("127.0.0.1");
   const int port = static_cast<int>(config.GetInt("rest.port").value_or(8081));
+  const std::string token = config.GetString("rest.token").value_or("");
   Result<std::unique_ptr<RestServer>> server =
-      RestServer::Start(address, port, &directory);
+      RestServer::Start(address, port, &directory, nullptr, token);
   if (!server.ok()) {
     ready(std::string(server.status().message()), false);
     return 1;

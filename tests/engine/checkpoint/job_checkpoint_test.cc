@@ -408,8 +408,9 @@ TEST_P(JobCheckpointTest, MetadataNamesExactlyTheFilesOnDisk) {
     ids.push_back(id);
   }
   const std::string root = Options().checkpoints.dir + "/" + job->id().ToHex();
-  // Two retained: the newest two chk-N directories, nothing else.
-  std::set<std::string> want = {"shared", "savepoint-refs",
+  // Two retained: the newest two chk-N directories and the lock of the
+  // running job, nothing else.
+  std::set<std::string> want = {"shared", "savepoint-refs", "LOCK",
                                 "chk-" + std::to_string(ids[2]),
                                 "chk-" + std::to_string(ids[3])};
   std::set<std::string> have = ListDir(root);

@@ -62,6 +62,8 @@ CheckpointMetadata MakeMetadata() {
   m.trigger_time_ms = 1717171717000;
   m.completion_time_ms = -5;  // negative times survive too
   m.shared_root = "/var/lib/weir/checkpoints/0123456789abcdef0011223344556677";
+  m.savepoint_id = "00112233445566778899aabbccddeeff";
+  m.savepoint_dir = "/var/lib/weir/savepoints/savepoint-012345-abcdefabcdef";
   for (int op_idx = 0; op_idx < 3; ++op_idx) {
     OperatorMetadata op;
     op.id = OperatorId::FromUid("op-" + std::to_string(op_idx));
@@ -200,6 +202,8 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   PutFixed64(&rec, 1);
   PutFixed64(&rec, 2);
   PutLengthPrefixed(&rec, "");  // shared root
+  PutLengthPrefixed(&rec, "");  // savepoint id (appended to version 1)
+  PutLengthPrefixed(&rec, "");  // savepoint directory (appended next)
   PutLengthPrefixed(&want, rec);
   PutVarint32(&want, 1);
   rec.clear();
@@ -433,10 +437,110 @@ TEST(Metadata, DecodeRejectsPathsOutsideTheStorage) {
   const size_t at = bytes.find("shared/aaaaa/x");
   ASSERT_NE(at, std::string::npos);
   bytes.replace(at, 14, "shared/../../x");
+  EXPECT_THAT(DecodeMetadata(Reseal(bytes), "/m"),
+              StatusIs(Status::Code::kCorruption,
+                       "/m is corrupt: malformed task record 0 (file record "
+                       "0: its path 'shared/../../x' is not a relative path "
+                       "inside the snapshot's storage)"));
+}
+
+// `bytes` with `from` replaced by `to` (of the same length, so that no
+// length prefix changes) wherever it occurs, resealed: what a forged or
+// damaged file that passes the checksum looks like.
+std::string Forge(std::string bytes, const std::string& from,
+                  const std::string& to) {
+  EXPECT_EQ(from.size(), to.size());
+  size_t replaced = 0;
+  for (size_t at = bytes.find(from); at != std::string::npos;
+       at = bytes.find(from, at + to.size())) {
+    bytes.replace(at, from.size(), to);
+    ++replaced;
+  }
+  EXPECT_GT(replaced, 0u) << from;
+  return Reseal(bytes);
+}
+
+// Every name of a file record names something on disk when a snapshot is
+// restored (a link in the staging area, a file of the ready-made DB, a
+// staging folder per column family): one that is not a plain file name
+// would reach outside the restore's directory, so decoding refuses it.
+TEST(Metadata, DecodeRefusesNamesThatAreNotPlainFileNames) {
+  CheckpointMetadata m;
+  TaskSnapshotMetadata t;
+  StoredFile f = MakeFile(0, "shared/0123-000010.sst");
+  f.name = "NNNNNNNNNN";
+  f.db_name = "DDDDDDDDDD";
+  f.column_family = "CCCCCCCCCC";
+  f.operator_id = "OOOOOOOOOO";
+  t.files.push_back(f);
+  m.tasks.push_back(t);
+  const std::string bytes = EncodeOrDie(m);
+  const struct {
+    const char* placeholder;
+    std::string forged;
+    const char* field;
+  } cases[] = {
+      {"NNNNNNNNNN", "/tmp/evil1", "name '/tmp/evil1'"},
+      {"NNNNNNNNNN", "../../../x", "name '../../../x'"},
+      {"NNNNNNNNNN", "sub/dir/xx", "name 'sub/dir/xx'"},
+      {"NNNNNNNNNN", std::string("a\0/etc/pwd", 10), "name 'a\\x00/etc/pwd'"},
+      {"DDDDDDDDDD", "/etc/xxxxx", "DB name '/etc/xxxxx'"},
+      {"DDDDDDDDDD", "../CURRENT", "DB name '../CURRENT'"},
+      {"CCCCCCCCCC", "../../../c", "column family '../../../c'"},
+      {"OOOOOOOOOO", "../../../o", "operator id '../../../o'"},
+  };
+  for (const auto& c : cases) {
+    Result<CheckpointMetadata> r =
+        DecodeMetadata(Forge(bytes, c.placeholder, c.forged), "/m");
+    ASSERT_FALSE(r.ok()) << c.field;
+    EXPECT_TRUE(r.status().IsCorruption()) << r.status().ToString();
+    EXPECT_THAT(std::string(r.status().message()),
+                HasSubstr("file record 0: its "))
+        << r.status().ToString();
+    EXPECT_THAT(std::string(r.status().message()),
+                HasSubstr("is not a plain file name"))
+        << r.status().ToString();
+  }
+  // And Encode refuses to write them in the first place.
+  for (const auto& c : cases) {
+    CheckpointMetadata bad = m;
+    StoredFile& bf = bad.tasks[0].files[0];
+    std::string* field = c.placeholder[0] == 'N'   ? &bf.name
+                         : c.placeholder[0] == 'D' ? &bf.db_name
+                         : c.placeholder[0] == 'C' ? &bf.column_family
+                                                   : &bf.operator_id;
+    *field = c.forged;
+    std::string out;
+    EXPECT_THAT(Encode(bad, &out), StatusIs(Status::Code::kInvalidArgument))
+        << c.field;
+  }
+}
+
+TEST(Metadata, DecodeRefusesAForgedSharedRootOrSavepointId) {
+  CheckpointMetadata m;
+  m.kind = SnapshotKind::kSavepoint;
+  m.shared_root = "/srv/weir/checkpoints/job";
+  m.savepoint_id = "0123456789abcdef0123456789abcdef";
+  m.savepoint_dir = "/srv/weir/savepoints/sp-1";
+  const std::string bytes = EncodeOrDie(m);
   EXPECT_THAT(
-      DecodeMetadata(Reseal(bytes), "/m"),
-      StatusIs(Status::Code::kCorruption,
-               "/m is corrupt: malformed task record 0 (file record 0)"));
+      DecodeMetadata(Forge(bytes, "/srv/weir/checkpoints/job",
+                           "srv/weir/checkpoints/job/"),
+                     "/m"),
+      StatusIs(Status::Code::kCorruption, HasSubstr("its shared root")));
+  EXPECT_THAT(DecodeMetadata(Forge(bytes, "/srv/weir/checkpoints/job",
+                                   "/srv/weir/../../../../etc"),
+                             "/m"),
+              StatusIs(Status::Code::kCorruption, HasSubstr("shared root")));
+  EXPECT_THAT(DecodeMetadata(Forge(bytes, "0123456789abcdef0123456789abcdef",
+                                   "../../../../../../../../../../xx"),
+                             "/m"),
+              StatusIs(Status::Code::kCorruption, HasSubstr("savepoint id")));
+  EXPECT_THAT(
+      DecodeMetadata(Forge(bytes, "/srv/weir/savepoints/sp-1",
+                           "/srv/weir/savepoints/../."),
+                     "/m"),
+      StatusIs(Status::Code::kCorruption, HasSubstr("savepoint directory")));
 }
 
 TEST(Metadata, WriteAndReadFileOrDirectory) {

@@ -20,6 +20,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "engine/checkpoint/dispose.h"
 #include "lib/file.h"
 #include "lib/hash.h"
 #include "tests/testutil/status_matchers.h"
@@ -494,6 +495,10 @@ TEST_F(SharedStoreTest, NativeSavepointProtectsItsSharedFiles) {
   ASSERT_OK(store->CommitSavepoint(sp, sp_dir));
   ASSERT_OK_AND_ASSIGN(CheckpointMetadata written, ReadMetadataFile(sp_dir));
   EXPECT_EQ(written.shared_root, root_);
+  // Given an id and its directory, and registered by the id.
+  EXPECT_EQ(written.savepoint_id.size(), 32u);
+  EXPECT_EQ(written.savepoint_dir, sp_dir);
+  EXPECT_TRUE(fs::exists(root_ + "/savepoint-refs/" + written.savepoint_id));
 
   TakeCheckpoint(store.get(), 3, {LocalFile("4.sst", "ddd")});
   ASSERT_OK(store->Prune(1).status());
@@ -513,16 +518,17 @@ TEST_F(SharedStoreTest, NativeSavepointProtectsItsSharedFiles) {
   ASSERT_OK(store->Sweep().status());
   EXPECT_EQ(SharedFiles(), with_chk3);
   EXPECT_THAT(store->References().at(sp_files.files[0].path),
-              testing::ElementsAre("savepoint-012345-abcdef012345"));
+              testing::ElementsAre(written.savepoint_id));
 
-  EXPECT_THAT(store->DisposeSavepoint(root_ + "/chk-3"),
+  EXPECT_THAT(DisposeSavepoint(root_ + "/chk-3", store.get()),
               StatusIs(Status::Code::kInvalidArgument));
-  ASSERT_OK(store->DisposeSavepoint(sp_dir));
+  ASSERT_OK(DisposeSavepoint(sp_dir, store.get()));
   EXPECT_FALSE(fs::exists(sp_dir));
+  EXPECT_FALSE(fs::exists(root_ + "/savepoint-refs/" + written.savepoint_id));
   EXPECT_EQ(SharedFiles(), VerifyRetained(*store));
   EXPECT_EQ(SharedFiles().size(), 1u);
-  EXPECT_THAT(store->DisposeSavepoint(sp_dir),
-              StatusIs(Status::Code::kInvalidArgument));
+  EXPECT_THAT(DisposeSavepoint(sp_dir, store.get()),
+              StatusIs(Status::Code::kNotFound));
 }
 
 // The path a coordinator takes: backend snapshot -> upload -> task record

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/control/rest_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -310,6 +312,65 @@ TEST_F(RestServerTest, StopIsIdempotentAndClosesThePort) {
   server_->Stop();
   EXPECT_THAT(HttpGet(kHost, port, "/jobs", std::chrono::milliseconds(2000)),
               StatusIs(Status::Code::kIOError, HasSubstr("cannot reach weir")));
+}
+
+// Ten clients that connect and send half a request hold ten workers, and
+// the endpoint still answers others at once: not after their read timeouts
+// (5 s), which the client's own 3 s timeout would not wait for.
+TEST_F(RestServerTest, SlowClientsHoldUpNoOther) {
+  std::vector<int> slow;
+  for (int i = 0; i < 10; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+              0);
+    const std::string half = "GET /jobs HTTP/1.1\r\nHost: x\r\n";
+    ASSERT_EQ(::write(fd, half.data(), half.size()),
+              static_cast<ssize_t>(half.size()));
+    slow.push_back(fd);
+  }
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_OK(HttpGet(kHost, server_->port(), "/jobs",
+                      std::chrono::milliseconds(3000)));
+  }
+  for (int fd : slow) ::close(fd);
+}
+
+TEST(RestServer, ATokenIsRequiredWhenSet) {
+  FakeJobDirectory jobs;
+  jobs.Add(RunningJob());
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<RestServer> server,
+      RestServer::Start(kHost, 0, &jobs, nullptr, "s3cret-token"));
+  httplib::Client client(kHost, server->port());
+  httplib::Result res = client.Get("/jobs");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(res->get_header_value("WWW-Authenticate"), "Bearer");
+  EXPECT_THAT(res->body, HasSubstr("rest.token"));
+  client.set_bearer_token_auth("s3cret-tokeN");
+  res = client.Get("/jobs");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  res = client.Patch("/jobs/" + std::string(kJobHex));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_TRUE(jobs.cancelled().empty());
+  client.set_bearer_token_auth("s3cret-token");
+  res = client.Get("/jobs");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+
+  // The weir commands send $WEIR_REST_TOKEN.
+  EXPECT_THAT(HttpGet(kHost, server->port(), "/jobs"),
+              StatusIs(Status::Code::kIOError, HasSubstr("HTTP 401")));
+  ::setenv("WEIR_REST_TOKEN", "s3cret-token", 1);
+  EXPECT_OK(HttpGet(kHost, server->port(), "/jobs"));
+  ::unsetenv("WEIR_REST_TOKEN");
 }
 
 TEST(RestServer, StartAndStopRepeatedly) {

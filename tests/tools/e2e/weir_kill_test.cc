@@ -30,6 +30,7 @@
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/output_files.h"
 #include "tests/tools/e2e/run_process.h"
+#include "tests/tools/e2e/weir_output.h"
 
 namespace weir::e2e {
 namespace {
@@ -82,14 +83,6 @@ std::string LatestCheckpoint(const std::string& root) {
     }
   }
   return best;
-}
-
-// Errors of `weir`: one line on stderr.
-void ExpectOneErrorLine(const ProcessResult& r, const std::string& what) {
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_THAT(r.err, ::testing::StartsWith("weir: error: "));
-  EXPECT_THAT(r.err, HasSubstr(what));
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 class WeirKillTest : public ::testing::Test {
@@ -301,15 +294,15 @@ TEST_F(WeirKillTest, CheckpointsThatCannotBeRestoredAreOneErrorLine) {
   // Missing.
   ExpectOneErrorLine(Weir({"run", "-p", "2", "-c", "conf.yaml", "-s",
                            (job_root / "chk-999999").string(), "sums.yaml"}),
-                     "chk-999999");
+                     {"chk-999999"});
   // --from-latest-checkpoint without a checkpoint directory, or with one
   // that holds no checkpoint of the job.
   ExpectOneErrorLine(Weir({"run", "--from-latest-checkpoint", "sums.yaml"}),
-                     "execution.checkpointing.dir");
+                     {"execution.checkpointing.dir"});
   ExpectOneErrorLine(Weir({"run", "-c", "conf.yaml", "-D",
                            "execution.checkpointing.dir=" + dir_.Sub("empty"),
                            "--from-latest-checkpoint", "sums.yaml"}),
-                     "no complete checkpoint of job 'sums'");
+                     {"no complete checkpoint of job 'sums'"});
   // Truncated, and foreign, metadata (copies beside the real one).
   const std::string bytes = Slurp(metadata);
   fs::create_directories(job_root / "truncated");
@@ -317,13 +310,13 @@ TEST_F(WeirKillTest, CheckpointsThatCannotBeRestoredAreOneErrorLine) {
         bytes.substr(0, bytes.size() / 2));
   ExpectOneErrorLine(Weir({"run", "-p", "2", "-c", "conf.yaml", "-s",
                            (job_root / "truncated").string(), "sums.yaml"}),
-                     "truncated/_metadata");
+                     {"truncated/_metadata"});
   fs::create_directories(job_root / "foreign");
   Write((job_root / "foreign" / "_metadata").string(),
         "this is not a weir checkpoint\n");
   ExpectOneErrorLine(Weir({"run", "-p", "2", "-c", "conf.yaml", "-s",
                            (job_root / "foreign").string(), "sums.yaml"}),
-                     "foreign/_metadata");
+                     {"foreign/_metadata"});
 
   // A damaged SST file in shared/: named, with the checksum mismatch.
   std::string victim;
@@ -348,7 +341,7 @@ TEST_F(WeirKillTest, CheckpointsThatCannotBeRestoredAreOneErrorLine) {
   ProcessResult r = Weir(
       {"run", "-p", "2", "-c", "conf.yaml", "-s", chk.string(), "sums.yaml"},
       120);
-  ExpectOneErrorLine(r, fs::path(victim).filename().string());
+  ExpectOneErrorLine(r, {fs::path(victim).filename().string()});
   EXPECT_THAT(r.err, HasSubstr("checksum mismatch"));
   // Nothing stored was removed: with the file repaired, the checkpoint
   // restores (here through its `_metadata`).

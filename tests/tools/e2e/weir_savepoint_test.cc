@@ -27,6 +27,7 @@
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/output_files.h"
 #include "tests/tools/e2e/run_process.h"
+#include "tests/tools/e2e/weir_output.h"
 #include "tools/control/rest_client.h"
 
 namespace weir::e2e {
@@ -149,17 +150,6 @@ std::map<std::string, int64_t> MaxPerKey(
   return out;
 }
 
-// Every file and directory under `root`.
-std::set<std::string> Tree(const std::string& root) {
-  std::set<std::string> out;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    out.insert(it->path().string());
-  }
-  return out;
-}
-
 // The `_metadata` of the highest chk-N under `root`, or empty.
 std::string LatestCheckpoint(const std::string& root) {
   std::string best;
@@ -178,24 +168,6 @@ std::string LatestCheckpoint(const std::string& root) {
     }
   }
   return best;
-}
-
-// `weir` failing: exit 1, nothing on stdout after `stdout_prefix`, one
-// error line on stderr that contains every one of `what`.
-void ExpectOneErrorLine(const ProcessResult& r,
-                        const std::vector<std::string>& what) {
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_THAT(r.err, StartsWith("weir: error: "));
-  for (const std::string& w : what) EXPECT_THAT(r.err, HasSubstr(w));
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-}
-
-// The text after `prefix` up to the end of its line, or "".
-std::string After(const std::string& text, const std::string& prefix) {
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return "";
-  const size_t start = at + prefix.size();
-  return text.substr(start, text.find('\n', start) - start);
 }
 
 class WeirSavepointTest : public ::testing::Test {
