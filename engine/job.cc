@@ -65,6 +65,8 @@ struct Job::Impl {
 
   Status Wire();
   Status Wire(engine::Task* task, int vertex, int subtask);
+  // FailedPrecondition unless the job is RUNNING.
+  Status CheckRunning() const;
   Status LockStorage();
   Status CreateCoordinator();
   void StartTasks();
@@ -301,6 +303,14 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
   return Status::OK();
 }
 
+Status Job::Impl::CheckRunning() const {
+  std::lock_guard<std::mutex> lock(mu);
+  if (status == JobStatus::kRunning) return Status::OK();
+  return Status::FailedPrecondition("job " + id.ToHex() + " is " +
+                                    std::string(JobStatusName(status)) +
+                                    ", not RUNNING");
+}
+
 Status Job::Impl::LockStorage() {
   if (options.checkpoints.dir.empty()) return Status::OK();
   const std::string root = options.checkpoints.dir + "/" + id.ToHex();
@@ -310,7 +320,7 @@ Status Job::Impl::LockStorage() {
   s = FileLock::TryAcquire(root + "/LOCK", &storage_lock, &holder);
   if (!s.ok()) return s.WithContext("cannot start job " + id.ToHex());
   if (storage_lock != nullptr) return Status::OK();
-  return Status::InvalidArgument(
+  return Status::FailedPrecondition(
       "cannot start job " + id.ToHex() + ": its checkpoint storage " + root +
       " is in use by " +
       (holder > 0 ? "process " + std::to_string(holder) : "another process") +
@@ -607,8 +617,8 @@ Status Job::Start() {
   {
     std::lock_guard<std::mutex> lock(m.mu);
     if (m.status != JobStatus::kCreated) {
-      return Status::InvalidArgument("job " + m.id.ToHex() +
-                                     " was started already");
+      return Status::FailedPrecondition("job " + m.id.ToHex() +
+                                        " was started already");
     }
   }
   // Nothing is written before the lock is held: the working directory may
@@ -667,8 +677,8 @@ Status Job::Wait() {
     case JobStatus::kFailed:
       return m.failure;
     default:
-      return Status::InvalidArgument("job " + m.id.ToHex() +
-                                     " was not started");
+      return Status::FailedPrecondition("job " + m.id.ToHex() +
+                                        " was not started");
   }
 }
 
@@ -696,14 +706,7 @@ void Job::Cancel() {
 
 Status Job::InjectBarrier(int64_t checkpoint_id) {
   Impl& m = *impl_;
-  {
-    std::lock_guard<std::mutex> lock(m.mu);
-    if (m.status != JobStatus::kRunning) {
-      return Status::InvalidArgument("job " + m.id.ToHex() + " is " +
-                                     std::string(JobStatusName(m.status)) +
-                                     ", not RUNNING");
-    }
-  }
+  if (Status s = m.CheckRunning(); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(m.tasks_mu);
   for (size_t v = 0; v < m.plan.vertices.size(); ++v) {
     if (!m.graph->nodes[m.plan.vertices[v].nodes[0]].is_source) continue;
@@ -719,14 +722,7 @@ Result<int64_t> Job::TriggerCheckpoint(bool full) {
         "job " + m.id.ToHex() +
         " has no checkpoint directory (execution.checkpointing.dir)");
   }
-  {
-    std::lock_guard<std::mutex> lock(m.mu);
-    if (m.status != JobStatus::kRunning) {
-      return Status::InvalidArgument("job " + m.id.ToHex() + " is " +
-                                     std::string(JobStatusName(m.status)) +
-                                     ", not RUNNING");
-    }
-  }
+  if (Status s = m.CheckRunning(); !s.ok()) return s;
   return m.coordinator->Trigger(full);
 }
 
@@ -746,14 +742,7 @@ Result<int64_t> Job::TriggerSavepoint(const SavepointOptions& options) {
     return Status::InvalidArgument("job " + m.id.ToHex() +
                                    " takes no savepoints");
   }
-  {
-    std::lock_guard<std::mutex> lock(m.mu);
-    if (m.status != JobStatus::kRunning) {
-      return Status::InvalidArgument("job " + m.id.ToHex() + " is " +
-                                     std::string(JobStatusName(m.status)) +
-                                     ", not RUNNING");
-    }
-  }
+  if (Status s = m.CheckRunning(); !s.ok()) return s;
   return m.coordinator->TriggerSavepoint(options);
 }
 

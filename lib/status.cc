@@ -32,6 +32,10 @@ std::string_view StatusCodeName(Status::Code code) {
       return "Not supported";
     case Status::Code::kAborted:
       return "Aborted";
+    case Status::Code::kFailedPrecondition:
+      return "Failed precondition";
+    case Status::Code::kDeadlineExceeded:
+      return "Deadline exceeded";
   }
   return "Unknown";
 }

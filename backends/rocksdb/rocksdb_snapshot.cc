@@ -150,9 +150,9 @@ class RocksPendingSnapshot final : public PendingSnapshot {
               std::to_string(stats_.checkpoint_id));
         }
         if (std::chrono::steady_clock::now() - start > kFlushTimeout) {
-          return Status::IOError("the memtable flush of checkpoint " +
-                                 std::to_string(stats_.checkpoint_id) +
-                                 " did not finish in time");
+          return Status::DeadlineExceeded("the memtable flush of checkpoint " +
+                                          std::to_string(stats_.checkpoint_id) +
+                                          " did not finish in time");
         }
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::microseconds(5000));

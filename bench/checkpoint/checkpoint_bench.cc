@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // checkpoint_bench: incremental checkpoints of large RocksDB state while
-// records keep flowing (docs/benchmarks.md, section "Checkpoints").
+// records keep flowing (docs/performance.md, "Checkpoints").
 //
 // For each state size (WEIR_BENCH_STATE_GB, default "1,4"):
 //

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // savepoint_bench: native savepoints of large RocksDB state, and restoring
-// from them against raw RocksDB opening the same files (docs/benchmarks.md,
-// section "Savepoints").
+// from them against raw RocksDB opening the same files (docs/performance.md,
+// "Savepoints and restore").
 //
 // For each state size (WEIR_BENCH_STATE_GB, default "1,4"):
 //

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // engine_bench: throughput and latency of a keyed count job, end to end
-// through the engine (docs/benchmarks.md, section "Engine"):
+// through the engine (docs/performance.md, "A keyed count through the
+// engine"):
 //
 //   GeneratorSource (1M keys) -> KeyBy(key) -> count (KeyedProcessFunction,
 //   ValueState<int64_t>, one read-modify-write per record) -> DiscardingSink

@@ -168,12 +168,13 @@ Status CheckpointCoordinator::WaitForTriggerLocked(
                         std::chrono::milliseconds(config_.options.timeout_ms);
   for (;;) {
     std::string why;
-    if (!CanTrigger(&why)) return Status::InvalidArgument(why);
+    if (!CanTrigger(&why)) return Status::FailedPrecondition(why);
     if (static_cast<int>(pending_.size()) < config_.options.max_concurrent) {
       return Status::OK();
     }
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      return Status::IOError("the one in progress did not end in time");
+      return Status::DeadlineExceeded(
+          "the one in progress did not end in time");
     }
   }
 }
@@ -295,8 +296,8 @@ Result<CheckpointStats> CheckpointCoordinator::Wait(
   auto it = ended_.find(id);
   if (it == ended_.end()) {
     if (!ended) {
-      return Status::IOError("checkpoint " + std::to_string(id) +
-                             " did not end in time");
+      return Status::DeadlineExceeded("checkpoint " + std::to_string(id) +
+                                      " did not end in time");
     }
     return Status::NotFound("checkpoint " + std::to_string(id) +
                             " is no longer known");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// CheckpointCoordinator: takes a job's checkpoints (DESIGN.md,
+// CheckpointCoordinator: takes a job's checkpoints (docs/design.md,
 // "Snapshots"). One per job, alive across restarts of its tasks.
 //
 //   trigger     a new id; barrier N injected at every source task (Hooks)
@@ -113,9 +113,10 @@ class CheckpointCoordinator final : public SnapshotObserver {
   void OnTaskEnded();
 
   // Starts a checkpoint now, waiting (up to the checkpoint timeout) while
-  // max_concurrent are in progress. Returns its id. FailedPrecondition-like
-  // InvalidArgument when checkpoints cannot be taken (a task has ended,
-  // the coordinator is stopped).
+  // max_concurrent are in progress. Returns its id. FailedPrecondition when
+  // checkpoints cannot be taken (a task has ended, the coordinator is
+  // stopped); DeadlineExceeded when the one in progress does not end in
+  // time.
   Result<int64_t> Trigger(bool full);
   // Starts a savepoint (weir/savepoint.h) like Trigger() a checkpoint.
   // InvalidArgument when there is no target directory; IOError when it
@@ -127,8 +128,8 @@ class CheckpointCoordinator final : public SnapshotObserver {
   Status DisposeSavepoint(const std::string& path);
 
   // Waits until checkpoint `id` is completed or failed, at most `timeout`.
-  // Its stats when completed; the failure when it failed; Aborted-like
-  // IOError on timeout; NotFound for an id never triggered.
+  // Its stats when completed; the failure when it failed;
+  // DeadlineExceeded on timeout; NotFound for an id never triggered.
   Result<CheckpointStats> Wait(int64_t id, std::chrono::milliseconds timeout);
 
   // The `_metadata` path of the newest completed checkpoint; empty if none.

@@ -21,7 +21,7 @@
 //
 // Reference tracking: every shared file knows the pending and retained
 // checkpoints and the registered savepoints that reference it. A shared
-// file is deleted only when none does (DESIGN.md, invariant 3), and a
+// file is deleted only when none does (docs/design.md, invariant 3), and a
 // checkpoint's `_metadata` is deleted before any file it references, so a
 // crash at any point leaves at worst unreferenced files, which Sweep()
 // removes. Open() rebuilds the tracking from the `_metadata` files on disk.

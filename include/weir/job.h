@@ -74,11 +74,13 @@ class Job {
   const JobId& id() const;
   const std::string& name() const;
 
-  // Starts the tasks. FailedPrecondition-like InvalidArgument if started
-  // twice; IOError if a state backend cannot be opened.
+  // Starts the tasks. FailedPrecondition if started twice, or if another
+  // process runs this job on its checkpoint storage (whose LOCK it holds);
+  // IOError if a state backend cannot be opened.
   Status Start();
   // Blocks until the job is terminal. OK if it finished; Aborted if it was
-  // cancelled; the failure if it failed.
+  // cancelled; the failure if it failed; FailedPrecondition if it was never
+  // started.
   Status Wait();
   // Like Wait() for at most `timeout`; returns false if still running.
   bool WaitFor(std::chrono::milliseconds timeout);
@@ -86,11 +88,11 @@ class Job {
   void Cancel();
   // Takes a checkpoint now (or as soon as the one in progress ends) and
   // returns its id; WaitForCheckpoint() for the outcome. `full` uploads
-  // every file anew. InvalidArgument if checkpointing is off or the job is
-  // not running with every task.
+  // every file anew. InvalidArgument if checkpointing is off;
+  // FailedPrecondition if the job is not running with every task.
   Result<int64_t> TriggerCheckpoint(bool full = false);
   // Waits for checkpoint `id` to complete: its stats, or why it failed
-  // (Aborted), or IOError after `timeout`.
+  // (Aborted), or DeadlineExceeded after `timeout`.
   Result<CheckpointStats> WaitForCheckpoint(int64_t id,
                                             std::chrono::milliseconds timeout);
   // Counts and recent history of the job's checkpoints.
@@ -98,8 +100,8 @@ class Job {
   // Takes a savepoint (savepoint.h) and returns its id; WaitForCheckpoint()
   // gives its outcome and directory (CheckpointStats::path). With
   // Then::kCancel or kStop the job ends once it is complete, and goes on if
-  // it fails. InvalidArgument when no directory is given or configured, or
-  // the job is not running with every task.
+  // it fails. InvalidArgument when no directory is given or configured;
+  // FailedPrecondition when the job is not running with every task.
   Result<int64_t> TriggerSavepoint(const SavepointOptions& options);
   // DisposeSavepoint() (savepoint.h) for a savepoint that may reference
   // this job's checkpoint storage, safe while the job checkpoints.
@@ -109,8 +111,8 @@ class Job {
   // source that is still running: each source snapshots between two polls
   // (so its offset is exact) and sends the barrier on; every task
   // snapshots once the barrier has come on all its inputs, calling
-  // JobOptions::snapshot_observer. Ids must grow. InvalidArgument unless
-  // running.
+  // JobOptions::snapshot_observer. Ids must grow. FailedPrecondition
+  // unless running.
   Status InjectBarrier(int64_t checkpoint_id);
 
   JobStatus status() const;

@@ -63,14 +63,22 @@ struct SavepointOptions {
   bool drain = false;
 };
 
-// Deletes the savepoint at `path` (its directory or its `_metadata`): the
-// `_metadata` first (after which it no longer exists), then its files, and
-// the files in the checkpoint storage's shared/ folder that nothing else
-// references: no retained checkpoint and no other savepoint. NotFound if
-// there is nothing at `path`; InvalidArgument if it is not a savepoint (a
-// checkpoint's chk-N, say); Corruption if its `_metadata` cannot be read
-// (then nothing is deleted). Do not call it for a savepoint whose job runs
-// in another process: ask that job (Job::DisposeSavepoint, or `weir
+// Deletes the savepoint at `path` (its directory, or its file named
+// `_metadata`) and nothing else: the `_metadata` first (after which it no
+// longer exists), then the files and folders its metadata places in its
+// directory, the directory, its registration in its checkpoint storage,
+// and the files in that storage's shared/ folder that nothing else
+// references (no retained checkpoint, no other savepoint). A copy of a
+// native savepoint releases nothing its original still needs.
+//
+// NotFound if there is nothing at `path`. InvalidArgument, deleting
+// nothing, if it is not a savepoint (a checkpoint's chk-N, a file not named
+// `_metadata`) or its directory holds anything the savepoint does not name;
+// the `_metadata`'s read errors (Corruption, ...), deleting nothing.
+//
+// When another process runs the job that owns the savepoint's checkpoint
+// storage, its shared files are left for that job, which removes them when
+// it next starts: prefer asking that job (Job::DisposeSavepoint, or `weir
 // savepoint -d`, which does).
 Status DisposeSavepoint(const std::string& path);
 

@@ -28,6 +28,11 @@ class [[nodiscard]] Status {
     kIOError = 4,
     kNotSupported = 5,
     kAborted = 6,  // an operation stopped on purpose, e.g. a job cancelled
+    // The system is not in a state that allows the operation (a job that
+    // is not running, started twice, or run by another process); retrying
+    // the same call fails the same way until that state changes.
+    kFailedPrecondition = 7,
+    kDeadlineExceeded = 8,  // a wait ended before what it waited for
   };
 
   // Creates an OK status.
@@ -57,6 +62,12 @@ class [[nodiscard]] Status {
   static Status Aborted(std::string_view msg) {
     return Status(Code::kAborted, msg);
   }
+  static Status FailedPrecondition(std::string_view msg) {
+    return Status(Code::kFailedPrecondition, msg);
+  }
+  static Status DeadlineExceeded(std::string_view msg) {
+    return Status(Code::kDeadlineExceeded, msg);
+  }
 
   bool ok() const { return state_ == nullptr; }
   Code code() const { return state_ ? state_->code : Code::kOk; }
@@ -66,6 +77,10 @@ class [[nodiscard]] Status {
   bool IsIOError() const { return code() == Code::kIOError; }
   bool IsNotSupported() const { return code() == Code::kNotSupported; }
   bool IsAborted() const { return code() == Code::kAborted; }
+  bool IsFailedPrecondition() const {
+    return code() == Code::kFailedPrecondition;
+  }
+  bool IsDeadlineExceeded() const { return code() == Code::kDeadlineExceeded; }
 
   // The message without the code; empty for OK.
   std::string_view message() const {

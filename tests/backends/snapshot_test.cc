@@ -954,7 +954,7 @@ INSTANTIATE_TEST_SUITE_P(ReadyDbOrImport, RestoredMarkerTest, ::testing::Bool(),
                          });
 
 TEST_F(RocksSnapshotTest, SyncPhaseTimes) {
-  // Not asserted: logged for docs/benchmarks.md-style comparison.
+  // Not asserted: logged for comparison with docs/performance.md.
   ASSERT_NO_FATAL_FAILURE(Open(size_t{64} << 20));
   auto value =
       backend_->GetValueState(op1_, RawDescriptor("value", StateType::kValue));

@@ -121,8 +121,11 @@ Status HttpError(const std::string& host, int port, int code,
     case 400:
       return Status::InvalidArgument(msg);
     case 405:
-    case 409:
       return Status::NotSupported(msg);
+    case 409:
+      return Status::FailedPrecondition(msg);
+    case 504:
+      return Status::DeadlineExceeded(msg);
     default:
       return Status::IOError(msg);
   }

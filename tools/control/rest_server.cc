@@ -134,7 +134,10 @@ int StatusToHttpCode(const Status& s) {
       return 400;
     case Status::Code::kNotSupported:
     case Status::Code::kAborted:
+    case Status::Code::kFailedPrecondition:
       return 409;
+    case Status::Code::kDeadlineExceeded:
+      return 504;
     default:
       return 500;
   }
@@ -501,11 +504,11 @@ RestResponse RestServer::TriggerSavepoint(const RestRequest& request,
   if (!savepoint.ok()) {
     // Flink answers a failed trigger with 400 and the cause; an engine
     // error that is not the caller's (an I/O error creating the target
-    // directory, say) is still a failure to trigger.
+    // directory, say) is still a failure to trigger. A job that is not in
+    // a state to take one (409) and a wait that timed out (504) say so.
     const Status& s = savepoint.status();
-    if (s.code() == Status::Code::kNotFound) return StatusResponse(s);
-    return ErrorResponse(s.code() == Status::Code::kNotSupported ? 409 : 400,
-                         s.message());
+    const int code = StatusToHttpCode(s);
+    return ErrorResponse(code == 500 ? 400 : code, s.message());
   }
   return JsonResponse(202, RequestIdToJson(std::to_string(*savepoint)));
 }

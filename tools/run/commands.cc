@@ -105,7 +105,7 @@ class SingleJobDirectory final : public JobDirectory {
         job_->WaitForCheckpoint(checkpoint_id, std::chrono::milliseconds(0));
     if (stats.ok()) return std::optional<CheckpointStats>(std::move(*stats));
     // Still running (the wait timed out), or failed (its stats say why).
-    if (stats.status().code() == Status::Code::kIOError) {
+    if (stats.status().IsDeadlineExceeded()) {
       return std::optional<CheckpointStats>();
     }
     if (stats.status().code() == Status::Code::kAborted) {

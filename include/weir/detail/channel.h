@@ -56,7 +56,7 @@ enum class ElementKind : uint8_t {
   kWatermark,  // time = the watermark
   kIdle,       // the producer has no data for a while: ignore its watermark
                // until it sends a record or a watermark again
-  kBarrier,    // time = checkpoint id (the checkpoint issue)
+  kBarrier,    // time = checkpoint id
   kEnd,        // the producer finished; nothing follows
 };
 

@@ -478,6 +478,9 @@ TEST_P(JobCheckpointTest, TimedOutCheckpointIsAbortedAndTheJobGoesOn) {
   run.hooks->block.store(true);  // the map stalls: no barrier gets through
   run.gate->open.store(1500);
   ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerCheckpoint());
+  // A wait shorter than the checkpoint's timeout ends first.
+  EXPECT_THAT(job->WaitForCheckpoint(id, 50ms),
+              testutil::StatusIs(Status::Code::kDeadlineExceeded));
   Result<CheckpointStats> r = job->WaitForCheckpoint(id, 30s);
   EXPECT_TRUE(r.status().IsAborted()) << r.status().ToString();
   EXPECT_THAT(std::string(r.status().message()),
@@ -493,6 +496,13 @@ TEST_P(JobCheckpointTest, TimedOutCheckpointIsAbortedAndTheJobGoesOn) {
   run.gate->open.store(4000);
   ASSERT_OK(job->Wait());
   EXPECT_EQ(FinalCounts(run.out->values()), ExpectedCounts(4000));
+  // What needs a running job says that it is not running.
+  EXPECT_THAT(job->TriggerCheckpoint(),
+              testutil::StatusIs(Status::Code::kFailedPrecondition));
+  EXPECT_THAT(job->TriggerSavepoint({}),
+              testutil::StatusIs(Status::Code::kFailedPrecondition));
+  EXPECT_THAT(job->Start(),
+              testutil::StatusIs(Status::Code::kFailedPrecondition));
   CheckpointsInfo info = job->Checkpoints();
   EXPECT_EQ(info.failed, 1);
   EXPECT_EQ(info.completed, 1);

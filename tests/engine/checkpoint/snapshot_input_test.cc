@@ -223,7 +223,7 @@ TEST_F(SnapshotInputTest, OneJobAtATimeRunsOnACheckpointStorage) {
   options.local_dir = dir_.Sub("other-local");
   ASSERT_OK_AND_ASSIGN(auto second, CountJob(b, kTotal).Build(options));
   ASSERT_EQ(second->id(), running->id());
-  EXPECT_THAT(second->Start(), StatusIs(Status::Code::kInvalidArgument,
+  EXPECT_THAT(second->Start(), StatusIs(Status::Code::kFailedPrecondition,
                                         HasSubstr("is in use by process " +
                                                   std::to_string(::getpid()))));
   EXPECT_EQ(second->status(), JobStatus::kFailed);

@@ -162,8 +162,8 @@ class SavepointDirectory : public JobDirectory {
   }
   Status Check(const JobId& id) {
     if (id == IdOf(kDoneHex)) {
-      return Status::InvalidArgument("job " + std::string(kDoneHex) +
-                                     " is FINISHED, not RUNNING");
+      return Status::FailedPrecondition("job " + std::string(kDoneHex) +
+                                        " is FINISHED, not RUNNING");
     }
     if (id != IdOf(kJobHex)) return Status::NotFound("no job " + id.ToHex());
     return Status::OK();
@@ -360,7 +360,7 @@ TEST_F(SavepointRestTest, FailedSavepointHasAFailureCause) {
             "task 'totals' (1/2) failed: No space left on device");
 }
 
-TEST_F(SavepointRestTest, TriggerErrorsAre400WithTheEnginesMessage) {
+TEST_F(SavepointRestTest, TriggerErrorsCarryTheEnginesMessage) {
   auto [s1, b1] = Post(JobPath("/savepoints"), "");
   EXPECT_EQ(s1, 400);
   EXPECT_THAT(b1["errors"][0].get<std::string>(),
@@ -372,7 +372,7 @@ TEST_F(SavepointRestTest, TriggerErrorsAre400WithTheEnginesMessage) {
   // Not running.
   auto [s3, b3] = Post(std::string("/jobs/") + kDoneHex + "/savepoints",
                        R"({"target-directory":"/sp"})");
-  EXPECT_EQ(s3, 400);
+  EXPECT_EQ(s3, 409);
   EXPECT_THAT(b3["errors"][0].get<std::string>(), HasSubstr("not RUNNING"));
   // Unknown and malformed job ids.
   EXPECT_EQ(Post(std::string("/jobs/") + kOtherHex + "/savepoints",
