@@ -314,7 +314,7 @@ Status Job::Impl::CheckRunning() const {
 Status Job::Impl::LockStorage() {
   if (options.checkpoints.dir.empty()) return Status::OK();
   const std::string root = options.checkpoints.dir + "/" + id.ToHex();
-  Status s = CreateDirs(root);
+  Status s = CreateDirsDurably(root);
   if (!s.ok()) return s.WithContext("cannot start job " + id.ToHex());
   int64_t holder = 0;
   s = FileLock::TryAcquire(root + "/LOCK", &storage_lock, &holder);

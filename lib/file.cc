@@ -16,6 +16,7 @@
 #include <system_error>
 #include <vector>
 
+#include "lib/env.h"
 #include "lib/hash.h"
 
 namespace weir {
@@ -52,12 +53,7 @@ std::string ParentDir(const std::string& path) {
 }  // namespace
 
 Status SyncDir(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open directory", path, errno);
-  Status s;
-  if (::fsync(fd) != 0) s = ErrnoStatus("fsync directory", path, errno);
-  ::close(fd);
-  return s;
+  return Env::Default()->SyncDir(path);
 }
 
 Status WriteFileUnsynced(const std::string& path, std::string_view data) {
@@ -69,22 +65,25 @@ Status WriteFileUnsynced(const std::string& path, std::string_view data) {
   return s;
 }
 
-Status AtomicWriteFile(const std::string& path, std::string_view data) {
+Status AtomicWriteFile(const std::string& path, std::string_view data,
+                       bool* in_place) {
+  if (in_place != nullptr) *in_place = false;
+  Env* env = Env::Default();
   const std::string tmp = path + ".tmp";
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  Status s = WriteAll(fd, data, tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus("fsync", tmp, errno);
-  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("close", tmp, errno);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = ErrnoStatus("rename to " + path + " from", tmp, errno);
-  }
+  std::unique_ptr<WritableFile> file;
+  Status s = env->NewWritableFile(tmp, /*exclusive=*/false, &file);
+  if (!s.ok()) return s;
+  s = file->Append(data);
+  if (s.ok()) s = file->Sync();
+  const Status closed = file->Close();
+  if (s.ok()) s = closed;
+  if (s.ok()) s = env->Rename(tmp, path);
   if (!s.ok()) {
-    ::unlink(tmp.c_str());
+    env->RemoveFile(tmp).IgnoreError();
     return s;
   }
-  return SyncDir(ParentDir(path));
+  if (in_place != nullptr) *in_place = true;
+  return env->SyncDir(ParentDir(path));
 }
 
 Result<int> OpenRegularFile(const std::string& path, uint64_t* size) {
@@ -280,6 +279,29 @@ Status CreateDirs(const std::string& path) {
     return Status::InvalidArgument(path + " exists and is not a directory");
   }
   return Status::OK();
+}
+
+Status CreateDirsDurably(const std::string& path) {
+  std::string dir = path;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir.empty()) {
+    return Status::InvalidArgument("cannot create a directory without a name");
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::OK();
+    return Status::InvalidArgument("cannot create directory " + path +
+                                   ": a file is in the way");
+  }
+  const std::string parent = std::filesystem::path(dir).parent_path().string();
+  if (!parent.empty() && parent != dir) {
+    Status s = CreateDirsDurably(parent);
+    if (!s.ok()) return s;
+  }
+  Env* env = Env::Default();
+  Status s = env->CreateDir(dir);
+  if (s.ok()) s = env->SyncDir(parent.empty() ? "." : parent);
+  return s;
 }
 
 std::optional<FileStamp> StampFile(const std::string& path) {

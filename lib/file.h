@@ -20,7 +20,11 @@ namespace weir {
 
 // Writes `data` to `path` + ".tmp", fsyncs it, renames it over `path`, and
 // fsyncs the directory. IOError names the path and the failing call.
-Status AtomicWriteFile(const std::string& path, std::string_view data);
+// `*in_place` (when given) tells whether the rename was done: after an
+// error, true means `path` holds `data` but may not survive a crash (the
+// directory's fsync failed), so whatever it names must be kept.
+Status AtomicWriteFile(const std::string& path, std::string_view data,
+                       bool* in_place = nullptr);
 
 // Writes `data` to `path` (created or truncated) without fsync: for files
 // whose loss in a crash does not matter (a directory that is rebuilt from
@@ -75,7 +79,13 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err);
 // directory; InvalidArgument if it, or a parent, is something else.
 Status CreateDirs(const std::string& path);
 
-// fsyncs a directory so that entries created in it are durable.
+// CreateDirs, and each directory it creates is made durable (its parent is
+// fsynced), so that a crash cannot take away a directory that a snapshot
+// was committed into. Through Env::Default().
+Status CreateDirsDurably(const std::string& path);
+
+// fsyncs a directory so that entries created in it are durable. Through
+// Env::Default(), like AtomicWriteFile.
 Status SyncDir(const std::string& path);
 
 // Hard-links `from` to `to`, or copies it when they are on different file

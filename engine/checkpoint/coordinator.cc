@@ -208,7 +208,7 @@ Result<int64_t> CheckpointCoordinator::TriggerSavepoint(
   std::filesystem::path abs = std::filesystem::absolute(target, ec);
   if (!ec) target = abs.lexically_normal().string();
   while (target.size() > 1 && target.back() == '/') target.pop_back();
-  s = CreateDirs(target);
+  s = CreateDirsDurably(target);
   if (!s.ok()) return s.WithContext("cannot take a savepoint");
   Pending sp;
   sp.savepoint = true;

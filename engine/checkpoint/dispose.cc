@@ -17,6 +17,7 @@
 #include <weir/savepoint.h>
 
 #include "engine/checkpoint/metadata.h"
+#include "lib/env.h"
 #include "lib/file.h"
 
 namespace weir {
@@ -85,17 +86,11 @@ Status CheckOnlyOwnEntries(const std::string& dir, const OwnEntries& own) {
 }
 
 Status Unlink(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus("remove", path, errno);
-  }
-  return Status::OK();
+  return Env::Default()->RemoveFile(path);
 }
 
 Status RemoveDir(const std::string& path) {
-  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus("remove directory", path, errno);
-  }
-  return Status::OK();
+  return Env::Default()->RemoveDir(path);
 }
 
 // The commit point goes first (from then on the savepoint does not exist),

@@ -621,13 +621,15 @@ std::string MetadataFilePath(const std::string& path) {
 }
 
 Status WriteMetadataFile(const std::string& dir,
-                         const CheckpointMetadata& metadata) {
+                         const CheckpointMetadata& metadata, bool* in_place) {
+  if (in_place != nullptr) *in_place = false;
   std::string bytes;
   Status s = Encode(metadata, &bytes);
   if (!s.ok()) return s.WithContext("cannot write metadata into " + dir);
-  s = CreateDirs(dir);
+  s = CreateDirsDurably(dir);
   if (!s.ok()) return s;
-  return AtomicWriteFile(dir + "/" + std::string(kMetadataFileName), bytes);
+  return AtomicWriteFile(dir + "/" + std::string(kMetadataFileName), bytes,
+                         in_place);
 }
 
 Result<CheckpointMetadata> ReadMetadataFile(const std::string& path) {

@@ -193,8 +193,11 @@ Result<CheckpointMetadata> DecodeMetadata(std::string_view bytes,
 // Writes `<dir>/_metadata` atomically (tmp + fsync + rename + fsync dir),
 // creating `dir` if needed. After OK the checkpoint exists; on failure or a
 // crash there is no `_metadata` (at worst a `_metadata.tmp`).
+// `*in_place` as for AtomicWriteFile: after an error, true means the
+// `_metadata` is there (readable) but may not survive a crash.
 Status WriteMetadataFile(const std::string& dir,
-                         const CheckpointMetadata& metadata);
+                         const CheckpointMetadata& metadata,
+                         bool* in_place = nullptr);
 
 // Reads and decodes a `_metadata` file. `path` is the file or the chk-N /
 // savepoint directory that holds it. NotFound names the missing file;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <system_error>
 
+#include "lib/env.h"
 #include "lib/file.h"
 #include "lib/hash.h"
 
@@ -61,10 +62,7 @@ bool Exists(const std::string& path) {
 }
 
 Status RemoveFile(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus("remove", path, errno);
-  }
-  return Status::OK();
+  return Env::Default()->RemoveFile(path);
 }
 
 Status RemoveTree(const std::string& path) {
@@ -81,22 +79,20 @@ std::string BaseName(const std::string& path) {
 }
 
 // Copies src to dst (created, must not exist), fsyncs dst, and returns the
-// size and XXH3-64 of what was copied.
+// size and XXH3-64 of what was copied. Writes go through Env::Default().
 Status CopyFile(const std::string& src, const std::string& dst, uint64_t* size,
                 uint64_t* checksum) {
   const int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return ErrnoStatus("open", src, errno);
-  const int out =
-      ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (out < 0) {
-    const int err = errno;
+  std::unique_ptr<WritableFile> out;
+  Status s = Env::Default()->NewWritableFile(dst, /*exclusive=*/true, &out);
+  if (!s.ok()) {
     ::close(in);
-    return ErrnoStatus("create", dst, err);
+    return s;
   }
   Hash64Stream hash;
   std::string buf(kCopyBufferSize, '\0');
   uint64_t total = 0;
-  Status s;
   while (s.ok()) {
     const ssize_t n = ::read(in, buf.data(), buf.size());
     if (n < 0) {
@@ -105,33 +101,18 @@ Status CopyFile(const std::string& src, const std::string& dst, uint64_t* size,
       break;
     }
     if (n == 0) break;
-    hash.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    const std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    hash.Update(chunk);
     total += static_cast<uint64_t>(n);
-    const char* p = buf.data();
-    size_t left = static_cast<size_t>(n);
-    while (left > 0) {
-      const ssize_t w = ::write(out, p, left);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        s = ErrnoStatus("write", dst, errno);
-        break;
-      }
-      p += w;
-      left -= static_cast<size_t>(w);
-    }
+    s = out->Append(chunk);
   }
-  if (s.ok() && ::fsync(out) != 0) s = ErrnoStatus("fsync", dst, errno);
-  if (::close(out) != 0 && s.ok()) s = ErrnoStatus("close", dst, errno);
+  if (s.ok()) s = out->Sync();
+  const Status closed = out->Close();
+  if (s.ok()) s = closed;
   ::close(in);
   *size = total;
   *checksum = hash.Digest();
   return s;
-}
-
-// link(2) fails with these where a copy would work.
-bool LinkUnsupported(int err) {
-  return err == EXDEV || err == EPERM || err == EOPNOTSUPP || err == EMLINK ||
-         err == ENOSYS;
 }
 
 }  // namespace
@@ -200,7 +181,7 @@ void SharedFileStore::AddReferences(const CheckpointMetadata& metadata,
 }
 
 Status SharedFileStore::Load() {
-  Status s = CreateDirs(shared_dir());
+  Status s = CreateDirsDurably(shared_dir());
   if (!s.ok()) return s;
   std::error_code ec;
   for (fs::directory_iterator it(root_, ec), end; !ec && it != end;
@@ -276,8 +257,10 @@ Status TransferSnapshotFile(const SnapshotFile& file, const std::string& target,
                               ": the snapshot says " + Hex64(file.checksum) +
                               ", the file has " + Hex64(actual));
   };
+  Env* env = Env::Default();
   if (hard_links) {
-    if (::link(file.local_path.c_str(), target.c_str()) == 0) {
+    Status linked_status = env->Link(file.local_path, target);
+    if (linked_status.ok()) {
       *linked = true;
       if (!verify_linked) return Status::OK();
       uint64_t size = 0, checksum = 0;
@@ -289,10 +272,7 @@ Status TransferSnapshotFile(const SnapshotFile& file, const std::string& target,
       if (!s.ok()) RemoveFile(target).IgnoreError();
       return s;
     }
-    const int err = errno;
-    if (!LinkUnsupported(err)) {
-      return ErrnoStatus("link " + file.local_path + " to", target, err);
-    }
+    if (!linked_status.IsNotSupported()) return linked_status;
   }
   const std::string tmp = target + std::string(kTmpSuffix);
   uint64_t size = 0, checksum = 0;
@@ -303,9 +283,7 @@ Status TransferSnapshotFile(const SnapshotFile& file, const std::string& target,
                            std::to_string(file.size));
   }
   if (s.ok() && checksum != file.checksum) s = mismatch(checksum);
-  if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) {
-    s = ErrnoStatus("rename to " + target + " from", tmp, errno);
-  }
+  if (s.ok()) s = env->Rename(tmp, target);
   if (!s.ok()) RemoveFile(tmp).IgnoreError();
   return s;
 }
@@ -463,8 +441,12 @@ Status SharedFileStore::CommitCheckpoint(const CheckpointMetadata& metadata) {
       }
     }
   }
-  Status s = WriteMetadataFile(CheckpointDir(id), metadata);
-  if (!s.ok()) return s;
+  bool in_place = false;
+  Status s = WriteMetadataFile(CheckpointDir(id), metadata, &in_place);
+  // In place but maybe not durable: the checkpoint exists on disk, so its
+  // files must stay. It is retained (and pruned in turn), and the error
+  // still fails it for the job.
+  if (!s.ok() && !in_place) return s;
 
   AddReferences(metadata, id, nullptr);
   std::set<std::string> unused;
@@ -480,7 +462,7 @@ Status SharedFileStore::CommitCheckpoint(const CheckpointMetadata& metadata) {
   }
   DeletionResult ignored;
   DeleteUnreferenced(unused, &ignored);
-  return Status::OK();
+  return s;
 }
 
 Status SharedFileStore::CommitSavepoint(CheckpointMetadata metadata,
@@ -539,12 +521,24 @@ Status SharedFileStore::CommitSavepoint(CheckpointMetadata metadata,
     // files are unprotected.
     std::string bytes;
     s = Encode(metadata, &bytes);
-    if (s.ok()) s = CreateDirs(refs_dir);
+    if (s.ok()) s = CreateDirsDurably(refs_dir);
     if (s.ok()) s = AtomicWriteFile(registration_path, bytes);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      RemoveFile(registration_path).IgnoreError();
+      return s;
+    }
   }
-  s = WriteMetadataFile(savepoint_dir, metadata);
+  bool in_place = false;
+  s = WriteMetadataFile(savepoint_dir, metadata, &in_place);
   if (!s.ok()) {
+    // A `_metadata` that is in place is taken back; if that fails too, the
+    // savepoint exists and its registration keeps its files.
+    if (in_place &&
+        !RemoveFile(savepoint_dir + "/" + std::string(kMetadataFileName))
+             .ok()) {
+      AddReferences(metadata, 0, &registration);
+      return s;
+    }
     if (uses_shared) RemoveFile(registration_path).IgnoreError();
     return s;
   }

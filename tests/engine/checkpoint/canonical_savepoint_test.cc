@@ -199,7 +199,9 @@ TEST_P(CanonicalSavepointTest, StopWithCanonicalSavepoint) {
   ASSERT_OK_AND_ASSIGN(auto job, CountJob(a, kTotal).Build(options));
   ASSERT_OK(job->Start());
   OpenGateAndWait(a, 2000);
-  a.gate->open.store(kTotal);  // the source runs freely now
+  // The source runs freely now, short of its last record: the job cannot
+  // end before the savepoint stops it.
+  a.gate->open.store(kTotal - 1);
   ASSERT_OK_AND_ASSIGN(
       int64_t id,
       job->TriggerSavepoint(Canonical(SavepointOptions::Then::kStop)));

@@ -274,20 +274,24 @@ TEST_F(WeirAbuseTest, ASavepointTargetWithANulByteIsA400AndTheJobGoesOn) {
 
 TEST_F(WeirAbuseTest, TwoRunsOfOneJobCannotShareItsCheckpointStorage) {
   const Started first = Start({});
-  const std::string chk = WaitForCheckpoint(first.id);
-  ASSERT_FALSE(chk.empty());
+  ASSERT_FALSE(WaitForCheckpoint(first.id).empty());
   ASSERT_EQ(Weir({"cancel", first.id}).exit_code, 0);
   WaitGone(first.id);
+  // The newest once it stopped (older ones are pruned).
+  const std::string chk = WaitForCheckpoint(first.id);
+  ASSERT_FALSE(chk.empty());
 
-  // Resumed from the checkpoint: the same job id, the same storage.
-  const Started resumed = Start({"-s", chk});
+  // Resumed from the checkpoint: the same job id, the same storage. It
+  // takes no checkpoint of its own, so `chk` stays.
+  const std::string no_checkpoints = "execution.checkpointing.interval=1h";
+  const Started resumed = Start({"-s", chk, "-D", no_checkpoints});
   ASSERT_EQ(resumed.id, first.id);
   const int64_t pid = Pid(resumed.id);
   ASSERT_GT(pid, 0);
   // Another run of it with its own registry and working directory.
   const std::set<std::string> before = Tree(dir_.Sub("chk"));
   ProcessResult r =
-      Weir({"run", "-c", "conf.yaml", "-s", chk, "-D",
+      Weir({"run", "-c", "conf.yaml", "-s", chk, "-D", no_checkpoints, "-D",
             "state.backend.local-dir=" + dir_.Sub("other"), "sums.yaml"},
            {"WEIR_RUNTIME_DIR=" + dir_.Sub("other-runtime")});
   ExpectOneErrorLine(r, {"is in use by process " + std::to_string(pid)});
@@ -301,7 +305,7 @@ TEST_F(WeirAbuseTest, TwoRunsOfOneJobCannotShareItsCheckpointStorage) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   fs::remove(dir_.Sub("runtime/" + resumed.id + ".json"));
-  const Started again = Start({"-s", chk});
+  const Started again = Start({"-s", chk, "-D", no_checkpoints});
   EXPECT_EQ(again.id, first.id);
 }
 
