@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "backends/memory/memory_backend.h"
-#include "backends/memory/memory_snapshot.h"
+#include "backends/restore.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_read_mode.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"

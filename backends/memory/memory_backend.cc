@@ -7,40 +7,15 @@
 #include <set>
 #include <unordered_map>
 
+#include "backends/common/backend_options.h"
+#include "backends/common/key_group_streams.h"
 #include "backends/memory/memory_key.h"
-#include "backends/memory/memory_snapshot.h"
 #include "backends/memory/memory_states.h"
 #include "backends/state_registry.h"
 #include "backends/timer_heads.h"
 #include "lib/coding.h"
 
 namespace weir {
-
-namespace internal {
-
-Result<StateBackendOptions> ResolveBackendOptions(
-    const StateBackendOptions& options) {
-  StateBackendOptions o = options;
-  if (o.max_parallelism < 1 || o.max_parallelism > kUpperBoundMaxParallelism) {
-    return Status::InvalidArgument("max parallelism must be between 1 and " +
-                                   std::to_string(kUpperBoundMaxParallelism) +
-                                   ", got " +
-                                   std::to_string(o.max_parallelism));
-  }
-  if (o.key_group_range.empty()) {
-    o.key_group_range = KeyGroupRange::All(o.max_parallelism);
-  } else if (o.key_group_range.start < 0 ||
-             o.key_group_range.end >= o.max_parallelism) {
-    return Status::InvalidArgument(
-        "key-group range [" + std::to_string(o.key_group_range.start) + ", " +
-        std::to_string(o.key_group_range.end) + "] is outside [0, " +
-        std::to_string(o.max_parallelism - 1) + "]");
-  }
-  if (!o.clock) o.clock = SystemClock();
-  return o;
-}
-
-}  // namespace internal
 
 namespace {
 
@@ -303,7 +278,8 @@ class MemoryBackend final : public KeyedStateBackend {
   Status Flush() override { return Status::OK(); }
 
   // A full copy into encoded buffers per operator and key group
-  // (memory_snapshot.h): the pause is linear in the state size.
+  // (backends/common/key_group_streams.h): the pause is linear in the state
+  // size.
   Result<std::unique_ptr<PendingSnapshot>> Snapshot(
       int64_t checkpoint_id, const std::string& local_dir) override {
     return internal::TakeKeyGroupStreamSnapshot(*this, checkpoint_id, local_dir,

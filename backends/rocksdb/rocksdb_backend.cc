@@ -12,7 +12,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
-#include "backends/memory/memory_backend.h"
+#include "backends/common/backend_options.h"
 #include "backends/rocksdb/rocksdb_ingest.h"
 #include "backends/rocksdb/rocksdb_iterator.h"
 #include "backends/rocksdb/rocksdb_read_mode.h"

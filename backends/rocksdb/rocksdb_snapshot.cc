@@ -15,8 +15,9 @@
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
-#include "backends/memory/memory_backend.h"
-#include "backends/memory/memory_snapshot.h"
+#include "backends/common/backend_options.h"
+#include "backends/common/key_group_streams.h"
+#include "backends/common/snapshot_files.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_ready_db.h"
 #include "backends/rocksdb/rocksdb_rescale.h"

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "backends/memory/memory_snapshot.h"
+#include "backends/common/key_group_streams.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 
 namespace weir::engine {

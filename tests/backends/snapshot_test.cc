@@ -10,8 +10,10 @@
 #include <set>
 #include <thread>
 
+#include "backends/common/key_group_streams.h"
+#include "backends/common/snapshot_files.h"
 #include "backends/memory/memory_backend.h"
-#include "backends/memory/memory_snapshot.h"
+#include "backends/restore.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 #include "lib/file.h"
