@@ -518,6 +518,12 @@ class RocksDBBackend final : public KeyedStateBackend {
 
   int PendingSnapshots() const override { return hub_ ? hub_->pending() : 0; }
 
+  StateReadMode read_mode() const override {
+    if (!db_) return StateReadMode::kNone;
+    return db_->GetDBOptions().allow_mmap_reads ? StateReadMode::kMmap
+                                                : StateReadMode::kPread;
+  }
+
   // internal::ImportSnapshotIntoRocksDBBackend: into this open, empty DB.
   Status ImportSnapshot(const BackendSnapshot& snap, const std::string& staging,
                         const KeyGroupRange* keep) {
