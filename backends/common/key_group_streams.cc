@@ -8,7 +8,7 @@
 #include <system_error>
 
 #include "backends/common/snapshot_files.h"
-#include "backends/state_registry.h"
+#include "backends/common/state_registry.h"
 #include "lib/coding.h"
 #include "lib/compression.h"
 #include "lib/file.h"

@@ -9,9 +9,9 @@
 
 #include "backends/common/backend_options.h"
 #include "backends/common/key_group_streams.h"
+#include "backends/common/state_registry.h"
 #include "backends/memory/memory_key.h"
 #include "backends/memory/memory_states.h"
-#include "backends/state_registry.h"
 #include "backends/timer_heads.h"
 #include "lib/coding.h"
 
@@ -98,21 +98,18 @@ class MemoryBackend final : public KeyedStateBackend {
 
   Result<RawValueState*> GetValueState(const OperatorId& op,
                                        const RawStateDescriptor& d) override {
-    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kValue);
-    if (!s.ok()) return s.status();
-    return dynamic_cast<RawValueState*>(*s);
+    return internal::AsRawState<RawValueState>(
+        GetOrCreate(op, d, StateFamily::kValue));
   }
   Result<RawListState*> GetListState(const OperatorId& op,
                                      const RawStateDescriptor& d) override {
-    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kList);
-    if (!s.ok()) return s.status();
-    return dynamic_cast<RawListState*>(*s);
+    return internal::AsRawState<RawListState>(
+        GetOrCreate(op, d, StateFamily::kList));
   }
   Result<RawMapState*> GetMapState(const OperatorId& op,
                                    const RawStateDescriptor& d) override {
-    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kMap);
-    if (!s.ok()) return s.status();
-    return dynamic_cast<RawMapState*>(*s);
+    return internal::AsRawState<RawMapState>(
+        GetOrCreate(op, d, StateFamily::kMap));
   }
 
   Result<RawOperatorListState*> GetOperatorListState(
@@ -126,14 +123,15 @@ class MemoryBackend final : public KeyedStateBackend {
                         std::make_unique<MemOperatorList>(mode))
                .first;
     } else if (it->second->mode() != mode) {
-      return OperatorModeMismatch(op, name, it->second->mode(), mode);
+      return internal::OperatorListModeMismatch(op, name, it->second->mode(),
+                                                mode);
     }
     return static_cast<RawOperatorListState*>(it->second.get());
   }
 
   Status RegisterTimer(const OperatorId& op, TimeDomain domain,
                        int64_t timestamp, std::string_view ns) override {
-    if (!key_.is_set()) return NoCurrentKey();
+    if (!key_.is_set()) return internal::NoCurrentKey();
     MemTimers& t = Timers(op, domain);
     const int slot = key_.slot();
     t.by_slot[slot].emplace(timestamp, TimerTail(key_.key(), ns));
@@ -143,7 +141,7 @@ class MemoryBackend final : public KeyedStateBackend {
 
   Status DeleteTimer(const OperatorId& op, TimeDomain domain, int64_t timestamp,
                      std::string_view ns) override {
-    if (!key_.is_set()) return NoCurrentKey();
+    if (!key_.is_set()) return internal::NoCurrentKey();
     MemTimers* t = FindTimers(op, domain);
     if (t == nullptr) return Status::OK();
     const int slot = key_.slot();
@@ -333,23 +331,6 @@ class MemoryBackend final : public KeyedStateBackend {
     auto it = ops_.find(op);
     if (it == ops_.end()) return nullptr;
     return it->second.timers[static_cast<int>(domain)].get();
-  }
-
-  static Status NoCurrentKey() {
-    return Status::InvalidArgument("no current key is set");
-  }
-
-  static Status OperatorModeMismatch(const OperatorId& op,
-                                     std::string_view name,
-                                     OperatorStateMode stored,
-                                     OperatorStateMode requested) {
-    auto mode = [](OperatorStateMode m) {
-      return m == OperatorStateMode::kSplit ? "split" : "union";
-    };
-    return Status::InvalidArgument(
-        "operator state '" + std::string(name) + "' of operator " + op.ToHex() +
-        " was created as a " + mode(stored) +
-        " list and cannot be opened as a " + mode(requested) + " list");
   }
 
   StateBackendOptions options_;

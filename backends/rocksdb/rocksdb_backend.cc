@@ -13,12 +13,12 @@
 #include <rocksdb/write_batch.h>
 
 #include "backends/common/backend_options.h"
+#include "backends/common/state_registry.h"
 #include "backends/rocksdb/rocksdb_backend_impl.h"
 #include "backends/rocksdb/rocksdb_iterator.h"
 #include "backends/rocksdb/rocksdb_read_mode.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
 #include "backends/rocksdb/rocksdb_util.h"
-#include "backends/state_registry.h"
 #include "lib/coding.h"
 #include "lib/memory_limit.h"
 
@@ -52,14 +52,6 @@ bool ParseTimerTail(std::string_view tail, int64_t* ts, std::string_view* key,
   }
   *ts = SignedFromOrderPreserving(raw);
   return true;
-}
-
-const char* ModeName(OperatorStateMode m) {
-  return m == OperatorStateMode::kSplit ? "split" : "union";
-}
-
-Status NoCurrentKey() {
-  return Status::InvalidArgument("no current key is set");
 }
 
 }  // namespace
@@ -154,23 +146,17 @@ Status RocksDBBackend::Close() {
 
 Result<RawValueState*> RocksDBBackend::GetValueState(
     const OperatorId& op, const RawStateDescriptor& d) {
-  Result<RocksState*> s = GetOrCreate(op, d, StateFamily::kValue);
-  if (!s.ok()) return s.status();
-  return dynamic_cast<RawValueState*>(*s);
+  return AsRawState<RawValueState>(GetOrCreate(op, d, StateFamily::kValue));
 }
 
 Result<RawListState*> RocksDBBackend::GetListState(
     const OperatorId& op, const RawStateDescriptor& d) {
-  Result<RocksState*> s = GetOrCreate(op, d, StateFamily::kList);
-  if (!s.ok()) return s.status();
-  return dynamic_cast<RawListState*>(*s);
+  return AsRawState<RawListState>(GetOrCreate(op, d, StateFamily::kList));
 }
 
 Result<RawMapState*> RocksDBBackend::GetMapState(const OperatorId& op,
                                                  const RawStateDescriptor& d) {
-  Result<RocksState*> s = GetOrCreate(op, d, StateFamily::kMap);
-  if (!s.ok()) return s.status();
-  return dynamic_cast<RawMapState*>(*s);
+  return AsRawState<RawMapState>(GetOrCreate(op, d, StateFamily::kMap));
 }
 
 Result<RawOperatorListState*> RocksDBBackend::GetOperatorListState(
@@ -179,10 +165,7 @@ Result<RawOperatorListState*> RocksDBBackend::GetOperatorListState(
   auto it = rop.lists.find(name);
   if (it != rop.lists.end()) {
     if (it->second->mode() != mode) {
-      return Status::InvalidArgument(
-          "operator state '" + std::string(name) + "' of operator " +
-          op.ToHex() + " was created as a " + ModeName(it->second->mode()) +
-          " list and cannot be opened as a " + ModeName(mode) + " list");
+      return OperatorListModeMismatch(op, name, it->second->mode(), mode);
     }
     return static_cast<RawOperatorListState*>(it->second.get());
   }
