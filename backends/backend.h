@@ -55,6 +55,10 @@ struct StateEntry {
 
 using StateEntryVisitor = std::function<Status(const StateEntry&)>;
 
+// How a backend reads its state from storage, for reports (JobInfo's
+// state_read_* counters). kNone: it keeps its state in memory.
+enum class StateReadMode : uint8_t { kNone, kMmap, kPread };
+
 class KeyedStateBackend : public KeyedStateStore {
  public:
   // ---- Timers. One timer per (operator, domain, key, namespace, time).
@@ -140,6 +144,11 @@ class KeyedStateBackend : public KeyedStateStore {
   // Snapshots taken and neither completed nor destroyed. For tests and
   // metrics: with none, the backend holds no files or RocksDB snapshots.
   virtual int PendingSnapshots() const = 0;
+
+  // How the backend reads its state while open (it does not change then).
+  // RocksDB: kMmap or kPread, the resolved RocksDBOptions::read_mode
+  // (kNone once closed). Memory: kNone.
+  virtual StateReadMode read_mode() const { return StateReadMode::kNone; }
 };
 
 }  // namespace weir

@@ -13,11 +13,7 @@
 #include <mutex>
 #include <thread>
 
-#include "backends/memory/memory_backend.h"
-#include "backends/memory/memory_snapshot.h"
-#include "backends/rocksdb/rocksdb_backend.h"
-#include "backends/rocksdb/rocksdb_read_mode.h"
-#include "backends/rocksdb/rocksdb_snapshot.h"
+#include "backends/backend_factory.h"
 #include "engine/checkpoint/coordinator.h"
 #include "engine/checkpoint/restore.h"
 #include "engine/plan.h"
@@ -32,6 +28,8 @@ struct Job::Impl {
   std::shared_ptr<const detail::GraphDef> graph;
   engine::Plan plan;
   JobOptions options;
+  // Opens and restores the tasks' backends (options.backend).
+  std::unique_ptr<const BackendFactory> backends;
   // RocksDB working directories and local snapshot files; empty for a
   // memory-backend job without checkpoints.
   std::string work_dir;
@@ -246,18 +244,14 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
                             std::to_string(subtask + 1) + "/" +
                             std::to_string(plan.vertices[vertex].parallelism) +
                             ")";
-  auto open = [&]() -> Result<std::unique_ptr<KeyedStateBackend>> {
-    if (options.backend == JobOptions::Backend::kMemory) {
-      return snapshots.empty() ? NewMemoryBackend(bo)
-                               : RestoreMemoryBackend(bo, snapshots, work_dir);
-    }
-    const std::string dir = work_dir + "/vertex-" + std::to_string(vertex) +
-                            "-" + std::to_string(subtask);
-    return snapshots.empty()
-               ? OpenRocksDBBackend(bo, options.rocksdb, dir)
-               : RestoreRocksDBBackend(bo, options.rocksdb, dir, snapshots);
-  };
-  Result<std::unique_ptr<KeyedStateBackend>> b = open();
+  // A backend without a directory of its own gets the job's as scratch.
+  const std::string dir = backends->capabilities().own_dir
+                              ? work_dir + "/vertex-" + std::to_string(vertex) +
+                                    "-" + std::to_string(subtask)
+                              : work_dir;
+  Result<std::unique_ptr<KeyedStateBackend>> b =
+      snapshots.empty() ? backends->Open(bo, dir)
+                        : backends->Restore(bo, dir, snapshots);
   if (!b.ok()) {
     if (snapshots.empty()) return b.status();
     return b.status().WithContext("restoring " + where + " from " +
@@ -290,14 +284,12 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
       }
     }
   }
-  if (options.backend == JobOptions::Backend::kRocksDB) {
-    Result<RocksDBOptions::ReadMode> mode = internal::RocksDBReadMode(**b);
+  if (backends->capabilities().read_mode) {
     engine::VertexCounters& c = *counters[static_cast<size_t>(vertex)];
     std::lock_guard<std::mutex> lock(c.read_modes_mu);
     c.read_modes.resize(static_cast<size_t>(plan.vertices[vertex].parallelism),
-                        0);
-    c.read_modes[static_cast<size_t>(subtask)] =
-        !mode.ok() ? 0 : (*mode == RocksDBOptions::ReadMode::kPread ? 2 : 1);
+                        StateReadMode::kNone);
+    c.read_modes[static_cast<size_t>(subtask)] = (*b)->read_mode();
   }
   task->set_backend(std::move(*b));
   return Status::OK();
@@ -769,8 +761,7 @@ JobInfo Job::Info() const {
   info.id = m.id;
   info.name = m.graph->name;
   info.max_parallelism = m.graph->max_parallelism;
-  info.state_backend =
-      m.options.backend == JobOptions::Backend::kMemory ? "hashmap" : "rocksdb";
+  info.state_backend = std::string(m.backends->name());
   {
     std::lock_guard<std::mutex> lock(m.mu);
     info.status = m.status;
@@ -796,9 +787,9 @@ JobInfo Job::Info() const {
       vi.records_skipped = c.records_skipped.load(std::memory_order_relaxed);
       vi.running_subtasks = c.running_subtasks.load(std::memory_order_relaxed);
       std::lock_guard<std::mutex> lock(m.counters[v]->read_modes_mu);
-      for (int8_t mode : c.read_modes) {
-        if (mode == 1) ++vi.state_read_mmap;
-        if (mode == 2) ++vi.state_read_pread;
+      for (StateReadMode mode : c.read_modes) {
+        if (mode == StateReadMode::kMmap) ++vi.state_read_mmap;
+        if (mode == StateReadMode::kPread) ++vi.state_read_pread;
       }
     }
     info.vertices.push_back(std::move(vi));
@@ -839,6 +830,8 @@ Result<std::unique_ptr<Job>> JobBuilder::Build(JobOptions options) const {
   impl->graph = std::make_shared<const detail::GraphDef>(*graph_);
   impl->plan = std::move(*plan);
   impl->options = std::move(options);
+  impl->backends =
+      NewBackendFactory(impl->options.backend, impl->options.rocksdb);
   return std::make_unique<Job>(std::move(impl));
 }
 

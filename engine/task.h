@@ -30,10 +30,10 @@ struct VertexCounters {
   std::atomic<int64_t> late_records_dropped{0};
   std::atomic<int64_t> records_skipped{0};
   std::atomic<int> running_subtasks{0};
-  // The RocksDB read mode of each subtask's backend as last opened: 0 none,
-  // 1 memory maps, 2 pread.
+  // The read mode of each subtask's backend as last opened (backends that
+  // report one: BackendCapabilities::read_mode).
   std::mutex read_modes_mu;
-  std::vector<int8_t> read_modes;
+  std::vector<StateReadMode> read_modes;
 };
 
 class Task;

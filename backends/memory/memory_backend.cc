@@ -7,40 +7,15 @@
 #include <set>
 #include <unordered_map>
 
+#include "backends/common/backend_options.h"
+#include "backends/common/key_group_streams.h"
+#include "backends/common/state_registry.h"
 #include "backends/memory/memory_key.h"
-#include "backends/memory/memory_snapshot.h"
 #include "backends/memory/memory_states.h"
-#include "backends/state_registry.h"
 #include "backends/timer_heads.h"
 #include "lib/coding.h"
 
 namespace weir {
-
-namespace internal {
-
-Result<StateBackendOptions> ResolveBackendOptions(
-    const StateBackendOptions& options) {
-  StateBackendOptions o = options;
-  if (o.max_parallelism < 1 || o.max_parallelism > kUpperBoundMaxParallelism) {
-    return Status::InvalidArgument("max parallelism must be between 1 and " +
-                                   std::to_string(kUpperBoundMaxParallelism) +
-                                   ", got " +
-                                   std::to_string(o.max_parallelism));
-  }
-  if (o.key_group_range.empty()) {
-    o.key_group_range = KeyGroupRange::All(o.max_parallelism);
-  } else if (o.key_group_range.start < 0 ||
-             o.key_group_range.end >= o.max_parallelism) {
-    return Status::InvalidArgument(
-        "key-group range [" + std::to_string(o.key_group_range.start) + ", " +
-        std::to_string(o.key_group_range.end) + "] is outside [0, " +
-        std::to_string(o.max_parallelism - 1) + "]");
-  }
-  if (!o.clock) o.clock = SystemClock();
-  return o;
-}
-
-}  // namespace internal
 
 namespace {
 
@@ -123,21 +98,18 @@ class MemoryBackend final : public KeyedStateBackend {
 
   Result<RawValueState*> GetValueState(const OperatorId& op,
                                        const RawStateDescriptor& d) override {
-    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kValue);
-    if (!s.ok()) return s.status();
-    return dynamic_cast<RawValueState*>(*s);
+    return internal::AsRawState<RawValueState>(
+        GetOrCreate(op, d, StateFamily::kValue));
   }
   Result<RawListState*> GetListState(const OperatorId& op,
                                      const RawStateDescriptor& d) override {
-    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kList);
-    if (!s.ok()) return s.status();
-    return dynamic_cast<RawListState*>(*s);
+    return internal::AsRawState<RawListState>(
+        GetOrCreate(op, d, StateFamily::kList));
   }
   Result<RawMapState*> GetMapState(const OperatorId& op,
                                    const RawStateDescriptor& d) override {
-    Result<MemState*> s = GetOrCreate(op, d, StateFamily::kMap);
-    if (!s.ok()) return s.status();
-    return dynamic_cast<RawMapState*>(*s);
+    return internal::AsRawState<RawMapState>(
+        GetOrCreate(op, d, StateFamily::kMap));
   }
 
   Result<RawOperatorListState*> GetOperatorListState(
@@ -151,14 +123,15 @@ class MemoryBackend final : public KeyedStateBackend {
                         std::make_unique<MemOperatorList>(mode))
                .first;
     } else if (it->second->mode() != mode) {
-      return OperatorModeMismatch(op, name, it->second->mode(), mode);
+      return internal::OperatorListModeMismatch(op, name, it->second->mode(),
+                                                mode);
     }
     return static_cast<RawOperatorListState*>(it->second.get());
   }
 
   Status RegisterTimer(const OperatorId& op, TimeDomain domain,
                        int64_t timestamp, std::string_view ns) override {
-    if (!key_.is_set()) return NoCurrentKey();
+    if (!key_.is_set()) return internal::NoCurrentKey();
     MemTimers& t = Timers(op, domain);
     const int slot = key_.slot();
     t.by_slot[slot].emplace(timestamp, TimerTail(key_.key(), ns));
@@ -168,7 +141,7 @@ class MemoryBackend final : public KeyedStateBackend {
 
   Status DeleteTimer(const OperatorId& op, TimeDomain domain, int64_t timestamp,
                      std::string_view ns) override {
-    if (!key_.is_set()) return NoCurrentKey();
+    if (!key_.is_set()) return internal::NoCurrentKey();
     MemTimers* t = FindTimers(op, domain);
     if (t == nullptr) return Status::OK();
     const int slot = key_.slot();
@@ -303,7 +276,8 @@ class MemoryBackend final : public KeyedStateBackend {
   Status Flush() override { return Status::OK(); }
 
   // A full copy into encoded buffers per operator and key group
-  // (memory_snapshot.h): the pause is linear in the state size.
+  // (backends/common/key_group_streams.h): the pause is linear in the state
+  // size.
   Result<std::unique_ptr<PendingSnapshot>> Snapshot(
       int64_t checkpoint_id, const std::string& local_dir) override {
     return internal::TakeKeyGroupStreamSnapshot(*this, checkpoint_id, local_dir,
@@ -357,23 +331,6 @@ class MemoryBackend final : public KeyedStateBackend {
     auto it = ops_.find(op);
     if (it == ops_.end()) return nullptr;
     return it->second.timers[static_cast<int>(domain)].get();
-  }
-
-  static Status NoCurrentKey() {
-    return Status::InvalidArgument("no current key is set");
-  }
-
-  static Status OperatorModeMismatch(const OperatorId& op,
-                                     std::string_view name,
-                                     OperatorStateMode stored,
-                                     OperatorStateMode requested) {
-    auto mode = [](OperatorStateMode m) {
-      return m == OperatorStateMode::kSplit ? "split" : "union";
-    };
-    return Status::InvalidArgument(
-        "operator state '" + std::string(name) + "' of operator " + op.ToHex() +
-        " was created as a " + mode(stored) +
-        " list and cannot be opened as a " + mode(requested) + " list");
   }
 
   StateBackendOptions options_;

@@ -3,7 +3,8 @@
 // The memory backend: keyed state in hash maps, partitioned by key group. It
 // is the reference the RocksDB backend is tested against and the fastest
 // backend for state that fits in memory. Nothing is persisted; snapshots
-// write its state out as key-group streams (memory_snapshot.h).
+// write its state out as key-group streams
+// (backends/common/key_group_streams.h).
 #pragma once
 
 #include <memory>
@@ -18,11 +19,5 @@ namespace weir {
 // [1, 32768], a key-group range outside it).
 Result<std::unique_ptr<KeyedStateBackend>> NewMemoryBackend(
     const StateBackendOptions& options);
-
-namespace internal {
-// Validates `options` and fills in defaults (full range, system clock).
-Result<StateBackendOptions> ResolveBackendOptions(
-    const StateBackendOptions& options);
-}  // namespace internal
 
 }  // namespace weir

@@ -3,7 +3,7 @@
 
 #include <cassert>
 
-#include "backends/state_registry.h"
+#include "backends/common/state_registry.h"
 #include "lib/coding.h"
 
 namespace weir::internal {

@@ -8,9 +8,9 @@
 // hashing per access.
 #include <weir/raw_state.h>
 
+#include "backends/common/state_registry.h"
 #include "backends/memory/flat_table.h"
 #include "backends/memory/memory_states.h"
-#include "backends/state_registry.h"
 #include "lib/hash.h"
 
 namespace weir::internal {

@@ -38,13 +38,6 @@ Result<std::unique_ptr<KeyedStateBackend>> OpenRocksDBBackend(
 
 namespace internal {
 
-// OpenRocksDBBackend for a backend about to receive `expected_state_bytes`
-// of SST files (a restore by import), so that a kAuto read mode is chosen
-// for the state it will hold rather than for an empty directory.
-Result<std::unique_ptr<KeyedStateBackend>> OpenRocksDBBackendSized(
-    const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
-    const std::string& dir, uint64_t expected_state_bytes);
-
 // The RocksDB options weir uses for `o`, for a column family and the DB
 // (without weir's merge operator and compaction filter). Exposed so that
 // benchmarks compare against raw RocksDB with exactly these options. A

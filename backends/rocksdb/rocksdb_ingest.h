@@ -57,19 +57,4 @@ Status IngestKeyGroupRange(rocksdb::DB* from,
                            int threads = DefaultIngestThreads(),
                            uint64_t file_bytes = uint64_t{256} << 20);
 
-// Moves the entries of key groups `range` of RocksDB backend `from` into
-// RocksDB backend `to`, operator by operator (IngestKeyGroupRange), after
-// registering `from`'s state descriptors in `to`. An entry of a state id
-// that `from` has no descriptor for is Corruption. Expired TTL entries are
-// copied as they are: reads skip them and compactions drop them. Operator
-// list states are not copied. REQUIRES: `range` inside both backends'
-// key-group ranges, and no entries of it in `to` yet (rescaling: disjoint
-// key groups). Implemented in rocksdb_backend.cc, which owns the backends'
-// internals.
-Status IngestKeyGroupsIntoRocksDBBackend(KeyedStateBackend& to,
-                                         KeyedStateBackend& from,
-                                         KeyGroupRange range,
-                                         const std::string& staging,
-                                         IngestStats* stats);
-
 }  // namespace weir::internal

@@ -34,9 +34,6 @@ uint64_t SstBytesIn(const std::string& db_path);
 // them when it was opened. A backend holds one OpenStateShare while open.
 uint64_t OpenRocksDBStateBytes();
 
-// The read mode an open RocksDB backend uses (never kAuto).
-Result<RocksDBOptions::ReadMode> RocksDBReadMode(KeyedStateBackend& backend);
-
 class OpenStateShare {
  public:
   OpenStateShare() = default;

@@ -14,7 +14,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
-#include "backends/memory/memory_snapshot.h"
+#include "backends/common/snapshot_files.h"
 #include "backends/rocksdb/rocksdb_util.h"
 #include "lib/file.h"
 

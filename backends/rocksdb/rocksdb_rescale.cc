@@ -7,7 +7,7 @@
 #include <system_error>
 #include <tuple>
 
-#include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_backend_impl.h"
 #include "backends/rocksdb/rocksdb_ingest.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 
@@ -51,7 +51,7 @@ Result<Lists> ListsOf(KeyedStateBackend& backend) {
 
 }  // namespace
 
-Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
+Result<std::unique_ptr<RocksDBBackend>> RestoreRescaledRocksDBBackend(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
     const std::string& dir, const std::vector<BackendSnapshot>& snapshots,
     uint64_t expected_state_bytes) {
@@ -63,17 +63,16 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
       base = i;
     }
   }
-  Result<std::unique_ptr<KeyedStateBackend>> backend = OpenRocksDBBackendSized(
+  Result<std::unique_ptr<RocksDBBackend>> backend = OpenRocksDBBackendSized(
       options, rocksdb_options, dir, expected_state_bytes);
   if (!backend.ok()) return backend;
   std::error_code ec;
   const std::string staging = (fs::path(dir) / kStagingDir).string();
   // Only the base's own key groups: its files may also hold entries of
   // other key groups, hidden by range deletions that do not survive the
-  // import (rocksdb_snapshot.h, ImportSnapshotIntoRocksDBBackend).
+  // import (RocksDBBackend::ImportSnapshot).
   const KeyGroupRange keep = Intersect(snapshots[base].key_group_range, target);
-  Status s = ImportSnapshotIntoRocksDBBackend(**backend, snapshots[base],
-                                              staging, &keep);
+  Status s = (*backend)->ImportSnapshot(snapshots[base], staging, &keep);
   fs::remove_all(staging, ec);
   if (!s.ok()) return s;
   std::vector<Lists> lists(snapshots.size());
@@ -96,15 +95,15 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
         (fs::path(dir) / (kScratchPrefix + std::to_string(i))).string();
     fs::remove_all(scratch_dir, ec);
     {
-      Result<std::unique_ptr<KeyedStateBackend>> scratch =
-          RestoreRocksDBBackend(scratch_backend_options, scratch_options,
-                                scratch_dir, {snapshots[i]});
+      Result<std::unique_ptr<RocksDBBackend>> scratch =
+          RestoreRocksDBBackendImpl(scratch_backend_options, scratch_options,
+                                    scratch_dir, {snapshots[i]});
       if (!scratch.ok()) {
         s = scratch.status();
       } else {
         internal::IngestStats stats;
-        s = IngestKeyGroupsIntoRocksDBBackend(
-            **backend, **scratch, shared,
+        s = (*backend)->IngestKeyGroups(
+            **scratch, shared,
             (fs::path(dir) / (kIngestPrefix + std::to_string(i))).string(),
             &stats);
         if (s.ok()) {

@@ -35,11 +35,13 @@
 
 namespace weir::internal {
 
+class RocksDBBackend;
+
 // REQUIRES: `options` resolved (ResolveBackendOptions), every snapshot
 // kRocksDBSst with its max parallelism, their files verified, and `dir`
 // holding no DB yet. `expected_state_bytes`: the SST bytes the result will
 // hold, for a kAuto read mode (OpenRocksDBBackendSized).
-Result<std::unique_ptr<KeyedStateBackend>> RestoreRescaledRocksDBBackend(
+Result<std::unique_ptr<RocksDBBackend>> RestoreRescaledRocksDBBackend(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
     const std::string& dir, const std::vector<BackendSnapshot>& snapshots,
     uint64_t expected_state_bytes);

@@ -15,9 +15,10 @@
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
-#include "backends/memory/memory_backend.h"
-#include "backends/memory/memory_snapshot.h"
-#include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/common/backend_options.h"
+#include "backends/common/key_group_streams.h"
+#include "backends/common/snapshot_files.h"
+#include "backends/rocksdb/rocksdb_backend_impl.h"
 #include "backends/rocksdb/rocksdb_ready_db.h"
 #include "backends/rocksdb/rocksdb_rescale.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
@@ -568,7 +569,7 @@ uint64_t ExpectedStateBytes(const std::vector<BackendSnapshot>& snapshots,
 }
 
 // The snapshot's ready-made DB laid out in `db_path` and opened.
-Result<std::unique_ptr<KeyedStateBackend>> RestoreReadyDb(
+Result<std::unique_ptr<internal::RocksDBBackend>> RestoreReadyDb(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
     const std::string& dir, const std::string& db_path,
     const BackendSnapshot& snap, uint64_t expected_bytes) {
@@ -577,18 +578,20 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreReadyDb(
   if (!s.ok()) return s;
   s = internal::PlaceReadyDb(snap, db_path);
   if (!s.ok()) return s;
-  Result<std::unique_ptr<KeyedStateBackend>> backend =
+  Result<std::unique_ptr<internal::RocksDBBackend>> backend =
       internal::OpenRocksDBBackendSized(options, rocksdb_options, dir,
                                         expected_bytes);
   if (!backend.ok()) return backend;
-  s = internal::RemoveRestoredCutMarkers(**backend);
+  s = (*backend)->RemoveRestoredCutMarkers();
   if (!s.ok()) return s;
   return backend;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
+namespace internal {
+
+Result<std::unique_ptr<RocksDBBackend>> RestoreRocksDBBackendImpl(
     const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
     const std::string& dir, const std::vector<BackendSnapshot>& snapshots,
     RocksDBRestoreReport* report) {
@@ -617,7 +620,7 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
       ExpectedStateBytes(snapshots, resolved->key_group_range);
   if (snapshots.empty() ||
       snapshots.front().format == SnapshotFormat::kKeyGroupStreams) {
-    Result<std::unique_ptr<KeyedStateBackend>> backend =
+    Result<std::unique_ptr<internal::RocksDBBackend>> backend =
         internal::OpenRocksDBBackendSized(*resolved, rocksdb_options, dir,
                                           expected_bytes);
     if (!backend.ok() || snapshots.empty()) return backend;
@@ -633,7 +636,7 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
   }
   if (snapshots.size() > 1) {
     // Rescaling: the key groups of several old tasks.
-    Result<std::unique_ptr<KeyedStateBackend>> merged =
+    Result<std::unique_ptr<internal::RocksDBBackend>> merged =
         internal::RestoreRescaledRocksDBBackend(*resolved, rocksdb_options, dir,
                                                 snapshots, expected_bytes);
     if (!merged.ok()) fs::remove_all(db_path, ec);
@@ -643,7 +646,7 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
   if (snap.key_group_range.start == resolved->key_group_range.start &&
       snap.key_group_range.end == resolved->key_group_range.end &&
       internal::HasWholeReadyDb(snap)) {
-    Result<std::unique_ptr<KeyedStateBackend>> ready = RestoreReadyDb(
+    Result<std::unique_ptr<internal::RocksDBBackend>> ready = RestoreReadyDb(
         *resolved, rocksdb_options, dir, db_path, snap, expected_bytes);
     if (ready.ok()) {
       if (report != nullptr) report->ready_db = true;
@@ -655,13 +658,12 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
   }
   // The backend opens an empty DB once and imports into it: no second DB,
   // no close and reopen, no flush.
-  Result<std::unique_ptr<KeyedStateBackend>> backend =
+  Result<std::unique_ptr<internal::RocksDBBackend>> backend =
       internal::OpenRocksDBBackendSized(*resolved, rocksdb_options, dir,
                                         expected_bytes);
   if (!backend.ok()) return backend;
   const std::string staging = (fs::path(dir) / kStagingDir).string();
-  Status s =
-      internal::ImportSnapshotIntoRocksDBBackend(**backend, snap, staging);
+  Status s = (*backend)->ImportSnapshot(snap, staging, nullptr);
   fs::remove_all(staging, ec);
   if (!s.ok()) {
     backend->reset();
@@ -670,5 +672,37 @@ Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
   }
   return backend;
 }
+
+}  // namespace internal
+
+Result<std::unique_ptr<KeyedStateBackend>> RestoreRocksDBBackend(
+    const StateBackendOptions& options, const RocksDBOptions& rocksdb_options,
+    const std::string& dir, const std::vector<BackendSnapshot>& snapshots,
+    RocksDBRestoreReport* report) {
+  Result<std::unique_ptr<internal::RocksDBBackend>> backend =
+      internal::RestoreRocksDBBackendImpl(options, rocksdb_options, dir,
+                                          snapshots, report);
+  if (!backend.ok()) return backend.status();
+  return std::unique_ptr<KeyedStateBackend>(std::move(*backend));
+}
+
+namespace internal {
+
+// RocksDBBackend's synchronous phase (the class is in
+// rocksdb_backend_impl.h).
+Result<std::unique_ptr<PendingSnapshot>> RocksDBBackend::Snapshot(
+    int64_t checkpoint_id, const std::string& local_dir) {
+  if (!db_) return Status::InvalidArgument("the backend is closed");
+  std::vector<internal::RocksColumnFamily> cfs{
+      {rocksdb::kDefaultColumnFamilyName, default_cf_}};
+  for (auto& [op, rop] : ops_) {
+    if (rop.cf != nullptr) cfs.push_back({op.ToHex(), rop.cf});
+  }
+  return internal::TakeRocksDBSnapshot(
+      hub_, std::move(cfs), options_.max_parallelism, options_.key_group_range,
+      checkpoint_id, local_dir, ready_db_snapshots_);
+}
+
+}  // namespace internal
 
 }  // namespace weir

@@ -186,44 +186,14 @@ Status ImportColumnFamilyFiles(rocksdb::DB* db,
 Status ClipColumnFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
                         KeyGroupRange range, int max_parallelism);
 
-// Imports one kRocksDBSst snapshot into a RocksDB backend just opened on
-// an empty state directory, without closing it: operators' column families
-// by import, the default column family's records copied in, key groups
-// outside the backend's range clipped, the snapshot's cut markers removed.
-// `staging` is a scratch directory (removed by the caller). `keep`: the key
-// groups to keep, if not the backend's own (the rest is clipped). Files
-// that cannot hold a kept key group are not imported at all
-// (FileMayHoldKeyGroups): a task of a scale-out takes only the files of
-// its part of the key space, plus those that span it (L0). Clipping
-// writes new range deletions rather than trusting those inside the
-// snapshot's files: an imported file's key range is that of its point
-// keys, and RocksDB truncates a range deletion to its file's range.
 // False if the SST file `f` of an operator's column family cannot hold an
 // entry of `range`: its key range (as RocksDB recorded it, range deletions
 // included) lies wholly in other key groups. Keys start with the key group
 // in 2 bytes big-endian; a file without recorded keys may hold anything.
 bool FileMayHoldKeyGroups(const SnapshotFile& f, KeyGroupRange range);
 
-Status ImportSnapshotIntoRocksDBBackend(KeyedStateBackend& backend,
-                                        const BackendSnapshot& snapshot,
-                                        const std::string& staging,
-                                        const KeyGroupRange* keep = nullptr);
-
-// Deletes the cut markers a restored snapshot brought into a RocksDB
-// backend, and the entries of key groups outside its range that the
-// snapshot's files may carry (ImportSnapshotIntoRocksDBBackend does both
-// itself).
-Status RemoveRestoredCutMarkers(KeyedStateBackend& backend);
-
-// Tests: compacts every column family that has files into the bottommost
-// level (RocksDB then zeroes the sequence numbers no snapshot needs).
-Status CompactRocksDBBackendForTesting(KeyedStateBackend& backend);
-
 // Tests: makes every column family take the fallback path.
 void ForceRocksDBSnapshotFallbackForTesting(bool force);
-
-// Tests: whether RocksDB file deletions are enabled in a RocksDB backend.
-Result<bool> RocksDBFileDeletionsEnabled(KeyedStateBackend& backend);
 
 }  // namespace internal
 }  // namespace weir

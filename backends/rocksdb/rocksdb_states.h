@@ -20,8 +20,8 @@
 #include <weir/raw_state.h>
 
 #include "backends/backend.h"
+#include "backends/common/state_registry.h"
 #include "backends/current_key.h"
-#include "backends/state_registry.h"
 
 namespace weir::internal {
 

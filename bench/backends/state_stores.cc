@@ -12,10 +12,10 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/write_batch.h>
 
+#include "backends/common/state_registry.h"
 #include "backends/memory/memory_backend.h"
 #include "backends/rocksdb/rocksdb_read_mode.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
-#include "backends/state_registry.h"
 #include "lib/memory_limit.h"
 
 namespace weir::bench {

@@ -10,9 +10,9 @@
 
 #include <weir/key_group.h>
 
+#include "backends/common/state_registry.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"
-#include "backends/state_registry.h"
 #include "lib/coding.h"
 
 namespace weir::bench {

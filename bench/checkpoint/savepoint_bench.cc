@@ -106,7 +106,6 @@
 #include <weir/state.h>
 
 #include "backends/backend.h"
-#include "backends/memory/memory_snapshot.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 #include "backends/rocksdb/rocksdb_state_dir.h"

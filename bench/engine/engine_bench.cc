@@ -62,8 +62,8 @@
 #include <weir/state.h>
 #include <weir/stream.h>
 
+#include "backends/common/state_registry.h"
 #include "backends/rocksdb/rocksdb_backend.h"
-#include "backends/state_registry.h"
 #include "lib/coding.h"
 
 namespace weir::bench {

@@ -7,8 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "backends/memory/memory_snapshot.h"
-#include "backends/rocksdb/rocksdb_snapshot.h"
+#include "backends/backend_factory.h"
 
 namespace weir::engine {
 
@@ -24,17 +23,17 @@ Result<BackendSnapshot> Convert(const BackendSnapshot& native,
   bo.max_parallelism = native.max_parallelism;
   bo.key_group_range = native.key_group_range;
   bo.clock = options.clock;
+  // Only RocksDB writes native snapshots that are not streams.
   Result<std::unique_ptr<KeyedStateBackend>> scratch =
-      RestoreRocksDBBackend(bo, options.rocksdb, scratch_dir, {native});
+      NewBackendFactory(JobOptions::Backend::kRocksDB, options.rocksdb)
+          ->Restore(bo, scratch_dir, {native});
   if (!scratch.ok()) {
     return scratch.status().WithContext(
         "canonical savepoint: restoring the "
         "native snapshot");
   }
   Result<std::unique_ptr<PendingSnapshot>> pending =
-      internal::TakeKeyGroupStreamSnapshot(
-          **scratch, checkpoint_id, out_dir,
-          std::make_shared<std::atomic<int>>(0));
+      SnapshotAsKeyGroupStreams(**scratch, checkpoint_id, out_dir);
   if (!pending.ok()) {
     return pending.status().WithContext(
         "canonical savepoint: reading the state");

@@ -2,7 +2,7 @@
 //
 // Canonical savepoints (SavepointFormatType::kCanonical): a task's native
 // snapshot turned into backend-neutral key-group streams
-// (SnapshotFormat::kKeyGroupStreams, backends/memory/memory_snapshot.h) in
+// (SnapshotFormat::kKeyGroupStreams, backends/common/key_group_streams.h) in
 // the asynchronous phase, so that the task thread pauses no longer than for
 // a native savepoint.
 //

@@ -121,7 +121,7 @@ TEST_F(ReadModeTest, AnEmptyStateIsReadThroughMemoryMaps) {
   ASSERT_OK_AND_ASSIGN(
       auto b, OpenRocksDBBackend(Options(), Rocks(kMiB), dir_.Sub("a")));
   EXPECT_EQ(internal::SstBytesIn(dir_.Sub("a") + "/db"), 0u);
-  EXPECT_EQ(internal::RocksDBReadMode(*b).value(), Mode::kMmap);
+  EXPECT_EQ(b->read_mode(), StateReadMode::kMmap);
 }
 
 TEST_F(ReadModeTest, ReopeningStateLargerThanHalfTheBudgetUsesPread) {
@@ -132,14 +132,14 @@ TEST_F(ReadModeTest, ReopeningStateLargerThanHalfTheBudgetUsesPread) {
     // Twice the state plus one byte: it fits.
     ASSERT_OK_AND_ASSIGN(
         auto b, OpenRocksDBBackend(Options(), Rocks(2 * bytes), dir_.Sub("a")));
-    EXPECT_EQ(internal::RocksDBReadMode(*b).value(), Mode::kMmap);
+    EXPECT_EQ(b->read_mode(), StateReadMode::kMmap);
     ASSERT_NO_FATAL_FAILURE(CheckSampleState(*b));
   }
   {
     ASSERT_OK_AND_ASSIGN(
         auto b,
         OpenRocksDBBackend(Options(), Rocks(2 * bytes - 2), dir_.Sub("a")));
-    EXPECT_EQ(internal::RocksDBReadMode(*b).value(), Mode::kPread);
+    EXPECT_EQ(b->read_mode(), StateReadMode::kPread);
     ASSERT_NO_FATAL_FAILURE(CheckSampleState(*b));
   }
   {
@@ -147,14 +147,14 @@ TEST_F(ReadModeTest, ReopeningStateLargerThanHalfTheBudgetUsesPread) {
     ASSERT_OK_AND_ASSIGN(
         auto b,
         OpenRocksDBBackend(Options(), Rocks(1, Mode::kMmap), dir_.Sub("a")));
-    EXPECT_EQ(internal::RocksDBReadMode(*b).value(), Mode::kMmap);
+    EXPECT_EQ(b->read_mode(), StateReadMode::kMmap);
     ASSERT_NO_FATAL_FAILURE(CheckSampleState(*b));
   }
   {
     ASSERT_OK_AND_ASSIGN(
         auto b,
         OpenRocksDBBackend(Options(), Rocks(0, Mode::kPread), dir_.Sub("a")));
-    EXPECT_EQ(internal::RocksDBReadMode(*b).value(), Mode::kPread);
+    EXPECT_EQ(b->read_mode(), StateReadMode::kPread);
     ASSERT_NO_FATAL_FAILURE(CheckSampleState(*b));
   }
 }
@@ -172,12 +172,12 @@ TEST_F(ReadModeTest, OtherOpenBackendsCountUntilClosed) {
     // half of.
     ASSERT_OK_AND_ASSIGN(
         auto b, OpenRocksDBBackend(Options(), Rocks(bytes), dir_.Sub("b")));
-    EXPECT_EQ(internal::RocksDBReadMode(*b).value(), Mode::kPread);
+    EXPECT_EQ(b->read_mode(), StateReadMode::kPread);
   }
   EXPECT_EQ(internal::OpenRocksDBStateBytes(), before);
   ASSERT_OK_AND_ASSIGN(
       auto b, OpenRocksDBBackend(Options(), Rocks(bytes), dir_.Sub("b")));
-  EXPECT_EQ(internal::RocksDBReadMode(*b).value(), Mode::kMmap);
+  EXPECT_EQ(b->read_mode(), StateReadMode::kMmap);
 }
 
 TEST_F(ReadModeTest, ARestoreIsSizedByTheSnapshotNotTheEmptyDirectory) {
@@ -204,13 +204,13 @@ TEST_F(ReadModeTest, ARestoreIsSizedByTheSnapshotNotTheEmptyDirectory) {
       ASSERT_OK_AND_ASSIGN(
           auto r, RestoreRocksDBBackend(Options(), Rocks(2 * bytes - 2),
                                         dir_.Sub(sub + "-small"), {snap}));
-      EXPECT_EQ(internal::RocksDBReadMode(*r).value(), Mode::kPread);
+      EXPECT_EQ(r->read_mode(), StateReadMode::kPread);
       ASSERT_NO_FATAL_FAILURE(CheckSampleState(*r));
     }
     ASSERT_OK_AND_ASSIGN(
         auto r, RestoreRocksDBBackend(Options(), Rocks(2 * bytes),
                                       dir_.Sub(sub + "-large"), {snap}));
-    EXPECT_EQ(internal::RocksDBReadMode(*r).value(), Mode::kMmap);
+    EXPECT_EQ(r->read_mode(), StateReadMode::kMmap);
     ASSERT_NO_FATAL_FAILURE(CheckSampleState(*r));
   }
 }

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "backends/state_registry.h"
+#include "backends/common/state_registry.h"
 #include "tests/backends/backend_fixture.h"
 
 namespace weir::conformance {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/memory/memory_snapshot.h"
+#include "backends/restore.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 #include "tests/backends/backend_fixture.h"

@@ -10,9 +10,12 @@
 #include <set>
 #include <thread>
 
+#include "backends/common/key_group_streams.h"
+#include "backends/common/snapshot_files.h"
 #include "backends/memory/memory_backend.h"
-#include "backends/memory/memory_snapshot.h"
+#include "backends/restore.h"
 #include "backends/rocksdb/rocksdb_backend.h"
+#include "backends/rocksdb/rocksdb_backend_impl.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 #include "lib/file.h"
 #include "tests/backends/backend_fixture.h"
@@ -406,15 +409,17 @@ TEST_P(SnapshotTest, DroppedPendingSnapshotReleasesEverything) {
     ASSERT_OK(pending.status());
     EXPECT_EQ(kv().PendingSnapshots(), 1);
     if (IsRocks(GetParam())) {
-      EXPECT_THAT(internal::RocksDBFileDeletionsEnabled(kv()),
-                  IsOkAndHolds(false));
+      EXPECT_THAT(
+          static_cast<internal::RocksDBBackend&>(kv()).FileDeletionsEnabled(),
+          IsOkAndHolds(false));
     }
     ASSERT_NO_FATAL_FAILURE(WriteRound(kv(), {op1_}, 1, 100));
   }
   EXPECT_EQ(kv().PendingSnapshots(), 0);
   if (IsRocks(GetParam())) {
-    EXPECT_THAT(internal::RocksDBFileDeletionsEnabled(kv()),
-                IsOkAndHolds(true));
+    EXPECT_THAT(
+        static_cast<internal::RocksDBBackend&>(kv()).FileDeletionsEnabled(),
+        IsOkAndHolds(true));
   }
   // Two at once, one completed, one dropped.
   auto a = kv().Snapshot(2, dir_.Sub("chk-2"));
@@ -425,14 +430,16 @@ TEST_P(SnapshotTest, DroppedPendingSnapshotReleasesEverything) {
   ASSERT_OK((*a)->Complete().status());
   EXPECT_EQ(kv().PendingSnapshots(), 1);
   if (IsRocks(GetParam())) {
-    EXPECT_THAT(internal::RocksDBFileDeletionsEnabled(kv()),
-                IsOkAndHolds(false));
+    EXPECT_THAT(
+        static_cast<internal::RocksDBBackend&>(kv()).FileDeletionsEnabled(),
+        IsOkAndHolds(false));
   }
   b->reset();
   EXPECT_EQ(kv().PendingSnapshots(), 0);
   if (IsRocks(GetParam())) {
-    EXPECT_THAT(internal::RocksDBFileDeletionsEnabled(kv()),
-                IsOkAndHolds(true));
+    EXPECT_THAT(
+        static_cast<internal::RocksDBBackend&>(kv()).FileDeletionsEnabled(),
+        IsOkAndHolds(true));
   }
 }
 
@@ -916,7 +923,8 @@ TEST_P(RestoredMarkerTest, FirstSnapshotAfterARestoreHoldsItsWrites) {
   auto p1 = backend_->Snapshot(1, dir_.Sub("c1"));
   ASSERT_OK(p1.status());
   ASSERT_OK((*p1)->Complete().status());
-  ASSERT_OK(internal::CompactRocksDBBackendForTesting(*backend_));
+  ASSERT_OK(
+      static_cast<internal::RocksDBBackend&>(*backend_).CompactForTesting());
   // Nothing written since: snapshot 2 is the compacted files, markers and
   // all, with sequence numbers zeroed.
   auto p2 = backend_->Snapshot(2, dir_.Sub("c2"));

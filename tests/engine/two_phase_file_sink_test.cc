@@ -26,7 +26,7 @@
 #include <weir/sinks.h>
 
 #include "backends/memory/memory_backend.h"
-#include "backends/memory/memory_snapshot.h"
+#include "backends/restore.h"
 #include "engine/sinks/part_files.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "backends/memory/memory_backend.h"
-#include "backends/memory/memory_snapshot.h"
+#include "backends/restore.h"
 #include "backends/rocksdb/rocksdb_backend.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
 #include "tests/testutil/status_matchers.h"

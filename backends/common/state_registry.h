@@ -3,7 +3,8 @@
 // What both backends share about registered states: the 32-bit state id
 // derived from a state's name (so every subtask and every restore agrees on
 // it without coordination), the checks made when a state is opened again,
-// and the persisted form of a descriptor.
+// and the persisted form of a descriptor; and the errors and typed views
+// both backends give out when operators ask for their state.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include <weir/raw_state.h>
+#include <weir/result.h>
 
 namespace weir::internal {
 
@@ -54,6 +56,24 @@ Status DecodeDescriptor(std::string_view in, RawStateDescriptor* d);
 inline bool IsExpired(const StateTtlConfig& ttl, int64_t write_ms,
                       int64_t now_ms) {
   return ttl.enabled() && now_ms - write_ms >= ttl.ttl_ms;
+}
+
+// InvalidArgument for a keyed call made before any SetCurrentKey.
+Status NoCurrentKey();
+
+// InvalidArgument: operator list state `name` of `op` was created as a
+// `stored` list and is asked for as a `requested` one.
+Status OperatorListModeMismatch(const OperatorId& op, std::string_view name,
+                                OperatorStateMode stored,
+                                OperatorStateMode requested);
+
+// The accessor view (RawValueState, RawListState, RawMapState) of a state
+// a backend found or created for that accessor's family: `state` was
+// checked with ValidateDescriptor, so the cast cannot fail.
+template <class Raw, class State>
+Result<Raw*> AsRawState(Result<State*> state) {
+  if (!state.ok()) return state.status();
+  return dynamic_cast<Raw*>(*state);
 }
 
 }  // namespace weir::internal

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "backends/state_registry.h"
+#include "backends/common/state_registry.h"
 
 #include "lib/coding.h"
 #include "lib/hash.h"
@@ -155,6 +155,22 @@ Status DecodeDescriptor(std::string_view in, RawStateDescriptor* d) {
   d->ttl.update_type =
       static_cast<StateTtlConfig::UpdateType>(static_cast<uint8_t>(in[0]));
   return Status::OK();
+}
+
+Status NoCurrentKey() {
+  return Status::InvalidArgument("no current key is set");
+}
+
+Status OperatorListModeMismatch(const OperatorId& op, std::string_view name,
+                                OperatorStateMode stored,
+                                OperatorStateMode requested) {
+  auto mode = [](OperatorStateMode m) {
+    return m == OperatorStateMode::kSplit ? "split" : "union";
+  };
+  return Status::InvalidArgument(
+      "operator state '" + std::string(name) + "' of operator " + op.ToHex() +
+      " was created as a " + mode(stored) + " list and cannot be opened as a " +
+      mode(requested) + " list");
 }
 
 }  // namespace weir::internal

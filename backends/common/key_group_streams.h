@@ -5,6 +5,10 @@
 // that any backend can write it and any backend can restore it. It is the
 // memory backend's snapshot format and the canonical savepoint format.
 //
+// Thread safety: the functions below use the backends they are given from
+// the calling thread (a backend's own thread); Complete() of a stream
+// snapshot touches only its buffers and may run on any thread.
+//
 // Files, each one zstd frame (lib/compression.h) of:
 //   "<op hex>-kg<NNNNN>.zst": magic "WKGS", version (varint, 1), key group
 //       (varint), operator id (16 bytes), the operator's descriptors
@@ -29,32 +33,23 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <weir/options.h>
+#include <weir/status.h>
 
 #include "backends/backend.h"
 #include "backends/snapshot.h"
 
 namespace weir {
 
-// Creates a memory backend holding the state of `snapshots`: key-group
-// streams are imported entry by entry; RocksDB SST snapshots are restored
-// into a temporary RocksDB under `scratch_dir` (default: the system's temp
-// directory), copied over and the temporary directory removed. Files are
-// verified (size, checksum) first; a mismatch is Corruption naming the file.
-// Entries of key groups outside options.key_group_range are skipped.
-Result<std::unique_ptr<KeyedStateBackend>> RestoreMemoryBackend(
-    const StateBackendOptions& options,
-    const std::vector<BackendSnapshot>& snapshots,
-    const std::string& scratch_dir = "");
-
 // Imports kKeyGroupStreams snapshots into `backend` (of any kind): entries
 // of key groups in its range, descriptors (registered even without
 // entries) and operator list states (the lists of several snapshots are
-// concatenated in order; redistributing them is the engine's job).
+// concatenated in order; redistributing them is the engine's job). Every
+// file is verified (VerifySnapshotFile) before anything changes.
 Status ImportKeyGroupStreams(KeyedStateBackend& backend,
                              const std::vector<BackendSnapshot>& snapshots);
 
@@ -69,12 +64,6 @@ namespace internal {
 Result<std::unique_ptr<PendingSnapshot>> TakeKeyGroupStreamSnapshot(
     KeyedStateBackend& backend, int64_t checkpoint_id,
     const std::string& local_dir, std::shared_ptr<std::atomic<int>> pending);
-
-// Checks a file's size and XXH3-64 against `file`. Corruption (or IOError
-// if it cannot be read) naming the file and the mismatch. A file whose
-// inode, size and mtime are still those recorded when its checksum was
-// computed (SnapshotFile::verified_*) is not read again.
-Status VerifySnapshotFile(const SnapshotFile& file);
 
 }  // namespace internal
 }  // namespace weir

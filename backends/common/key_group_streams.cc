@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "backends/memory/memory_snapshot.h"
+#include "backends/common/key_group_streams.h"
 
 #include <chrono>
 #include <cstdio>
@@ -7,9 +7,8 @@
 #include <map>
 #include <system_error>
 
-#include "backends/memory/memory_backend.h"
-#include "backends/rocksdb/rocksdb_snapshot.h"
-#include "backends/state_registry.h"
+#include "backends/common/snapshot_files.h"
+#include "backends/common/state_registry.h"
 #include "lib/coding.h"
 #include "lib/compression.h"
 #include "lib/file.h"
@@ -358,38 +357,6 @@ Status ImportOperatorFile(
 
 namespace internal {
 
-Status VerifySnapshotFile(const SnapshotFile& file) {
-  // The checksum was computed from this very file (same inode) and nothing
-  // has written to it since (same mtime and size): reading it all again
-  // would only cost time. RocksDB still checks every block it reads.
-  if (file.verified_inode != 0) {
-    std::optional<FileStamp> now = StampFile(file.local_path);
-    if (now && now->inode == file.verified_inode && now->size == file.size &&
-        now->mtime_ns == file.verified_mtime_ns) {
-      return Status::OK();
-    }
-  }
-  uint64_t size = 0, sum = 0;
-  Status s = weir::ChecksumFile(file.local_path, file.size, &size, &sum);
-  if (!s.ok()) {
-    return Status::IOError("snapshot file " + file.local_path + " (" +
-                           file.name + "): " + std::string(s.message()));
-  }
-  if (size != file.size) {
-    return Status::Corruption("snapshot file " + file.local_path + " (" +
-                              file.name + "): size mismatch: expected " +
-                              std::to_string(file.size) + " bytes, found " +
-                              std::to_string(size));
-  }
-  if (sum != file.checksum) {
-    return Status::Corruption("snapshot file " + file.local_path + " (" +
-                              file.name + "): checksum mismatch: expected " +
-                              std::to_string(file.checksum) + ", computed " +
-                              std::to_string(sum));
-  }
-  return Status::OK();
-}
-
 Result<std::unique_ptr<PendingSnapshot>> TakeKeyGroupStreamSnapshot(
     KeyedStateBackend& backend, int64_t checkpoint_id,
     const std::string& local_dir, std::shared_ptr<std::atomic<int>> pending) {
@@ -512,50 +479,6 @@ Status CopyBackendState(KeyedStateBackend& from, KeyedStateBackend& to) {
     }
   }
   return Status::OK();
-}
-
-Result<std::unique_ptr<KeyedStateBackend>> RestoreMemoryBackend(
-    const StateBackendOptions& options,
-    const std::vector<BackendSnapshot>& snapshots,
-    const std::string& scratch_dir) {
-  Result<std::unique_ptr<KeyedStateBackend>> backend =
-      NewMemoryBackend(options);
-  if (!backend.ok()) return backend.status();
-  if (snapshots.empty()) return backend;
-  const SnapshotFormat format = snapshots.front().format;
-  for (const BackendSnapshot& snap : snapshots) {
-    if (snap.format != format) {
-      return Status::InvalidArgument("snapshots of mixed formats");
-    }
-  }
-  if (format == SnapshotFormat::kKeyGroupStreams) {
-    Status s = ImportKeyGroupStreams(**backend, snapshots);
-    if (!s.ok()) return s;
-    return backend;
-  }
-  // SST files: restore into a temporary RocksDB and copy its state over.
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path base =
-      scratch_dir.empty() ? fs::temp_directory_path(ec) : fs::path(scratch_dir);
-  if (ec) return Status::IOError("no temporary directory: " + ec.message());
-  const fs::path tmp =
-      base /
-      ("weir-restore-" +
-       std::to_string(Hash64(std::to_string(
-           std::chrono::steady_clock::now().time_since_epoch().count()))));
-  Status s;
-  {
-    RocksDBOptions rocks;
-    rocks.block_cache_bytes = size_t{8} << 20;
-    Result<std::unique_ptr<KeyedStateBackend>> rocks_backend =
-        RestoreRocksDBBackend(options, rocks, tmp.string(), snapshots);
-    s = rocks_backend.ok() ? CopyBackendState(**rocks_backend, **backend)
-                           : rocks_backend.status();
-  }
-  fs::remove_all(tmp, ec);
-  if (!s.ok()) return s;
-  return backend;
 }
 
 }  // namespace weir
