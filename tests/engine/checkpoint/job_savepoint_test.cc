@@ -214,9 +214,10 @@ TEST_P(JobSavepointTest, StopWithSavepointEmitsNothingAfterIt) {
   ASSERT_OK_AND_ASSIGN(auto job, CountJob(a, kTotal).Build(options));
   ASSERT_OK(job->Start());
   OpenGateAndWait(a, 2000);
-  // The source runs freely now, short of its last record: the job cannot
-  // end before the savepoint stops it.
-  a.gate->open.store(kTotal - 1);
+  // The source runs on while the savepoint is triggered, but not to its
+  // end: the job cannot finish before the savepoint stops it, and the
+  // resumed job still sees every key.
+  a.gate->open.store(3000);
   SavepointOptions sp_options;
   sp_options.then = SavepointOptions::Then::kStop;
   ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerSavepoint(sp_options));

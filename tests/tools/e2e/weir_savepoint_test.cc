@@ -421,7 +421,7 @@ TEST_F(WeirSavepointTest, AGeneratorJobResumesAtAnotherParallelism) {
            "    type: file-sink\n"
            "    path: gen-out\n";
   };
-  Write(dir_.Sub("slow.yaml"), job(2000));
+  Write(dir_.Sub("slow.yaml"), job(400));
   Write(dir_.Sub("fast.yaml"), job(0));
   const Started j1 = Start({"slow.yaml"}, 2);
   ASSERT_FALSE(j1.id.empty());
