@@ -111,6 +111,32 @@ class CrashTest : public ::testing::TestWithParam<JobOptions::Backend> {
     return m.ok() ? static_cast<int64_t>(m->checkpoint_id) : -1;
   }
 
+  // After a fault: the job still runs, its next checkpoint completes; then
+  // it is cancelled and every file a completed checkpoint names is there.
+  // Its checkpoint storage root.
+  std::string ExpectTheJobGoesOn(Job& job, const JobOptions& options) {
+    EXPECT_EQ(job.status(), JobStatus::kRunning);
+    Result<int64_t> next = job.TriggerCheckpoint();
+    EXPECT_TRUE(next.ok()) << next.status().ToString();
+    if (next.ok()) {
+      Result<CheckpointStats> done = job.WaitForCheckpoint(*next, 60s);
+      EXPECT_TRUE(done.ok()) << done.status().ToString();
+    }
+    job.Cancel();
+    job.Wait().IgnoreError();
+    const std::string root = options.checkpoints.dir + "/" + job.id().ToHex();
+    ExpectCheckpointFilesPresent(root);
+    return root;
+  }
+
+  // The latest checkpoint under `root` restores and continues exactly.
+  void ExpectTheLatestRestores(const std::string& root,
+                               const std::string& round) {
+    Result<std::string> latest = engine::FindLatestCheckpoint(root);
+    EXPECT_TRUE(latest.ok()) << latest.status().ToString();
+    if (latest.ok()) RestoreAndFinish(*latest, Options(round + "-restored"));
+  }
+
   // Runs rounds n = 1, 2, ... of `round(n, env)` in fresh directories until
   // one does not reach its fault (every call of the operation was covered).
   void ForEveryCall(const std::function<bool(int, FaultEnv&)>& round) {
@@ -143,20 +169,8 @@ TEST_P(CrashTest, AFailedCallFailsTheCheckpointAndTheJobGoesOn) {
     // left is removed later.
     const bool hit = env.triggered();
     env.FailNth(0, 0);  // nothing more fails
-    EXPECT_EQ(job->status(), JobStatus::kRunning);
-    // The next one completes.
-    Result<int64_t> next = job->TriggerCheckpoint();
-    EXPECT_TRUE(next.ok()) << next.status().ToString();
-    if (next.ok()) {
-      EXPECT_TRUE(job->WaitForCheckpoint(*next, 60s).ok());
-    }
-    job->Cancel();
-    job->Wait().IgnoreError();
-    const std::string root = options.checkpoints.dir + "/" + job->id().ToHex();
-    ExpectCheckpointFilesPresent(root);
-    Result<std::string> latest = engine::FindLatestCheckpoint(root);
-    EXPECT_TRUE(latest.ok()) << latest.status().ToString();
-    if (latest.ok()) RestoreAndFinish(*latest, Options(round + "-restored"));
+    const std::string root = ExpectTheJobGoesOn(*job, options);
+    ExpectTheLatestRestores(root, round);
     return hit;
   });
 }
@@ -221,20 +235,9 @@ TEST_P(CrashTest, AFailedCallFailsTheSavepointAndTheJobGoesOn) {
         s.ok() ? job->WaitForCheckpoint(*s, 60s) : s.status();
     const bool hit = env.triggered();
     env.FailNth(0, 0);  // nothing more fails
-    EXPECT_EQ(job->status(), JobStatus::kRunning);
-    Result<int64_t> next = job->TriggerCheckpoint();
-    EXPECT_TRUE(next.ok());
-    if (next.ok()) {
-      EXPECT_TRUE(job->WaitForCheckpoint(*next, 60s).ok());
-    }
-    job->Cancel();
-    job->Wait().IgnoreError();
-    const std::string root = options.checkpoints.dir + "/" + job->id().ToHex();
-    ExpectCheckpointFilesPresent(root);
+    const std::string root = ExpectTheJobGoesOn(*job, options);
     if (r.ok()) RestoreAndFinish(r->path, Options(round + "-from-savepoint"));
-    Result<std::string> latest = engine::FindLatestCheckpoint(root);
-    EXPECT_TRUE(latest.ok());
-    if (latest.ok()) RestoreAndFinish(*latest, Options(round + "-restored"));
+    ExpectTheLatestRestores(root, round);
     return hit;
   });
 }
@@ -256,16 +259,7 @@ TEST_P(CrashTest, AFailedCallDuringADisposalLosesNothingElse) {
     const bool hit = env.triggered();
     env.FailNth(0, 0);  // nothing more fails
     (void)disposed;     // failed, or the fault was in removing what it freed
-    EXPECT_EQ(job->status(), JobStatus::kRunning);
-    Result<int64_t> next = job->TriggerCheckpoint();
-    EXPECT_TRUE(next.ok());
-    if (next.ok()) {
-      EXPECT_TRUE(job->WaitForCheckpoint(*next, 60s).ok());
-    }
-    job->Cancel();
-    job->Wait().IgnoreError();
-    const std::string root = options.checkpoints.dir + "/" + job->id().ToHex();
-    ExpectCheckpointFilesPresent(root);
+    const std::string root = ExpectTheJobGoesOn(*job, options);
     // The savepoint is whole (the failure came before its commit point
     // went) or gone; then disposing of it again finishes the job.
     if (fs::exists(sp->path + "/_metadata")) {
@@ -274,9 +268,7 @@ TEST_P(CrashTest, AFailedCallDuringADisposalLosesNothingElse) {
     Status again = DisposeSavepoint(sp->path);
     EXPECT_TRUE(again.ok() || again.IsNotFound()) << again.ToString();
     EXPECT_FALSE(fs::exists(sp->path + "/_metadata"));
-    Result<std::string> latest = engine::FindLatestCheckpoint(root);
-    EXPECT_TRUE(latest.ok());
-    if (latest.ok()) RestoreAndFinish(*latest, Options(round + "-restored"));
+    ExpectTheLatestRestores(root, round);
     return hit;
   });
 }
