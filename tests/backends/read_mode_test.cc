@@ -89,9 +89,15 @@ class ReadModeTest : public testing::Test {
  protected:
   void SetUp() override { dir_.Create(); }
 
-  static StateBackendOptions Options() {
+  const std::shared_ptr<ManualClock> clock_ =
+      std::make_shared<ManualClock>(1'000'000);
+
+  // A manual clock: the sample state's TTL value must not expire while a
+  // slow (sanitized, loaded) run writes, snapshots and restores it.
+  StateBackendOptions Options() const {
     StateBackendOptions o;
     o.max_parallelism = 16;
+    o.clock = clock_;
     return o;
   }
   static RocksDBOptions Rocks(uint64_t budget, Mode mode = Mode::kAuto) {
