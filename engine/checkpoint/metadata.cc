@@ -38,24 +38,24 @@ std::string Hex64(uint64_t v) {
 // `name` and `db_name` are files the restore creates, `column_family` a
 // directory of its staging area, `path` the stored file.
 std::string InvalidFileNames(const StoredFile& f) {
-  if (!IsPlainFileName(f.name)) {
-    return "its name " + QuoteForMessage(f.name) + " is not a plain file name";
-  }
+  auto not_plain = [](const char* field, const std::string& value) {
+    return std::string("its ") + field + " " + QuoteForMessage(value) +
+           " is not a plain file name";
+  };
+  if (!IsPlainFileName(f.name)) return not_plain("name", f.name);
   if (!IsValidStoredPath(f.path)) {
     return "its path " + QuoteForMessage(f.path) +
            " is not a relative path inside the snapshot's storage";
   }
-  if (!f.db_name.empty() && !IsPlainFileName(f.db_name)) {
-    return "its DB name " + QuoteForMessage(f.db_name) +
-           " is not a plain file name";
-  }
-  if (!f.column_family.empty() && !IsPlainFileName(f.column_family)) {
-    return "its column family " + QuoteForMessage(f.column_family) +
-           " is not a plain file name";
-  }
-  if (!f.operator_id.empty() && !IsPlainFileName(f.operator_id)) {
-    return "its operator id " + QuoteForMessage(f.operator_id) +
-           " is not a plain file name";
+  // These may be empty.
+  const std::pair<const char*, const std::string*> optional[] = {
+      {"DB name", &f.db_name},
+      {"column family", &f.column_family},
+      {"operator id", &f.operator_id}};
+  for (const auto& [field, value] : optional) {
+    if (!value->empty() && !IsPlainFileName(*value)) {
+      return not_plain(field, *value);
+    }
   }
   return "";
 }
