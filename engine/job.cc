@@ -13,68 +13,9 @@
 #include <mutex>
 #include <thread>
 
-#include "backends/backend_factory.h"
-#include "engine/checkpoint/coordinator.h"
-#include "engine/checkpoint/restore.h"
-#include "engine/plan.h"
-#include "engine/task.h"
-#include "lib/file.h"
-#include "weir/stream.h"
+#include "engine/job_impl.h"
 
 namespace weir {
-
-struct Job::Impl {
-  JobId id;
-  std::shared_ptr<const detail::GraphDef> graph;
-  engine::Plan plan;
-  JobOptions options;
-  // Opens and restores the tasks' backends (options.backend).
-  std::unique_ptr<const BackendFactory> backends;
-  // RocksDB working directories and local snapshot files; empty for a
-  // memory-backend job without checkpoints.
-  std::string work_dir;
-  // What the tasks start from; null for a fresh start.
-  std::shared_ptr<const engine::RestoreSource> restore;
-  std::unique_ptr<engine::CheckpointCoordinator> coordinator;
-  // Held from Start() on while the job has checkpoint storage: one process
-  // at a time runs a job on it.
-  std::unique_ptr<FileLock> storage_lock;
-
-  // Guards `tasks` and `channels` against replacement by a restart while
-  // the coordinator's hooks use them.
-  std::mutex tasks_mu;
-  std::vector<std::unique_ptr<engine::VertexCounters>> counters;
-  std::vector<std::vector<std::unique_ptr<engine::Task>>> tasks;  // [v][s]
-  std::vector<std::unique_ptr<detail::ChannelBase>> channels;
-
-  mutable std::mutex mu;
-  std::condition_variable cv;
-  JobStatus status = JobStatus::kCreated;
-  bool cancel_requested = false;
-  // Stopped with a savepoint: the tasks were cancelled, the job finished.
-  bool stopped = false;
-  Status failure;
-  int running = 0;
-  int64_t start_ms = 0;
-  int64_t end_ms = 0;
-  int restarts = 0;
-  bool restarting = false;  // between a failure and the restarted tasks
-  std::thread restarter;
-
-  Status Wire();
-  Status Wire(engine::Task* task, int vertex, int subtask);
-  // FailedPrecondition unless the job is RUNNING.
-  Status CheckRunning() const;
-  Status LockStorage();
-  Status CreateCoordinator();
-  void StartTasks();
-  void OnTaskExit(const Status& s, bool cancelled);
-  void OnSavepointEnded(int64_t id, SavepointOptions::Then then,
-                        bool completed);
-  void Restart();
-  void Finalize();
-  void CancelAll();
-};
 
 namespace {
 
@@ -219,9 +160,9 @@ Status Job::Impl::Wire() {
       }
       Status st = Wire(task, static_cast<int>(v), s);
       if (!st.ok()) return st;
-      engine::SnapshotObserver* observer = options.snapshot_observer.get();
-      if (coordinator != nullptr) observer = coordinator.get();
-      task->set_snapshot_observer(observer, static_cast<int>(v));
+      engine::SnapshotObserver* target = observer.get();
+      if (coordinator != nullptr) target = coordinator.get();
+      task->set_snapshot_observer(target, static_cast<int>(v));
     }
   }
   return Status::OK();
@@ -628,7 +569,7 @@ Status Job::Start() {
     std::filesystem::remove_all(m.work_dir, ec);
     // Every job can take savepoints; checkpoints need checkpoints.dir.
     // Tests that inject barriers observe snapshots themselves.
-    if (m.options.snapshot_observer == nullptr) s = m.CreateCoordinator();
+    if (m.observer == nullptr) s = m.CreateCoordinator();
     if (s.ok()) s = m.Wire();
     if (!s.ok()) {
       m.tasks.clear();
@@ -696,13 +637,12 @@ void Job::Cancel() {
   m.CancelAll();
 }
 
-Status Job::InjectBarrier(int64_t checkpoint_id) {
-  Impl& m = *impl_;
-  if (Status s = m.CheckRunning(); !s.ok()) return s;
-  std::lock_guard<std::mutex> lock(m.tasks_mu);
-  for (size_t v = 0; v < m.plan.vertices.size(); ++v) {
-    if (!m.graph->nodes[m.plan.vertices[v].nodes[0]].is_source) continue;
-    for (auto& t : m.tasks[v]) t->TriggerBarrier(checkpoint_id);
+Status Job::Impl::InjectBarrier(int64_t checkpoint_id) {
+  if (Status s = CheckRunning(); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(tasks_mu);
+  for (size_t v = 0; v < plan.vertices.size(); ++v) {
+    if (!graph->nodes[plan.vertices[v].nodes[0]].is_source) continue;
+    for (auto& t : tasks[v]) t->TriggerBarrier(checkpoint_id);
   }
   return Status::OK();
 }

@@ -7,6 +7,8 @@
 // publishes the files of the old subtasks that fall to it and can tell the
 // hidden files the snapshot does not name (written after it) from those it
 // does.
+#include "engine/sinks/file_sink_writer.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +22,6 @@
 #include "engine/sinks/part_files.h"
 #include "lib/coding.h"
 #include "lib/file.h"
-#include "weir/sinks.h"
 #include "weir/state.h"
 
 namespace weir::internal {
@@ -211,9 +212,8 @@ Status FileSinkWriter::Recover(OperatorContext& ctx) {
       if (!part || !mine(part->subtask)) continue;
       if (named.count({(*id)->first, (*id)->second, name}) > 0) continue;
       const std::string path = d + "/" + name;
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return FileSinkError("cannot remove", path, errno);
-      }
+      s = Env::Default()->RemoveFile(path);
+      if (!s.ok()) return s.WithContext(Describe(ctx));
       removed = true;
     }
     if (removed) {

@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "engine/sinks/part_file_writer.h"
 
-#include <cerrno>
-#include <cstdio>
 #include <string>
+#include <utility>
 
 #include "engine/sinks/part_files.h"
+#include "lib/env.h"
 #include "lib/file.h"
-#include "weir/sinks.h"
 
 namespace weir::internal {
 
@@ -36,11 +33,13 @@ Status PartFileWriter::CreateFile() {
     }
     if (!exists.ok()) return exists.status();
     if (*exists) continue;
-    fd_ = ::open(in_progress.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                 0644);
-    if (fd_ < 0) {
-      if (errno == EEXIST) continue;  // another writer took this counter
-      return FileSinkError("cannot create", in_progress, errno);
+    Status s = Env::Default()->NewWritableFile(in_progress, /*exclusive=*/true,
+                                               &file_);
+    if (!s.ok()) {
+      // Another writer may have taken this counter since the checks.
+      exists = PathExists(in_progress);
+      if (exists.ok() && *exists) continue;
+      return s.WithContext("FileSink");
     }
     next_counter_ = n + 1;
     name_ = std::move(name);
@@ -50,15 +49,8 @@ Status PartFileWriter::CreateFile() {
 }
 
 Status PartFileWriter::FlushBuffer() {
-  std::string_view data(buf_);
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd_, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FileSinkError("cannot write", in_progress_path_, errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
+  Status s = file_->Append(buf_);
+  if (!s.ok()) return s.WithContext("FileSink");
   buf_.clear();
   return Status::OK();
 }
@@ -68,7 +60,7 @@ Status PartFileWriter::Append(std::string_view data) {
     return Status::InvalidArgument("FileSink: append after the part file " +
                                    committed_path_ + " was committed");
   }
-  if (fd_ < 0) {
+  if (file_ == nullptr) {
     Status s = CreateFile();
     if (!s.ok()) return s;
     buf_.reserve(kBufferBytes);
@@ -80,31 +72,23 @@ Status PartFileWriter::Append(std::string_view data) {
 
 Status PartFileWriter::FinishFile() {
   Status s = FlushBuffer();
+  if (s.ok()) s = file_->Sync().WithContext("FileSink");
+  if (s.ok()) s = file_->Close().WithContext("FileSink");
   if (!s.ok()) return s;
-  if (::fsync(fd_) != 0) {
-    return FileSinkError("cannot fsync", in_progress_path_, errno);
-  }
-  const int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) {
-    return FileSinkError("cannot close", in_progress_path_, errno);
-  }
+  file_.reset();
   return Status::OK();
 }
 
 Result<std::optional<StagedPartFile>> PartFileWriter::Stage() {
-  if (fd_ < 0) return std::optional<StagedPartFile>();
+  if (file_ == nullptr) return std::optional<StagedPartFile>();
   Status s = FinishFile();
   if (!s.ok()) return s;
   StagedPartFile staged;
   staged.staged_name = PendingName(name_);
   staged.final_name = name_;
   const std::string pending_path = dir_ + "/" + staged.staged_name;
-  if (::rename(in_progress_path_.c_str(), pending_path.c_str()) != 0) {
-    return FileSinkError("cannot rename " + in_progress_path_ + " to",
-                         pending_path, errno);
-  }
-  s = SyncDir(dir_);
+  s = Env::Default()->Rename(in_progress_path_, pending_path);
+  if (s.ok()) s = SyncDir(dir_);
   if (!s.ok()) return s.WithContext("FileSink");
   return std::optional<StagedPartFile>(std::move(staged));
 }
@@ -112,26 +96,23 @@ Result<std::optional<StagedPartFile>> PartFileWriter::Stage() {
 Status PartFileWriter::Commit() {
   if (done_) return Status::OK();
   done_ = true;
-  if (fd_ < 0) return Status::OK();  // nothing was written
+  if (file_ == nullptr) return Status::OK();  // nothing was written
   Status s = FinishFile();
   if (!s.ok()) return s;
   const std::string final_path = dir_ + "/" + name_;
-  if (::rename(in_progress_path_.c_str(), final_path.c_str()) != 0) {
-    return FileSinkError("cannot rename " + in_progress_path_ + " to",
-                         final_path, errno);
-  }
-  s = SyncDir(dir_);
+  s = Env::Default()->Rename(in_progress_path_, final_path);
+  if (s.ok()) s = SyncDir(dir_);
   if (!s.ok()) return s.WithContext("FileSink");
   committed_path_ = final_path;
   return Status::OK();
 }
 
 void PartFileWriter::Close() {
-  if (fd_ < 0) return;
+  if (file_ == nullptr) return;
   // Best effort: keep what was written in the in-progress file.
   FlushBuffer().IgnoreError();
-  ::close(fd_);
-  fd_ = -1;
+  file_->Close().IgnoreError();
+  file_.reset();
   buf_.clear();
 }
 

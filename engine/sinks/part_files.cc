@@ -5,9 +5,10 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <string>
+
+#include "lib/env.h"
 
 namespace weir::internal {
 
@@ -143,9 +144,8 @@ Result<PublishOutcome> PublishPartFile(const std::string& dir,
     return Status::IOError("FileSink: cannot publish " + staged + ": " +
                            final_path + " exists already");
   }
-  if (std::rename(staged.c_str(), final_path.c_str()) != 0) {
-    return FileSinkError("cannot rename " + staged + " to", final_path, errno);
-  }
+  Status s = Env::Default()->Rename(staged, final_path);
+  if (!s.ok()) return s.WithContext("FileSink");
   return PublishOutcome::kPublished;
 }
 

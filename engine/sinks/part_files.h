@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/sinks/part_file_writer.h"
 #include "weir/result.h"
-#include "weir/sinks.h"
 
 namespace weir::internal {
 

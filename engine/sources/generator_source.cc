@@ -72,10 +72,8 @@ Status GeneratorSource::Open(OperatorContext& ctx) {
         "ts_step_ms >= 0");
   }
   clock_ = &ctx.clock();
-  Result<std::vector<internal::SequenceSplit>> splits =
-      internal::LoadSequenceSplits(ctx, "GeneratorSource", options_.count);
-  if (!splits.ok()) return splits.status();
-  cursor_.Reset(std::move(*splits), options_.count);
+  Status s = position_.Open(ctx, "GeneratorSource", options_.count);
+  if (!s.ok()) return s;
   if (options_.rate > 0) {
     rate_per_us_ = options_.rate / static_cast<double>(ctx.parallelism()) / 1e6;
     // Guava's SmoothBursty: at most one second of permits saved up, so a
@@ -89,7 +87,7 @@ Status GeneratorSource::Open(OperatorContext& ctx) {
 
 Result<SourceStatus> GeneratorSource::Poll(SourceOutput<GeneratedEvent>& out,
                                            int max_records) {
-  if (cursor_.Done()) return SourceStatus::End();
+  if (position_.Done()) return SourceStatus::End();
   int64_t allowed = max_records;
   if (options_.rate > 0) {
     // Tokens accrue per microsecond (of the injected clock), so a rate is
@@ -109,17 +107,17 @@ Result<SourceStatus> GeneratorSource::Poll(SourceOutput<GeneratedEvent>& out,
     allowed = std::min<int64_t>(allowed, static_cast<int64_t>(tokens_));
   }
   int64_t emitted = 0;
-  for (; emitted < allowed && !cursor_.Done(); ++emitted) {
-    GeneratedEvent e = Generate(options_, cursor_.Take());
+  for (; emitted < allowed && !position_.Done(); ++emitted) {
+    GeneratedEvent e = Generate(options_, position_.Take());
     const int64_t ts = e.timestamp;
     out.CollectWithTimestamp(std::move(e), ts);
   }
   if (options_.rate > 0) tokens_ -= static_cast<double>(emitted);
-  return cursor_.Done() ? SourceStatus::End() : SourceStatus::More();
+  return position_.Done() ? SourceStatus::End() : SourceStatus::More();
 }
 
 Status GeneratorSource::SnapshotState(OperatorContext& ctx) {
-  return internal::StoreSequenceSplits(ctx, cursor_.splits());
+  return position_.Store(ctx);
 }
 
 }  // namespace weir

@@ -6,12 +6,13 @@
 // another parallelism shares out the splits of all entries (the same
 // computation in every subtask), and the file source notices a snapshot of
 // another parallelism instead of silently replaying the wrong records.
+#include "engine/sources/source_offset.h"
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "lib/coding.h"
-#include "weir/sources.h"
 #include "weir/state.h"
 
 namespace weir::internal {

@@ -18,10 +18,6 @@
 
 namespace weir {
 
-namespace engine {
-class SnapshotObserver;
-}  // namespace engine
-
 struct JobOptions {
   enum class Backend : uint8_t { kMemory, kRocksDB };
 
@@ -58,9 +54,6 @@ struct JobOptions {
   // Skip state of operators the job does not have instead of failing
   // (Flink's --allowNonRestoredState). Default: false.
   bool allow_non_restored_state = false;
-  // Engine-internal: called in every task's synchronous snapshot phase
-  // (engine/snapshot_observer.h). Default: null.
-  std::shared_ptr<engine::SnapshotObserver> snapshot_observer;
 };
 
 class Job {
@@ -107,18 +100,12 @@ class Job {
   // this job's checkpoint storage, safe while the job checkpoints.
   Status DisposeSavepoint(const std::string& path);
 
-  // Engine-internal (tests): injects barrier `checkpoint_id` at every
-  // source that is still running: each source snapshots between two polls
-  // (so its offset is exact) and sends the barrier on; every task
-  // snapshots once the barrier has come on all its inputs, calling
-  // JobOptions::snapshot_observer. Ids must grow. FailedPrecondition
-  // unless running.
-  Status InjectBarrier(int64_t checkpoint_id);
-
   JobStatus status() const;
   JobInfo Info() const;
 
  private:
+  friend class JobTestPeer;  // the engine's internals, for its tests
+
   std::unique_ptr<Impl> impl_;
 };
 

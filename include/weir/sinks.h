@@ -131,132 +131,35 @@ class PrintSink final : public SinkFunction<T> {
 
 namespace internal {
 
-// A part file that FileSink staged at a checkpoint: complete, fsynced and
-// hidden, waiting for its checkpoint to complete. Names are relative to the
-// sink's directory.
-struct StagedPartFile {
-  int64_t checkpoint_id = 0;
-  std::string staged_name;  // ".part-<subtask>-<n><suffix>.pending"
-  std::string final_name;   // "part-<subtask>-<n><suffix>"
+class FileSinkWriter;  // engine/sinks/file_sink_writer.h
 
-  bool operator==(const StagedPartFile&) const = default;
-};
-
-// One subtask's part files of a FileSink, written one at a time. A file is
-// created on the first Append() as
-// "<dir>/.part-<subtask>-<n><suffix>.inprogress", n being the first counter
-// from next_counter() on for which no file of that counter exists (neither
-// in progress, nor pending, nor "part-<subtask>-<n><suffix>"); it is created
-// with O_EXCL, so concurrent writers never share one. Append() buffers up to
-// kBufferBytes before a write(). Stage() ends the file as a pending one and
-// the next Append() starts another; Commit() ends it as a visible one and
-// the writer with it.
-class PartFileWriter {
+// FileSink apart from formatting: the part files of one subtask and their
+// two-phase commit, as FileSink below describes. Each method is the
+// SinkFunction method of the same name.
+class FileSinkOutput {
  public:
-  static constexpr size_t kBufferBytes = size_t{64} << 10;
+  FileSinkOutput(std::string dir, std::string suffix);
+  ~FileSinkOutput();
+  FileSinkOutput(const FileSinkOutput&) = delete;
+  FileSinkOutput& operator=(const FileSinkOutput&) = delete;
 
-  PartFileWriter() = default;
-  ~PartFileWriter();  // Close()
-  PartFileWriter(const PartFileWriter&) = delete;
-  PartFileWriter& operator=(const PartFileWriter&) = delete;
-
-  // Creates `dir` (and parents) if missing. IOError or InvalidArgument
-  // (not a directory) naming the path.
-  Status Open(std::string dir, int subtask, std::string suffix);
-  // IOError naming the file if it cannot be created or written.
-  // InvalidArgument after Commit().
+  // Creates the directory if missing; after a restore, publishes or
+  // removes what the snapshot's run left staged.
+  Status Open(OperatorContext& ctx);
+  // Appends `data` to the current part file, starting one if none is open.
   Status Append(std::string_view data);
-  // Flushes, fsyncs and closes the current file, renames it to
-  // "<dir>/.part-<subtask>-<n><suffix>.pending" and fsyncs the directory.
-  // Returns its names (checkpoint_id 0), or nullopt if no file is open
-  // (nothing was appended since the last Stage(), or Commit() was called).
-  // IOError naming the file.
-  Result<std::optional<StagedPartFile>> Stage();
-  // Makes the current file visible: flushes, fsyncs and renames it to
-  // "<dir>/part-<subtask>-<n><suffix>", then fsyncs the directory. OK and
-  // nothing happens if no file is open. After Commit(), Append() starts no
-  // new file: the writer is done.
-  Status Commit();
-  // Writes out the buffer (best effort) and closes the file without
-  // renaming it: an in-progress file stays behind.
+  Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id);
+  Status NotifyCheckpointComplete(int64_t checkpoint_id);
+  Status Finish();
   void Close();
 
-  // Where the search for the next file's counter starts. Default: 0; set it
-  // before the first Append() to continue a restored counter.
-  int64_t next_counter() const { return next_counter_; }
-  void set_next_counter(int64_t n) { next_counter_ = n; }
-  const std::string& dir() const { return dir_; }
-
-  // The last committed file's path; empty before Commit() or if nothing
-  // was written.
-  const std::string& committed_path() const { return committed_path_; }
+  // The part files published, in order (paths in the directory).
+  const std::vector<std::string>& committed_paths() const;
 
  private:
-  Status CreateFile();
-  Status FlushBuffer();
-  // Flushes, fsyncs and closes the current file.
-  Status FinishFile();
-
   std::string dir_;
   std::string suffix_;
-  int subtask_ = 0;
-  int64_t next_counter_ = 0;
-  int fd_ = -1;
-  std::string name_;  // of the open file: "part-<subtask>-<n><suffix>"
-  std::string in_progress_path_;
-  std::string committed_path_;
-  std::string buf_;
-  bool done_ = false;
-};
-
-// The two-phase commit of one FileSink subtask: its PartFileWriter, the
-// files staged for checkpoints that have not completed yet, and the
-// operator list state "file-sink" (union mode) that records them. FileSink
-// formats records and hands them here; FileSink describes the behaviour.
-class FileSinkWriter {
- public:
-  FileSinkWriter() = default;
-  FileSinkWriter(const FileSinkWriter&) = delete;
-  FileSinkWriter& operator=(const FileSinkWriter&) = delete;
-
-  // Opens the writer in `dir`. If ctx's operator state holds a snapshot's
-  // entries (a restore), publishes the files they stage that fall to this
-  // subtask and removes this subtask's share of hidden part files that they
-  // do not name; then keeps only this subtask's entry. InvalidArgument if
-  // the entries are not one per subtask of one parallelism (the state was
-  // not given whole to every subtask); Corruption if one cannot be decoded;
-  // IOError naming the file.
-  Status Open(OperatorContext& ctx, std::string dir, std::string suffix);
-  Status Append(std::string_view data) { return writer_.Append(data); }
-  // Stages the current file for `checkpoint_id` and writes this subtask's
-  // entry (its counter, directory and staged files) into the state.
-  Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id);
-  // Publishes the files staged for checkpoints <= `checkpoint_id`, then
-  // fsyncs the directory. IOError if a staged file is missing or cannot be
-  // renamed; the files not published stay staged.
-  Status NotifyCheckpointComplete(int64_t checkpoint_id);
-  // Publishes every staged file and commits the current one.
-  Status Finish();
-  // Leaves the current file in progress and staged files staged.
-  void Close() { writer_.Close(); }
-
-  // Files this writer published, in order (paths in the directory).
-  const std::vector<std::string>& committed_paths() const {
-    return committed_paths_;
-  }
-  // Files staged and not yet published, oldest first.
-  const std::vector<StagedPartFile>& staged() const { return staged_; }
-
- private:
-  Status Recover(OperatorContext& ctx);
-  // Publishes staged_[0, count) and fsyncs the directory.
-  Status PublishStaged(size_t count);
-
-  std::string dir_;
-  std::string suffix_;
-  PartFileWriter writer_;
-  std::vector<StagedPartFile> staged_;
-  std::vector<std::string> committed_paths_;
+  std::unique_ptr<FileSinkWriter> writer_;
 };
 
 }  // namespace internal
@@ -297,8 +200,7 @@ template <class T>
 class FileSink final : public SinkFunction<T> {
  public:
   FileSink(std::string dir, Formatter<T> formatter, std::string suffix = "")
-      : dir_(std::move(dir)),
-        suffix_(std::move(suffix)),
+      : output_(std::move(dir), std::move(suffix)),
         formatter_(std::move(formatter)) {}
 
   static SinkFactory<T> Factory(std::string dir, Formatter<T> formatter,
@@ -308,37 +210,33 @@ class FileSink final : public SinkFunction<T> {
     };
   }
 
-  Status Open(OperatorContext& ctx) override {
-    return writer_.Open(ctx, dir_, suffix_);
-  }
+  Status Open(OperatorContext& ctx) override { return output_.Open(ctx); }
   Status Invoke(const T& value, int64_t timestamp) override {
     (void)timestamp;
     line_ = formatter_(value);
     line_ += '\n';
-    return writer_.Append(line_);
+    return output_.Append(line_);
   }
   Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id) override {
-    return writer_.SnapshotState(ctx, checkpoint_id);
+    return output_.SnapshotState(ctx, checkpoint_id);
   }
   Status NotifyCheckpointComplete(int64_t checkpoint_id) override {
-    return writer_.NotifyCheckpointComplete(checkpoint_id);
+    return output_.NotifyCheckpointComplete(checkpoint_id);
   }
-  Status Finish() override { return writer_.Finish(); }
+  Status Finish() override { return output_.Finish(); }
   Status Close() override {
-    writer_.Close();
+    output_.Close();
     return Status::OK();
   }
 
   // The part files this sink published, in order.
   const std::vector<std::string>& committed_paths() const {
-    return writer_.committed_paths();
+    return output_.committed_paths();
   }
 
  private:
-  std::string dir_;
-  std::string suffix_;
+  internal::FileSinkOutput output_;
   Formatter<T> formatter_;
-  internal::FileSinkWriter writer_;
   std::string line_;
 };
 

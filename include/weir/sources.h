@@ -12,7 +12,7 @@
 // parallelism that wrote it; each subtask takes back its own entry. The
 // collection and generator sources restore at any parallelism (their
 // offsets are splits of a sequence that the new subtasks share out:
-// LoadSequenceSplits); the file source reads with one subtask.
+// SequencePosition); the file source reads with one subtask.
 //
 // Thread safety: a source function belongs to one task thread, like every
 // function of functions.h. Factories may be called from any thread.
@@ -40,91 +40,37 @@ using SourceFactory = std::function<std::unique_ptr<SourceFunction<T>>()>;
 
 namespace internal {
 
-// A source subtask's position. What the fields mean is up to the source:
-// CollectionSource and GeneratorSource keep the next index or sequence
-// number in `position`; FileSource keeps the byte offset of the next unread
-// line in `position` and the number of lines read in `line`.
-struct SourceOffset {
-  int64_t position = 0;
-  int64_t line = 0;
-};
+class SequenceCursor;  // engine/sources/sequence_cursor.h
 
-// This subtask's offset from the operator list state "offset" of
-// ctx.operator_id(), or nullopt if nothing was stored (a fresh start).
-// InvalidArgument (naming `source`) if the state was written at another
-// parallelism; Corruption if an entry cannot be decoded.
-Result<std::optional<SourceOffset>> LoadSourceOffset(OperatorContext& ctx,
-                                                     std::string_view source);
-// Replaces this subtask's entry of the "offset" state with `offset`.
-Status StoreSourceOffset(OperatorContext& ctx, const SourceOffset& offset);
-
-// What is left of a sequence source (CollectionSource, GeneratorSource):
-// the numbers next, next + stride, next + 2 * stride, ... below the end.
-struct SequenceSplit {
-  int64_t next = 0;
-  int64_t stride = 1;
-  bool operator==(const SequenceSplit&) const = default;
-};
-
-// The splits this subtask of a sequence source emits, from the "offset"
-// state. `end` is the first number not emitted, or -1 if unbounded; splits
-// at or past it are dropped.
-//  - A fresh start: {subtask, parallelism}.
-//  - A restore at the snapshot's parallelism: this subtask's own splits.
-//  - A restore at another parallelism: every old subtask's splits, in the
-//    order of the old subtasks; if there are fewer (count) than the new
-//    parallelism p, each is cut once into k = ceil(p / count) splits
-//    (next + r * stride, k * stride), r < k; then split i goes to subtask
-//    i % p.
-//    Every subtask computes the same list from the union state, so every
-//    number still to come is emitted once, by one subtask.
-// InvalidArgument (naming `source`) if the entries are not one per subtask
-// of one parallelism; Corruption if an entry cannot be decoded.
-Result<std::vector<SequenceSplit>> LoadSequenceSplits(OperatorContext& ctx,
-                                                      std::string_view source,
-                                                      int64_t end);
-// Replaces this subtask's entry of the "offset" state with `splits`.
-Status StoreSequenceSplits(OperatorContext& ctx,
-                           const std::vector<SequenceSplit>& splits);
-
-// Walks a subtask's splits in ascending order of their numbers (so that
-// timestamps derived from them ascend within the subtask).
-class SequenceCursor {
+// The position of a sequence source (CollectionSource, GeneratorSource):
+// the numbers in [0, end) that this subtask has still to emit, kept as
+// splits in the operator list state "offset" (see the top of this file).
+class SequencePosition {
  public:
-  void Reset(std::vector<SequenceSplit> splits, int64_t end) {
-    splits_ = std::move(splits);
-    end_ = end;
-    std::erase_if(splits_, [&](const SequenceSplit& s) { return Past(s); });
-  }
+  SequencePosition();
+  ~SequencePosition();
+  SequencePosition(const SequencePosition&) = delete;
+  SequencePosition& operator=(const SequencePosition&) = delete;
+
+  // Takes this subtask's share of the numbers below `end` (-1: unbounded)
+  // from ctx's "offset" state: on a fresh start s, s + p, s + 2p, ...; on
+  // a restore what the snapshot had left, shared out anew if the
+  // parallelism changed. InvalidArgument (naming `source`) if the state's
+  // entries are not one per subtask of one parallelism; Corruption if one
+  // cannot be decoded.
+  Status Open(OperatorContext& ctx, std::string_view source, int64_t end);
   // Bounded and nothing left.
-  bool Done() const { return splits_.empty(); }
+  bool Done() const;
   // The smallest number left, or `end` when done. REQUIRES: not Done() for
-  // an unbounded cursor.
-  int64_t Peek() const { return Done() ? end_ : splits_[Min()].next; }
+  // an unbounded sequence.
+  int64_t Peek() const;
   // Returns the smallest number left and moves past it. REQUIRES: !Done().
-  int64_t Take() {
-    const size_t i = Min();
-    const int64_t n = splits_[i].next;
-    splits_[i].next += splits_[i].stride;
-    if (Past(splits_[i])) splits_.erase(splits_.begin() + i);
-    return n;
-  }
-  const std::vector<SequenceSplit>& splits() const { return splits_; }
+  int64_t Take();
+  // Replaces this subtask's entry of the "offset" state with what is left.
+  Status Store(OperatorContext& ctx) const;
 
  private:
-  bool Past(const SequenceSplit& s) const {
-    return end_ >= 0 && s.next >= end_;
-  }
-  size_t Min() const {
-    size_t m = 0;
-    for (size_t i = 1; i < splits_.size(); ++i) {
-      if (splits_[i].next < splits_[m].next) m = i;
-    }
-    return m;
-  }
-
-  std::vector<SequenceSplit> splits_;
-  int64_t end_ = -1;
+  std::unique_ptr<SequenceCursor> cursor_;
 };
 
 }  // namespace internal
@@ -134,7 +80,7 @@ class SequenceCursor {
 // Emits the elements of a vector, in order. Subtask s of p emits the
 // elements at the indices i with i % p == s, so that every element is
 // emitted once whatever the parallelism. Offset: the splits of the indices
-// still to emit (LoadSequenceSplits), at any parallelism. Records
+// still to emit (SequencePosition), at any parallelism. Records
 // carry no timestamp unless the source's WatermarkStrategy assigns one.
 //
 //   b.AddSource<int>(FromElements<int>({1, 2, 3}), "numbers")
@@ -158,31 +104,27 @@ class CollectionSource final : public SourceFunction<T> {
   }
 
   Status Open(OperatorContext& ctx) override {
-    const auto size = static_cast<int64_t>(elements_->size());
-    Result<std::vector<internal::SequenceSplit>> splits =
-        internal::LoadSequenceSplits(ctx, "CollectionSource", size);
-    if (!splits.ok()) return splits.status();
-    cursor_.Reset(std::move(*splits), size);
-    return Status::OK();
+    return position_.Open(ctx, "CollectionSource",
+                          static_cast<int64_t>(elements_->size()));
   }
 
   Result<SourceStatus> Poll(SourceOutput<T>& out, int max_records) override {
-    for (int n = 0; n < max_records && !cursor_.Done(); ++n) {
-      out.Collect((*elements_)[static_cast<size_t>(cursor_.Take())]);
+    for (int n = 0; n < max_records && !position_.Done(); ++n) {
+      out.Collect((*elements_)[static_cast<size_t>(position_.Take())]);
     }
-    return cursor_.Done() ? SourceStatus::End() : SourceStatus::More();
+    return position_.Done() ? SourceStatus::End() : SourceStatus::More();
   }
 
   Status SnapshotState(OperatorContext& ctx) override {
-    return internal::StoreSequenceSplits(ctx, cursor_.splits());
+    return position_.Store(ctx);
   }
 
   // The smallest index this subtask has still to emit (the size when done).
-  int64_t next_index() const { return cursor_.Peek(); }
+  int64_t next_index() const { return position_.Peek(); }
 
  private:
   std::shared_ptr<const std::vector<T>> elements_;
-  internal::SequenceCursor cursor_;
+  internal::SequencePosition position_;
 };
 
 // Flink's fromElements / fromCollection: a CollectionSource factory.
@@ -244,7 +186,7 @@ struct GeneratorOptions {
 // emitted with their timestamp; to get watermarks, add the source with a
 // WatermarkStrategy, e.g. GeneratorSource::Watermarks() (timestamps ascend
 // within a subtask). Offset: the splits of the sequence still to generate
-// (LoadSequenceSplits), so a restore at another parallelism goes on with
+// (SequencePosition), so a restore at another parallelism goes on with
 // exactly the events not yet emitted.
 class GeneratorSource final : public SourceFunction<GeneratedEvent> {
  public:
@@ -266,12 +208,12 @@ class GeneratorSource final : public SourceFunction<GeneratedEvent> {
 
   // The smallest sequence number this subtask has still to generate
   // (`count` when done).
-  int64_t next_seq() const { return cursor_.Peek(); }
+  int64_t next_seq() const { return position_.Peek(); }
 
  private:
   GeneratorOptions options_;
   const Clock* clock_ = nullptr;
-  internal::SequenceCursor cursor_;
+  internal::SequencePosition position_;
   // Token bucket, when options_.rate > 0.
   double rate_per_us_ = 0;  // of this subtask
   double tokens_ = 0;
@@ -280,49 +222,6 @@ class GeneratorSource final : public SourceFunction<GeneratedEvent> {
 };
 
 // ---------------------------------------------------------------- file
-
-namespace internal {
-
-// Reads a file line by line, in chunks of kChunkBytes (one read() per chunk,
-// not per line). The file may grow between calls: at its current end,
-// Next() reports no line and a later call reads what was appended.
-class LineReader {
- public:
-  static constexpr size_t kChunkBytes = size_t{64} << 10;
-
-  LineReader() = default;
-  ~LineReader();
-  LineReader(const LineReader&) = delete;
-  LineReader& operator=(const LineReader&) = delete;
-
-  // Opens `path` and seeks to byte `position` (the start of a line).
-  // NotFound if the file does not exist, InvalidArgument if `position` is
-  // past its end, IOError otherwise; every message names the path.
-  Status Open(const std::string& path, int64_t position);
-  void Close();
-
-  // Sets *line to the next line without its '\n' (and without a '\r' right
-  // before it) and returns true; *line is valid until the next call. At the
-  // end of the file returns false. A last line that has no '\n' yet is held
-  // back (it may still be growing) unless `take_unterminated`.
-  Result<bool> Next(bool take_unterminated, std::string_view* line);
-
-  // Byte offset of the first byte of the next line Next() returns.
-  int64_t position() const { return position_; }
-
- private:
-  // Appends up to kChunkBytes to the buffer; false at the end of the file.
-  Result<bool> Fill();
-
-  int fd_ = -1;
-  std::string path_;
-  std::string buf_;
-  size_t begin_ = 0;  // first unread byte in buf_
-  size_t scan_ = 0;   // bytes before this in buf_ hold no '\n'
-  int64_t position_ = 0;
-};
-
-}  // namespace internal
 
 struct FileSourceOptions {
   enum class OnError : uint8_t {
@@ -345,6 +244,44 @@ struct FileSourceOptions {
   // again, in ms. Default: 100.
   int64_t poll_interval_ms = 100;
 };
+
+namespace internal {
+
+class LineReader;  // engine/sources/line_reader.h
+
+// FileSource apart from parsing: the file, read line by line, and the
+// source's offset (the byte offset of the next unread line and the number
+// of lines read) in the operator list state "offset".
+class FileSourceReader {
+ public:
+  FileSourceReader();
+  ~FileSourceReader();
+  FileSourceReader(const FileSourceReader&) = delete;
+  FileSourceReader& operator=(const FileSourceReader&) = delete;
+
+  // Opens options.path at the offset in ctx's state (the start of the file
+  // on a fresh start). InvalidArgument if no path is given, at parallelism
+  // > 1, or if the state was written at another parallelism; NotFound if
+  // the file does not exist; Corruption if the state cannot be decoded.
+  Status Open(OperatorContext& ctx, const FileSourceOptions& options);
+  // Sets *line to the next line (without its line end) and counts it; false
+  // at the end of the file. A last line without '\n' is held back while
+  // the options say `follow` (it may still be growing).
+  Result<bool> Next(std::string_view* line);
+  void Close();
+  // Writes the offset into this subtask's entry of the "offset" state.
+  Status SnapshotState(OperatorContext& ctx) const;
+
+  // The number of the last line read (lines count from 1).
+  int64_t lines_read() const { return line_; }
+
+ private:
+  std::unique_ptr<LineReader> reader_;
+  bool follow_ = false;
+  int64_t line_ = 0;
+};
+
+}  // namespace internal
 
 // Reads a text file line by line and turns each line into a record with a
 // parser: Result<std::optional<T>>(std::string_view line), where nullopt
@@ -376,42 +313,23 @@ class FileSource final : public SourceFunction<T> {
 
   Status Open(OperatorContext& ctx) override {
     ctx_ = &ctx;
-    if (options_.path.empty()) {
-      return Status::InvalidArgument("FileSource: no path given");
-    }
-    if (ctx.parallelism() != 1) {
-      return Status::InvalidArgument(
-          "FileSource of " + options_.path +
-          " reads one file with one subtask: add it with non_parallel = "
-          "true (parallelism is " +
-          std::to_string(ctx.parallelism()) + ")");
-    }
-    Result<std::optional<internal::SourceOffset>> offset =
-        internal::LoadSourceOffset(ctx, "FileSource");
-    if (!offset.ok()) return offset.status();
-    int64_t position = 0;
-    if (offset->has_value()) {
-      position = (*offset)->position;
-      line_ = (*offset)->line;
-    }
-    return reader_.Open(options_.path, position);
+    return reader_.Open(ctx, options_);
   }
 
   Result<SourceStatus> Poll(SourceOutput<T>& out, int max_records) override {
     std::string_view text;
     for (int n = 0; n < max_records; ++n) {
-      Result<bool> got = reader_.Next(!options_.follow, &text);
+      Result<bool> got = reader_.Next(&text);
       if (!got.ok()) return got.status();
       if (!*got) {
         if (!options_.follow) return SourceStatus::End();
         return SourceStatus::Waiting(options_.poll_interval_ms);
       }
-      ++line_;
       Result<std::optional<T>> parsed = parser_(text);
       if (!parsed.ok()) {
         if (options_.on_error == FileSourceOptions::OnError::kFail) {
           return parsed.status().WithContext(options_.path + ":" +
-                                             std::to_string(line_));
+                                             std::to_string(lines_read()));
         }
         ctx_->CountRecordSkipped();
         continue;
@@ -422,7 +340,7 @@ class FileSource final : public SourceFunction<T> {
   }
 
   Status SnapshotState(OperatorContext& ctx) override {
-    return internal::StoreSourceOffset(ctx, {reader_.position(), line_});
+    return reader_.SnapshotState(ctx);
   }
 
   Status Close() override {
@@ -431,14 +349,13 @@ class FileSource final : public SourceFunction<T> {
   }
 
   // Lines read so far (the number of the last line read).
-  int64_t lines_read() const { return line_; }
+  int64_t lines_read() const { return reader_.lines_read(); }
 
  private:
   FileSourceOptions options_;
   Parser parser_;
   OperatorContext* ctx_ = nullptr;
-  internal::LineReader reader_;
-  int64_t line_ = 0;
+  internal::FileSourceReader reader_;
 };
 
 }  // namespace weir

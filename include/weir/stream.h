@@ -99,7 +99,6 @@ class JobBuilder {
   Result<std::unique_ptr<Job>> Build(JobOptions options = {}) const;
 
   const detail::GraphDef& graph() const { return *graph_; }
-  std::shared_ptr<detail::GraphDef> mutable_graph() const { return graph_; }
 
  private:
   std::shared_ptr<detail::GraphDef> graph_;

@@ -27,6 +27,8 @@
 #include <weir/stream.h>
 
 #include "backends/memory/memory_backend.h"
+#include "engine/sinks/part_file_writer.h"
+#include "engine/sources/line_reader.h"
 #include "lib/coding.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

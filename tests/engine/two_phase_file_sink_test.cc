@@ -8,6 +8,7 @@
 // (and the recovery run at every step again) and compares the committed
 // output with that of a run that never failed.
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,6 +29,7 @@
 #include "backends/memory/memory_backend.h"
 #include "backends/restore.h"
 #include "engine/sinks/part_files.h"
+#include "tests/testutil/fault_env.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -630,7 +632,9 @@ class KillSimulation {
         records_(records) {}
 
   // Runs an attempt; kill_at < 0 runs it to its end (Finish). Returns the
-  // number of steps at which it can be killed.
+  // number of steps at which it can be killed. With a fault expected, the
+  // first step that fails kills the attempt there, as a task failure
+  // would.
   int Run(int kill_at) {
     std::vector<std::unique_ptr<SinkSubtask>> subtasks;
     std::vector<int64_t> offset(parallelism_, 0);
@@ -658,14 +662,15 @@ class KillSimulation {
       const Step& step = steps[k];
       SinkSubtask* t =
           step.subtask >= 0 ? subtasks[step.subtask].get() : nullptr;
+      Status s;
       switch (step.op) {
         case Op::kWrite:
-          EXPECT_OK(t->Write(Record(step.subtask, offset[step.subtask]++)));
+          s = t->Write(Record(step.subtask, offset[step.subtask]++));
           break;
         case Op::kSnapshot: {
           Result<BackendSnapshot> snap = t->Checkpoint(step.id);
-          EXPECT_OK(snap);
-          if (!snap.ok()) return killable;
+          s = snap.status();
+          if (!snap.ok()) break;
           Checkpoint& c = checkpoints_[step.id];
           c.snapshots.resize(parallelism_);
           c.offsets.resize(parallelism_);
@@ -677,16 +682,25 @@ class KillSimulation {
           checkpoints_[step.id].complete = true;
           break;
         case Op::kNotify:
-          EXPECT_OK(t->Notify(step.id));
+          s = t->Notify(step.id);
           break;
         case Op::kFinish:
-          EXPECT_OK(t->Finish());
-          EXPECT_OK(t->Close());
+          s = t->Finish();
+          if (s.ok()) s = t->Close();
           break;
       }
+      if (!s.ok() && fault_expected_) {
+        for (auto& sub : subtasks) sub->Crash();
+        return killable;
+      }
+      EXPECT_OK(s);
+      if (!s.ok()) return killable;
     }
     return killable;
   }
+
+  // Whether a step may fail (a FaultEnv is installed).
+  void set_fault_expected(bool expected) { fault_expected_ = expected; }
 
   void ExpectOutputOfAFailureFreeRun() const {
     for (int s = 0; s < parallelism_; ++s) {
@@ -785,6 +799,7 @@ class KillSimulation {
   int64_t next_id_ = 1;
   std::map<int64_t, Checkpoint> checkpoints_;
   bool last_run_restored_ = false;
+  bool fault_expected_ = false;
 };
 
 // Kills the first run before each of its steps, and the recovery run
@@ -832,6 +847,60 @@ int KillEverywhere(const testutil::TestDir& dir, bool every_second_kill) {
 
 TEST_F(TwoPhaseFileSinkTest, KilledAtAnyStepTheOutputIsThatOfAFailureFreeRun) {
   EXPECT_GT(KillEverywhere(dir_, false), 40);
+}
+
+// A failed create, write, fsync, rename or directory fsync of the sink
+// (through a FaultEnv, at every call of a run in turn) fails the attempt
+// there; the next attempt, from the latest completed checkpoint, commits
+// the output of a failure-free run.
+TEST_F(TwoPhaseFileSinkTest, AFailedFileCallAtAnyPointLosesAndRepeatsNothing) {
+  int rounds = 0;
+  for (int n = 1; n < 500; ++n, ++rounds) {
+    SCOPED_TRACE("call " + std::to_string(n) + " fails");
+    KillSimulation sim(dir_.Sub("f" + std::to_string(n)), 2, 11);
+    testutil::FaultEnv env;
+    bool triggered = false;
+    {
+      testutil::ScopedDefaultEnv installed(&env);
+      env.FailNth(n, n % 2 ? EIO : ENOSPC);
+      sim.set_fault_expected(true);
+      sim.Run(-1);
+      triggered = env.triggered();
+    }
+    sim.set_fault_expected(false);
+    sim.Run(-1);
+    sim.ExpectOutputOfAFailureFreeRun();
+    if (!triggered || HasFailure()) break;
+  }
+  EXPECT_GT(rounds, 20);
+}
+
+// The power goes after every call of a run in turn: what was not fsynced
+// is lost (a rename not yet made durable by its directory's fsync is
+// undone). The next attempt, from the latest completed checkpoint, commits
+// the output of a failure-free run: a checkpoint completes only after its
+// part files were made durable under their pending names.
+TEST_F(TwoPhaseFileSinkTest, APowerCutAtAnyPointLosesAndRepeatsNothing) {
+  int rounds = 0;
+  for (int n = 0; n < 500; ++n, ++rounds) {
+    SCOPED_TRACE("power cut after call " + std::to_string(n));
+    KillSimulation sim(dir_.Sub("p" + std::to_string(n)), 2, 11);
+    testutil::FaultEnv env;
+    bool triggered = false;
+    {
+      testutil::ScopedDefaultEnv installed(&env);
+      env.CutPowerAfter(n);
+      sim.set_fault_expected(true);
+      sim.Run(-1);
+      triggered = env.triggered();
+      env.ApplyPowerCut();
+    }
+    sim.set_fault_expected(false);
+    sim.Run(-1);
+    sim.ExpectOutputOfAFailureFreeRun();
+    if (!triggered || HasFailure()) break;
+  }
+  EXPECT_GT(rounds, 20);
 }
 
 // Suite `slow` (about 1000 runs, a minute of fsyncs).

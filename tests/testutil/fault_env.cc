@@ -132,7 +132,7 @@ Status FaultEnv::NewWritableFile(const std::string& path, bool exclusive,
     auto it = files_.find(p);
     const bool durable =
         existed && (it == files_.end() || it->second.entry_durable);
-    files_[p] = FileState{0, 0, durable};
+    files_[p] = FileState{0, 0, durable, ""};
   }
   *file = std::make_unique<File>(this, p, std::move(base));
   return Status::OK();
@@ -166,7 +166,11 @@ Status FaultEnv::Rename(const std::string& from, const std::string& to) {
     files_.erase(it);
   } else {
     state.size = state.synced = SizeOf(t);
+    state.entry_durable = true;  // a file older than this Env
   }
+  // A power cut undoes the rename: back to `from` if that name was
+  // durable (or to where `from` was renamed from, if it was not yet).
+  if (state.entry_durable) state.renamed_from = f;
   state.entry_durable = false;
   files_[t] = state;
   return Status::OK();
@@ -181,7 +185,7 @@ Status FaultEnv::Link(const std::string& from, const std::string& to) {
   const uint64_t size = SizeOf(t);
   // The linked inode's data is whatever its writer made durable: the
   // snapshot's files are complete and synced before they are linked.
-  files_[t] = FileState{size, size, false};
+  files_[t] = FileState{size, size, false, ""};
   return Status::OK();
 }
 
@@ -224,7 +228,10 @@ void FaultEnv::ApplyPowerCut(bool keep_new_entries) {
   }
   for (const auto& [name, f] : files_) {
     if (!f.entry_durable && !keep_new_entries) {
-      ::unlink(name.c_str());
+      if (f.renamed_from.empty() ||
+          ::rename(name.c_str(), f.renamed_from.c_str()) != 0) {
+        ::unlink(name.c_str());
+      }
     } else if (f.synced < SizeOf(name)) {
       if (::truncate(name.c_str(), static_cast<off_t>(f.synced)) != 0) {
         ::unlink(name.c_str());

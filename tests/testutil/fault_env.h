@@ -19,8 +19,10 @@
 //                       files); then the machine is "on" again
 //
 // Mutating calls are every Env call but Close. Removals are taken as
-// durable at once (the worse case for a reader that needs the old files);
-// a rename's target counts as new until its directory is fsynced.
+// durable at once (the worse case for a reader that needs the old files).
+// A rename is atomic, as on a journaling file system: until the target's
+// directory is fsynced, a power cut undoes it (the file is back under its
+// old name if that name was durable, and gone if it was new itself).
 //
 // Install it with ScopedDefaultEnv while no job runs.
 #pragma once
@@ -63,6 +65,8 @@ class FaultEnv final : public EnvWrapper {
     uint64_t size = 0;
     uint64_t synced = 0;
     bool entry_durable = false;
+    // Renamed from this durable name, and not durable under its own yet.
+    std::string renamed_from;
   };
 
   // Counts a mutating call on `path`; the injected error, or OK to go on.

@@ -12,6 +12,7 @@
 
 #include "engine/snapshot_observer.h"
 #include "tests/engine/core/test_functions.h"
+#include "tests/testutil/job_test_peer.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace weir::enginetest {
@@ -153,12 +154,12 @@ TEST_P(BarrierTest, EveryCheckpointIsAConsistentCut) {
   options.backend = GetParam();
   options.batch_size = 5;  // barriers land in the middle of batches
   options.channel_capacity = 2;
-  options.snapshot_observer = observer;
   ASSERT_OK_AND_ASSIGN(auto job, b.Build(options));
+  JobTestPeer::SetSnapshotObserver(*job, observer);
   ASSERT_OK(job->Start());
   int64_t triggered = 0;
   for (int64_t id = 1; id <= 30; ++id) {
-    if (!job->InjectBarrier(id).ok()) break;
+    if (!JobTestPeer::InjectBarrier(*job, id).ok()) break;
     triggered = id;
     std::this_thread::sleep_for(1ms);
   }

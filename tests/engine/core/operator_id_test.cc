@@ -68,15 +68,24 @@ TEST(OperatorIdTest, UpstreamStatelessOperatorChangesOnlyGeneratedIds) {
   EXPECT_NE(plain[1], plain_extra[2]);
 }
 
+// source -> filter with SetUidHash(hash) -> sink
+JobBuilder HashedProgram(std::string hash) {
+  JobBuilder b("hashed");
+  b.AddSource<Event>(Events({}), "source")
+      .Filter([](const Event&) { return true; })
+      .SetUidHash(std::move(hash))
+      .SinkTo(std::make_unique<CollectingSink<Event>>(
+          std::make_shared<Collected<Event>>()));
+  return b;
+}
+
 TEST(OperatorIdTest, UidHashIsTakenAsIs) {
-  JobBuilder b = Program(false, false);
   const std::string hex = "00112233445566778899aabbccddeeff";
-  b.mutable_graph()->nodes[1].uid_hash = hex;
-  ASSERT_OK_AND_ASSIGN(auto ids, engine::AssignOperatorIds(b.graph()));
+  ASSERT_OK_AND_ASSIGN(auto ids,
+                       engine::AssignOperatorIds(HashedProgram(hex).graph()));
   EXPECT_EQ(ids[1].ToHex(), hex);
 
-  b.mutable_graph()->nodes[1].uid_hash = "xyz";
-  EXPECT_THAT(engine::AssignOperatorIds(b.graph()),
+  EXPECT_THAT(engine::AssignOperatorIds(HashedProgram("xyz").graph()),
               StatusIs(Status::Code::kInvalidArgument, HasSubstr("xyz")));
 }
 
