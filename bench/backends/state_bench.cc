@@ -42,6 +42,8 @@
 //                        shape of a running job); default: full
 //   WEIR_BENCH_REUSE=1   keep and reuse loaded RocksDB data across runs, for
 //                        option experiments only (state_stores.h)
+//   WEIR_BENCH_RESULTS   write Google Benchmark's JSON there
+//                        (bench/common/run_info.h)
 //
 // Run: state_bench --benchmark_min_time=2 [--benchmark_filter=ValueUpdate]
 #include <cstdio>
@@ -63,6 +65,7 @@
 #include <rocksdb/version.h>
 
 #include "bench/backends/state_stores.h"
+#include "bench/common/google_benchmark.h"
 #include "lib/memory_limit.h"
 
 namespace weir::bench {
@@ -369,8 +372,7 @@ void AddContext() {
 }
 
 int Main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (!InitGoogleBenchmark(argc, argv, "state_bench")) return 1;
   const std::string dir = BenchDir();
   if (!ReuseData()) RemoveDir(dir);
   std::error_code ec;
