@@ -23,6 +23,7 @@
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/output_files.h"
 #include "tests/tools/e2e/run_process.h"
+#include "tests/tools/e2e/weir_job_fixture.h"
 #include "tests/tools/e2e/weir_output.h"
 #include "tools/control/rest_client.h"
 
@@ -35,80 +36,21 @@ using ::testing::StartsWith;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
-constexpr char kJob[] = R"(name: sums
-max-parallelism: 128
-operators:
-  - uid: events
-    type: file-source
-    path: events.csv
-    format: csv
-    follow: true
-    schema: [user:string, amount:int64]
-  - uid: totals
-    type: sum
-    key: user
-    field: amount
-  - uid: out
-    type: file-sink
-    path: out
-    format: csv
-)";
-
-class WeirAbuseTest : public ::testing::Test {
+class WeirAbuseTest : public e2e::WeirJobTest {
  protected:
   void SetUp() override {
-    dir_.Create();
-    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path()};
-    Write(dir_.Sub("sums.yaml"), kJob);
-    Write(dir_.Sub("conf.yaml"),
-          "rest.port: 0\nexecution.checkpointing.dir: " + dir_.Sub("chk") +
-              "\nexecution.checkpointing.interval: "
-              "200ms\n");
+    WeirJobTest::SetUp();
     std::string events;
     for (int i = 0; i < 300; ++i) {
       events += "user" + std::to_string(i % 7) + "," + std::to_string(i) + "\n";
     }
     Write(dir_.Sub("events.csv"), events);
   }
-  void TearDown() override {
-    for (const std::string& id : started_) {
-      if (fs::exists(dir_.Sub("runtime/" + id + ".json"))) {
-        Weir({"cancel", id});
-        WaitGone(id);
-      }
-    }
-  }
 
-  ProcessResult Weir(std::vector<std::string> args,
-                     std::vector<std::string> env = {}) {
-    args.insert(args.begin(), WeirBinary());
-    env.insert(env.begin(), env_.begin(), env_.end());
-    return e2e::Run(args, dir_.path(), env, 60);
-  }
-
-  struct Started {
-    std::string id;
-    int port = 0;
-  };
+  // `weir run -d -c conf.yaml <args> sums.yaml`.
   Started Start(std::vector<std::string> args) {
-    args.insert(args.begin(), {"run", "-d", "-c", "conf.yaml"});
     args.push_back("sums.yaml");
-    ProcessResult r = Weir(args);
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    Started s;
-    s.id = After(r.out, "Job has been submitted with JobID ");
-    const std::string port = After(r.out, "REST endpoint: http://127.0.0.1:");
-    s.port = port.empty() ? 0 : std::stoi(port);
-    if (!s.id.empty()) started_.push_back(s.id);
-    return s;
-  }
-
-  void WaitGone(const std::string& id) {
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    while (fs::exists(dir_.Sub("runtime/" + id + ".json"))) {
-      ASSERT_LT(Clock::now(), deadline) << "job " << id << " did not end";
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    return StartDetached(std::move(args));
   }
 
   // The pid the registry gives for job `id`.
@@ -118,23 +60,12 @@ class WeirAbuseTest : public ::testing::Test {
     return j.is_object() && j.contains("pid") ? j["pid"].get<int64_t>() : 0;
   }
 
-  // The `_metadata` of the newest chk-N of job `id`, waiting for one.
+  // The directory of the newest chk-N of job `id`, waiting for one.
   std::string WaitForCheckpoint(const std::string& id) {
     const auto deadline = Clock::now() + std::chrono::seconds(30);
     for (;;) {
-      std::string best;
-      int64_t best_id = -1;
-      std::error_code ec;
-      for (const auto& e : fs::directory_iterator(dir_.Sub("chk/" + id), ec)) {
-        const std::string name = e.path().filename().string();
-        if (!name.starts_with("chk-") ||
-            !fs::exists(e.path().string() + "/_metadata")) {
-          continue;
-        }
-        const int64_t n = std::atoll(name.c_str() + 4);
-        if (n > best_id) best_id = n, best = e.path().string();
-      }
-      if (!best.empty()) return best;
+      const std::string meta = LatestCheckpoint(dir_.Sub("chk/" + id));
+      if (!meta.empty()) return fs::path(meta).parent_path().string();
       if (Clock::now() > deadline) {
         ADD_FAILURE() << "no checkpoint of " << id;
         return "";
@@ -154,10 +85,6 @@ class WeirAbuseTest : public ::testing::Test {
     WaitGone(j.id);
     return sp;
   }
-
-  testutil::TestDir dir_;
-  std::vector<std::string> env_;
-  std::vector<std::string> started_;
 };
 
 TEST_F(WeirAbuseTest, DisposeDeletesOnlyWhatTheSavepointConsistsOf) {
@@ -293,7 +220,7 @@ TEST_F(WeirAbuseTest, TwoRunsOfOneJobCannotShareItsCheckpointStorage) {
   ProcessResult r =
       Weir({"run", "-c", "conf.yaml", "-s", chk, "-D", no_checkpoints, "-D",
             "state.backend.local-dir=" + dir_.Sub("other"), "sums.yaml"},
-           {"WEIR_RUNTIME_DIR=" + dir_.Sub("other-runtime")});
+           60, {"WEIR_RUNTIME_DIR=" + dir_.Sub("other-runtime")});
   ExpectOneErrorLine(r, {"is in use by process " + std::to_string(pid)});
   EXPECT_FALSE(fs::exists(dir_.Sub("other")));
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The `weir` binary end to end: the sums job at several
+// The `weir` binary end to end: the sums job (per-user totals) at several
 // parallelisms, windows, malformed input, and detached jobs found through
 // the registry, cancelled over REST, and killed.
 #include <signal.h>

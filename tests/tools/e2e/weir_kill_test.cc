@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The `weir` binary killed and resumed: the issue's sums job, fed from a
-// growing file (`follow`), checkpointing every 200 ms, killed with SIGKILL at
-// random moments and resumed each time with --from-latest-checkpoint; its
-// committed output (the file sink's visible part files) must equal that of a
-// failure-free run. And checkpoints that cannot be restored (missing,
-// truncated, foreign, a damaged SST file): one error line, exit 1, nothing
-// stored lost.
+// The `weir` binary killed and resumed: the sums job (per-user totals), fed
+// from a growing file (`follow`), checkpointing every 200 ms, killed with
+// SIGKILL at random moments and resumed each time with
+// --from-latest-checkpoint; its committed output (the file sink's visible part
+// files) must equal that of a failure-free run. And checkpoints that cannot be
+// restored (missing, truncated, foreign, a damaged SST file): one error line,
+// exit 1, nothing stored lost.
 //
 // The kill schedule is random; the seed is printed, and WEIR_KILL_SEED=N
 // replays the same input and delays.
@@ -30,6 +30,7 @@
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/output_files.h"
 #include "tests/tools/e2e/run_process.h"
+#include "tests/tools/e2e/weir_job_fixture.h"
 #include "tests/tools/e2e/weir_output.h"
 
 namespace weir::e2e {
@@ -39,76 +40,14 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-// The sums job of weir_cli_test.cc, reading `input` as it grows (or to its
-// end without `follow`) and writing part files into `out`.
-std::string SumsJob(bool follow, const std::string& out) {
-  return std::string(R"(name: sums
-max-parallelism: 128
-operators:
-  - uid: events
-    type: file-source
-    path: events.csv
-    format: csv
-    follow: )") +
-         (follow ? "true" : "false") + R"(
-    schema: [user:string, amount:int64]
-  - uid: totals
-    type: sum
-    key: user
-    field: amount
-  - uid: out
-    type: file-sink
-    path: )" +
-         out + R"(
-    format: csv
-)";
-}
-
-// The `_metadata` of the highest chk-N under `root` (<dir>/<job id>/), or
-// empty.
-std::string LatestCheckpoint(const std::string& root) {
-  std::string best;
-  int64_t best_id = -1;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.rfind("chk-", 0) != 0) continue;
-    const std::string meta = it->path().string() + "/_metadata";
-    if (!fs::exists(meta)) continue;
-    const int64_t id = std::atoll(name.c_str() + 4);
-    if (id > best_id) {
-      best_id = id;
-      best = meta;
-    }
-  }
-  return best;
-}
-
-class WeirKillTest : public ::testing::Test {
+class WeirKillTest : public WeirJobTest {
  protected:
-  void SetUp() override {
-    dir_.Create();
-    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path()};
-    Write(dir_.Sub("sums.yaml"), SumsJob(/*follow=*/true, "out"));
-    Write(dir_.Sub("conf.yaml"),
-          "rest.port: 0\n"
-          "execution.checkpointing.dir: " +
-              dir_.Sub("chk") +
-              "\n"
-              "execution.checkpointing.interval: 200ms\n");
-    Write(dir_.Sub("events.csv"), "");
-  }
   void TearDown() override {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);
       WaitExit(pid_, 10000);
     }
-  }
-
-  ProcessResult Weir(std::vector<std::string> args, int timeout_s = 60) {
-    args.insert(args.begin(), WeirBinary());
-    return e2e::Run(args, dir_.path(), env_, timeout_s);
+    WeirJobTest::TearDown();
   }
 
   // Starts `weir run -c conf.yaml sums.yaml` in the background, resuming
@@ -250,8 +189,6 @@ class WeirKillTest : public ::testing::Test {
     EXPECT_EQ(got, want) << "seed " << seed;
   }
 
-  testutil::TestDir dir_;
-  std::vector<std::string> env_;
   std::mt19937_64 rng_;
   int64_t records_ = 0;
   pid_t pid_ = -1;

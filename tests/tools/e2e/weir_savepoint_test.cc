@@ -27,6 +27,7 @@
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/output_files.h"
 #include "tests/tools/e2e/run_process.h"
+#include "tests/tools/e2e/weir_job_fixture.h"
 #include "tests/tools/e2e/weir_output.h"
 #include "tools/control/rest_client.h"
 
@@ -39,37 +40,19 @@ using ::testing::StartsWith;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
+// The source of SumsJob(follow = true, ...).
 constexpr char kSource[] = R"(  - uid: events
     type: file-source
     path: events.csv
     format: csv
-    follow: FOLLOW
+    follow: true
     schema: [user:string, amount:int64]
 )";
 
-std::string Source(bool follow) {
-  std::string s = kSource;
-  s.replace(s.find("FOLLOW"), 6, follow ? "true" : "false");
-  return s;
-}
-
-// The sums job of weir_kill_test.cc: events -> totals -> out.
-std::string SumsJob(bool follow, const std::string& out) {
-  return "name: sums\nmax-parallelism: 128\noperators:\n" + Source(follow) +
-         R"(  - uid: totals
-    type: sum
-    key: user
-    field: amount
-  - uid: out
-    type: file-sink
-    path: )" +
-         out + "\n    format: csv\n";
-}
-
 // Without the stateful `totals`: events -> out.
 std::string RemovedJob(const std::string& out) {
-  return "name: sums\nmax-parallelism: 128\noperators:\n" + Source(true) +
-         "  - uid: out\n    type: file-sink\n    path: " + out +
+  return std::string("name: sums\nmax-parallelism: 128\noperators:\n") +
+         kSource + "  - uid: out\n    type: file-sink\n    path: " + out +
          "\n    format: csv\n";
 }
 
@@ -95,8 +78,8 @@ std::string AddedJob(bool reordered) {
     path: counted
     format: csv
 )";
-  return "name: sums\nmax-parallelism: 128\noperators:\n" + Source(true) +
-         (reordered ? counts + sums : sums + counts);
+  return std::string("name: sums\nmax-parallelism: 128\noperators:\n") +
+         kSource + (reordered ? counts + sums : sums + counts);
 }
 
 // The sums job with stateless operators added: a map (the same fields)
@@ -133,8 +116,8 @@ std::string StatelessJob() {
     path: out
     format: csv
 )";
-  return "name: sums\nmax-parallelism: 128\noperators:\n" + Source(true) +
-         before + sums;
+  return std::string("name: sums\nmax-parallelism: 128\noperators:\n") +
+         kSource + before + sums;
 }
 
 // The largest value per key of "key,value" lines.
@@ -150,86 +133,17 @@ std::map<std::string, int64_t> MaxPerKey(
   return out;
 }
 
-// The `_metadata` of the highest chk-N under `root`, or empty.
-std::string LatestCheckpoint(const std::string& root) {
-  std::string best;
-  int64_t best_id = -1;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.rfind("chk-", 0) != 0) continue;
-    const std::string meta = it->path().string() + "/_metadata";
-    if (!fs::exists(meta)) continue;
-    const int64_t id = std::atoll(name.c_str() + 4);
-    if (id > best_id) {
-      best_id = id;
-      best = meta;
-    }
-  }
-  return best;
-}
-
-class WeirSavepointTest : public ::testing::Test {
+class WeirSavepointTest : public WeirJobTest {
  protected:
   void SetUp() override {
-    dir_.Create();
-    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path()};
-    Write(dir_.Sub("sums.yaml"), SumsJob(/*follow=*/true, "out"));
-    // Checkpoints commit the file sink's output every 200 ms.
-    Write(dir_.Sub("conf.yaml"),
-          "rest.port: 0\n"
-          "execution.checkpointing.dir: " +
-              dir_.Sub("chk") +
-              "\n"
-              "execution.checkpointing.interval: "
-              "200ms\n");
-    Write(dir_.Sub("events.csv"), "");
+    WeirJobTest::SetUp();
     rng_.seed(42);
   }
-  void TearDown() override {
-    for (const std::string& id : started_) {
-      if (fs::exists(dir_.Sub("runtime/" + id + ".json"))) {
-        Weir({"cancel", id});
-        WaitGone(id);
-      }
-    }
-  }
 
-  ProcessResult Weir(std::vector<std::string> args, int timeout_s = 60) {
-    args.insert(args.begin(), WeirBinary());
-    return e2e::Run(args, dir_.path(), env_, timeout_s);
-  }
-
-  // `weir run -d -p <parallelism> -c conf.yaml <args>`: the job's id and
-  // REST port.
-  struct Started {
-    std::string id;
-    int port = 0;
-    std::string out;
-  };
+  // `weir run -d -p <parallelism> -c conf.yaml <args>`.
   Started Start(std::vector<std::string> args, int parallelism = 2) {
-    args.insert(args.begin(), {"run", "-d", "-p", std::to_string(parallelism),
-                               "-c", "conf.yaml"});
-    ProcessResult r = Weir(args);
-    Started s;
-    s.out = r.out;
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    s.id = After(r.out, "Job has been submitted with JobID ");
-    EXPECT_EQ(s.id.size(), 32u) << r.out;
-    const std::string port = After(r.out, "REST endpoint: http://127.0.0.1:");
-    s.port = port.empty() ? 0 : std::stoi(port);
-    if (!s.id.empty()) started_.push_back(s.id);
-    return s;
-  }
-
-  // Waits until the job's `weir run` has unregistered (it ended).
-  void WaitGone(const std::string& id) {
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    while (fs::exists(dir_.Sub("runtime/" + id + ".json"))) {
-      ASSERT_LT(Clock::now(), deadline) << "job " << id << " did not end";
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    args.insert(args.begin(), {"-p", std::to_string(parallelism)});
+    return StartDetached(std::move(args));
   }
 
   // The job's status as GET /jobs/:jobid reports it.
@@ -289,9 +203,6 @@ class WeirSavepointTest : public ::testing::Test {
     EXPECT_EQ(got, want);
   }
 
-  testutil::TestDir dir_;
-  std::vector<std::string> env_;
-  std::vector<std::string> started_;
   std::mt19937_64 rng_;
   int64_t records_ = 0;
 };
