@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <utility>
 
@@ -555,11 +554,7 @@ void CheckpointCoordinator::Commit(int64_t id) {
     then = p.savepoint_options.then;
     dir = p.savepoint_dir;
     if (savepoint) {
-      char sid[33];
-      std::snprintf(sid, sizeof(sid), "%016llx%016llx",
-                    static_cast<unsigned long long>(rng_()),
-                    static_cast<unsigned long long>(rng_()));
-      meta.savepoint_id = sid;
+      meta.savepoint_id = NewSavepointId();
       meta.savepoint_dir = dir;
     }
   }

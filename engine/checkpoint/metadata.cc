@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <random>
 #include <utility>
 
 #include "lib/coding.h"
@@ -384,6 +385,20 @@ std::array<uint8_t, 16> JobIdBytes(const JobId& id) {
 }
 
 }  // namespace
+
+std::string NewSavepointId() {
+  // One generator per thread, so that no lock is needed.
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seed{rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seed);
+  }();
+  const uint64_t high = rng();
+  const uint64_t low = rng();
+  char id[33];
+  std::snprintf(id, sizeof(id), "%016" PRIx64 "%016" PRIx64, high, low);
+  return id;
+}
 
 StoredFile ToStoredFile(const SnapshotFile& file, std::string path) {
   StoredFile out{file, std::move(path)};

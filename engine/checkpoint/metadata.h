@@ -149,6 +149,10 @@ struct CheckpointMetadata {
   bool operator==(const CheckpointMetadata&) const = default;
 };
 
+// A new savepoint id (CheckpointMetadata::savepoint_id): 32 random
+// lowercase hex digits. Thread-safe.
+std::string NewSavepointId();
+
 // Serializes `metadata` into `*out` (replacing its content).
 // InvalidArgument if a field cannot be stored: a file name that is not a
 // plain file name (IsPlainFileName), a path that IsValidStoredPath or

@@ -487,11 +487,7 @@ Status SharedFileStore::CommitSavepoint(CheckpointMetadata metadata,
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
-  if (metadata.savepoint_id.empty()) {
-    char id[33];
-    std::snprintf(id, sizeof(id), "%016" PRIx64 "%016" PRIx64, rng_(), rng_());
-    metadata.savepoint_id = id;
-  }
+  if (metadata.savepoint_id.empty()) metadata.savepoint_id = NewSavepointId();
   const std::string registration = metadata.savepoint_id;
   if (savepoints_.contains(registration)) {
     return Status::InvalidArgument("a savepoint named " + registration +

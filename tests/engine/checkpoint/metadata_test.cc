@@ -516,6 +516,22 @@ TEST(Metadata, DecodeRefusesNamesThatAreNotPlainFileNames) {
   }
 }
 
+// Both places that name a savepoint (the coordinator's commit and the
+// store's CommitSavepoint) take their id from here: one Encode accepts.
+TEST(Metadata, NewSavepointIdsAre32HexDigitsAndDiffer) {
+  const std::string a = NewSavepointId();
+  const std::string b = NewSavepointId();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+  EXPECT_NE(a, b);
+  CheckpointMetadata m;
+  m.kind = SnapshotKind::kSavepoint;
+  m.savepoint_id = a;
+  ASSERT_OK_AND_ASSIGN(CheckpointMetadata read,
+                       DecodeMetadata(EncodeOrDie(m), "/m"));
+  EXPECT_EQ(read.savepoint_id, a);
+}
+
 TEST(Metadata, DecodeRefusesAForgedSharedRootOrSavepointId) {
   CheckpointMetadata m;
   m.kind = SnapshotKind::kSavepoint;
