@@ -72,6 +72,7 @@ struct SnapshotFile {
   // ready-made DB needs (its MANIFEST, its default column family) has an
   // empty column_family: importing skips it.
   std::string db_name;
+  bool operator==(const SnapshotFile&) const = default;
 };
 
 // A task's state at one cut.

@@ -23,15 +23,7 @@ class PosixWritableFile final : public WritableFile {
   }
 
   Status Append(std::string_view data) override {
-    while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus("write", path_, errno);
-      }
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::OK();
+    return WriteAll(fd_, data, path_);
   }
   Status Sync() override {
     if (::fsync(fd_) != 0) return ErrnoStatus("fsync", path_, errno);

@@ -33,6 +33,13 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
 
 namespace {
 
+std::string ParentDir(const std::string& path) {
+  std::string parent = std::filesystem::path(path).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
+}  // namespace
+
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
@@ -44,13 +51,6 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
   }
   return Status::OK();
 }
-
-std::string ParentDir(const std::string& path) {
-  std::string parent = std::filesystem::path(path).parent_path().string();
-  return parent.empty() ? "." : parent;
-}
-
-}  // namespace
 
 Status SyncDir(const std::string& path) {
   return Env::Default()->SyncDir(path);

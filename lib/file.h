@@ -75,6 +75,10 @@ std::string QuoteForMessage(std::string_view s);
 // otherwise. `what` is the failing call ("open", "fsync directory").
 Status ErrnoStatus(std::string_view what, const std::string& path, int err);
 
+// Writes all of `data` to `fd` at its offset, retrying short writes and
+// EINTR. `path` names the file in errors (ErrnoStatus "write").
+Status WriteAll(int fd, std::string_view data, const std::string& path);
+
 // Creates `path` and missing parents (mkdir -p). OK if it already is a
 // directory; InvalidArgument if it, or a parent, is something else.
 Status CreateDirs(const std::string& path);

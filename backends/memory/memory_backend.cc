@@ -3,12 +3,11 @@
 
 #include <atomic>
 #include <cassert>
-#include <map>
 #include <set>
-#include <unordered_map>
 
 #include "backends/common/backend_options.h"
 #include "backends/common/key_group_streams.h"
+#include "backends/common/operator_table.h"
 #include "backends/common/state_registry.h"
 #include "backends/memory/memory_key.h"
 #include "backends/memory/memory_states.h"
@@ -44,7 +43,6 @@ class MemOperatorList final : public RawOperatorListState {
     return Status::OK();
   }
   OperatorStateMode mode() const { return mode_; }
-  const std::vector<std::string>& values() const { return values_; }
 
  private:
   OperatorStateMode mode_;
@@ -66,11 +64,9 @@ struct MemTimers {
   internal::TimerHeads heads;
 };
 
-struct MemOperator {
-  std::map<std::string, std::unique_ptr<MemState>, std::less<>> states;
-  std::unordered_map<uint32_t, std::string> name_by_id;
+// An operator's states, and its timers per time domain (null until used).
+struct MemOperator : internal::OperatorRecord<MemState, MemOperatorList> {
   std::unique_ptr<MemTimers> timers[2];
-  std::map<std::string, std::unique_ptr<MemOperatorList>, std::less<>> lists;
 };
 
 std::string TimerTail(std::string_view key, std::string_view ns) {
@@ -115,18 +111,10 @@ class MemoryBackend final : public KeyedStateBackend {
   Result<RawOperatorListState*> GetOperatorListState(
       const OperatorId& op, std::string_view name,
       OperatorStateMode mode) override {
-    auto& lists = ops_[op].lists;
-    auto it = lists.find(name);
-    if (it == lists.end()) {
-      it = lists
-               .emplace(std::string(name),
-                        std::make_unique<MemOperatorList>(mode))
-               .first;
-    } else if (it->second->mode() != mode) {
-      return internal::OperatorListModeMismatch(op, name, it->second->mode(),
-                                                mode);
-    }
-    return static_cast<RawOperatorListState*>(it->second.get());
+    return ops_.OpenList(op, name, mode,
+                         [&]() -> Result<std::unique_ptr<MemOperatorList>> {
+                           return std::make_unique<MemOperatorList>(mode);
+                         });
   }
 
   Status RegisterTimer(const OperatorId& op, TimeDomain domain,
@@ -179,20 +167,10 @@ class MemoryBackend final : public KeyedStateBackend {
     return std::optional<Timer>(std::move(timer));
   }
 
-  std::vector<OperatorId> Operators() const override {
-    std::vector<OperatorId> out;
-    for (const auto& [op, _] : ops_) out.push_back(op);
-    return out;
-  }
+  std::vector<OperatorId> Operators() const override { return ops_.Ids(); }
 
   std::vector<RawStateDescriptor> States(const OperatorId& op) const override {
-    std::vector<RawStateDescriptor> out;
-    auto it = ops_.find(op);
-    if (it == ops_.end()) return out;
-    for (const auto& [_, state] : it->second.states) {
-      out.push_back(state->descriptor());
-    }
-    return out;
+    return ops_.Descriptors(op);
   }
 
   Status ForEachEntry(const OperatorId& op, int key_group,
@@ -200,15 +178,15 @@ class MemoryBackend final : public KeyedStateBackend {
     if (!options_.key_group_range.Contains(key_group)) {
       return key_.OutOfRange(key_group);
     }
-    auto it = ops_.find(op);
-    if (it == ops_.end()) return Status::OK();
+    const MemOperator* mem_op = ops_.Find(op);
+    if (mem_op == nullptr) return Status::OK();
     const int slot = key_group - options_.key_group_range.start;
-    for (const auto& [_, state] : it->second.states) {
+    for (const auto& [_, state] : mem_op->states) {
       Status s = state->ForEachEntry(slot, visitor);
       if (!s.ok()) return s;
     }
     for (int domain = 0; domain < 2; ++domain) {
-      const MemTimers* t = it->second.timers[domain].get();
+      const MemTimers* t = mem_op->timers[domain].get();
       if (t == nullptr) continue;
       StateEntry entry;
       entry.kind = StateEntry::Kind::kTimer;
@@ -229,15 +207,9 @@ class MemoryBackend final : public KeyedStateBackend {
       const OperatorId& op, std::string_view state_name,
       const std::function<Status(std::string_view, std::string_view)>& visitor)
       override {
-    auto it = ops_.find(op);
-    if (it != ops_.end()) {
-      auto state = it->second.states.find(state_name);
-      if (state != it->second.states.end()) {
-        return state->second->ForEachKey(visitor);
-      }
-    }
-    return Status::NotFound(internal::DescribeState(op, state_name) +
-                            " is not registered");
+    Result<MemState*> state = ops_.FindState(op, state_name);
+    if (!state.ok()) return state.status();
+    return (*state)->ForEachKey(visitor);
   }
 
   Status ImportEntry(const OperatorId& op, const StateEntry& entry) override {
@@ -264,13 +236,7 @@ class MemoryBackend final : public KeyedStateBackend {
 
   Result<std::vector<OperatorStateEntry>> OperatorStates(
       const OperatorId& op) override {
-    std::vector<OperatorStateEntry> out;
-    auto it = ops_.find(op);
-    if (it == ops_.end()) return out;
-    for (const auto& [name, list] : it->second.lists) {
-      out.push_back({name, list->mode(), list->values()});
-    }
-    return out;
+    return ops_.ListStates(op);
   }
 
   Status Flush() override { return Status::OK(); }
@@ -291,29 +257,13 @@ class MemoryBackend final : public KeyedStateBackend {
                                 StateFamily family) {
     Status s = internal::ValidateDescriptor(op, d, family);
     if (!s.ok()) return s;
-    MemOperator& mem_op = ops_[op];
-    auto it = mem_op.states.find(d.name);
-    if (it != mem_op.states.end()) {
-      RawStateDescriptor merged;
-      bool changed = false;
-      s = internal::CheckCompatible(op, it->second->descriptor(), d, &merged,
-                                    &changed);
-      if (!s.ok()) return s;
-      if (changed) it->second->set_descriptor(merged);
-      return it->second.get();
-    }
-    const uint32_t id = internal::StateIdForName(d.name);
-    auto clash = mem_op.name_by_id.find(id);
-    s = internal::CheckStateIdFree(
-        op, d.name,
-        clash != mem_op.name_by_id.end() ? &clash->second : nullptr);
-    if (!s.ok()) return s;
-    mem_op.name_by_id.emplace(id, d.name);
-    auto state = internal::NewMemState(d, options_.key_group_range.size(),
+    // Nothing to persist: the states are the snapshot's only record.
+    return ops_[op].OpenState(
+        op, d, [](const RawStateDescriptor&) { return Status::OK(); },
+        [&](const RawStateDescriptor& desc) {
+          return internal::NewMemState(desc, options_.key_group_range.size(),
                                        &key_, options_.clock.get());
-    MemState* raw = state.get();
-    mem_op.states.emplace(d.name, std::move(state));
-    return raw;
+        });
   }
 
   MemTimers& Timers(const OperatorId& op, TimeDomain domain) {
@@ -328,14 +278,14 @@ class MemoryBackend final : public KeyedStateBackend {
   // Timers(), creates nothing: queries must not make an operator appear in
   // Operators().
   MemTimers* FindTimers(const OperatorId& op, TimeDomain domain) {
-    auto it = ops_.find(op);
-    if (it == ops_.end()) return nullptr;
-    return it->second.timers[static_cast<int>(domain)].get();
+    MemOperator* mem_op = ops_.Find(op);
+    if (mem_op == nullptr) return nullptr;
+    return mem_op->timers[static_cast<int>(domain)].get();
   }
 
   StateBackendOptions options_;
   MemKey key_;
-  std::map<OperatorId, MemOperator> ops_;
+  internal::OperatorTable<MemOperator> ops_;
   std::shared_ptr<std::atomic<int>> pending_ =
       std::make_shared<std::atomic<int>>(0);
 };

@@ -106,7 +106,7 @@ Status RocksDBBackend::Open() {
   rocksdb::Status rs = rocksdb::DB::Open(rocksdb::DBOptions(db_options_), path,
                                          descriptors, &handles, &db);
   if (!rs.ok()) {
-    ops_.clear();
+    ops_.Clear();
     return FromRocks(rs, "open RocksDB in " + path);
   }
   db_.reset(db);
@@ -161,21 +161,14 @@ Result<RawMapState*> RocksDBBackend::GetMapState(const OperatorId& op,
 
 Result<RawOperatorListState*> RocksDBBackend::GetOperatorListState(
     const OperatorId& op, std::string_view name, OperatorStateMode mode) {
-  RocksOperator& rop = ops_[op];
-  auto it = rop.lists.find(name);
-  if (it != rop.lists.end()) {
-    if (it->second->mode() != mode) {
-      return OperatorListModeMismatch(op, name, it->second->mode(), mode);
-    }
-    return static_cast<RawOperatorListState*>(it->second.get());
-  }
-  auto list = std::make_unique<RocksOperatorList>(
-      &ctx_, default_cf_, RecordKey(kOperatorListTag, op, name), mode);
-  Status s = list->Update({});
-  if (!s.ok()) return s;
-  RawOperatorListState* raw = list.get();
-  rop.lists.emplace(std::string(name), std::move(list));
-  return raw;
+  return ops_.OpenList(
+      op, name, mode, [&]() -> Result<std::unique_ptr<RocksOperatorList>> {
+        auto list = std::make_unique<RocksOperatorList>(
+            &ctx_, default_cf_, RecordKey(kOperatorListTag, op, name), mode);
+        Status s = list->Update({});
+        if (!s.ok()) return s;
+        return list;
+      });
 }
 
 Status RocksDBBackend::RegisterTimer(const OperatorId& op, TimeDomain domain,
@@ -257,21 +250,11 @@ Result<std::optional<Timer>> RocksDBBackend::PopTimer(const OperatorId& op,
   return std::optional<Timer>(std::move(timer));
 }
 
-std::vector<OperatorId> RocksDBBackend::Operators() const {
-  std::vector<OperatorId> out;
-  for (const auto& [op, _] : ops_) out.push_back(op);
-  return out;
-}
+std::vector<OperatorId> RocksDBBackend::Operators() const { return ops_.Ids(); }
 
 std::vector<RawStateDescriptor> RocksDBBackend::States(
     const OperatorId& op) const {
-  std::vector<RawStateDescriptor> out;
-  auto it = ops_.find(op);
-  if (it == ops_.end()) return out;
-  for (const auto& [_, state] : it->second.states) {
-    out.push_back(state->descriptor());
-  }
-  return out;
+  return ops_.Descriptors(op);
 }
 
 Status RocksDBBackend::ForEachEntry(const OperatorId& op, int key_group,
@@ -279,9 +262,9 @@ Status RocksDBBackend::ForEachEntry(const OperatorId& op, int key_group,
   if (!options_.key_group_range.Contains(key_group)) {
     return ctx_.key.OutOfRange(key_group);
   }
-  auto op_it = ops_.find(op);
-  if (op_it == ops_.end() || op_it->second.cf == nullptr) return Status::OK();
-  RocksOperator& rop = op_it->second;
+  const RocksOperator* found = ops_.Find(op);
+  if (found == nullptr || found->cf == nullptr) return Status::OK();
+  const RocksOperator& rop = *found;
   std::string prefix;
   PutFixed16BE(&prefix, static_cast<uint16_t>(key_group));
   PrefixIterator it(db_.get(), ctx_.read_options, rop.cf, prefix);
@@ -324,16 +307,10 @@ Status RocksDBBackend::ForEachEntry(const OperatorId& op, int key_group,
 Status RocksDBBackend::ForEachKey(
     const OperatorId& op, std::string_view state_name,
     const std::function<Status(std::string_view, std::string_view)>& visitor) {
-  auto op_it = ops_.find(op);
-  RocksState* state = nullptr;
-  if (op_it != ops_.end()) {
-    auto it = op_it->second.states.find(state_name);
-    if (it != op_it->second.states.end()) state = it->second.get();
-  }
-  if (state == nullptr) {
-    return Status::NotFound(internal::DescribeState(op, state_name) +
-                            " is not registered");
-  }
+  Result<RocksState*> found = ops_.FindState(op, state_name);
+  if (!found.ok()) return found.status();
+  RocksState* state = *found;
+  rocksdb::ColumnFamilyHandle* cf = ops_.Find(op)->cf;
   const int64_t now = options_.clock->NowMillis();
   std::string last_key, last_ns;
   bool have_last = false;
@@ -341,7 +318,7 @@ Status RocksDBBackend::ForEachKey(
        kg <= options_.key_group_range.end; ++kg) {
     std::string prefix;
     internal::AppendStateKeyPrefix(&prefix, kg, state->id());
-    PrefixIterator it(db_.get(), ctx_.read_options, op_it->second.cf, prefix);
+    PrefixIterator it(db_.get(), ctx_.read_options, cf, prefix);
     for (; it.Valid(); it.Next()) {
       std::string_view key, ns;
       bool live = false;
@@ -385,16 +362,7 @@ Status RocksDBBackend::ImportEntry(const OperatorId& op,
 
 Result<std::vector<KeyedStateBackend::OperatorStateEntry>>
 RocksDBBackend::OperatorStates(const OperatorId& op) {
-  std::vector<OperatorStateEntry> out;
-  auto it = ops_.find(op);
-  if (it == ops_.end()) return out;
-  for (const auto& [name, list] : it->second.lists) {
-    OperatorStateEntry entry{name, list->mode(), {}};
-    Status s = list->Get(&entry.values);
-    if (!s.ok()) return s;
-    out.push_back(std::move(entry));
-  }
-  return out;
+  return ops_.ListStates(op);
 }
 
 Status RocksDBBackend::Flush() {
@@ -451,38 +419,15 @@ Result<RocksState*> RocksDBBackend::GetOrCreate(const OperatorId& op,
   if (!s.ok()) return s;
   Result<RocksOperator*> rop = EnsureOperator(op);
   if (!rop.ok()) return rop.status();
-  auto it = (*rop)->states.find(d.name);
-  if (it != (*rop)->states.end()) {
-    RawStateDescriptor merged;
-    bool changed = false;
-    s = internal::CheckCompatible(op, it->second->descriptor(), d, &merged,
-                                  &changed);
-    if (!s.ok()) return s;
-    if (changed) {
-      s = PersistDescriptor(op, **rop, merged);
-      if (!s.ok()) return s;
-      it->second->set_descriptor(merged);
-    }
-    return it->second.get();
-  }
-  auto clash = (*rop)->by_id.find(internal::StateIdForName(d.name));
-  s = internal::CheckStateIdFree(op, d.name,
-                                 clash != (*rop)->by_id.end()
-                                     ? &clash->second->descriptor().name
-                                     : nullptr);
-  if (!s.ok()) return s;
-  s = PersistDescriptor(op, **rop, d);
-  if (!s.ok()) return s;
-  return AddState(**rop, d);
-}
-
-RocksState* RocksDBBackend::AddState(RocksOperator& rop,
-                                     const RawStateDescriptor& d) {
-  auto state = internal::NewRocksState(&ctx_, rop.cf, d);
-  RocksState* raw = state.get();
-  rop.by_id[raw->id()] = raw;
-  rop.states.emplace(d.name, std::move(state));
-  return raw;
+  RocksOperator& r = **rop;
+  return r.OpenState(
+      op, d,
+      [&](const RawStateDescriptor& desc) {
+        return PersistDescriptor(op, r, desc);
+      },
+      [&](const RawStateDescriptor& desc) {
+        return internal::NewRocksState(&ctx_, r.cf, desc);
+      });
 }
 
 Status RocksDBBackend::PersistDescriptor(const OperatorId& op,
@@ -535,7 +480,7 @@ Status RocksDBBackend::LoadRecords() {
       }
       rop.ttl->Set(internal::StateIdForName(d.name),
                    {internal::FamilyOf(d.type), d.ttl});
-      AddState(rop, d);
+      rop.AddState(internal::NewRocksState(&ctx_, rop.cf, d));
     }
     Status s = it.status("read records of " + dir_);
     if (!s.ok()) return s;
@@ -559,11 +504,10 @@ Result<internal::TimerHeads*> RocksDBBackend::Heads(const OperatorId& op,
     if (!ensured.ok()) return ensured.status();
     rop = *ensured;
   } else {
-    auto it = ops_.find(op);
-    if (it == ops_.end() || it->second.cf == nullptr) {
+    rop = ops_.Find(op);
+    if (rop == nullptr || rop->cf == nullptr) {
       return static_cast<internal::TimerHeads*>(nullptr);
     }
-    rop = &it->second;
   }
   auto& heads = rop->heads[static_cast<int>(domain)];
   if (!heads) {

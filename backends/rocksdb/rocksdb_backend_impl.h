@@ -15,13 +15,11 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -30,6 +28,7 @@
 #include <weir/options.h>
 
 #include "backends/backend.h"
+#include "backends/common/operator_table.h"
 #include "backends/rocksdb/rocksdb_ingest.h"
 #include "backends/rocksdb/rocksdb_read_mode.h"
 #include "backends/rocksdb/rocksdb_snapshot.h"
@@ -88,13 +87,13 @@ class RocksOperatorList final : public RawOperatorListState {
   OperatorStateMode mode_;
 };
 
-struct RocksOperator {
+// An operator's states, and its column family (null until it has keyed
+// state or timers), the TTLs its compaction filter reads, and its timer
+// index per time domain (built on first use).
+struct RocksOperator : OperatorRecord<RocksState, RocksOperatorList> {
   rocksdb::ColumnFamilyHandle* cf = nullptr;
   std::shared_ptr<TtlTable> ttl = std::make_shared<TtlTable>();
-  std::map<std::string, std::unique_ptr<RocksState>, std::less<>> states;
-  std::unordered_map<uint32_t, RocksState*> by_id;
   std::unique_ptr<TimerHeads> heads[2];
-  std::map<std::string, std::unique_ptr<RocksOperatorList>, std::less<>> lists;
 };
 
 constexpr size_t kStatePrefixSize = 6;  // key group + state id
@@ -244,8 +243,6 @@ class RocksDBBackend final : public KeyedStateBackend {
                                   const RawStateDescriptor& d,
                                   StateFamily family);
 
-  RocksState* AddState(RocksOperator& rop, const RawStateDescriptor& d);
-
   Status PersistDescriptor(const OperatorId& op, RocksOperator& rop,
                            const RawStateDescriptor& d);
 
@@ -275,7 +272,7 @@ class RocksDBBackend final : public KeyedStateBackend {
   RocksContext ctx_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
-  std::map<OperatorId, RocksOperator> ops_;
+  OperatorTable<RocksOperator> ops_;
   std::shared_ptr<internal::RocksSnapshotHub> hub_;
 };
 

@@ -62,7 +62,7 @@ Status RocksDBBackend::ImportSnapshot(const BackendSnapshot& snap,
     Status s = internal::ImportColumnFamilyFiles(
         db_.get(), OperatorCfOptions(rop), staging, cf, wanted, &rop.cf);
     if (!s.ok()) {
-      ops_.erase(*op);
+      ops_.Erase(*op);
       return s;
     }
     if (clip) {

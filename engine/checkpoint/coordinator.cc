@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <utility>
 
@@ -443,12 +442,12 @@ Result<UploadResult> CheckpointCoordinator::CopyIntoSavepoint(
                              /*verify_linked=*/false, &linked);
     if (!s.ok()) return s;
     StoredFile stored = ToStoredFile(f, sub + "/" + f.name);
-    stored.verified_inode = 0;
-    stored.verified_mtime_ns = 0;
+    stored.file.verified_inode = 0;
+    stored.file.verified_mtime_ns = 0;
     if (std::optional<FileStamp> stamp = StampFile(dir + "/" + f.name);
         stamp && stamp->size == f.size) {
-      stored.verified_inode = stamp->inode;
-      stored.verified_mtime_ns = stamp->mtime_ns;
+      stored.file.verified_inode = stamp->inode;
+      stored.file.verified_mtime_ns = stamp->mtime_ns;
     }
     out.files.push_back(std::move(stored));
     out.bytes_uploaded += f.size;
@@ -516,7 +515,7 @@ void CheckpointCoordinator::CompleteTaskSnapshot(
   p.stats.bytes_uploaded += upload.bytes_uploaded;
   p.stats.bytes_referenced += upload.bytes_referenced;
   p.stats.files += static_cast<int>(upload.files.size());
-  for (const StoredFile& f : upload.files) p.stats.state_size += f.size;
+  for (const StoredFile& f : upload.files) p.stats.state_size += f.file.size;
   p.tasks[static_cast<size_t>(task)] = MakeTaskSnapshot(
       t.vertex, t.subtask, t.operator_ids, *snap, std::move(upload.files));
   p.tasks[static_cast<size_t>(task)].operator_states = std::move(op_states);
@@ -555,11 +554,7 @@ void CheckpointCoordinator::Commit(int64_t id) {
     then = p.savepoint_options.then;
     dir = p.savepoint_dir;
     if (savepoint) {
-      char sid[33];
-      std::snprintf(sid, sizeof(sid), "%016llx%016llx",
-                    static_cast<unsigned long long>(rng_()),
-                    static_cast<unsigned long long>(rng_()));
-      meta.savepoint_id = sid;
+      meta.savepoint_id = NewSavepointId();
       meta.savepoint_dir = dir;
     }
   }

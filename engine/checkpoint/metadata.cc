@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <random>
 #include <utility>
 
 #include "lib/coding.h"
@@ -37,14 +38,15 @@ std::string Hex64(uint64_t v) {
 // name and path of a file record names something on disk at restore:
 // `name` and `db_name` are files the restore creates, `column_family` a
 // directory of its staging area, `path` the stored file.
-std::string InvalidFileNames(const StoredFile& f) {
+std::string InvalidFileNames(const StoredFile& stored) {
+  const SnapshotFile& f = stored.file;
   auto not_plain = [](const char* field, const std::string& value) {
     return std::string("its ") + field + " " + QuoteForMessage(value) +
            " is not a plain file name";
   };
   if (!IsPlainFileName(f.name)) return not_plain("name", f.name);
-  if (!IsValidStoredPath(f.path)) {
-    return "its path " + QuoteForMessage(f.path) +
+  if (!IsValidStoredPath(stored.path)) {
+    return "its path " + QuoteForMessage(stored.path) +
            " is not a relative path inside the snapshot's storage";
   }
   // These may be empty.
@@ -102,14 +104,15 @@ void PutRecord(std::string* dst, const std::string& record) {
   PutLengthPrefixed(dst, record);
 }
 
-Status EncodeFile(const StoredFile& f, std::string* out) {
-  const std::string invalid = InvalidFileNames(f);
+Status EncodeFile(const StoredFile& stored, std::string* out) {
+  const SnapshotFile& f = stored.file;
+  const std::string invalid = InvalidFileNames(stored);
   if (!invalid.empty()) {
     return Status::InvalidArgument("file " + QuoteForMessage(f.name) + ": " +
                                    invalid);
   }
   PutLengthPrefixed(out, f.name);
-  PutLengthPrefixed(out, f.path);
+  PutLengthPrefixed(out, stored.path);
   PutFixed64(out, f.size);
   PutFixed64(out, f.checksum);
   PutLengthPrefixed(out, f.column_family);
@@ -247,8 +250,9 @@ class Reader {
 // the known fields was appended by a newer writer and is skipped.
 
 // On failure *why says what is wrong when it is more than malformed bytes.
-bool DecodeFile(Reader r, StoredFile* f, std::string* why) {
-  if (!r.String(&f->name) || !r.String(&f->path) || !r.Fixed64(&f->size) ||
+bool DecodeFile(Reader r, StoredFile* stored, std::string* why) {
+  SnapshotFile* f = &stored->file;
+  if (!r.String(&f->name) || !r.String(&stored->path) || !r.Fixed64(&f->size) ||
       !r.Fixed64(&f->checksum) || !r.String(&f->column_family) ||
       !r.NonNegative(&f->level) || !r.String(&f->smallest_key) ||
       !r.String(&f->largest_key) || !r.Varint64(&f->smallest_seqno) ||
@@ -262,7 +266,7 @@ bool DecodeFile(Reader r, StoredFile* f, std::string* why) {
     f->verified_mtime_ns = static_cast<int64_t>(mtime);
   }
   if (!r.empty() && !r.String(&f->db_name)) return false;
-  *why = InvalidFileNames(*f);
+  *why = InvalidFileNames(*stored);
   return why->empty();
 }
 
@@ -382,23 +386,23 @@ std::array<uint8_t, 16> JobIdBytes(const JobId& id) {
 
 }  // namespace
 
+std::string NewSavepointId() {
+  // One generator per thread, so that no lock is needed.
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seed{rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seed);
+  }();
+  const uint64_t high = rng();
+  const uint64_t low = rng();
+  char id[33];
+  std::snprintf(id, sizeof(id), "%016" PRIx64 "%016" PRIx64, high, low);
+  return id;
+}
+
 StoredFile ToStoredFile(const SnapshotFile& file, std::string path) {
-  StoredFile out;
-  out.name = file.name;
-  out.path = std::move(path);
-  out.size = file.size;
-  out.checksum = file.checksum;
-  out.column_family = file.column_family;
-  out.level = file.level;
-  out.smallest_key = file.smallest_key;
-  out.largest_key = file.largest_key;
-  out.smallest_seqno = file.smallest_seqno;
-  out.largest_seqno = file.largest_seqno;
-  out.operator_id = file.operator_id;
-  out.key_group = file.key_group;
-  out.verified_inode = file.verified_inode;
-  out.verified_mtime_ns = file.verified_mtime_ns;
-  out.db_name = file.db_name;
+  StoredFile out{file, std::move(path)};
+  out.file.local_path.clear();
   return out;
 }
 
@@ -428,23 +432,8 @@ BackendSnapshot ToBackendSnapshot(const CheckpointMetadata& metadata,
   out.key_group_range = task.key_group_range;
   out.sequence_number = task.sequence_number;
   for (const StoredFile& f : task.files) {
-    SnapshotFile file;
-    file.name = f.name;
-    file.local_path = ResolveStoredPath(metadata, metadata_dir, f);
-    file.size = f.size;
-    file.checksum = f.checksum;
-    file.column_family = f.column_family;
-    file.level = f.level;
-    file.smallest_key = f.smallest_key;
-    file.largest_key = f.largest_key;
-    file.smallest_seqno = f.smallest_seqno;
-    file.largest_seqno = f.largest_seqno;
-    file.operator_id = f.operator_id;
-    file.key_group = f.key_group;
-    file.verified_inode = f.verified_inode;
-    file.verified_mtime_ns = f.verified_mtime_ns;
-    file.db_name = f.db_name;
-    out.files.push_back(std::move(file));
+    out.files.push_back(f.file);
+    out.files.back().local_path = ResolveStoredPath(metadata, metadata_dir, f);
   }
   out.ready_db_files = task.ready_db_files;
   return out;

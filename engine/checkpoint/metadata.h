@@ -71,40 +71,16 @@ struct OperatorMetadata {
   bool operator==(const OperatorMetadata&) const = default;
 };
 
-// One file of a task's snapshot as stored: every field of SnapshotFile but
-// `local_path`, which is replaced by `path`.
+// One file of a task's snapshot as stored: the backend's description of
+// the file, and where the storage keeps it.
 struct StoredFile {
-  // The file's name in the snapshot (what a restore names it locally).
-  std::string name;
+  // Every field of the backend's SnapshotFile but `local_path`, which is
+  // always empty here: `path` takes its place. verified_inode and
+  // verified_mtime_ns stamp the stored file (the one at `path`).
+  SnapshotFile file;
   // Relative to the storage root (see ResolveStoredPath): "shared/<unique
   // name>" or "chk-7/<name>". Never absolute, never with a ".." component.
   std::string path;
-  uint64_t size = 0;      // bytes
-  uint64_t checksum = 0;  // XXH3-64 of the contents
-
-  // SnapshotFormat::kRocksDBSst: the column family and what importing the
-  // file needs.
-  std::string column_family;
-  int level = 0;
-  std::string smallest_key;
-  std::string largest_key;
-  uint64_t smallest_seqno = 0;
-  uint64_t largest_seqno = 0;
-
-  // SnapshotFormat::kKeyGroupStreams: operator (hex id) and key group, -1
-  // for operator state.
-  std::string operator_id;
-  int key_group = -1;
-
-  // Appended after format version 1's first fields: the stored file's
-  // inode number and mtime (ns) when its checksum was computed from it, so
-  // that a restore on the same file system can skip re-hashing it; 0 when
-  // unknown (an older file, or not recorded).
-  uint64_t verified_inode = 0;
-  int64_t verified_mtime_ns = 0;
-  // Appended next: the file's name in the task's ready-made RocksDB
-  // (SnapshotFile::db_name); empty if none.
-  std::string db_name;
 
   bool operator==(const StoredFile&) const = default;
 };
@@ -172,6 +148,10 @@ struct CheckpointMetadata {
 
   bool operator==(const CheckpointMetadata&) const = default;
 };
+
+// A new savepoint id (CheckpointMetadata::savepoint_id): 32 random
+// lowercase hex digits. Thread-safe.
+std::string NewSavepointId();
 
 // Serializes `metadata` into `*out` (replacing its content).
 // InvalidArgument if a field cannot be stored: a file name that is not a

@@ -17,8 +17,8 @@ std::set<OperatorId> OperatorsWithState(const TaskSnapshotMetadata& task) {
   std::set<OperatorId> ops;
   for (const StoredFile& f : task.files) {
     const std::string& hex = task.format == SnapshotFormat::kRocksDBSst
-                                 ? f.column_family
-                                 : f.operator_id;
+                                 ? f.file.column_family
+                                 : f.file.operator_id;
     Result<OperatorId> id = OperatorId::FromHex(hex);
     if (id.ok()) ops.insert(*id);
   }

@@ -47,11 +47,11 @@ std::optional<std::string> SharedName(std::string_view path) {
 
 // `f` with the stamp of the stored file its checksum was computed from.
 StoredFile Stamped(StoredFile f, const FileStamp& stamp) {
-  f.verified_inode = stamp.inode;
-  f.verified_mtime_ns = stamp.mtime_ns;
-  if (stamp.inode == 0 || stamp.size != f.size) {
-    f.verified_inode = 0;
-    f.verified_mtime_ns = 0;
+  f.file.verified_inode = stamp.inode;
+  f.file.verified_mtime_ns = stamp.mtime_ns;
+  if (stamp.inode == 0 || stamp.size != f.file.size) {
+    f.file.verified_inode = 0;
+    f.file.verified_mtime_ns = 0;
   }
   return f;
 }
@@ -164,17 +164,18 @@ void SharedFileStore::AddReferences(const CheckpointMetadata& metadata,
       std::optional<std::string> name = SharedName(f.path);
       if (!name) continue;
       SharedFile& entry = files_[*name];
-      entry.size = f.size;
-      entry.checksum = f.checksum;
-      if (entry.stamp.inode == 0 && f.verified_inode != 0) {
-        entry.stamp = {f.verified_inode, f.size, f.verified_mtime_ns};
+      entry.size = f.file.size;
+      entry.checksum = f.file.checksum;
+      if (entry.stamp.inode == 0 && f.file.verified_inode != 0) {
+        entry.stamp = {f.file.verified_inode, f.file.size,
+                       f.file.verified_mtime_ns};
       }
       if (savepoint) {
         entry.savepoints.insert(*savepoint);
       } else {
         entry.checkpoints.insert(checkpoint);
       }
-      by_identity_.emplace(Identity(f.size, f.checksum), *name);
+      by_identity_.emplace(Identity(f.file.size, f.file.checksum), *name);
       held.insert(*name);
     }
   }
@@ -432,8 +433,8 @@ Status SharedFileStore::CommitCheckpoint(const CheckpointMetadata& metadata) {
                                        own_prefix);
       }
       auto it = files_.find(*name);
-      if (it == files_.end() || it->second.size != f.size ||
-          it->second.checksum != f.checksum) {
+      if (it == files_.end() || it->second.size != f.file.size ||
+          it->second.checksum != f.file.checksum) {
         return Status::InvalidArgument(what + " names " + f.path + ", which " +
                                        root_ +
                                        " does not hold with that size and "
@@ -486,11 +487,7 @@ Status SharedFileStore::CommitSavepoint(CheckpointMetadata metadata,
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
-  if (metadata.savepoint_id.empty()) {
-    char id[33];
-    std::snprintf(id, sizeof(id), "%016" PRIx64 "%016" PRIx64, rng_(), rng_());
-    metadata.savepoint_id = id;
-  }
+  if (metadata.savepoint_id.empty()) metadata.savepoint_id = NewSavepointId();
   const std::string registration = metadata.savepoint_id;
   if (savepoints_.contains(registration)) {
     return Status::InvalidArgument("a savepoint named " + registration +
@@ -503,8 +500,8 @@ Status SharedFileStore::CommitSavepoint(CheckpointMetadata metadata,
       if (!name) continue;
       uses_shared = true;
       auto it = files_.find(*name);
-      if (it == files_.end() || it->second.size != f.size ||
-          it->second.checksum != f.checksum) {
+      if (it == files_.end() || it->second.size != f.file.size ||
+          it->second.checksum != f.file.checksum) {
         return Status::InvalidArgument(
             "savepoint " + savepoint_dir + " names " + f.path + ", which " +
             root_ + " does not hold with that size and checksum");

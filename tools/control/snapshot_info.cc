@@ -83,8 +83,7 @@ std::string ChainLabel(const TaskSharedStateInfo& task) {
 }
 
 // The operator a file holds the state of, as a hex id; empty for none.
-std::string FileOperatorHex(SnapshotFormat format,
-                            const engine::StoredFile& file) {
+std::string FileOperatorHex(SnapshotFormat format, const SnapshotFile& file) {
   if (format == SnapshotFormat::kKeyGroupStreams) return file.operator_id;
   if (file.column_family == "default") return "";
   return file.column_family;
@@ -210,7 +209,8 @@ SnapshotInfo BuildSnapshotInfo(const engine::CheckpointMetadata& metadata,
                                       : !op.uid.empty() ? op.uid
                                                         : id.ToHex());
     }
-    for (const engine::StoredFile& file : task.files) {
+    for (const engine::StoredFile& stored : task.files) {
+      const SnapshotFile& file = stored.file;
       info.state_size += file.size;
       ++info.files;
       std::string owner;
@@ -232,7 +232,7 @@ SnapshotInfo BuildSnapshotInfo(const engine::CheckpointMetadata& metadata,
                 std::to_string(task.subtask_index);
       }
       ReferencedFile ref;
-      ref.path = engine::ResolveStoredPath(metadata, metadata_dir, file);
+      ref.path = engine::ResolveStoredPath(metadata, metadata_dir, stored);
       ref.name = file.name;
       ref.size = file.size;
       ref.checksum = file.checksum;

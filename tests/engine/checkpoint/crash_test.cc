@@ -87,7 +87,7 @@ class CrashTest : public ::testing::TestWithParam<JobOptions::Backend> {
           const std::string path = ResolveStoredPath(*m, e.path().string(), f);
           EXPECT_TRUE(fs::exists(path)) << path;
           if (fs::exists(path)) {
-            EXPECT_EQ(fs::file_size(path), f.size) << path;
+            EXPECT_EQ(fs::file_size(path), f.file.size) << path;
           }
         }
       }

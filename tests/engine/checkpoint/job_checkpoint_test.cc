@@ -434,8 +434,8 @@ TEST_P(JobCheckpointTest, MetadataNamesExactlyTheFilesOnDisk) {
         ASSERT_TRUE(in.good()) << path;
         std::string bytes((std::istreambuf_iterator<char>(in)),
                           std::istreambuf_iterator<char>());
-        EXPECT_EQ(bytes.size(), f.size) << path;
-        EXPECT_EQ(Hash64(bytes), f.checksum) << path;
+        EXPECT_EQ(bytes.size(), f.file.size) << path;
+        EXPECT_EQ(Hash64(bytes), f.file.checksum) << path;
         if (f.path.starts_with("shared/")) named.insert(f.path.substr(7));
       }
     }
@@ -645,7 +645,7 @@ TEST_P(JobCheckpointTest, RestoreChecksTheJobAndTheFiles) {
   std::string victim;
   for (const auto& t : m.tasks) {
     for (const auto& f : t.files) {
-      if (f.size > 16 && victim.empty()) {
+      if (f.file.size > 16 && victim.empty()) {
         victim = fs::path(stats.path).parent_path().string() + "/" + f.path;
       }
     }

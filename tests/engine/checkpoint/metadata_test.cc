@@ -32,23 +32,23 @@ constexpr size_t kFooter = 16;
 
 StoredFile MakeFile(int seed, std::string path) {
   StoredFile f;
-  f.name = "0000" + std::to_string(10 + seed) + ".sst";
+  f.file.name = "0000" + std::to_string(10 + seed) + ".sst";
   f.path = std::move(path);
-  f.size = 1000003ull * static_cast<uint64_t>(seed + 1);
-  f.checksum = 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(seed + 3);
-  f.column_family = seed % 2 ? "default" : std::string(32, 'a' + seed % 6);
-  f.level = seed % 7;
-  f.smallest_key = std::string("\x00\x05key", 5) + std::to_string(seed);
-  f.largest_key = std::string("\x00\x3f\xffzz", 5);
-  f.smallest_seqno = 100 + static_cast<uint64_t>(seed);
-  f.largest_seqno = (uint64_t{1} << 56) + static_cast<uint64_t>(seed);
-  f.operator_id = seed % 3 ? "" : std::string(32, 'f');
-  f.key_group = seed % 4 == 0 ? -1 : seed * 3;
+  f.file.size = 1000003ull * static_cast<uint64_t>(seed + 1);
+  f.file.checksum = 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(seed + 3);
+  f.file.column_family = seed % 2 ? "default" : std::string(32, 'a' + seed % 6);
+  f.file.level = seed % 7;
+  f.file.smallest_key = std::string("\x00\x05key", 5) + std::to_string(seed);
+  f.file.largest_key = std::string("\x00\x3f\xffzz", 5);
+  f.file.smallest_seqno = 100 + static_cast<uint64_t>(seed);
+  f.file.largest_seqno = (uint64_t{1} << 56) + static_cast<uint64_t>(seed);
+  f.file.operator_id = seed % 3 ? "" : std::string(32, 'f');
+  f.file.key_group = seed % 4 == 0 ? -1 : seed * 3;
   if (seed % 2 == 1) {  // the appended stamp, on half of the files
-    f.verified_inode = 1234567 + static_cast<uint64_t>(seed);
-    f.verified_mtime_ns = 1'700'000'000'123'456'789 + seed;
+    f.file.verified_inode = 1234567 + static_cast<uint64_t>(seed);
+    f.file.verified_mtime_ns = 1'700'000'000'123'456'789 + seed;
   }
-  if (seed % 3 == 1) f.db_name = "0000" + std::to_string(seed) + ".sst";
+  if (seed % 3 == 1) f.file.db_name = "0000" + std::to_string(seed) + ".sst";
   return f;
 }
 
@@ -170,20 +170,20 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   t.max_parallelism = 128;
   t.sequence_number = 300;
   StoredFile f;
-  f.name = "9.sst";
+  f.file.name = "9.sst";
   f.path = "shared/a-9.sst";
-  f.size = 4096;
-  f.checksum = 0x1122334455667788ull;
-  f.column_family = "default";
-  f.level = 6;
-  f.smallest_key = "a";
-  f.largest_key = "b";
-  f.smallest_seqno = 1;
-  f.largest_seqno = 299;
-  f.key_group = -1;
-  f.verified_inode = 300;
-  f.verified_mtime_ns = 5;
-  f.db_name = "000009.sst";
+  f.file.size = 4096;
+  f.file.checksum = 0x1122334455667788ull;
+  f.file.column_family = "default";
+  f.file.level = 6;
+  f.file.smallest_key = "a";
+  f.file.largest_key = "b";
+  f.file.smallest_seqno = 1;
+  f.file.largest_seqno = 299;
+  f.file.key_group = -1;
+  f.file.verified_inode = 300;
+  f.file.verified_mtime_ns = 5;
+  f.file.db_name = "000009.sst";
   t.files.push_back(f);
   t.ready_db_files = 2;
   m.tasks.push_back(t);
@@ -468,10 +468,10 @@ TEST(Metadata, DecodeRefusesNamesThatAreNotPlainFileNames) {
   CheckpointMetadata m;
   TaskSnapshotMetadata t;
   StoredFile f = MakeFile(0, "shared/0123-000010.sst");
-  f.name = "NNNNNNNNNN";
-  f.db_name = "DDDDDDDDDD";
-  f.column_family = "CCCCCCCCCC";
-  f.operator_id = "OOOOOOOOOO";
+  f.file.name = "NNNNNNNNNN";
+  f.file.db_name = "DDDDDDDDDD";
+  f.file.column_family = "CCCCCCCCCC";
+  f.file.operator_id = "OOOOOOOOOO";
   t.files.push_back(f);
   m.tasks.push_back(t);
   const std::string bytes = EncodeOrDie(m);
@@ -505,15 +505,31 @@ TEST(Metadata, DecodeRefusesNamesThatAreNotPlainFileNames) {
   for (const auto& c : cases) {
     CheckpointMetadata bad = m;
     StoredFile& bf = bad.tasks[0].files[0];
-    std::string* field = c.placeholder[0] == 'N'   ? &bf.name
-                         : c.placeholder[0] == 'D' ? &bf.db_name
-                         : c.placeholder[0] == 'C' ? &bf.column_family
-                                                   : &bf.operator_id;
+    std::string* field = c.placeholder[0] == 'N'   ? &bf.file.name
+                         : c.placeholder[0] == 'D' ? &bf.file.db_name
+                         : c.placeholder[0] == 'C' ? &bf.file.column_family
+                                                   : &bf.file.operator_id;
     *field = c.forged;
     std::string out;
     EXPECT_THAT(Encode(bad, &out), StatusIs(Status::Code::kInvalidArgument))
         << c.field;
   }
+}
+
+// Both places that name a savepoint (the coordinator's commit and the
+// store's CommitSavepoint) take their id from here: one Encode accepts.
+TEST(Metadata, NewSavepointIdsAre32HexDigitsAndDiffer) {
+  const std::string a = NewSavepointId();
+  const std::string b = NewSavepointId();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+  EXPECT_NE(a, b);
+  CheckpointMetadata m;
+  m.kind = SnapshotKind::kSavepoint;
+  m.savepoint_id = a;
+  ASSERT_OK_AND_ASSIGN(CheckpointMetadata read,
+                       DecodeMetadata(EncodeOrDie(m), "/m"));
+  EXPECT_EQ(read.savepoint_id, a);
 }
 
 TEST(Metadata, DecodeRefusesAForgedSharedRootOrSavepointId) {

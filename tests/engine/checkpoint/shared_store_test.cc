@@ -111,8 +111,8 @@ class SharedStoreTest : public testing::Test {
           Result<std::string> content = ReadFileToString(path);
           EXPECT_OK(content) << "chk-" << id << " needs " << path;
           if (!content.ok()) continue;
-          EXPECT_EQ(content->size(), f.size) << path;
-          EXPECT_EQ(Hash64(*content), f.checksum) << path;
+          EXPECT_EQ(content->size(), f.file.size) << path;
+          EXPECT_EQ(Hash64(*content), f.file.checksum) << path;
           used.insert(f.path.substr(std::string("shared/").size()));
         }
       }
@@ -151,9 +151,9 @@ TEST_F(SharedStoreTest, UploadHardLinksAndReferencesIdenticalContentOnce) {
   ASSERT_EQ(first.files.size(), 2u);
   EXPECT_THAT(first.files[0].path, testing::StartsWith("shared/"));
   EXPECT_THAT(first.files[0].path, testing::EndsWith("-000012.sst"));
-  EXPECT_EQ(first.files[0].name, "000012.sst");
-  EXPECT_EQ(first.files[0].size, a.size);
-  EXPECT_EQ(first.files[0].checksum, a.checksum);
+  EXPECT_EQ(first.files[0].file.name, "000012.sst");
+  EXPECT_EQ(first.files[0].file.size, a.size);
+  EXPECT_EQ(first.files[0].file.checksum, a.checksum);
   EXPECT_EQ(Inode(root_ + "/" + first.files[0].path), Inode(a.local_path));
   EXPECT_EQ(Inode(root_ + "/" + first.files[1].path), Inode(b.local_path));
   ASSERT_OK(store->CommitCheckpoint(Checkpoint(1, first.files)));
@@ -371,10 +371,10 @@ TEST_F(SharedStoreTest, SweepNeverDeletesFilesOfAnyCompleteCheckpoint) {
   ASSERT_OK_AND_ASSIGN(auto store, SharedFileStore::Open(root_));
   ASSERT_OK(AtomicWriteFile(root_ + "/shared/0000000000000001-9.sst", "nine"));
   StoredFile f;
-  f.name = "9.sst";
+  f.file.name = "9.sst";
   f.path = "shared/0000000000000001-9.sst";
-  f.size = 4;
-  f.checksum = Hash64("nine");
+  f.file.size = 4;
+  f.file.checksum = Hash64("nine");
   ASSERT_OK(WriteMetadataFile(root_ + "/chk-40", Checkpoint(40, {f})));
   ASSERT_OK_AND_ASSIGN(DeletionResult swept, store->Sweep());
   EXPECT_EQ(swept.files_removed, 0);

@@ -75,7 +75,7 @@ class SnapshotInputTest : public ::testing::Test {
     if (!m.ok()) return "";
     for (const auto& t : m->tasks) {
       for (const auto& f : t.files) {
-        if (f.name.ends_with(".sst")) return f.name;
+        if (f.file.name.ends_with(".sst")) return f.file.name;
       }
     }
     return "";
@@ -173,7 +173,7 @@ TEST_F(SnapshotInputTest, ASnapshotFileSwappedForADeviceFailsTheRestore) {
   std::string victim;
   for (const auto& t : m.tasks) {
     for (const auto& f : t.files) {
-      if (f.name.ends_with(".sst")) victim = path + "/" + f.path;
+      if (f.file.name.ends_with(".sst")) victim = path + "/" + f.path;
     }
   }
   ASSERT_FALSE(victim.empty());

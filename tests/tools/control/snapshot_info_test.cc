@@ -56,9 +56,9 @@ OperatorId Op(std::string_view uid) { return OperatorId::FromUid(uid); }
 engine::StoredFile File(std::string name, uint64_t size, std::string cf) {
   engine::StoredFile f;
   f.path = "shared/0123456789abcdef-" + name;
-  f.name = std::move(name);
-  f.size = size;
-  f.column_family = std::move(cf);
+  f.file.name = std::move(name);
+  f.file.size = size;
+  f.file.column_family = std::move(cf);
   return f;
 }
 
@@ -173,9 +173,9 @@ TEST(SnapshotInfoBuild, AttributesKeyGroupStreamsByOperatorId) {
     t.format = SnapshotFormat::kKeyGroupStreams;
     for (engine::StoredFile& f : t.files) {
       // Streams of the task's first operator, in the savepoint's folder.
-      f.operator_id = t.operator_ids.front().ToHex();
-      f.column_family.clear();
-      f.path = "savepoint-010203-abc/" + f.name;
+      f.file.operator_id = t.operator_ids.front().ToHex();
+      f.file.column_family.clear();
+      f.path = "savepoint-010203-abc/" + f.file.name;
     }
   }
   const SnapshotInfo info =
@@ -468,7 +468,7 @@ uint64_t BytesOnDiskOf(const engine::CheckpointMetadata& m,
   uint64_t sum = 0;
   for (const auto& t : m.tasks) {
     for (const auto& f : t.files) {
-      if (f.column_family == hex || f.operator_id == hex) {
+      if (f.file.column_family == hex || f.file.operator_id == hex) {
         sum += fs::file_size(engine::ResolveStoredPath(m, metadata_dir, f));
       }
     }
