@@ -2,6 +2,8 @@
 #include "lib/coding.h"
 
 #include <bit>
+#include <cinttypes>
+#include <cstdio>
 
 namespace weir {
 
@@ -132,6 +134,12 @@ int VarintLength(uint64_t value) {
     ++len;
   }
   return len;
+}
+
+std::string Hex64(uint64_t value) {
+  char buf[19];
+  std::snprintf(buf, sizeof(buf), "0x%016" PRIx64, value);
+  return buf;
 }
 
 }  // namespace weir

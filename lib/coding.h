@@ -2,7 +2,8 @@
 //
 // Binary encoding: fixed-width little-endian integers (file formats), fixed-
 // width big-endian integers (keys, where byte order must equal numeric
-// order), LEB128 varints, and length-prefixed byte strings.
+// order), LEB128 varints, and length-prefixed byte strings; and Hex64 for
+// messages.
 //
 // Put* functions append to a std::string. Get* functions consume from the
 // front of a std::string_view and return false if the input is too short or
@@ -69,5 +70,8 @@ inline uint16_t DecodeFixed16BE(const char* p) {
   return static_cast<uint16_t>((static_cast<uint8_t>(p[0]) << 8) |
                                static_cast<uint8_t>(p[1]));
 }
+
+// "0x" and 16 lower-case hex digits: how messages print a checksum.
+std::string Hex64(uint64_t value);
 
 }  // namespace weir

@@ -441,15 +441,8 @@ Result<UploadResult> CheckpointCoordinator::CopyIntoSavepoint(
     s = TransferSnapshotFile(f, dir + "/" + f.name, /*hard_links=*/true,
                              /*verify_linked=*/false, &linked);
     if (!s.ok()) return s;
-    StoredFile stored = ToStoredFile(f, sub + "/" + f.name);
-    stored.file.verified_inode = 0;
-    stored.file.verified_mtime_ns = 0;
-    if (std::optional<FileStamp> stamp = StampFile(dir + "/" + f.name);
-        stamp && stamp->size == f.size) {
-      stored.file.verified_inode = stamp->inode;
-      stored.file.verified_mtime_ns = stamp->mtime_ns;
-    }
-    out.files.push_back(std::move(stored));
+    out.files.push_back(Stamped(ToStoredFile(f, sub + "/" + f.name),
+                                StampFile(dir + "/" + f.name)));
     out.bytes_uploaded += f.size;
     ++out.files_uploaded;
     if (linked) ++out.files_linked;

@@ -28,12 +28,6 @@ constexpr size_t kHeaderSize = 20;
 constexpr size_t kFooterSize = 16;
 constexpr size_t kMinFileSize = kHeaderSize + kFooterSize;
 
-std::string Hex64(uint64_t v) {
-  char buf[19];
-  std::snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
-  return buf;
-}
-
 // Why the names of `f` cannot be used on disk, or "" if they can. Every
 // name and path of a file record names something on disk at restore:
 // `name` and `db_name` are files the restore creates, `column_family` a
@@ -404,6 +398,13 @@ StoredFile ToStoredFile(const SnapshotFile& file, std::string path) {
   StoredFile out{file, std::move(path)};
   out.file.local_path.clear();
   return out;
+}
+
+StoredFile Stamped(StoredFile f, const std::optional<FileStamp>& stamp) {
+  const bool known = stamp && stamp->inode != 0 && stamp->size == f.file.size;
+  f.file.verified_inode = known ? stamp->inode : 0;
+  f.file.verified_mtime_ns = known ? stamp->mtime_ns : 0;
+  return f;
 }
 
 TaskSnapshotMetadata MakeTaskSnapshot(int vertex_index, int subtask_index,

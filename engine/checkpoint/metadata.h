@@ -31,6 +31,7 @@
 #include <weir/result.h>
 
 #include "backends/snapshot.h"
+#include "lib/file.h"
 
 namespace weir::engine {
 
@@ -87,6 +88,11 @@ struct StoredFile {
 
 // `file` as stored under `path` (local_path dropped).
 StoredFile ToStoredFile(const SnapshotFile& file, std::string path);
+
+// `f` with `stamp` (the stored file's inode and mtime) recorded as where
+// its checksum was verified; with none (zeros) if there is no stamp or it
+// is of a file of another size.
+StoredFile Stamped(StoredFile f, const std::optional<FileStamp>& stamp);
 
 // One operator list state of a task at the cut (a source's offsets, a
 // sink's staged files). Kept in `_metadata` too, so that a restore can hand

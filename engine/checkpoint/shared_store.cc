@@ -14,6 +14,7 @@
 #include <optional>
 #include <system_error>
 
+#include "lib/coding.h"
 #include "lib/env.h"
 #include "lib/file.h"
 #include "lib/hash.h"
@@ -29,12 +30,6 @@ constexpr std::string_view kSavepointRefsDir = "savepoint-refs";
 constexpr std::string_view kTmpSuffix = ".tmp";
 constexpr size_t kCopyBufferSize = 1 << 20;
 
-std::string Hex64(uint64_t v) {
-  char buf[19];
-  std::snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
-  return buf;
-}
-
 // The name inside shared/ of a stored path, if it is "shared/<name>".
 std::optional<std::string> SharedName(std::string_view path) {
   if (!path.starts_with(kSharedPrefix)) return std::nullopt;
@@ -46,16 +41,6 @@ std::optional<std::string> SharedName(std::string_view path) {
 }
 
 // `f` with the stamp of the stored file its checksum was computed from.
-StoredFile Stamped(StoredFile f, const FileStamp& stamp) {
-  f.file.verified_inode = stamp.inode;
-  f.file.verified_mtime_ns = stamp.mtime_ns;
-  if (stamp.inode == 0 || stamp.size != f.file.size) {
-    f.file.verified_inode = 0;
-    f.file.verified_mtime_ns = 0;
-  }
-  return f;
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;

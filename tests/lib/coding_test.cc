@@ -290,5 +290,11 @@ TEST(Coding, OrderPreservingSignedSortsAsBigEndianBytes) {
   }
 }
 
+TEST(Coding, Hex64IsSixteenLowerCaseDigits) {
+  EXPECT_EQ(Hex64(0), "0x0000000000000000");
+  EXPECT_EQ(Hex64(0xABCDEF0123456789ull), "0xabcdef0123456789");
+  EXPECT_EQ(Hex64(0x1f), "0x000000000000001f");
+}
+
 }  // namespace
 }  // namespace weir
