@@ -1225,6 +1225,10 @@ int main() {
   std::printf(", task thread %s nice %d, data in %s\n",
               config.task_fifo ? "SCHED_FIFO" : "SCHED_OTHER", config.task_nice,
               config.dir.c_str());
+  // Named when the run starts.
+  const std::string path = config.json_path.empty()
+                               ? ResultsPath("checkpoint_bench")
+                               : config.json_path;
   std::vector<SizeResult> all;
   for (double gb : config.sizes_gb) {
     all.push_back(RunSize(config, gb));
@@ -1233,9 +1237,6 @@ int main() {
   if (!config.keep) std::filesystem::remove_all(config.dir, ec);
   const std::string json = Json(config, all);
   std::printf("\n%s\n", json.c_str());
-  const std::string path = config.json_path.empty()
-                               ? ResultsPath("checkpoint_bench")
-                               : config.json_path;
   if (!path.empty()) {
     std::ofstream out(path);
     out << json << "\n";

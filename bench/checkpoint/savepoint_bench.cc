@@ -1085,6 +1085,7 @@ int main() {
     std::printf("%s%s", i > 0 ? "," : "", config.cache_modes[i].c_str());
   }
   std::printf("), data in %s\n", config.dir.c_str());
+  // Named when the run starts.
   const std::string path = config.json_path.empty()
                                ? ResultsPath("savepoint_bench")
                                : config.json_path;
