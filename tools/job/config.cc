@@ -210,6 +210,11 @@ std::vector<ConfigKey> MakeKeys() {
       "What a failed job does: none (fail) or fixed-delay (restart from the "
       "latest checkpoint).";
   keys.push_back(restart);
+  keys.push_back(EnumKey(
+      "execution.stop-on-signal", "checkpoint",
+      {"checkpoint", "savepoint", "cancel"},
+      "What weir run does on SIGTERM or SIGINT: a final checkpoint and then "
+      "cancel, stop with a savepoint, or cancel at once."));
   keys.push_back(IntKey("restart-strategy.fixed-delay.attempts", 1, 0,
                         std::numeric_limits<int32_t>::max(),
                         "Restarts before a failed job fails for good."));

@@ -128,13 +128,71 @@ class SingleJobDirectory final : public JobDirectory {
   std::set<int64_t> awaited_;  // guarded by mu_
 };
 
-std::atomic<int> g_signal{0};
-void OnSignal(int sig) { g_signal.store(sig); }
+// SIGINT and SIGTERM received.
+std::atomic<int> g_signals{0};
+void OnSignal(int) { g_signals.fetch_add(1); }
+
+// Waits for snapshot `id` of `job` to complete. Aborted if a second signal
+// comes first or the job ends; the snapshot's failure if it fails.
+Status WaitForFinalSnapshot(Job& job, int64_t id) {
+  for (;;) {
+    Result<CheckpointStats> done =
+        job.WaitForCheckpoint(id, std::chrono::milliseconds(100));
+    if (done.ok()) {
+      std::printf("Stored %s %lld in %s\n",
+                  done->savepoint ? "savepoint" : "checkpoint",
+                  static_cast<long long>(id), done->path.c_str());
+      std::fflush(stdout);
+      return Status::OK();
+    }
+    if (done.status().code() != Status::Code::kDeadlineExceeded) {
+      return done.status();
+    }
+    if (g_signals.load() > 1) {
+      return Status::Aborted("a second signal: cancelled without waiting");
+    }
+    if (job.WaitFor(std::chrono::milliseconds(0))) {
+      return Status::Aborted("the job ended first");
+    }
+  }
+}
+
+// Stops `job` after a SIGINT or SIGTERM as execution.stop-on-signal says
+// (docs/cli.md): "checkpoint" takes a final checkpoint (when the job
+// checkpoints) and cancels; "savepoint" stops the job with a savepoint in
+// the default savepoint directory; "cancel" cancels at once. OK if the job
+// was stopped as asked; otherwise why not, and the job is cancelled.
+Status StopOnSignal(Job& job, const std::string& mode) {
+  std::printf("Stopping job %s (%s)\n", job.id().ToHex().c_str(), mode.c_str());
+  std::fflush(stdout);
+  Status s;
+  if (mode == "savepoint") {
+    SavepointOptions options;
+    options.then = SavepointOptions::Then::kStop;
+    Result<int64_t> id = job.TriggerSavepoint(options);
+    s = id.ok() ? WaitForFinalSnapshot(job, *id) : id.status();
+    if (!s.ok()) job.Cancel();  // else the job finishes by itself
+    return s.WithContext("stop with a savepoint");
+  }
+  if (mode == "checkpoint") {
+    Result<int64_t> id = job.TriggerCheckpoint();
+    // InvalidArgument: the job takes no checkpoints, there is nothing to
+    // keep.
+    if (id.ok()) {
+      s = WaitForFinalSnapshot(job, *id);
+    } else if (id.status().code() != Status::Code::kInvalidArgument) {
+      s = id.status();
+    }
+    s = s.WithContext("final checkpoint");
+  }
+  job.Cancel();
+  return s;
+}
 
 // Starts the job, its REST endpoint and its registry entry, waits for the
-// job (cancelling it on SIGINT/SIGTERM) and cleans up. `ready` is called
-// once the endpoint listens (or with the error), so that a detached parent
-// can report it.
+// job (stopping it on SIGINT/SIGTERM: StopOnSignal) and cleans up. `ready` is
+// called once the endpoint listens (or with the error), so that a detached
+// parent can report it.
 int Serve(
     Job& job, const Config& config,
     const std::function<void(const std::string& message, bool ok)>& ready) {
@@ -176,11 +234,14 @@ int Serve(
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  bool cancelled_by_signal = false;
+  const std::string stop_mode =
+      config.GetString("execution.stop-on-signal").value_or("checkpoint");
+  bool stopped_by_signal = false;
+  Status stop;
   while (!job.WaitFor(std::chrono::milliseconds(100))) {
-    if (g_signal.load() != 0 && !cancelled_by_signal) {
-      cancelled_by_signal = true;
-      job.Cancel();
+    if (g_signals.load() != 0 && !stopped_by_signal) {
+      stopped_by_signal = true;
+      stop = StopOnSignal(job, stop_mode);
     }
   }
   Status result = job.Wait();
@@ -188,6 +249,16 @@ int Serve(
   directory.WaitUntilOutcomesRead(std::chrono::seconds(10));
   (*server)->Stop();
   const JobInfo info = job.Info();
+  if (stopped_by_signal && info.status != JobStatus::kFailed) {
+    if (!stop.ok()) {
+      std::fprintf(stderr, "weir: error: job %s: %s\n",
+                   job.id().ToHex().c_str(),
+                   std::string(stop.message()).c_str());
+      return 1;
+    }
+    std::printf("Job %s stopped.\n", job.id().ToHex().c_str());
+    return 0;
+  }
   switch (info.status) {
     case JobStatus::kFinished:
       std::printf("Job %s finished.\n", job.id().ToHex().c_str());
@@ -219,25 +290,35 @@ int RunJob(const RunArgs& args) {
   if (!builder.ok()) return Fail(builder.status());
   Result<JobOptions> options = JobOptionsFromConfig(*config);
   if (!options.ok()) return Fail(options.status());
-  if (args.from_savepoint && args.from_latest_checkpoint) {
+  if (int(args.from_savepoint.has_value()) + int(args.from_latest_checkpoint) +
+          int(args.resume) >
+      1) {
     return Fail(Status::InvalidArgument(
-        "-s and --from-latest-checkpoint cannot be used together"));
+        "-s, --from-latest-checkpoint and --resume exclude each other"));
   }
   if (args.from_savepoint) {
     if (args.from_savepoint->empty()) {
       return Fail(Status::InvalidArgument("-s needs a checkpoint path"));
     }
     options->restore_from = *args.from_savepoint;
-  } else if (args.from_latest_checkpoint) {
+  } else if (args.from_latest_checkpoint || args.resume) {
+    const char* flag = args.resume ? "--resume" : "--from-latest-checkpoint";
     if (options->checkpoints.dir.empty()) {
       return Fail(Status::InvalidArgument(
-          "--from-latest-checkpoint needs a checkpoint directory "
-          "(execution.checkpointing.dir)"));
+          std::string(flag) +
+          " needs a checkpoint directory (execution.checkpointing.dir)"));
     }
     Result<std::string> latest =
         engine::FindLatestCheckpointOfJob(options->checkpoints.dir, spec->name);
-    if (!latest.ok()) return Fail(latest.status());
-    options->restore_from = *latest;
+    if (latest.ok()) {
+      options->restore_from = *latest;
+    } else if (!args.resume ||
+               latest.status().code() != Status::Code::kNotFound) {
+      return Fail(latest.status());
+    } else {
+      std::printf("No checkpoint of job '%s' in %s: starting fresh\n",
+                  spec->name.c_str(), options->checkpoints.dir.c_str());
+    }
   }
   options->allow_non_restored_state = args.allow_non_restored_state;
   // Build() checks the graph and starts no thread, so a detached run may

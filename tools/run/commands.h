@@ -23,13 +23,18 @@ struct RunArgs {
   // --from-latest-checkpoint: the newest complete checkpoint of the job (by
   // its name) in execution.checkpointing.dir.
   bool from_latest_checkpoint = false;
+  // --resume: like --from-latest-checkpoint when the job has a complete
+  // checkpoint there, else a fresh start (one command line for both, as a
+  // service manager runs it).
+  bool resume = false;
   // -n/--allowNonRestoredState: skip state of operators the job lacks.
   bool allow_non_restored_state = false;
 };
 
-// `weir run`. Exit codes: 0 when the job finished, 1 on an error (also a
-// checkpoint that cannot be restored) or when the job failed, 2 when it was
-// cancelled.
+// `weir run`. Exit codes: 0 when the job finished, or was stopped by
+// SIGINT/SIGTERM as execution.stop-on-signal says; 1 on an error (also a
+// checkpoint that cannot be restored, or a final snapshot that failed) or
+// when the job failed; 2 when it was cancelled (`weir cancel`, REST).
 int RunJob(const RunArgs& args);
 
 // `weir list [-m host:port]`: the running jobs on this host (from the

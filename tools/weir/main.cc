@@ -188,7 +188,7 @@ void AddStopCommand(CLI::App& app, StopArgs* args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"weir: stream jobs with state that survives restarts"};
+  CLI::App app{"weir: stream jobs with state that survives restarts", "weir"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("weir ") + WEIR_VERSION);
 
@@ -210,11 +210,18 @@ int main(int argc, char** argv) {
       "-s,--from-savepoint,--fromSavepoint", run.from_savepoint,
       "Start from this checkpoint or savepoint (chk-N directory or its "
       "_metadata)");
+  CLI::Option* from_latest =
+      run_cmd
+          ->add_flag("--from-latest-checkpoint", run.from_latest_checkpoint,
+                     "Start from the newest complete checkpoint of the job "
+                     "in execution.checkpointing.dir")
+          ->excludes(from_savepoint);
   run_cmd
-      ->add_flag("--from-latest-checkpoint", run.from_latest_checkpoint,
-                 "Start from the newest complete checkpoint of the job in "
-                 "execution.checkpointing.dir")
-      ->excludes(from_savepoint);
+      ->add_flag("--resume", run.resume,
+                 "Start from the newest complete checkpoint of the job if "
+                 "there is one, else fresh")
+      ->excludes(from_savepoint)
+      ->excludes(from_latest);
   run_cmd->add_flag("-n,--allowNonRestoredState", run.allow_non_restored_state,
                     "With -s: skip state of operators the job does not have "
                     "instead of failing");
@@ -235,6 +242,24 @@ int main(int argc, char** argv) {
   AddCheckpointCommand(app, &checkpoint);
   SavepointArgs savepoint;
   AddSavepointCommand(app, &savepoint);
+
+  // No command, or an unknown one: say so, and list the commands (CLI11
+  // would only say that one is required).
+  if (argc == 1 || argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub :
+         app.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || (argc > 1 && sub->get_name() == argv[1]);
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      return Fail((argc == 1
+                       ? std::string("a command is required")
+                       : "unknown command '" + std::string(argv[1]) + "'") +
+                  "; the commands are " + names);
+    }
+  }
 
   try {
     app.parse(argc, argv);

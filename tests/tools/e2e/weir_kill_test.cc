@@ -50,16 +50,17 @@ class WeirKillTest : public WeirJobTest {
     WeirJobTest::TearDown();
   }
 
-  // Starts `weir run -c conf.yaml sums.yaml` in the background, resuming
-  // from the latest checkpoint if there is one.
+  // Starts `weir run --resume -c conf.yaml sums.yaml` in the background:
+  // from the latest checkpoint if there is one, else fresh.
   void Start(int parallelism) {
-    std::vector<std::string> args = {WeirBinary(), "run",
-                                     "-p",         std::to_string(parallelism),
-                                     "-c",         "conf.yaml"};
-    if (!LatestCheckpoint(dir_.Sub("chk")).empty()) {
-      args.push_back("--from-latest-checkpoint");
-    }
-    args.push_back("sums.yaml");
+    std::vector<std::string> args = {WeirBinary(),
+                                     "run",
+                                     "--resume",
+                                     "-p",
+                                     std::to_string(parallelism),
+                                     "-c",
+                                     "conf.yaml",
+                                     "sums.yaml"};
     ++runs_;
     err_path_ = dir_.Sub("run-" + std::to_string(runs_) + ".err");
     out_path_ = dir_.Sub("run-" + std::to_string(runs_) + ".out");
@@ -78,7 +79,7 @@ class WeirKillTest : public WeirJobTest {
   }
 
   // Waits until the running weir has started its job (and handles SIGTERM:
-  // it cancels the job, exit status 2).
+  // a final checkpoint, then exit status 0).
   void WaitSubmitted() {
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     while (Slurp(out_path_).find("Job has been submitted") ==
@@ -96,7 +97,7 @@ class WeirKillTest : public WeirJobTest {
     std::optional<int> code = WaitExit(pid_, 60000);
     ASSERT_TRUE(code.has_value()) << "weir did not end after signal " << sig;
     if (sig == SIGTERM) {
-      EXPECT_EQ(*code, 2) << Slurp(err_path_);  // cancelled
+      EXPECT_EQ(*code, 0) << Slurp(err_path_);  // stopped
     }
     pid_ = -1;
   }
@@ -207,6 +208,54 @@ TEST_F(WeirKillTest, SumsKilledTwentyTimesCommitsWhatAFailureFreeRunDoes) {
 
 TEST_F(WeirKillTest, SumsKilledTwentyTimesAtParallelismOne) {
   KillAndResume(/*kills=*/20, /*parallelism=*/1);
+}
+
+// No periodic checkpoints: SIGTERM takes the only one, whose output is
+// published as the job stops, and exits with 0. The next run resumes from
+// it, and its own SIGTERM leaves every record committed exactly once.
+TEST_F(WeirKillTest, SigtermTakesAFinalCheckpointAndTheNextRunResumesFromIt) {
+  Write(dir_.Sub("conf.yaml"),
+        "rest.port: 0\nexecution.checkpointing.dir: " + dir_.Sub("chk") +
+            "\nexecution.checkpointing.interval: 1h\n");
+  Append(300);
+  ASSERT_NO_FATAL_FAILURE(Start(2));
+  ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
+  EXPECT_THAT(Slurp(out_path_), HasSubstr("starting fresh"));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_TRUE(LatestCheckpoint(dir_.Sub("chk")).empty());
+  ASSERT_NO_FATAL_FAILURE(Kill(SIGTERM));
+  EXPECT_THAT(Slurp(out_path_), HasSubstr("Stored checkpoint 1 in "));
+  ASSERT_FALSE(LatestCheckpoint(dir_.Sub("chk")).empty());
+  EXPECT_EQ(Count(Committed(dir_.Sub("out"))), 300);
+
+  Append(200);
+  ASSERT_NO_FATAL_FAILURE(Start(2));
+  ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
+  EXPECT_THAT(Slurp(out_path_), HasSubstr("Restoring job "));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_NO_FATAL_FAILURE(Kill(SIGTERM));
+  EXPECT_EQ(Committed(dir_.Sub("out")), FailureFreeOutput());
+}
+
+// execution.stop-on-signal: savepoint: SIGTERM stops the job with a
+// savepoint in the default savepoint directory, as `weir stop` does.
+TEST_F(WeirKillTest, SigtermWithStopOnSignalSavepointStopsWithASavepoint) {
+  Write(dir_.Sub("conf.yaml"),
+        "rest.port: 0\nexecution.checkpointing.dir: " + dir_.Sub("chk") +
+            "\nexecution.checkpointing.savepoint-dir: " + dir_.Sub("sp") +
+            "\nexecution.stop-on-signal: savepoint\n");
+  Append(100);
+  ASSERT_NO_FATAL_FAILURE(Start(2));
+  ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_NO_FATAL_FAILURE(Kill(SIGTERM));
+  const std::string out = Slurp(out_path_);
+  EXPECT_THAT(out, HasSubstr("Stored savepoint "));
+  const std::string sp = After(out, "Stored savepoint ");
+  ASSERT_NE(sp.find(" in "), std::string::npos) << out;
+  const std::string dir = sp.substr(sp.find(" in ") + 4);
+  EXPECT_TRUE(fs::exists(dir + "/_metadata")) << out;
+  EXPECT_EQ(Committed(dir_.Sub("out")), FailureFreeOutput());
 }
 
 TEST_F(WeirKillTest, CheckpointsThatCannotBeRestoredAreOneErrorLine) {
