@@ -197,9 +197,9 @@ Result<int64_t> CheckpointCoordinator::TriggerSavepoint(
                            : options.target_dir;
   if (target.empty()) {
     return Status::InvalidArgument(
-        "cannot take a savepoint: no target directory was given and no "
-        "default is configured; give one (weir savepoint JOBID DIR) or set "
-        "execution.checkpointing.savepoint-dir (alias state.savepoints.dir)");
+        "cannot take a savepoint: no target directory was given and none "
+        "is configured (execution.checkpointing.savepoint-dir, alias "
+        "state.savepoints.dir)");
   }
   Status s = CheckPathText(target, "the savepoint target directory");
   if (!s.ok()) return s.WithContext("cannot take a savepoint");

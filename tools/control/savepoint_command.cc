@@ -182,6 +182,19 @@ Status DisposeThrough(const HostPort& hp, const std::string& path) {
   }
 }
 
+// Why savepoint `options` failed; when it named no directory, with how
+// `usage` names one.
+std::string SavepointFailure(const Status& s, const SavepointOptions& options,
+                             const char* usage) {
+  std::string message(s.message());
+  if (options.target_dir.empty() &&
+      s.code() == Status::Code::kInvalidArgument &&
+      message.find("no target directory") != std::string::npos) {
+    message += "; give one: " + std::string(usage);
+  }
+  return message;
+}
+
 }  // namespace
 
 Result<SavepointFormatType> ParseSavepointType(std::string_view type) {
@@ -211,7 +224,10 @@ int SavepointJob(const std::string& job_id,
               id->ToHex().c_str());
   std::fflush(stdout);
   Result<std::string> path = TakeSavepoint(*hp, *id, options);
-  if (!path.ok()) return Fail(path.status().message());
+  if (!path.ok()) {
+    return Fail(SavepointFailure(path.status(), options,
+                                 "weir savepoint JOBID TARGET_DIR"));
+  }
   std::printf(
       "Savepoint completed. Path: %s\n"
       "You can resume your program from this savepoint with the run "
@@ -237,7 +253,10 @@ int CancelJobWithSavepoint(const std::string& job_id,
       target_dir ? options.target_dir.c_str() : "default savepoint directory");
   std::fflush(stdout);
   Result<std::string> path = TakeSavepoint(*hp, *id, options);
-  if (!path.ok()) return Fail(path.status().message());
+  if (!path.ok()) {
+    return Fail(SavepointFailure(path.status(), options,
+                                 "weir cancel -s TARGET_DIR JOBID"));
+  }
   std::printf("Cancelled job %s. Savepoint stored in %s.\n",
               id->ToHex().c_str(), path->c_str());
   return 0;
@@ -260,7 +279,10 @@ int StopJobWithSavepoint(const std::string& job_id,
               drain ? "Draining" : "Suspending", id->ToHex().c_str());
   std::fflush(stdout);
   Result<std::string> path = TakeSavepoint(*hp, *id, options);
-  if (!path.ok()) return Fail(path.status().message());
+  if (!path.ok()) {
+    return Fail(SavepointFailure(path.status(), options,
+                                 "weir stop -p TARGET_DIR JOBID"));
+  }
   std::printf("Savepoint completed. Path: %s\n", path->c_str());
   return 0;
 }

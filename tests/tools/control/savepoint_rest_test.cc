@@ -65,9 +65,8 @@ class SavepointDirectory : public JobDirectory {
     std::lock_guard<std::mutex> lock(mu_);
     if (options.target_dir.empty() && default_dir_.empty()) {
       return Status::InvalidArgument(
-          "cannot take a savepoint: no target directory was given and no "
-          "default is configured; give one (weir savepoint JOBID DIR) or "
-          "set execution.checkpointing.savepoint-dir (alias "
+          "cannot take a savepoint: no target directory was given and none "
+          "is configured (execution.checkpointing.savepoint-dir, alias "
           "state.savepoints.dir)");
     }
     triggered_.push_back(options);

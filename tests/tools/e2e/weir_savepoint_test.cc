@@ -415,15 +415,18 @@ TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
 
   // Neither a directory nor a default: one clear error, and the job runs on.
   j = Start({"sums.yaml"});
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"cancel", "-s", j.id},
-                                             {"stop", j.id},
-                                             {"stop", "-d", j.id},
-                                             {"savepoint", j.id}}) {
+  // Each names how to give one with that command.
+  for (const auto& [args, usage] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"cancel", "-s", j.id}, "weir cancel -s TARGET_DIR JOBID"},
+           {{"stop", j.id}, "weir stop -p TARGET_DIR JOBID"},
+           {{"stop", "-d", j.id}, "weir stop -p TARGET_DIR JOBID"},
+           {{"savepoint", j.id}, "weir savepoint JOBID TARGET_DIR"}}) {
     r = Weir(args);
     SCOPED_TRACE(args[0]);
-    ExpectOneErrorLine(r, {"no target directory",
-                           "execution.checkpointing.savepoint-dir", j.id});
+    ExpectOneErrorLine(
+        r, {"no target directory", "execution.checkpointing.savepoint-dir",
+            j.id, usage});
     EXPECT_EQ(Status(j), "RUNNING");
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
