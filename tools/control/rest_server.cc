@@ -313,7 +313,9 @@ void RestServer::AddRoute(std::string method, std::string pattern,
 }
 
 RestResponse RestServer::Dispatch(RestRequest& request) {
-  const std::vector<std::string> path = SplitPath(request.path);
+  std::vector<std::string> path = SplitPath(request.path);
+  // Flink's versioned paths: /v1/jobs is /jobs.
+  if (!path.empty() && path.front() == "v1") path.erase(path.begin());
   RestHandler handler;
   bool path_known = false;
   {

@@ -205,6 +205,17 @@ TEST_F(RestServerTest, OverviewAndConfig) {
   EXPECT_THAT(config["flink-version"].get<std::string>(), HasSubstr("weir"));
 }
 
+TEST_F(RestServerTest, TheV1PrefixNamesTheSameEndpoints) {
+  auto [status, body] = Raw("GET", "/v1/jobs/overview");
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(body["jobs"].size(), 1u);
+  EXPECT_EQ(body["jobs"][0]["jid"], kJobHex);
+  EXPECT_EQ(Raw("GET", "/v1/config").first, 200);
+  EXPECT_EQ(Raw("GET", std::string("/v1/jobs/") + kOtherHex).first, 404);
+  EXPECT_EQ(Raw("GET", "/v1").first, 404);
+  EXPECT_EQ(Raw("GET", "/v2/config").first, 404);
+}
+
 TEST_F(RestServerTest, UnknownJobIs404) {
   auto [status, body] = Raw("GET", std::string("/jobs/") + kOtherHex);
   EXPECT_EQ(status, 404);
