@@ -225,10 +225,16 @@ int Serve(
     std::fprintf(stderr, "weir: warning: job not registered: %s\n",
                  std::string(reg.message()).c_str());
   }
-  ready("Job has been submitted with JobID " + job.id().ToHex() +
-            "\nREST endpoint: http://" + (*server)->address() + ":" +
-            std::to_string((*server)->port()),
-        true);
+  std::string where = "Job has been submitted with JobID " + job.id().ToHex() +
+                      "\nREST endpoint: http://" + (*server)->address() + ":" +
+                      std::to_string((*server)->port());
+  const CheckpointsInfo checkpoints = job.Checkpoints();
+  if (checkpoints.enabled) where += "\nCheckpoints: " + checkpoints.directory;
+  if (std::optional<std::string> dir =
+          config.GetString("execution.checkpointing.savepoint-dir")) {
+    where += "\nSavepoints: " + *dir;
+  }
+  ready(where, true);
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
