@@ -25,6 +25,7 @@
 #include "tools/control/savepoint_command.h"
 #include "tools/control/snapshot_info.h"
 #include "tools/run/commands.h"
+#include "tools/weir/version.h"
 
 namespace {
 
@@ -190,7 +191,9 @@ void AddStopCommand(CLI::App& app, StopArgs* args) {
 int main(int argc, char** argv) {
   CLI::App app{"weir: stream jobs with state that survives restarts", "weir"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("weir ") + WEIR_VERSION);
+  app.set_version_flag("--version", std::string("weir ") + WEIR_VERSION +
+                                        " (commit " + weir::tools::kCommit +
+                                        ")\nbuilt with " WEIR_BUILT_WITH);
 
   weir::tools::RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a job described in YAML");

@@ -5,6 +5,7 @@
 // the registry, cancelled over REST, and killed.
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -75,6 +76,31 @@ class WeirCliTest : public ::testing::Test {
   testutil::TestDir dir_;
   std::vector<std::string> env_;
 };
+
+TEST_F(WeirCliTest, VersionNamesTheCommitAndTheLibraries) {
+  ProcessResult r = Weir({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::StartsWith("weir "));
+  EXPECT_THAT(r.out, HasSubstr(" (commit "));
+  for (const char* lib : {"RocksDB ", "zstd ", "xxHash ", "yaml-cpp ", "CLI11 ",
+                          "nlohmann-json ", "cpp-httplib "}) {
+    EXPECT_THAT(r.out, HasSubstr(lib));
+  }
+}
+
+// No command, or an unknown one: one error line that lists the commands.
+TEST_F(WeirCliTest, AnUnknownCommandIsNamedAndTheCommandsListed) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{}, {"frobnicate"}}) {
+    ProcessResult r = Weir(args);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr("the commands are run, list, cancel, stop"));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    if (!args.empty()) {
+      EXPECT_THAT(r.err, HasSubstr("'frobnicate'"));
+    }
+  }
+}
 
 TEST_F(WeirCliTest, SumsJobGivesTheSameTotalsAtParallelismOneTwoFour) {
   std::ostringstream csv;
