@@ -211,6 +211,22 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(
     res.status = response.status;
     res.set_content(response.body, response.content_type);
   };
+  // A POST, PUT or PATCH with neither Content-Length nor Transfer-Encoding
+  // has no body (RFC 9112, 6.3), but httplib would read one until the
+  // client closes, while the client waits for the answer: both would wait
+  // for the read timeout. Such a request is handled here, before httplib
+  // reads, with an empty body.
+  svr.set_pre_routing_handler(
+      [handler](const httplib::Request& req, httplib::Response& res) {
+        const bool may_have_body = req.method == "POST" ||
+                                   req.method == "PUT" || req.method == "PATCH";
+        if (!may_have_body || req.has_header("Content-Length") ||
+            req.has_header("Transfer-Encoding")) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        handler(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      });
   // Every method goes to Dispatch, which tells 404 from 405 itself.
   svr.Get(".*", handler);
   svr.Post(".*", handler);

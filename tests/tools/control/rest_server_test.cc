@@ -25,6 +25,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 using testutil::StatusIs;
 using json = nlohmann::json;
 
@@ -349,6 +350,33 @@ TEST_F(RestServerTest, SlowClientsHoldUpNoOther) {
                       std::chrono::milliseconds(3000)));
   }
   for (int fd : slow) ::close(fd);
+}
+
+// A PATCH (or POST) with no Content-Length and no Transfer-Encoding has no
+// body: it is answered at once, not after the server waited for a body
+// until its read timeout (5 s). The client keeps its side open, as curl
+// -X PATCH does, and gives up after 4 s.
+TEST_F(RestServerTest, ARequestWithoutContentLengthHasAnEmptyBody) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  timeval tv{4, 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  const std::string request = std::string("PATCH /jobs/") + kJobHex +
+                              "?mode=cancel HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::write(fd, request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  char buf[512];
+  const ssize_t n = ::read(fd, buf, sizeof(buf));
+  ::close(fd);
+  ASSERT_GT(n, 0) << "no answer before the client's 4 s";
+  EXPECT_THAT(std::string(buf, static_cast<size_t>(n)),
+              StartsWith("HTTP/1.1 202"));
+  EXPECT_EQ(jobs_.cancelled().size(), 1u);
 }
 
 TEST(RestServer, ATokenIsRequiredWhenSet) {
