@@ -4,7 +4,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -84,12 +83,8 @@ std::string ResultsPath(const std::string& bench) {
   if (dir == nullptr || *dir == '\0') return "";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  std::string commit = BuildCommit();
-  const bool dirty = commit.ends_with("-dirty");
-  commit.resize(std::min<size_t>(commit.size() - (dirty ? 6 : 0), 12));
-  if (dirty) commit += "-dirty";
   return std::string(dir) + "/" + bench + "-" + Utc("%Y%m%dT%H%M%SZ") + "-" +
-         commit + ".json";
+         BuildCommit() + ".json";
 }
 
 }  // namespace weir::bench

@@ -9,8 +9,9 @@
 
 namespace weir::bench {
 
-// The commit the binary was built from: its hash, with "-dirty" if the
-// tree had uncommitted changes; "unknown" outside a git checkout.
+// The commit the binary was built from: 12 hex digits of its hash, with
+// "-dirty" if the tree had uncommitted changes; "unknown" outside a git
+// checkout.
 const char* BuildCommit();
 
 // A JSON object: host name, kernel, CPU model, online CPUs, memory, load
@@ -20,9 +21,8 @@ std::string MachineJson();
 // The CPU model from /proc/cpuinfo; empty if unknown.
 std::string CpuModel();
 
-// "<$WEIR_BENCH_RESULTS>/<bench>-<UTC yyyymmddThhmmssZ>-<12 hex of the
-// commit>[-dirty].json", or
-// empty if WEIR_BENCH_RESULTS is unset. Creates the directory.
+// "<$WEIR_BENCH_RESULTS>/<bench>-<UTC yyyymmddThhmmssZ>-<BuildCommit()>.json"
+// (creating the directory), or empty if WEIR_BENCH_RESULTS is unset.
 std::string ResultsPath(const std::string& bench);
 
 }  // namespace weir::bench

@@ -139,6 +139,22 @@ class RestServerTest : public ::testing::Test {
     ASSERT_GT(server_->port(), 0);
   }
 
+  // A TCP connection to the server, for requests httplib's client would
+  // not send; -1 on failure.
+  int ConnectRaw() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
   // Status code and parsed body of a raw request.
   std::pair<int, json> Raw(const std::string& method, const std::string& path) {
     httplib::Client client(kHost, server_->port());
@@ -332,14 +348,8 @@ TEST_F(RestServerTest, StopIsIdempotentAndClosesThePort) {
 TEST_F(RestServerTest, SlowClientsHoldUpNoOther) {
   std::vector<int> slow;
   for (int i = 0; i < 10; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = ConnectRaw();
     ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
-              0);
     const std::string half = "GET /jobs HTTP/1.1\r\nHost: x\r\n";
     ASSERT_EQ(::write(fd, half.data(), half.size()),
               static_cast<ssize_t>(half.size()));
@@ -357,13 +367,8 @@ TEST_F(RestServerTest, SlowClientsHoldUpNoOther) {
 // until its read timeout (5 s). The client keeps its side open, as curl
 // -X PATCH does, and gives up after 4 s.
 TEST_F(RestServerTest, ARequestWithoutContentLengthHasAnEmptyBody) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = ConnectRaw();
   ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   timeval tv{4, 0};
   ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
   const std::string request = std::string("PATCH /jobs/") + kJobHex +
