@@ -181,6 +181,9 @@ Result<bool> ParseCheckpointTriggerRequest(
   if (!blank) {
     Result<json> j = ParseObject(body, "the request body");
     if (!j.ok()) return j.status();
+    Status s =
+        CheckRequestFields(*j, {"checkpointType"}, "the checkpoint request");
+    if (!s.ok()) return s;
     auto type = j->find("checkpointType");
     if (type != j->end()) {
       if (!type->is_string()) {

@@ -384,6 +384,29 @@ Result<json> ParseJson(std::string_view text) {
   }
 }
 
+Status CheckRequestFields(const json& j,
+                          const std::vector<std::string_view>& known,
+                          std::string_view what) {
+  if (j.contains("triggerId")) {
+    return Status::InvalidArgument(
+        std::string(what) +
+        ": triggerId is not supported (weir chooses the trigger id and "
+        "returns it)");
+  }
+  std::string unknown;
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    unknown += (unknown.empty() ? "'" : ", '") + key + "'";
+  }
+  if (unknown.empty()) return Status::OK();
+  std::string names;
+  for (std::string_view k : known) {
+    names += (names.empty() ? "" : ", ") + std::string(k);
+  }
+  return Status::InvalidArgument(std::string(what) + " has unknown fields " +
+                                 unknown + " (known: " + names + ")");
+}
+
 Result<std::vector<JobIdAndStatus>> ParseJobIds(std::string_view text) {
   Result<json> doc = ParseTopObject(text, "job list");
   if (!doc.ok()) return doc.status();

@@ -60,6 +60,15 @@ std::string DumpJson(const nlohmann::json& json);
 // JSON.
 Result<nlohmann::json> ParseJson(std::string_view text);
 
+// OK if every field of the object `j` is one of `known`; else
+// InvalidArgument "<what> has unknown fields 'a', 'b' (known: ...)". A
+// request with a misspelled field fails instead of silently doing the
+// default. Flink's "triggerId" is refused by name: weir chooses trigger
+// ids itself.
+Status CheckRequestFields(const nlohmann::json& j,
+                          const std::vector<std::string_view>& known,
+                          std::string_view what);
+
 struct JobIdAndStatus {
   JobId id;
   JobStatus status = JobStatus::kCreated;

@@ -97,7 +97,10 @@ Result<SavepointOptions> ParseSavepointTriggerRequest(std::string_view body) {
   if (!j.ok()) return j.status();
   SavepointOptions options;
   bool cancel = false;
-  Status s = PathField(*j, "target-directory", &options.target_dir);
+  Status s = CheckRequestFields(
+      *j, {"target-directory", "cancel-job", "self-contained", "formatType"},
+      "the savepoint request");
+  if (s.ok()) s = PathField(*j, "target-directory", &options.target_dir);
   if (s.ok()) s = BoolField(*j, "cancel-job", &cancel);
   if (s.ok()) s = BoolField(*j, "self-contained", &options.self_contained);
   if (s.ok()) s = FormatTypeField(*j, &options.format);
@@ -112,7 +115,10 @@ Result<SavepointOptions> ParseStopRequest(std::string_view body) {
   if (!j.ok()) return j.status();
   SavepointOptions options;
   options.then = SavepointOptions::Then::kStop;
-  Status s = PathField(*j, "targetDirectory", &options.target_dir);
+  Status s = CheckRequestFields(
+      *j, {"targetDirectory", "drain", "self-contained", "formatType"},
+      "the stop request");
+  if (s.ok()) s = PathField(*j, "targetDirectory", &options.target_dir);
   if (s.ok()) s = BoolField(*j, "drain", &options.drain);
   if (s.ok()) s = BoolField(*j, "self-contained", &options.self_contained);
   if (s.ok()) s = FormatTypeField(*j, &options.format);
@@ -124,7 +130,8 @@ Result<std::string> ParseSavepointDisposalRequest(std::string_view body) {
   Result<json> j = ParseBody(body);
   if (!j.ok()) return j.status();
   std::string path;
-  Status s = PathField(*j, "savepoint-path", &path);
+  Status s = CheckRequestFields(*j, {"savepoint-path"}, "the disposal request");
+  if (s.ok()) s = PathField(*j, "savepoint-path", &path);
   if (!s.ok()) return s;
   if (path.empty()) {
     return Status::InvalidArgument("the request names no savepoint-path");

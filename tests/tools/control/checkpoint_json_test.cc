@@ -130,6 +130,18 @@ TEST(CheckpointJsonTest, TriggerRequest) {
               StatusIs(Status::Code::kInvalidArgument));
   EXPECT_THAT(ParseCheckpointTriggerRequest("", "yes").status(),
               StatusIs(Status::Code::kInvalidArgument, HasSubstr("yes")));
+  // A misspelled field is an error that names it, not the default.
+  EXPECT_THAT(ParseCheckpointTriggerRequest(R"({"checkpointtype":"FULL"})",
+                                            std::nullopt)
+                  .status(),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("unknown fields 'checkpointtype'")));
+  EXPECT_THAT(
+      ParseCheckpointTriggerRequest(
+          R"({"triggerId":"0123456789abcdef0123456789abcdef"})", std::nullopt)
+          .status(),
+      StatusIs(Status::Code::kInvalidArgument,
+               HasSubstr("triggerId is not supported")));
 }
 
 TEST(CheckpointJsonTest, TriggerAndStatusRoundTrip) {

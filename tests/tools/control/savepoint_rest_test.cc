@@ -520,6 +520,28 @@ TEST_F(SavepointRestTest, ClientTriggersPollsAndDisposes) {
               StatusIs(Status::Code::kNotFound));
 }
 
+// Every request names only fields it knows: a misspelled one is an error
+// that names it (and lists the known ones), not a silent default.
+TEST(SavepointJson, UnknownRequestFieldsAreErrors) {
+  EXPECT_THAT(
+      ParseSavepointTriggerRequest(R"({"target_directory":"/x"})").status(),
+      StatusIs(Status::Code::kInvalidArgument,
+               HasSubstr("unknown fields 'target_directory' (known: "
+                         "target-directory, cancel-job")));
+  EXPECT_THAT(ParseStopRequest(R"({"drain":true,"dran":1,"x":2})").status(),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("unknown fields 'dran', 'x'")));
+  EXPECT_THAT(
+      ParseSavepointDisposalRequest(R"({"savepoint-path":"/s","force":true})")
+          .status(),
+      StatusIs(Status::Code::kInvalidArgument, HasSubstr("'force'")));
+  EXPECT_THAT(ParseSavepointTriggerRequest(R"({"triggerId":"a"})").status(),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("triggerId is not supported")));
+  EXPECT_OK(ParseSavepointTriggerRequest(
+      R"({"target-directory":"/x","cancel-job":false,"formatType":"NATIVE"})"));
+}
+
 TEST(SavepointJson, RequestBodiesRoundTrip) {
   SavepointOptions options;
   options.target_dir = "/sp dir";
