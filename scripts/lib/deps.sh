@@ -4,7 +4,7 @@
 # building, testing and formatting weir need, when any of them is missing.
 
 WEIR_DEB_PACKAGES=(
-  meson ninja-build pkg-config g++
+  meson ninja-build pkg-config g++ git cmake
   librocksdb-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
