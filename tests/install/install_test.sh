@@ -19,10 +19,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 meson install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet ||
   fail "meson install"
-prefix=$(meson introspect "$build" --buildoptions |
-  python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
-libdir=$(meson introspect "$build" --buildoptions |
-  python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"))')
+read -r prefix libdir < <(meson introspect "$build" --buildoptions |
+  python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o["prefix"], o["libdir"])')
 root=$tmp/root$prefix
 [[ $libdir = /* ]] || libdir=$prefix/$libdir
 lib=$tmp/root$libdir
