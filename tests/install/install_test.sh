@@ -7,6 +7,7 @@
 #   - examples/embed builds with `pkg-config --cflags --libs weir`, with the
 #     static library and `pkg-config --static --libs weir`, and with CMake's
 #     pkg_check_modules, and runs;
+#   - libweir.so exports the weir:: API and nothing else;
 #   - the installed `weir` binary answers --version.
 #
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR
@@ -74,6 +75,17 @@ CMAKE
     "-DPKG_CONFIG_ARGN=--define-variable=prefix=$root" >/dev/null &&
   cmake --build out >/dev/null) || fail "embed with CMake"
 LD_LIBRARY_PATH=$lib "$tmp/cmake/out/embed" 600 >/dev/null || fail "CMake embed run"
+
+echo "== libweir.so exports only weir::"
+so=$(find "$lib" -name 'libweir.so.*' -type f -print -quit)
+[[ -n $so ]] || fail "no libweir.so under $lib"
+# Every defined dynamic symbol but the version node names a weir:: entity.
+foreign=$(nm -D --defined-only "$so" | awk '$2 != "A" { print $3 }' | c++filt |
+  grep -v 'weir::' || true)
+[[ -z $foreign ]] || fail "libweir.so exports more than weir::: $(echo "$foreign" | head -5)"
+exported=$(nm -D --defined-only "$so" | c++filt)
+grep -q 'weir::Job::' <<<"$exported" || fail "libweir.so does not export weir::Job"
+echo "$(wc -l <<<"$exported") symbols, all weir::"
 
 echo "== weir --version"
 LD_LIBRARY_PATH=$lib "$root/bin/weir" --version || fail "weir --version"
