@@ -7,7 +7,9 @@ WEIR_DEB_PACKAGES=(
   meson ninja-build pkg-config g++ git cmake
   librocksdb-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libboost-dev
+  # cpp-httplib: an HTTP client for the REST tests, independent of weir's
+  libcpp-httplib-dev
   clang-format
 )
 

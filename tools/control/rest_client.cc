@@ -1,19 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/control/rest_client.h"
 
-#include <fcntl.h>
-#include <httplib.h>
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <exception>
 #include <utility>
 
+#include "tools/control/http_client.h"
 #include "tools/control/job_json.h"
 
 namespace weir::tools {
@@ -25,78 +16,33 @@ std::string HostPort(const std::string& host, int port) {
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-// The errno of one connect to host:port (0 if it connects), found with a
-// non-blocking connect. httplib reports every failed connect as
-// Error::Connection; this tells "refused" from "unreachable" for the message.
-int ConnectErrno(const std::string& host, int port,
-                 std::chrono::milliseconds timeout) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* addrs = nullptr;
-  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints,
-                    &addrs) != 0) {
-    return EHOSTUNREACH;
-  }
-  int err = ECONNREFUSED;
-  for (addrinfo* a = addrs; a != nullptr; a = a->ai_next) {
-    const int fd =
-        ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                 a->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-      err = 0;
-    } else if (errno != EINPROGRESS) {
-      err = errno;
-    } else {
-      pollfd p{fd, POLLOUT, 0};
-      const int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
-      if (n <= 0) {
-        err = ETIMEDOUT;
-      } else {
-        socklen_t len = sizeof(err);
-        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-          err = errno;
-        }
-      }
-    }
-    ::close(fd);
-    if (err == 0) break;
-  }
-  ::freeaddrinfo(addrs);
-  return err;
-}
-
-Status TransportError(const std::string& host, int port, httplib::Error error,
+Status TransportError(const std::string& host, int port,
+                      const HttpClientAnswer& answer,
                       std::chrono::milliseconds timeout) {
   std::string why;
-  switch (error) {
-    case httplib::Error::Connection: {
-      const int err = ConnectErrno(host, port, timeout);
-      if (err == ECONNREFUSED) {
-        why = "connection refused (is the job running?)";
-      } else if (err != 0) {
-        why = std::string("cannot connect: ") + std::strerror(err);
-      } else {
-        why = "cannot connect";
-      }
+  switch (answer.failure) {
+    case HttpFailure::kRefused:
+      why = "connection refused (is the job running?)";
       break;
-    }
-    case httplib::Error::ConnectionTimeout:
+    case HttpFailure::kResolve:
+    case HttpFailure::kConnect:
+      why = "cannot connect: " + answer.detail;
+      break;
+    case HttpFailure::kConnectTimeout:
       why = "no connection within " + std::to_string(timeout.count()) + " ms";
       break;
-    case httplib::Error::Read:
-      why = "no answer (read failed or timed out after " +
-            std::to_string(timeout.count()) + " ms)";
+    case HttpFailure::kWrite:
+      why = "cannot send the request (" + answer.detail + ")";
       break;
-    case httplib::Error::Write:
-      why = "cannot send the request";
+    case HttpFailure::kReadTimeout:
+      why = "no answer within " + std::to_string(timeout.count()) + " ms";
       break;
-    default:
-      why = httplib::to_string(error);
+    case HttpFailure::kRead:
+      why = "no answer (read failed: " + answer.detail + ")";
+      break;
+    case HttpFailure::kNone:
+    case HttpFailure::kOther:
+      why = "request failed: " + answer.detail;
       break;
   }
   return Status::IOError("cannot reach weir at " + HostPort(host, port) + ": " +
@@ -131,35 +77,27 @@ Status HttpError(const std::string& host, int port, int code,
   }
 }
 
-template <class Send>
 Result<std::string> Request(const std::string& host, int port,
-                            std::chrono::milliseconds timeout, Send send) {
+                            std::chrono::milliseconds timeout,
+                            HttpClientRequest request) {
   if (port <= 0 || port > 65535) {
     return Status::InvalidArgument("port " + std::to_string(port) +
                                    " is not in 1..65535");
   }
-  // httplib may throw (std::regex, allocation); none of it leaves here.
-  try {
-    httplib::Client client(host, port);
-    client.set_connection_timeout(timeout);
-    client.set_read_timeout(timeout);
-    client.set_write_timeout(timeout);
-    client.set_keep_alive(false);
-    // A server started with rest.token wants it on every request.
-    if (const char* token = std::getenv("WEIR_REST_TOKEN");
-        token != nullptr && *token != '\0') {
-      client.set_bearer_token_auth(token);
-    }
-    httplib::Result res = send(client);
-    if (!res) return TransportError(host, port, res.error(), timeout);
-    if (res->status < 200 || res->status > 299) {
-      return HttpError(host, port, res->status, res->body);
-    }
-    return std::move(res->body);
-  } catch (const std::exception& e) {
-    return Status::IOError("request to weir at " + HostPort(host, port) +
-                           " failed: " + e.what());
+  // A server started with rest.token wants it on every request.
+  if (const char* token = std::getenv("WEIR_REST_TOKEN");
+      token != nullptr && *token != '\0') {
+    request.headers.emplace_back("Authorization",
+                                 std::string("Bearer ") + token);
   }
+  HttpClientAnswer answer = SendHttpRequest(host, port, request, timeout);
+  if (answer.failure != HttpFailure::kNone) {
+    return TransportError(host, port, answer, timeout);
+  }
+  if (answer.status < 200 || answer.status > 299) {
+    return HttpError(host, port, answer.status, answer.body);
+  }
+  return std::move(answer.body);
 }
 
 }  // namespace
@@ -167,23 +105,30 @@ Result<std::string> Request(const std::string& host, int port,
 Result<std::string> HttpGet(const std::string& host, int port,
                             const std::string& path,
                             std::chrono::milliseconds timeout) {
-  return Request(host, port, timeout,
-                 [&](httplib::Client& c) { return c.Get(path); });
+  HttpClientRequest request;
+  request.method = "GET";
+  request.target = path;
+  return Request(host, port, timeout, std::move(request));
 }
 
 Result<std::string> HttpPatch(const std::string& host, int port,
                               const std::string& path,
                               std::chrono::milliseconds timeout) {
-  return Request(host, port, timeout,
-                 [&](httplib::Client& c) { return c.Patch(path); });
+  HttpClientRequest request;
+  request.method = "PATCH";
+  request.target = path;
+  return Request(host, port, timeout, std::move(request));
 }
 
 Result<std::string> HttpPost(const std::string& host, int port,
                              const std::string& path, const std::string& body,
                              std::chrono::milliseconds timeout) {
-  return Request(host, port, timeout, [&](httplib::Client& c) {
-    return c.Post(path, body, "application/json");
-  });
+  HttpClientRequest request;
+  request.method = "POST";
+  request.target = path;
+  request.body = body;
+  request.content_type = "application/json";
+  return Request(host, port, timeout, std::move(request));
 }
 
 Result<std::vector<JobInfo>> FetchJobs(const std::string& host, int port,

@@ -31,7 +31,8 @@
 
 namespace weir::tools {
 
-// Default: 10 s to connect, and 10 s for each read or write.
+// Default: 10 s to connect, 10 s to send the request, and 10 s to read the
+// answer (http_client.h).
 inline constexpr std::chrono::milliseconds kDefaultHttpTimeout{10'000};
 
 // The body of a 2xx answer to the request, or an error as above. `path`

@@ -1,19 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/control/rest_server.h"
 
-#include <httplib.h>
-#include <sys/socket.h>
-
-#include <atomic>
 #include <cassert>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <cstring>
-#include <exception>
 #include <utility>
 
 #include "tools/control/checkpoint_json.h"
+#include "tools/control/http_server.h"
 #include "tools/control/job_json.h"
 #include "tools/control/savepoint_json.h"
 
@@ -24,11 +18,6 @@
 namespace weir::tools {
 
 namespace {
-
-// Worker threads, and so connections served at once.
-constexpr size_t kWorkers = 32;
-// How long a connection may take to send a request (or read an answer).
-constexpr time_t kReadTimeoutSeconds = 5;
 
 // `header` is "Bearer <token>", compared in time that does not depend on
 // where they differ.
@@ -83,13 +72,6 @@ bool MoreSpecific(const std::vector<std::string>& a,
     if (a_param != IsParam(b[seg_idx])) return !a_param;
   }
   return false;
-}
-
-// SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would
-// let a second server bind a port that is in use and silently share it.
-void SocketOptions(int sock) {
-  int yes = 1;
-  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
 }
 
 }  // namespace
@@ -160,8 +142,7 @@ RestServer::RestServer(std::string address, JobDirectory* jobs,
     : address_(std::move(address)),
       token_(std::move(token)),
       jobs_(jobs),
-      clock_(std::move(clock)),
-      server_(std::make_unique<httplib::Server>()) {}
+      clock_(std::move(clock)) {}
 
 RestServer::~RestServer() { Stop(); }
 
@@ -178,116 +159,30 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(
       std::move(address), jobs, std::move(clock), std::move(token)));
   server->AddBuiltinRoutes();
 
-  httplib::Server& svr = *server->server_;
-  svr.set_socket_options(SocketOptions);
-  // One worker per open connection: a client that sends slowly (or not at
-  // all) holds one worker until the read timeout, never the others.
-  svr.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
-  svr.set_read_timeout(kReadTimeoutSeconds, 0);
-  svr.set_write_timeout(kReadTimeoutSeconds, 0);
-  // A handful of requests per CLI command: short keep-alive, so that Stop()
-  // does not wait on idle connections for long.
-  svr.set_keep_alive_timeout(1);
-  svr.set_payload_max_length(1 << 20);
   RestServer* self = server.get();
-  const httplib::Server::Handler handler = [self](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    if (!self->token_.empty() &&
-        !TokenMatches(req.get_header_value("Authorization"), self->token_)) {
-      res.status = 401;
-      res.set_header("WWW-Authenticate", "Bearer");
-      res.set_content(
-          DumpJson(ErrorJson("this endpoint needs its token: Authorization: "
-                             "Bearer <rest.token> (WEIR_REST_TOKEN for weir)")),
-          "application/json");
-      return;
-    }
-    RestRequest request;
-    request.method = req.method == "HEAD" ? "GET" : req.method;
-    request.path = req.path;
-    for (const auto& [key, value] : req.params) request.query[key] = value;
-    request.body = req.body;
-    const RestResponse response = self->Dispatch(request);
-    res.status = response.status;
-    res.set_content(response.body, response.content_type);
-  };
-  // A POST, PUT or PATCH with neither Content-Length nor Transfer-Encoding
-  // has no body (RFC 9112, 6.3), but httplib would read one until the
-  // client closes, while the client waits for the answer: both would wait
-  // for the read timeout. Such a request is handled here, before httplib
-  // reads, with an empty body.
-  svr.set_pre_routing_handler(
-      [handler](const httplib::Request& req, httplib::Response& res) {
-        const bool may_have_body = req.method == "POST" ||
-                                   req.method == "PUT" || req.method == "PATCH";
-        if (!may_have_body || req.has_header("Content-Length") ||
-            req.has_header("Transfer-Encoding")) {
-          return httplib::Server::HandlerResponse::Unhandled;
+  Result<std::unique_ptr<HttpServer>> http =
+      HttpServer::Start(server->address_, port, [self](RestRequest& request) {
+        if (!self->token_.empty()) {
+          auto auth = request.headers.find("authorization");
+          if (auth == request.headers.end() ||
+              !TokenMatches(auth->second, self->token_)) {
+            RestResponse denied = ErrorResponse(
+                401,
+                "this endpoint needs its token: Authorization: Bearer "
+                "<rest.token> (WEIR_REST_TOKEN for weir)");
+            denied.headers.emplace_back("WWW-Authenticate", "Bearer");
+            return denied;
+          }
         }
-        handler(req, res);
-        return httplib::Server::HandlerResponse::Handled;
+        return self->Dispatch(request);
       });
-  // Every method goes to Dispatch, which tells 404 from 405 itself.
-  svr.Get(".*", handler);
-  svr.Post(".*", handler);
-  svr.Put(".*", handler);
-  svr.Patch(".*", handler);
-  svr.Delete(".*", handler);
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                               std::exception_ptr ep) {
-    std::string what = "internal error";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what += ": ";
-      what += e.what();
-    } catch (...) {
-    }
-    res.status = 500;
-    res.set_content(DumpJson(ErrorJson(what)), "application/json");
-  });
-  // Errors httplib answers itself (a malformed request line, an unknown
-  // method) get a JSON body as well.
-  svr.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) {
-          return httplib::Server::HandlerResponse::Unhandled;
-        }
-        res.set_content(
-            DumpJson(ErrorJson("HTTP " + std::to_string(res.status) + " for " +
-                               req.method + " " + req.path)),
-            "application/json");
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-
-  errno = 0;
-  int bound = -1;
-  if (port == 0) {
-    bound = svr.bind_to_any_port(server->address_);
-  } else if (svr.bind_to_port(server->address_, port)) {
-    bound = port;
+  if (!http.ok()) {
+    const Status& s = http.status();
+    if (s.code() != Status::Code::kIOError) return s;
+    return Status::IOError("REST endpoint: " + std::string(s.message()));
   }
-  if (bound <= 0) {
-    const int err = errno;
-    std::string msg =
-        "cannot serve REST on " + server->address_ + ":" + std::to_string(port);
-    if (err != 0) {
-      msg += ": ";
-      msg += std::strerror(err);
-    }
-    return Status::IOError(msg);
-  }
-  server->port_ = bound;
-
-  // The socket listens already (bind_to_port calls listen), so clients can
-  // connect now. Wait until the accept loop runs only because httplib's
-  // stop() does nothing before it does.
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  server->thread_ = std::thread([&svr, done] {
-    svr.listen_after_bind();
-    done->store(true);
-  });
-  while (!svr.is_running() && !done->load()) std::this_thread::yield();
+  server->http_ = std::move(http).value();
+  server->port_ = server->http_->port();
   server->observer_ = std::thread([self] { self->RunObserver(); });
   return server;
 }
@@ -310,9 +205,7 @@ void RestServer::Stop() {
     observer_cv_.notify_all();
     observer_.join();
   }
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
+  if (http_) http_->Stop();
 }
 
 void RestServer::AddRoute(std::string method, std::string pattern,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // RestServer: the REST endpoint of `weir run`, with Flink's paths, on
-// cpp-httplib. It answers from a JobDirectory (the jobs of this process):
+// HttpServer (http_server.h, on Boost.Beast). It answers from a
+// JobDirectory (the jobs of this process):
 //
 //   GET   /config           {"flink-version":"weir <version>", ...}
 //   GET   /jobs             {"jobs":[{"id","status"}]}
@@ -38,11 +39,11 @@
 // With a token, every request must carry "Authorization: Bearer <token>";
 // any other answers 401.
 //
-// Threads: Start() serves on a background thread; requests (bodies up to
-// 1 MiB) are handled on a pool of 32 worker threads, one per connection, so
+// Threads: Start() accepts on a background thread; requests (bodies up to
+// 1 MiB) are handled on up to 32 worker threads, one per connection, so
 // that a client that sends slowly holds up no other (a connection that
 // sends no complete request within 5 s is closed; the listen backlog is
-// 128). A JobDirectory and
+// 128; http_server.h has the details). A JobDirectory and
 // the handlers given to AddRoute must be safe to call concurrently. Stop() (and
 // the destructor) return after the last handler has returned.
 #pragma once
@@ -67,12 +68,11 @@
 #include <weir/status.h>
 
 #include "tools/control/metrics.h"
-
-namespace httplib {
-class Server;
-}  // namespace httplib
+#include "tools/control/rest_message.h"
 
 namespace weir::tools {
+
+class HttpServer;
 
 // The jobs a REST endpoint answers for. Implemented by the job runner (and
 // by fakes in tests). Called from the server's worker threads.
@@ -116,24 +116,6 @@ class JobDirectory {
   // weir::DisposeSavepoint(path).
   virtual Status DisposeSavepoint(const std::string& path);
 };
-
-struct RestRequest {
-  std::string method;  // "GET", "POST", "PATCH", "PUT", "DELETE"
-  std::string path;    // decoded, without the query
-  // The values of the pattern's ":name" segments, by name without the colon.
-  std::map<std::string, std::string> path_params;
-  // Query parameters; the last value wins if one is repeated.
-  std::map<std::string, std::string> query;
-  std::string body;
-};
-
-struct RestResponse {
-  int status = 200;
-  std::string body;  // JSON text, unless content_type says otherwise
-  std::string content_type = "application/json";
-};
-
-using RestHandler = std::function<RestResponse(const RestRequest&)>;
 
 // A JSON response: DumpJson(body) with the given status code.
 RestResponse JsonResponse(int status, const nlohmann::json& body);
@@ -218,8 +200,7 @@ class RestServer {
   int port_ = 0;
   JobDirectory* const jobs_;
   const std::shared_ptr<Clock> clock_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpServer> http_;  // null until Start() bound the port
 
   std::mutex routes_mu_;
   std::vector<Route> routes_;  // guarded by routes_mu_

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -382,6 +383,81 @@ TEST_F(RestServerTest, ARequestWithoutContentLengthHasAnEmptyBody) {
   EXPECT_THAT(std::string(buf, static_cast<size_t>(n)),
               StartsWith("HTTP/1.1 202"));
   EXPECT_EQ(jobs_.cancelled().size(), 1u);
+}
+
+// The limits of the HTTP transport (http_server.h), as the endpoint has
+// them.
+TEST_F(RestServerTest, ABodyOver1MiBIs413) {
+  httplib::Client client(kHost, server_->port());
+  httplib::Result res =
+      client.Post("/savepoint-disposal", std::string((1 << 20) + 1, ' '),
+                  "application/json");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 413);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  EXPECT_THAT(res->body, HasSubstr("larger than 1048576 bytes"));
+}
+
+TEST_F(RestServerTest, AMalformedRequestIs400) {
+  const int fd = ConnectRaw();
+  ASSERT_GE(fd, 0);
+  timeval tv{4, 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  const std::string request = "GET /jobs HTTP/1.1 trailing\r\n\r\n";
+  ASSERT_EQ(::write(fd, request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) answer.append(buf, n);
+  ::close(fd);
+  EXPECT_EQ(n, 0) << "not closed after the answer";
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 400"));
+  EXPECT_THAT(answer, HasSubstr(R"({"errors":["malformed request: )"));
+}
+
+// Two requests on one connection, the second sent before the first is
+// answered; the second asks to close.
+TEST_F(RestServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  const int fd = ConnectRaw();
+  ASSERT_GE(fd, 0);
+  timeval tv{4, 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  const std::string requests =
+      "GET /jobs HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /config HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::write(fd, requests.data(), requests.size()),
+            static_cast<ssize_t>(requests.size()));
+  std::string answers;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) answers.append(buf, n);
+  ::close(fd);
+  EXPECT_EQ(n, 0) << "not closed after the second answer";
+  const size_t second = answers.find("HTTP/1.1 200", 1);
+  ASSERT_NE(second, std::string::npos) << answers;
+  EXPECT_THAT(answers, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(answers.substr(0, second), HasSubstr(kJobHex));
+  EXPECT_THAT(answers.substr(second), HasSubstr("flink-version"));
+}
+
+// A connection that sends no complete request is closed after 5 s.
+TEST_F(RestServerTest, AnIncompleteRequestIsClosedAfter5Seconds) {
+  const int fd = ConnectRaw();
+  ASSERT_GE(fd, 0);
+  timeval tv{9, 0};
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  const std::string half = "GET /jobs HTTP/1.1\r\nHost: x\r\n";
+  ASSERT_EQ(::write(fd, half.data(), half.size()),
+            static_cast<ssize_t>(half.size()));
+  const auto start = std::chrono::steady_clock::now();
+  char buf[512];
+  const ssize_t n = ::read(fd, buf, sizeof(buf));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  EXPECT_EQ(n, 0) << "not closed within 9 s";
+  EXPECT_GT(waited, std::chrono::milliseconds(4500));
+  EXPECT_LT(waited, std::chrono::milliseconds(7000));
 }
 
 TEST(RestServer, ATokenIsRequiredWhenSet) {

@@ -83,7 +83,7 @@ TEST_F(WeirCliTest, VersionNamesTheCommitAndTheLibraries) {
   EXPECT_THAT(r.out, ::testing::StartsWith("weir "));
   EXPECT_THAT(r.out, HasSubstr(" (commit "));
   for (const char* lib : {"RocksDB ", "zstd ", "xxHash ", "yaml-cpp ", "CLI11 ",
-                          "nlohmann-json ", "cpp-httplib "}) {
+                          "nlohmann-json ", "Boost.Beast "}) {
     EXPECT_THAT(r.out, HasSubstr(lib));
   }
 }
