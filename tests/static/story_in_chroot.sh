@@ -44,6 +44,7 @@ if [[ -z $qemu ]]; then
   echo "ldd $bin:"
   ldd "$bin" | sed 's/^/    /'
   for name in $names; do
+    [[ $name != "$(basename "$interp")" ]] || continue
     path=$(ldd "$bin" | awk -v n="$name" '$1 == n { print $3 }')
     copy[$path]=$path
   done
@@ -56,7 +57,10 @@ else
   esac
   # The directories the loader of a Debian system searches.
   libdir=/usr/$triplet/lib
-  for name in $names; do copy[/lib/$triplet/$name]=$libdir/$name; done
+  for name in $names; do
+    [[ $name != "$(basename "$interp")" ]] || continue
+    copy[/lib/$triplet/$name]=$libdir/$name
+  done
   copy[$interp]=$libdir/$(basename "$interp")
 fi
 
