@@ -224,7 +224,9 @@ int main(int argc, char** argv) {
                    "Default parallelism of the job's operators")
       ->check(CLI::PositiveNumber);
   run_cmd->add_option("-c,--config", run.config,
-                      "Configuration file (Flink-style flat keys)");
+                      "Configuration file (Flink-style flat keys), read "
+                      "instead of $WEIR_CONF_DIR/config.yaml or "
+                      "/etc/weir/config.yaml");
   run_cmd
       ->add_option("-D", run.dynamic_properties,
                    "Set a configuration key: -D key=value")

@@ -11,9 +11,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -300,6 +302,84 @@ TEST_F(WeirServiceTest, KilledAndCancelledDetachedJobsAreListed) {
   EXPECT_THAT(list, HasSubstr(cancelled.id + " : sums (CANCELED)\n"));
   EXPECT_THAT(list, HasSubstr("exit code 2"));
   EXPECT_THAT(list, HasSubstr(killed.id + " : sums (LOST)\n"));
+}
+
+// The systemd unit's cycle: `weir run --resume`, stopped with a savepoint
+// (`weir stop`, as SIGTERM with execution.stop-on-signal: savepoint does),
+// resumed with --resume from that savepoint, not from the older checkpoint
+// (which would repeat the records the stop published); then killed and
+// resumed from the newest checkpoint of the resumed job. Every record is
+// counted once.
+TEST_F(WeirServiceTest, ResumeGoesOnFromTheSavepointOfAStop) {
+  const std::vector<std::string> run = {
+      "run",      "-d",
+      "-c",       "conf.yaml",
+      "-D",       "execution.checkpointing.savepoint-dir=" + dir_.Sub("sp"),
+      "--resume", "sums.yaml"};
+  auto start = [&]() {
+    ProcessResult r = Weir(run);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string id = After(r.out, "Job has been submitted with JobID ");
+    if (!id.empty()) started_.push_back(id);
+    return std::make_pair(id, r.err);
+  };
+  // The last total of each user in the committed output.
+  auto totals = [&]() {
+    std::map<std::string, int64_t> last;
+    for (const auto& [line, n] : Committed(dir_.Sub("out"))) {
+      const size_t comma = line.find(',');
+      const int64_t total = std::stoll(line.substr(comma + 1));
+      int64_t& t = last[line.substr(0, comma)];
+      t = std::max(t, total);
+    }
+    return last;
+  };
+  auto wait_lines = [&](int64_t lines) {
+    for (int i = 0; i < 600 && Count(Committed(dir_.Sub("out"))) < lines; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(Count(Committed(dir_.Sub("out"))), lines);
+  };
+
+  AppendTo(dir_.Sub("events.csv"), "alice,1\nbob,2\n");
+  auto [first, err1] = start();
+  ASSERT_EQ(first.size(), 32u);
+  EXPECT_THAT(err1, HasSubstr("starting fresh"));
+  ASSERT_NO_FATAL_FAILURE(wait_lines(2));
+  ProcessResult r = Weir({"-q", "stop", first});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(first));
+
+  AppendTo(dir_.Sub("events.csv"), "alice,3\n");
+  auto [second, err2] = start();
+  ASSERT_EQ(second.size(), 32u);
+  EXPECT_NE(second, first);  // a job started from a savepoint: a new id
+  EXPECT_THAT(err2, HasSubstr("Restoring job " + second + " from savepoint " +
+                              sp + "/_metadata\n"));
+  ASSERT_NO_FATAL_FAILURE(wait_lines(3));
+
+  // Killed after a checkpoint of its own: resumed from that checkpoint.
+  const std::string chk_root = dir_.Sub("chk/" + second);
+  for (int i = 0; i < 200 && LatestCheckpoint(chk_root).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(LatestCheckpoint(chk_root).empty());
+  const nlohmann::json entry = Entry(dir_.Sub("runtime/" + second + ".json"));
+  ASSERT_TRUE(entry.is_object());
+  const pid_t pid = entry["pid"].get<pid_t>();
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 250 && kill(pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  AppendTo(dir_.Sub("events.csv"), "bob,4\n");
+  auto [third, err3] = start();
+  EXPECT_EQ(third, second);  // a checkpoint keeps the job's id
+  EXPECT_THAT(err3, HasSubstr("Restoring job " + second + " from " + chk_root +
+                              "/chk-"));
+  ASSERT_NO_FATAL_FAILURE(wait_lines(4));
+  EXPECT_EQ(totals(),
+            (std::map<std::string, int64_t>{{"alice", 4}, {"bob", 6}}));
 }
 
 }  // namespace
