@@ -71,13 +71,14 @@ c = '$triplet-gcc'
 cpp = '$triplet-g++'
 ar = '$triplet-ar'
 strip = '$triplet-strip'
-pkg-config = 'pkg-config'
+pkgconfig = 'pkg-config'
 exe_wrapper = ['qemu-$WEIR_CROSS_QEMU-static', '-L', '/usr/$triplet']
 
 [properties]
 sys_root = '$sysroot'
 pkg_config_libdir = ['$sysroot/usr/lib/$triplet/pkgconfig', '$sysroot/usr/share/pkgconfig']
 boost_includedir = '$sysroot/usr/include'
+boost_librarydir = '$sysroot/usr/lib/$triplet'
 # Where find_library() looks for the static archives without a .pc file.
 weir_static_lib_dirs = ['$sysroot/usr/lib/$triplet']
 

@@ -6,37 +6,27 @@
 #include <cstdio>
 #include <thread>
 
-#include "tools/control/job_registry.h"
 #include "tools/control/rest_client.h"
+#include "tools/log/log.h"
 
 namespace weir::tools {
 
 namespace {
 
 int Fail(std::string_view message) {
-  std::fprintf(stderr, "weir: error: %.*s\n", static_cast<int>(message.size()),
-               message.data());
+  log::Error(message);
   return 1;
 }
 
 }  // namespace
 
 int CheckpointJob(const std::string& job_id, bool full,
-                  const std::optional<std::string>& endpoint) {
+                  const JobLocator& locator) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
-  HostPort hp;
-  if (endpoint) {
-    Result<HostPort> r = ParseHostPort(*endpoint);
-    if (!r.ok()) return Fail(r.status().message());
-    hp = *r;
-  } else {
-    Result<JobRegistry> registry = JobRegistry::OpenDefault();
-    if (!registry.ok()) return Fail(registry.status().message());
-    Result<RegistryEntry> entry = registry->Find(*id);
-    if (!entry.ok()) return Fail(entry.status().message());
-    hp = HostPort{entry->rest_address, entry->rest_port};
-  }
+  Result<HostPort> located = LocateJob(*id, locator);
+  if (!located.ok()) return Fail(located.status().message());
+  const HostPort hp = *located;
   // The trigger waits while the job has as many checkpoints in progress as
   // it may (a slow periodic one), up to the checkpoint timeout (10 min by
   // default): wait as long for the answer.

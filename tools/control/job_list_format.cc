@@ -17,22 +17,35 @@ constexpr char kTerminatedHeader[] =
 constexpr char kFooter[] =
     "--------------------------------------------------------------\n";
 
-void AppendSection(const std::vector<const JobInfo*>& jobs, const char* header,
-                   const char* none, std::string* out) {
+// `text` with control characters (a newline in a message) as '?'.
+std::string OneLine(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
+void AppendSection(const std::vector<const ListedJob*>& jobs,
+                   const char* header, const char* none, std::string* out) {
   if (jobs.empty()) {
     *out += none;
     return;
   }
   *out += header;
-  for (const JobInfo* job : jobs) {
-    *out += FormatStartTime(job->start_time_ms);
+  for (const ListedJob* job : jobs) {
+    *out += FormatStartTime(job->info.start_time_ms);
     *out += " : ";
-    *out += job->id.ToHex();
+    *out += job->info.id.ToHex();
     *out += " : ";
-    *out += job->name;
+    *out += job->info.name;
     *out += " (";
-    *out += JobStatusName(job->status);
+    *out += job->state.empty() ? std::string(JobStatusName(job->info.status))
+                               : job->state;
     *out += ")\n";
+    for (const std::string& line : job->details) {
+      *out += "    " + OneLine(line) + "\n";
+    }
   }
   *out += kFooter;
 }
@@ -51,16 +64,24 @@ std::string FormatStartTime(int64_t epoch_ms) {
 
 std::string FormatJobList(const std::vector<JobInfo>& jobs,
                           bool include_terminated) {
-  std::vector<const JobInfo*> running;
-  std::vector<const JobInfo*> terminated;
-  for (const JobInfo& job : jobs) {
-    (IsTerminal(job.status) ? terminated : running).push_back(&job);
+  std::vector<ListedJob> listed;
+  listed.reserve(jobs.size());
+  for (const JobInfo& job : jobs) listed.push_back({job, "", {}});
+  return FormatListedJobs(listed, include_terminated);
+}
+
+std::string FormatListedJobs(const std::vector<ListedJob>& jobs,
+                             bool include_terminated) {
+  std::vector<const ListedJob*> running;
+  std::vector<const ListedJob*> terminated;
+  for (const ListedJob& job : jobs) {
+    (IsTerminal(job.info.status) ? terminated : running).push_back(&job);
   }
-  const auto by_start = [](const JobInfo* a, const JobInfo* b) {
-    if (a->start_time_ms != b->start_time_ms) {
-      return a->start_time_ms < b->start_time_ms;
+  const auto by_start = [](const ListedJob* a, const ListedJob* b) {
+    if (a->info.start_time_ms != b->info.start_time_ms) {
+      return a->info.start_time_ms < b->info.start_time_ms;
     }
-    return a->id < b->id;
+    return a->info.id < b->info.id;
   };
   std::sort(running.begin(), running.end(), by_start);
   std::sort(terminated.begin(), terminated.end(), by_start);

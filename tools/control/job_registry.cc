@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +25,65 @@ namespace {
 
 constexpr std::string_view kSuffix = ".json";
 constexpr int kEntryVersion = 1;
+constexpr char kEndedDir[] = "ended";
+// An entry is a few hundred bytes; its message at most 4 KiB.
+constexpr uint64_t kMaxEntryBytes = 64 << 10;
+
+bool IsEndState(std::string_view state) {
+  return state == "FINISHED" || state == "CANCELED" || state == "FAILED" ||
+         state == "LOST";
+}
+
+// At most `max` bytes of `text`, not cutting a UTF-8 sequence.
+std::string Truncate(std::string text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  text.resize(n);
+  return text;
+}
+
+nlohmann::json EntryJson(const RegistryEntry& entry) {
+  nlohmann::json j{
+      {"version", kEntryVersion},
+      {"jid", entry.job_id.ToHex()},
+      {"name", entry.name},
+      {"pid", entry.pid},
+      {"rest-address", entry.rest_address},
+      {"rest-port", entry.rest_port},
+      {"start-time", entry.start_time_ms},
+  };
+  if (!entry.log_path.empty()) j["log"] = entry.log_path;
+  return j;
+}
+
+// The job ids of the `<jobid>.json` files in `dir`; IOError if it cannot be
+// read.
+Result<std::vector<JobId>> EntryIdsIn(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) {
+    return Status::IOError("cannot read job registry directory " + dir + ": " +
+                           ec.message());
+  }
+  std::vector<JobId> out;
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string file = it->path().filename().string();
+    if (file.size() <= kSuffix.size() ||
+        file.compare(file.size() - kSuffix.size(), kSuffix.size(), kSuffix) !=
+            0) {
+      continue;
+    }
+    Result<JobId> id = JobId::FromHex(
+        std::string_view(file).substr(0, file.size() - kSuffix.size()));
+    if (id.ok()) out.push_back(*id);
+  }
+  if (ec) {
+    return Status::IOError("cannot read job registry directory " + dir + ": " +
+                           ec.message());
+  }
+  return out;
+}
 
 const char* NonEmptyEnv(const char* name) {
   const char* v = std::getenv(name);
@@ -177,16 +237,104 @@ Status JobRegistry::Register(const RegistryEntry& entry) {
                                    entry.job_id.ToHex() + " with REST port " +
                                    std::to_string(entry.rest_port));
   }
-  const nlohmann::json j{
-      {"version", kEntryVersion},
-      {"jid", entry.job_id.ToHex()},
-      {"name", entry.name},
-      {"pid", entry.pid},
-      {"rest-address", entry.rest_address},
-      {"rest-port", entry.rest_port},
-      {"start-time", entry.start_time_ms},
-  };
-  return AtomicWriteFile(PathOf(entry.job_id), DumpJson(j) + "\n");
+  return AtomicWriteFile(PathOf(entry.job_id),
+                         DumpJson(EntryJson(entry)) + "\n");
+}
+
+std::string JobRegistry::EndedPathOf(const JobId& id) const {
+  return dir_ + "/" + kEndedDir + "/" + id.ToHex() + std::string(kSuffix);
+}
+
+std::string JobRegistry::LogPathOf(const JobId& id) const {
+  return dir_ + "/" + id.ToHex() + ".log";
+}
+
+Status JobRegistry::RecordEnd(EndedEntry ended) const {
+  const RegistryEntry& e = ended.entry;
+  if (!IsEndState(ended.state)) {
+    return Status::InvalidArgument("cannot record job " + e.job_id.ToHex() +
+                                   " as ended in state '" + ended.state + "'");
+  }
+  if (e.job_id.empty() || e.pid <= 0 || e.pid > INT_MAX || e.rest_port < 1 ||
+      e.rest_port > 65535) {
+    return Status::InvalidArgument("cannot record the end of job " +
+                                   e.job_id.ToHex() + ": bad entry");
+  }
+  const std::string ended_dir = dir_ + "/" + kEndedDir;
+  if (::mkdir(ended_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::IOError("cannot create " + ended_dir + ": " +
+                           ErrnoText(errno));
+  }
+  nlohmann::json j = EntryJson(e);
+  j["state"] = ended.state;
+  j["end-time"] = ended.end_time_ms;
+  j["exit-code"] = ended.exit_code;
+  j["message"] = Truncate(std::move(ended.message), kMaxEndedMessageBytes);
+  Status s = AtomicWriteFile(EndedPathOf(e.job_id), DumpJson(j) + "\n");
+  if (!s.ok()) return s;
+  // The running entry of this run only: a resumed run of the same job id
+  // may have registered meanwhile.
+  Result<RegistryEntry> running = ReadEntry(PathOf(e.job_id), e.job_id);
+  if (running.ok() && running->pid == e.pid &&
+      running->start_time_ms == e.start_time_ms) {
+    Unregister(e.job_id).IgnoreError();
+  }
+  return Prune(kMaxEndedEntries);
+}
+
+void JobRegistry::RecordLost(const RegistryEntry& entry) const {
+  EndedEntry recorded;
+  if (ReadEntry(EndedPathOf(entry.job_id), entry.job_id, &recorded).ok() &&
+      recorded.entry.pid == entry.pid &&
+      recorded.entry.start_time_ms == entry.start_time_ms) {
+    // It recorded its end and died before removing its running entry.
+    Unregister(entry.job_id).IgnoreError();
+    return;
+  }
+  EndedEntry lost;
+  lost.entry = entry;
+  lost.state = "LOST";
+  lost.end_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  lost.message = "process " + std::to_string(entry.pid) +
+                 " is gone and recorded no final state: it was killed "
+                 "(SIGKILL, the out-of-memory killer) or crashed";
+  // Best effort: if it cannot be written, the running entry stays and the
+  // next look tries again.
+  RecordEnd(std::move(lost)).IgnoreError();
+}
+
+Status JobRegistry::Prune(size_t keep) const {
+  Result<std::vector<JobId>> ids = EntryIdsIn(dir_ + "/" + kEndedDir);
+  if (!ids.ok()) return Status::OK();  // nothing ended yet
+  if (ids->size() <= keep) return Status::OK();
+  std::vector<EndedEntry> ended;
+  for (const JobId& id : *ids) {
+    EndedEntry e;
+    if (ReadEntry(EndedPathOf(id), id, &e).ok()) ended.push_back(std::move(e));
+  }
+  if (ended.size() <= keep) return Status::OK();
+  std::sort(ended.begin(), ended.end(),
+            [](const EndedEntry& a, const EndedEntry& b) {
+              if (a.end_time_ms != b.end_time_ms) {
+                return a.end_time_ms < b.end_time_ms;
+              }
+              return a.entry.job_id < b.entry.job_id;
+            });
+  for (size_t i = 0; i + keep < ended.size(); ++i) {
+    const JobId& id = ended[i].entry.job_id;
+    const std::string path = EndedPathOf(id);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError("cannot remove " + path + ": " + ErrnoText(errno));
+    }
+    // The log goes with the job's last ended entry, unless the job runs
+    // again (and appends to it).
+    if (!std::filesystem::exists(PathOf(id))) {
+      ::unlink(LogPathOf(id).c_str());
+    }
+  }
+  return Status::OK();
 }
 
 Status JobRegistry::Unregister(const JobId& id) const {
@@ -198,8 +346,9 @@ Status JobRegistry::Unregister(const JobId& id) const {
 }
 
 Result<RegistryEntry> JobRegistry::ReadEntry(const std::string& path,
-                                             const JobId& id) const {
-  Result<std::string> text = ReadFileToString(path);
+                                             const JobId& id,
+                                             EndedEntry* ended) const {
+  Result<std::string> text = ReadFileToString(path, kMaxEntryBytes);
   if (!text.ok()) return text.status();
   Result<nlohmann::json> doc = ParseJson(*text);
   if (!doc.ok()) return doc.status().WithContext(path);
@@ -235,39 +384,46 @@ Result<RegistryEntry> JobRegistry::ReadEntry(const std::string& path,
   // A pid <= 0 would make kill() signal process groups: never use one.
   if (e.pid <= 0 || e.pid > INT_MAX || p < 1 || p > 65535) return bad;
   e.rest_port = static_cast<int>(p);
+  if (const nlohmann::json* log = field("log")) {
+    if (!log->is_string()) return bad;
+    e.log_path = log->get<std::string>();
+  }
+  if (ended != nullptr) {
+    const nlohmann::json* state = field("state");
+    const nlohmann::json* end = field("end-time");
+    const nlohmann::json* code = field("exit-code");
+    const nlohmann::json* message = field("message");
+    if (state == nullptr || !state->is_string() ||
+        !IsEndState(state->get<std::string>()) || end == nullptr ||
+        !end->is_number_integer() || code == nullptr ||
+        !code->is_number_integer() || message == nullptr ||
+        !message->is_string()) {
+      return bad;
+    }
+    const int64_t exit_code = code->get<int64_t>();
+    if (exit_code < -1 || exit_code > 255) return bad;
+    ended->entry = e;
+    ended->state = state->get<std::string>();
+    ended->end_time_ms = end->get<int64_t>();
+    ended->exit_code = static_cast<int>(exit_code);
+    ended->message =
+        Truncate(message->get<std::string>(), kMaxEndedMessageBytes);
+  }
   return e;
 }
 
 Result<std::vector<RegistryEntry>> JobRegistry::List() const {
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir_, ec);
-  if (ec) {
-    return Status::IOError("cannot read job registry directory " + dir_ + ": " +
-                           ec.message());
-  }
+  Result<std::vector<JobId>> ids = EntryIdsIn(dir_);
+  if (!ids.ok()) return ids.status();
   std::vector<RegistryEntry> out;
-  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    const std::string file = it->path().filename().string();
-    if (file.size() <= kSuffix.size() ||
-        file.compare(file.size() - kSuffix.size(), kSuffix.size(), kSuffix) !=
-            0) {
-      continue;
-    }
-    Result<JobId> id =
-        JobId::FromHex(std::string_view(file).substr(0, file.size() - 5));
-    if (!id.ok()) continue;
-    Result<RegistryEntry> entry = ReadEntry(it->path().string(), *id);
+  for (const JobId& id : *ids) {
+    Result<RegistryEntry> entry = ReadEntry(PathOf(id), id);
     if (!entry.ok()) continue;
     if (!ProcessAlive(entry->pid)) {
-      // Left behind by a process that died; best effort.
-      Unregister(*id).IgnoreError();
+      RecordLost(*entry);
       continue;
     }
     out.push_back(std::move(entry).value());
-  }
-  if (ec) {
-    return Status::IOError("cannot read job registry directory " + dir_ + ": " +
-                           ec.message());
   }
   std::sort(out.begin(), out.end(),
             [](const RegistryEntry& a, const RegistryEntry& b) {
@@ -279,10 +435,33 @@ Result<std::vector<RegistryEntry>> JobRegistry::List() const {
   return out;
 }
 
+Result<std::vector<EndedEntry>> JobRegistry::ListEnded() const {
+  // Running entries of dead processes become LOST ones.
+  Result<std::vector<RegistryEntry>> running = List();
+  if (!running.ok()) return running.status();
+  Status pruned = Prune(kMaxEndedEntries);
+  if (!pruned.ok()) return pruned;
+  std::vector<EndedEntry> out;
+  Result<std::vector<JobId>> ids = EntryIdsIn(dir_ + "/" + kEndedDir);
+  if (!ids.ok()) return out;  // no job ended yet
+  for (const JobId& id : *ids) {
+    EndedEntry e;
+    if (ReadEntry(EndedPathOf(id), id, &e).ok()) out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const EndedEntry& a, const EndedEntry& b) {
+              if (a.end_time_ms != b.end_time_ms) {
+                return a.end_time_ms < b.end_time_ms;
+              }
+              return a.entry.job_id < b.entry.job_id;
+            });
+  return out;
+}
+
 Result<RegistryEntry> JobRegistry::Find(const JobId& id) const {
   Result<RegistryEntry> entry = ReadEntry(PathOf(id), id);
   if (entry.ok() && !ProcessAlive(entry->pid)) {
-    Unregister(id).IgnoreError();
+    RecordLost(*entry);
   } else if (entry.ok()) {
     return entry;
   }

@@ -16,6 +16,7 @@
 #include "tools/control/job_json.h"
 #include "tools/control/job_registry.h"
 #include "tools/control/rest_client.h"
+#include "tools/log/log.h"
 
 namespace weir::tools {
 
@@ -24,8 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 int Fail(std::string_view message) {
-  std::fprintf(stderr, "weir: error: %.*s\n", static_cast<int>(message.size()),
-               message.data());
+  log::Error(message);
   return 1;
 }
 
@@ -38,16 +38,6 @@ std::string Absolute(const std::string& path) {
   std::string out = ec ? path : abs.lexically_normal().string();
   while (out.size() > 1 && out.back() == '/') out.pop_back();
   return out;
-}
-
-Result<HostPort> Endpoint(const JobId& id,
-                          const std::optional<std::string>& endpoint) {
-  if (endpoint) return ParseHostPort(*endpoint);
-  Result<JobRegistry> registry = JobRegistry::OpenDefault();
-  if (!registry.ok()) return registry.status();
-  Result<RegistryEntry> entry = registry->Find(id);
-  if (!entry.ok()) return entry.status();
-  return HostPort{entry->rest_address, entry->rest_port};
 }
 
 std::string HumanBytes(uint64_t bytes) {
@@ -71,7 +61,9 @@ std::string HumanBytes(uint64_t bytes) {
 // One stderr line that is rewritten in place, on a terminal only.
 class ProgressLine {
  public:
-  ProgressLine() : enabled_(isatty(STDERR_FILENO) == 1) {}
+  ProgressLine()
+      : enabled_(isatty(STDERR_FILENO) == 1 &&
+                 log::Enabled(log::Level::kInfo)) {}
   ~ProgressLine() { Clear(); }
   void Show(const std::string& text) {
     if (!enabled_ || (shown_ && text == last_)) return;
@@ -211,47 +203,43 @@ Result<SavepointFormatType> ParseSavepointType(std::string_view type) {
 
 int SavepointJob(const std::string& job_id,
                  const std::optional<std::string>& target_dir,
-                 SavepointFormatType format,
-                 const std::optional<std::string>& endpoint) {
+                 SavepointFormatType format, const JobLocator& locator) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
-  Result<HostPort> hp = Endpoint(*id, endpoint);
+  Result<HostPort> hp = LocateJob(*id, locator);
   if (!hp.ok()) return Fail(hp.status().message());
   SavepointOptions options;
   options.format = format;
   if (target_dir) options.target_dir = Absolute(*target_dir);
-  std::printf("Triggering savepoint for job %s.\nWaiting for response...\n",
-              id->ToHex().c_str());
-  std::fflush(stdout);
+  log::Info("Triggering savepoint for job " + id->ToHex() + ".");
+  log::Info("Waiting for response...");
   Result<std::string> path = TakeSavepoint(*hp, *id, options);
   if (!path.ok()) {
     return Fail(SavepointFailure(path.status(), options,
                                  "weir savepoint JOBID TARGET_DIR"));
   }
-  std::printf(
-      "Savepoint completed. Path: %s\n"
-      "You can resume your program from this savepoint with the run "
-      "command.\n",
-      path->c_str());
+  std::printf("Savepoint completed. Path: %s\n", path->c_str());
+  std::fflush(stdout);
+  log::Info(
+      "You can resume your program from this savepoint with the run command.");
   return 0;
 }
 
 int CancelJobWithSavepoint(const std::string& job_id,
                            const std::optional<std::string>& target_dir,
                            SavepointFormatType format,
-                           const std::optional<std::string>& endpoint) {
+                           const JobLocator& locator) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
-  Result<HostPort> hp = Endpoint(*id, endpoint);
+  Result<HostPort> hp = LocateJob(*id, locator);
   if (!hp.ok()) return Fail(hp.status().message());
   SavepointOptions options;
   options.then = SavepointOptions::Then::kCancel;
   options.format = format;
   if (target_dir) options.target_dir = Absolute(*target_dir);
-  std::printf(
-      "Cancelling job %s with savepoint to %s.\n", id->ToHex().c_str(),
-      target_dir ? options.target_dir.c_str() : "default savepoint directory");
-  std::fflush(stdout);
+  log::Info("Cancelling job " + id->ToHex() + " with savepoint to " +
+            (target_dir ? options.target_dir : "default savepoint directory") +
+            ".");
   Result<std::string> path = TakeSavepoint(*hp, *id, options);
   if (!path.ok()) {
     return Fail(SavepointFailure(path.status(), options,
@@ -265,19 +253,18 @@ int CancelJobWithSavepoint(const std::string& job_id,
 int StopJobWithSavepoint(const std::string& job_id,
                          const std::optional<std::string>& target_dir,
                          bool drain, SavepointFormatType format,
-                         const std::optional<std::string>& endpoint) {
+                         const JobLocator& locator) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
-  Result<HostPort> hp = Endpoint(*id, endpoint);
+  Result<HostPort> hp = LocateJob(*id, locator);
   if (!hp.ok()) return Fail(hp.status().message());
   SavepointOptions options;
   options.then = SavepointOptions::Then::kStop;
   options.drain = drain;
   options.format = format;
   if (target_dir) options.target_dir = Absolute(*target_dir);
-  std::printf("%s job %s with a savepoint.\n",
-              drain ? "Draining" : "Suspending", id->ToHex().c_str());
-  std::fflush(stdout);
+  log::Info(std::string(drain ? "Draining" : "Suspending") + " job " +
+            id->ToHex() + " with a savepoint.");
   Result<std::string> path = TakeSavepoint(*hp, *id, options);
   if (!path.ok()) {
     return Fail(SavepointFailure(path.status(), options,
@@ -291,8 +278,7 @@ int DisposeSavepointCommand(const std::string& path,
                             const std::optional<std::string>& endpoint) {
   if (path.empty()) return Fail("-d needs a savepoint path");
   const std::string abs = Absolute(path);
-  std::printf("Disposing savepoint '%s'.\n", abs.c_str());
-  std::fflush(stdout);
+  log::Info("Disposing savepoint '" + abs + "'.");
   Status s;
   if (endpoint) {
     Result<HostPort> hp = ParseHostPort(*endpoint);

@@ -1,33 +1,37 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The savepoint commands of the `weir` binary (Flink's CLI), talking to the
-// REST endpoint of the `weir run` that runs the job: found in the registry
-// of this host, or at `endpoint` (-m host:port). A relative directory is
-// made absolute here, against the caller's working directory.
+// REST endpoint of the `weir run` that runs the job, found as JobLocator
+// says (-m host:port, the registry of this host, the configuration file). A
+// relative directory is made absolute here, against the caller's working
+// directory. What they print on stdout (their answer), after INFO lines on
+// stderr (tools/log/log.h) that say what they do:
 //
 //   weir savepoint [-t native|canonical] JOBID [DIR]
-//     Triggering savepoint for job <id>.
-//     Waiting for response...
+//     INFO  Triggering savepoint for job <id>.
+//     INFO  Waiting for response...
 //     Savepoint completed. Path: /sp/savepoint-0a1b2c-5f3e9d01aa42
-//     You can resume your program from this savepoint with the run command.
+//     INFO  You can resume your program from this savepoint with the run
+//           command.
 //   weir savepoint -d PATH
-//     Disposing savepoint '/sp/savepoint-0a1b2c-5f3e9d01aa42'.
+//     INFO  Disposing savepoint '/sp/savepoint-0a1b2c-5f3e9d01aa42'.
 //     Savepoint '/sp/savepoint-0a1b2c-5f3e9d01aa42' disposed.
 //   weir cancel -s [-t native|canonical] [DIR] JOBID
-//     Cancelling job <id> with savepoint to /sp.
+//     INFO  Cancelling job <id> with savepoint to /sp.
 //     Cancelled job <id>. Savepoint stored in /sp/savepoint-....
 //   weir stop [-p DIR] [-d] [-t native|canonical] JOBID
-//     Suspending job <id> with a savepoint.
+//     INFO  Suspending job <id> with a savepoint.
 //     Savepoint completed. Path: /sp/savepoint-...
 //
 // -t/--type (Flink's) is the savepoint's format: native (the default) or
 // canonical (ParseSavepointType).
 //
-// While a savepoint is taken, and stderr is a terminal, one updating stderr
-// line shows how far it got (tasks acknowledged, files, bytes).
+// While a savepoint is taken, and stderr is a terminal (and INFO lines are
+// shown), one updating stderr line shows how far it got (tasks
+// acknowledged, files, bytes).
 //
-// Each returns the exit code: 0 on success; 1 with one line `weir: error:
-// ...` on stderr if the savepoint (or disposal) failed or could not be
+// Each returns the exit code: 0 on success; 1 with one ERROR line on
+// stderr if the savepoint (or disposal) failed or could not be
 // triggered, the job is unknown, or the endpoint cannot be reached. A job
 // whose savepoint failed keeps running (the engine sees to that).
 // docs/cli.md describes the commands.
@@ -40,6 +44,8 @@
 #include <weir/result.h>
 #include <weir/savepoint.h>
 
+#include "tools/control/job_locator.h"
+
 namespace weir::tools {
 
 // The value of `--type`: "native" or "canonical", in any case.
@@ -49,21 +55,20 @@ Result<SavepointFormatType> ParseSavepointType(std::string_view type);
 // `weir savepoint [-m host:port] JOBID [TARGET_DIR]`: then continue.
 int SavepointJob(const std::string& job_id,
                  const std::optional<std::string>& target_dir,
-                 SavepointFormatType format,
-                 const std::optional<std::string>& endpoint);
+                 SavepointFormatType format, const JobLocator& locator);
 
 // `weir cancel -s [TARGET_DIR] JOBID`: a savepoint, then cancel.
 int CancelJobWithSavepoint(const std::string& job_id,
                            const std::optional<std::string>& target_dir,
                            SavepointFormatType format,
-                           const std::optional<std::string>& endpoint);
+                           const JobLocator& locator);
 
 // `weir stop [-p TARGET_DIR] [-d] JOBID`: stop the sources, a savepoint,
 // then finish; `drain` first fires every event-time timer.
 int StopJobWithSavepoint(const std::string& job_id,
                          const std::optional<std::string>& target_dir,
                          bool drain, SavepointFormatType format,
-                         const std::optional<std::string>& endpoint);
+                         const JobLocator& locator);
 
 // `weir savepoint [-m host:port] -d PATH`. Without -m: through the REST
 // endpoint of the job running on this host whose checkpoint storage the

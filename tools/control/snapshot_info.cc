@@ -16,6 +16,7 @@
 
 #include "lib/file.h"
 #include "lib/hash.h"
+#include "tools/log/log.h"
 
 namespace weir::tools {
 
@@ -524,9 +525,7 @@ int SnapshotInfoCommand(const std::string& path, bool json_output,
                         bool verify) {
   Result<SnapshotInfo> info = LoadSnapshotInfo(path);
   if (!info.ok()) {
-    const std::string_view message = info.status().message();
-    std::fprintf(stderr, "weir: error: %.*s\n",
-                 static_cast<int>(message.size()), message.data());
+    log::Error(info.status().message());
     return 1;
   }
   const VerifyResult result = VerifySnapshotFiles(*info, verify);
@@ -539,7 +538,7 @@ int SnapshotInfoCommand(const std::string& path, bool json_output,
   }
   std::fflush(stdout);
   for (const FileProblem& p : result.problems) {
-    std::fprintf(stderr, "weir: error: %s\n", p.message.c_str());
+    log::Error(p.message);
   }
   return result.problems.empty() ? 0 : 1;
 }

@@ -141,7 +141,7 @@ std::string FormatSnapshotInfoText(const SnapshotInfo& info,
 nlohmann::ordered_json SnapshotInfoToJson(const SnapshotInfo& info,
                                           const VerifyResult* verify);
 
-// The command: prints the info on stdout, then one `weir: error: ...` line
+// The command: prints the info on stdout, then one ERROR line (tools/log/log.h)
 // per missing or damaged file on stderr. Returns the exit code: 0, or 1 if
 // a file is missing or damaged, or (with one error line and nothing on
 // stdout) if `path` holds no readable `_metadata`.

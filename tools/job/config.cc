@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/job/config.h"
 
+#include <sys/stat.h>
+
 #include <cassert>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <utility>
@@ -319,8 +324,10 @@ Status Flatten(const YAML::Node& node, const std::string& prefix,
   return Status::OK();
 }
 
-Status ApplyDynamic(const std::vector<std::string>& properties,
-                    Config* config) {
+}  // namespace
+
+Status ApplyDynamicProperties(const std::vector<std::string>& properties,
+                              Config* config) {
   for (std::string_view property : properties) {
     if (property.starts_with("-D")) property.remove_prefix(2);
     const std::string where = "-D " + std::string(property) + ": ";
@@ -341,8 +348,6 @@ Status ApplyDynamic(const std::vector<std::string>& properties,
   }
   return Status::OK();
 }
-
-}  // namespace
 
 const std::vector<ConfigKey>& KnownConfigKeys() {
   static const auto* keys = new std::vector<ConfigKey>(MakeKeys());
@@ -376,6 +381,14 @@ Status Config::Set(std::string_view key, std::string_view value) {
   Result<std::string> normalized = Normalize(*known, value);
   if (!normalized.ok()) return normalized.status();
   values_[known->key] = std::move(normalized).value();
+  return Status::OK();
+}
+
+Status Config::Apply(const std::vector<ConfigSetting>& settings) {
+  for (const ConfigSetting& setting : settings) {
+    Status s = Set(setting.key, setting.value);
+    if (!s.ok()) return s;
+  }
   return Status::OK();
 }
 
@@ -438,11 +451,45 @@ std::map<std::string, std::string> Config::EffectiveValues() const {
   return out;
 }
 
+Result<std::vector<ConfigSetting>> ConfigSettingsFromYaml(
+    const YAML::Node& map, const std::string& display_path) {
+  std::vector<FlatEntry> entries;
+  try {
+    Status s = Flatten(map, "", display_path, &entries);
+    if (!s.ok()) return s;
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(display_path + ":" +
+                                   std::to_string(e.mark.line + 1) +
+                                   ": invalid YAML: " + e.msg);
+  }
+  std::vector<ConfigSetting> out;
+  std::map<std::string, int> lines;  // canonical key -> line set
+  for (const FlatEntry& entry : entries) {
+    const std::string where =
+        display_path + ":" + std::to_string(entry.line) + ": ";
+    Config check;
+    Status s = check.Set(entry.key, entry.value);
+    if (!s.ok()) {
+      return Status::InvalidArgument(where + std::string(s.message()));
+    }
+    const std::string& canonical = FindConfigKey(entry.key)->key;
+    if (auto [it, fresh] = lines.emplace(canonical, entry.line); !fresh) {
+      return Status::InvalidArgument(where + "'" + canonical +
+                                     "' is set twice (also on line " +
+                                     std::to_string(it->second) + ")");
+    }
+    Result<std::string> value =
+        Normalize(*FindConfigKey(canonical), entry.value);
+    if (!value.ok()) return value.status();  // Set accepted it: not reached
+    out.push_back({canonical, std::move(value).value(), entry.line});
+  }
+  return out;
+}
+
 Result<Config> LoadConfigString(
     std::string_view yaml, const std::string& display_path,
     const std::vector<std::string>& dynamic_properties) {
   Config config;
-  std::vector<FlatEntry> entries;
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (root.IsDefined() && !root.IsNull()) {
@@ -450,7 +497,10 @@ Result<Config> LoadConfigString(
         return Status::InvalidArgument(
             display_path + ":1: a config file must be a map of 'key: value'");
       }
-      Status s = Flatten(root, "", display_path, &entries);
+      Result<std::vector<ConfigSetting>> settings =
+          ConfigSettingsFromYaml(root, display_path);
+      if (!settings.ok()) return settings.status();
+      Status s = config.Apply(*settings);
       if (!s.ok()) return s;
     }
   } catch (const YAML::Exception& e) {
@@ -460,23 +510,74 @@ Result<Config> LoadConfigString(
   } catch (const std::exception& e) {
     return Status::InvalidArgument(display_path + ": " + e.what());
   }
-  std::map<std::string, int> lines;  // canonical key -> line set
-  for (const FlatEntry& entry : entries) {
-    const std::string where =
-        display_path + ":" + std::to_string(entry.line) + ": ";
-    Status s = config.Set(entry.key, entry.value);
-    if (!s.ok())
-      return Status::InvalidArgument(where + std::string(s.message()));
-    const std::string& canonical = FindConfigKey(entry.key)->key;
-    if (auto [it, fresh] = lines.emplace(canonical, entry.line); !fresh) {
-      return Status::InvalidArgument(where + "'" + canonical +
-                                     "' is set twice (also on line " +
-                                     std::to_string(it->second) + ")");
-    }
-  }
-  Status s = ApplyDynamic(dynamic_properties, &config);
+  Status s = ApplyDynamicProperties(dynamic_properties, &config);
   if (!s.ok()) return s;
   return config;
+}
+
+Result<Config> LayerConfig(const ConfigFile& file,
+                           const std::vector<ConfigSetting>& job_settings,
+                           const std::vector<std::string>& dynamic_properties) {
+  Config config = file.config;
+  Status s = config.Apply(job_settings);
+  if (s.ok()) s = ApplyDynamicProperties(dynamic_properties, &config);
+  if (!s.ok()) return s;
+  return config;
+}
+
+std::string ConfigFilePath(const char* weir_conf_dir) {
+  if (weir_conf_dir != nullptr && weir_conf_dir[0] != '\0') {
+    std::string dir(weir_conf_dir);
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir + "/config.yaml";
+  }
+  return "/etc/weir/config.yaml";
+}
+
+Result<ConfigFile> LoadConfigFile(
+    const std::optional<std::string>& explicit_path) {
+  return LoadConfigFile(explicit_path, std::getenv("WEIR_CONF_DIR"));
+}
+
+Result<ConfigFile> LoadConfigFile(
+    const std::optional<std::string>& explicit_path,
+    const char* weir_conf_dir) {
+  // A configuration file is a few dozen lines.
+  constexpr uint64_t kMaxConfigBytes = 1 << 20;
+  std::string path;
+  if (explicit_path) {
+    if (explicit_path->empty()) {
+      return Status::InvalidArgument("-c needs a configuration file");
+    }
+    path = *explicit_path;
+  } else {
+    if (weir_conf_dir != nullptr && weir_conf_dir[0] != '\0') {
+      struct stat st;
+      if (::stat(weir_conf_dir, &st) != 0) {
+        return Status::InvalidArgument(
+            "WEIR_CONF_DIR=" + std::string(weir_conf_dir) +
+            ": cannot use it as the configuration directory: " +
+            std::strerror(errno));
+      }
+      if (!S_ISDIR(st.st_mode)) {
+        return Status::InvalidArgument(
+            "WEIR_CONF_DIR=" + std::string(weir_conf_dir) +
+            ": not a directory (it names the directory of config.yaml)");
+      }
+    }
+    path = ConfigFilePath(weir_conf_dir);
+  }
+  ConfigFile out;
+  Result<std::string> text = ReadFileToString(path, kMaxConfigBytes);
+  if (!text.ok()) {
+    if (!explicit_path && text.status().IsNotFound()) return out;
+    return text.status().WithContext("cannot read configuration file " + path);
+  }
+  Result<Config> config = LoadConfigString(*text, path, {});
+  if (!config.ok()) return config.status();
+  out.config = std::move(config).value();
+  out.path = path;
+  return out;
 }
 
 Result<Config> LoadConfig(const std::optional<std::string>& path,

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Config: the `weir` binary's settings, Flink style: flat dotted keys
-// ("rest.port") with typed values, read from a YAML file and overridden by
-// dynamic properties (`-D key=value`). Only known keys are accepted; each is
+// ("rest.port") with typed values. Only known keys are accepted; each is
 // listed, with its type and default, by KnownConfigKeys() and documented in
-// docs/configuration.md.
+// docs/configuration.md. Precedence, highest first: the command line (`-D
+// key=value`), the job file's `config:` block, the configuration file
+// (ConfigFilePath()), the key's default.
 //
 // A Config is a value; a const Config may be read from many threads.
 #pragma once
@@ -17,6 +18,10 @@
 #include <vector>
 
 #include <weir/result.h>
+
+namespace YAML {
+class Node;
+}
 
 namespace weir::tools {
 
@@ -41,6 +46,15 @@ const std::vector<ConfigKey>& KnownConfigKeys();
 // The known key `key` names, directly or as an alias; nullptr if none.
 const ConfigKey* FindConfigKey(std::string_view key);
 
+// One `key: value` of a YAML map (a configuration file, a job file's
+// `config:` block), checked: `key` is canonical (not an alias) and `value`
+// normalized.
+struct ConfigSetting {
+  std::string key;
+  std::string value;
+  int line = 0;  // 1-based, in the file it came from
+};
+
 class Config {
  public:
   // Every key at its default.
@@ -51,6 +65,9 @@ class Config {
   //   unknown config key 'rest.prot' (did you mean 'rest.port'?)
   //   rest.port: '70000' is out of range (0..65535)
   Status Set(std::string_view key, std::string_view value);
+
+  // Sets every setting in order (a later one replaces an earlier one).
+  Status Apply(const std::vector<ConfigSetting>& settings);
 
   // True if the key (or an alias) was set, by the file or by -D.
   bool IsSet(std::string_view key) const;
@@ -73,6 +90,50 @@ class Config {
 
   std::map<std::string, std::string> values_;  // canonical key -> text
 };
+
+// The settings of a YAML map: the root of a configuration file or a job
+// file's `config:` block. Nested maps are flattened (`rest: {port: 0}` is
+// `rest.port: 0`); every key must be known and every value valid for it; a
+// key set twice (also through an alias) is an error. InvalidArgument
+// "<display_path>:<line>: <why>".
+Result<std::vector<ConfigSetting>> ConfigSettingsFromYaml(
+    const YAML::Node& map, const std::string& display_path);
+
+// Where the configuration file is: "$WEIR_CONF_DIR/config.yaml" when
+// `weir_conf_dir` (the variable's value; may be null) is set and not empty,
+// else "/etc/weir/config.yaml".
+std::string ConfigFilePath(const char* weir_conf_dir);
+
+// The settings of the configuration file, and which file that was.
+struct ConfigFile {
+  Config config;                    // the file's keys; defaults elsewhere
+  std::optional<std::string> path;  // nullopt if no file was read
+};
+
+// Reads the configuration file: `explicit_path` (`weir run -c FILE`) if
+// given, which must exist; else ConfigFilePath($WEIR_CONF_DIR). With
+// WEIR_CONF_DIR set, that directory must exist (InvalidArgument
+// "WEIR_CONF_DIR=<dir>: ..." otherwise); a missing config.yaml in it, or a
+// missing /etc/weir/config.yaml, is no file: every key at its default. A
+// file that exists but cannot be read, is not a regular file, holds more
+// than 1 MiB or is malformed is an error naming it.
+Result<ConfigFile> LoadConfigFile(
+    const std::optional<std::string>& explicit_path);
+// As above with `weir_conf_dir` in place of $WEIR_CONF_DIR.
+Result<ConfigFile> LoadConfigFile(
+    const std::optional<std::string>& explicit_path, const char* weir_conf_dir);
+
+// Applies `dynamic_properties`, each "key=value" (a leading "-D" is
+// allowed), over `config`. InvalidArgument "-D <property>: <why>".
+Status ApplyDynamicProperties(const std::vector<std::string>& properties,
+                              Config* config);
+
+// The configuration of a `weir run`: the configuration file's settings,
+// then the job file's `config:` block over them, then the dynamic
+// properties (`-D`) over both. Errors as ApplyDynamicProperties.
+Result<Config> LayerConfig(const ConfigFile& file,
+                           const std::vector<ConfigSetting>& job_settings,
+                           const std::vector<std::string>& dynamic_properties);
 
 // Loads the YAML config file at `path` (if given), then applies
 // `dynamic_properties`, each "key=value" (a leading "-D" is allowed), which

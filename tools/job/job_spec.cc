@@ -98,8 +98,8 @@ const std::map<std::string, std::vector<std::string>>& TypeKeys() {
   return *keys;
 }
 
-const std::vector<std::string> kJobKeys = {"name", "parallelism",
-                                           "max-parallelism", "operators"};
+const std::vector<std::string> kJobKeys = {
+    "name", "parallelism", "max-parallelism", "config", "operators"};
 
 constexpr int64_t kMaxMaxParallelism = 32768;
 
@@ -402,6 +402,18 @@ Result<JobSpec> JobParser::Parse(std::string_view yaml) {
                              std::to_string(job.max_parallelism));
     }
     job.parallelism = static_cast<int>(number);
+  }
+
+  if (const Entry* c = Find(top, "config")) {
+    if (!c->value.IsMap()) {
+      return ErrorAt(*c,
+                     "'config' must be a map of configuration keys "
+                     "(docs/configuration.md)");
+    }
+    Result<std::vector<ConfigSetting>> settings =
+        ConfigSettingsFromYaml(c->value, path_);
+    if (!settings.ok()) return settings.status();
+    job.config = std::move(settings).value();
   }
 
   const Entry* ops_entry = nullptr;

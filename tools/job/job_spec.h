@@ -25,6 +25,7 @@
 
 #include <weir/result.h>
 
+#include "tools/job/config.h"
 #include "tools/job/row.h"
 
 namespace weir::tools {
@@ -164,6 +165,9 @@ struct JobSpec {
   std::string path;         // the job file as given (for messages)
   std::string base_dir;     // relative paths in the job resolve against it
   std::vector<OperatorSpec> operators;  // in file order
+  // The `config:` block: configuration keys for this job, over the
+  // configuration file and under `-D` (tools/job/config.h). Checked.
+  std::vector<ConfigSetting> config;
 
   // The index of the operator with this uid, or -1.
   int IndexOf(std::string_view uid) const;

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,7 +11,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -19,19 +23,27 @@
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/restore.h"
 #include "tools/control/job_list_format.h"
+#include "tools/control/job_locator.h"
 #include "tools/control/job_registry.h"
 #include "tools/control/rest_client.h"
 #include "tools/control/rest_server.h"
 #include "tools/job/config.h"
 #include "tools/job/job_spec.h"
+#include "tools/log/log.h"
 #include "tools/run/job_planner.h"
 
 namespace weir::tools {
 namespace {
 
 int Fail(const Status& s) {
-  std::fprintf(stderr, "weir: error: %s\n", std::string(s.message()).c_str());
+  log::Error(s.message());
   return 1;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // The REST endpoint's view of the one job this process runs.
@@ -139,10 +151,9 @@ Status WaitForFinalSnapshot(Job& job, int64_t id) {
     Result<CheckpointStats> done =
         job.WaitForCheckpoint(id, std::chrono::milliseconds(100));
     if (done.ok()) {
-      std::printf("Stored %s %lld in %s\n",
-                  done->savepoint ? "savepoint" : "checkpoint",
-                  static_cast<long long>(id), done->path.c_str());
-      std::fflush(stdout);
+      log::Info(std::string("Stored ") +
+                (done->savepoint ? "savepoint " : "checkpoint ") +
+                std::to_string(id) + " in " + done->path);
       return Status::OK();
     }
     if (done.status().code() != Status::Code::kDeadlineExceeded) {
@@ -163,8 +174,7 @@ Status WaitForFinalSnapshot(Job& job, int64_t id) {
 // the default savepoint directory; "cancel" cancels at once. OK if the job
 // was stopped as asked; otherwise why not, and the job is cancelled.
 Status StopOnSignal(Job& job, const std::string& mode) {
-  std::printf("Stopping job %s (%s)\n", job.id().ToHex().c_str(), mode.c_str());
-  std::fflush(stdout);
+  log::Info("Stopping job " + job.id().ToHex() + " (" + mode + ")");
   Status s;
   if (mode == "savepoint") {
     SavepointOptions options;
@@ -189,12 +199,34 @@ Status StopOnSignal(Job& job, const std::string& mode) {
   return s;
 }
 
+// Logs what happened to the job's checkpoints since `*seen` (the id of the
+// last one reported): completed ones at DEBUG, failed ones as warnings.
+void LogCheckpoints(Job& job, int64_t* seen) {
+  const CheckpointsInfo info = job.Checkpoints();
+  if (!info.enabled) return;
+  for (auto it = info.history.rbegin(); it != info.history.rend(); ++it) {
+    const CheckpointStats& c = *it;
+    if (c.id <= *seen || c.state == CheckpointState::kInProgress) continue;
+    const std::string what =
+        std::string(c.savepoint ? "Savepoint " : "Checkpoint ") +
+        std::to_string(c.id);
+    if (c.state == CheckpointState::kCompleted) {
+      log::Debug(what + " completed: " + c.path);
+    } else {
+      log::Warn(what + " failed: " + c.failure);
+    }
+    *seen = c.id;
+  }
+}
+
 // Starts the job, its REST endpoint and its registry entry, waits for the
-// job (stopping it on SIGINT/SIGTERM: StopOnSignal) and cleans up. `ready` is
-// called once the endpoint listens (or with the error), so that a detached
-// parent can report it.
+// job (stopping it on SIGINT/SIGTERM: StopOnSignal), records how it ended in
+// the registry and cleans up. `ready` is called once the endpoint listens
+// (or with the error), so that a detached parent can report it.
+// `log_path`: a detached job's log file, else empty.
 int Serve(
-    Job& job, const Config& config,
+    Job& job, const Config& config, const std::optional<std::string>& conf_file,
+    const std::string& log_path,
     const std::function<void(const std::string& message, bool ok)>& ready) {
   SingleJobDirectory directory(&job);
   const std::string address =
@@ -220,20 +252,22 @@ int Serve(
   entry.rest_address = (*server)->address();
   entry.rest_port = (*server)->port();
   entry.start_time_ms = job.Info().start_time_ms;
+  entry.log_path = log_path;
   Status reg = registry.ok() ? registry->Register(entry) : registry.status();
   if (!reg.ok()) {
-    std::fprintf(stderr, "weir: warning: job not registered: %s\n",
-                 std::string(reg.message()).c_str());
+    log::Warn("job not registered: " + std::string(reg.message()));
   }
   std::string where = "Job has been submitted with JobID " + job.id().ToHex() +
                       "\nREST endpoint: http://" + (*server)->address() + ":" +
                       std::to_string((*server)->port());
+  if (conf_file) where += "\nConfiguration: " + *conf_file;
   const CheckpointsInfo checkpoints = job.Checkpoints();
   if (checkpoints.enabled) where += "\nCheckpoints: " + checkpoints.directory;
   if (std::optional<std::string> dir =
           config.GetString("execution.checkpointing.savepoint-dir")) {
     where += "\nSavepoints: " + *dir;
   }
+  where += "\nLogs: " + (log_path.empty() ? log::Destination() : log_path);
   ready(where, true);
 
   struct sigaction sa {};
@@ -244,49 +278,154 @@ int Serve(
       config.GetString("execution.stop-on-signal").value_or("checkpoint");
   bool stopped_by_signal = false;
   Status stop;
+  int64_t checkpoints_seen = 0;
   while (!job.WaitFor(std::chrono::milliseconds(100))) {
+    LogCheckpoints(job, &checkpoints_seen);
     if (g_signals.load() != 0 && !stopped_by_signal) {
       stopped_by_signal = true;
       stop = StopOnSignal(job, stop_mode);
     }
   }
   Status result = job.Wait();
-  if (registry.ok()) registry->Unregister(job.id()).IgnoreError();
-  directory.WaitUntilOutcomesRead(std::chrono::seconds(10));
-  (*server)->Stop();
+  LogCheckpoints(job, &checkpoints_seen);
   const JobInfo info = job.Info();
+  const std::string id = job.id().ToHex();
+  EndedEntry ended;
+  ended.entry = entry;
+  ended.state = std::string(JobStatusName(info.status));
+  int code = 1;
   if (stopped_by_signal && info.status != JobStatus::kFailed) {
     if (!stop.ok()) {
-      std::fprintf(stderr, "weir: error: job %s: %s\n",
-                   job.id().ToHex().c_str(),
-                   std::string(stop.message()).c_str());
-      return 1;
+      ended.message =
+          "stopping on a signal failed: " + std::string(stop.message());
+      log::Error("job " + id + ": " + std::string(stop.message()));
+      code = 1;
+    } else {
+      ended.message =
+          "stopped by a signal (execution.stop-on-signal: " + stop_mode + ")";
+      std::printf("Job %s stopped.\n", id.c_str());
+      code = 0;
     }
-    std::printf("Job %s stopped.\n", job.id().ToHex().c_str());
-    return 0;
+  } else {
+    switch (info.status) {
+      case JobStatus::kFinished:
+        std::printf("Job %s finished.\n", id.c_str());
+        code = 0;
+        break;
+      case JobStatus::kCanceled:
+        ended.message = "cancelled";
+        std::printf("Job %s was cancelled.\n", id.c_str());
+        code = 2;
+        break;
+      default:
+        ended.state = "FAILED";
+        ended.message =
+            "job " + id + " failed: " + std::string(result.message());
+        log::Error(ended.message);
+        code = 1;
+    }
   }
-  switch (info.status) {
-    case JobStatus::kFinished:
-      std::printf("Job %s finished.\n", job.id().ToHex().c_str());
-      return 0;
-    case JobStatus::kCanceled:
-      std::printf("Job %s was cancelled.\n", job.id().ToHex().c_str());
-      return 2;
-    default:
-      std::fprintf(stderr, "weir: error: job %s failed: %s\n",
-                   job.id().ToHex().c_str(),
-                   std::string(result.message()).c_str());
-      return 1;
+  std::fflush(stdout);
+  ended.end_time_ms = NowMs();
+  ended.exit_code = code;
+  if (registry.ok() && reg.ok()) {
+    Status recorded = registry->RecordEnd(ended);
+    if (!recorded.ok()) {
+      log::Warn("the end of job " + id +
+                " was not recorded: " + std::string(recorded.message()));
+      registry->Unregister(job.id()).IgnoreError();
+    }
   }
+  directory.WaitUntilOutcomesRead(std::chrono::seconds(10));
+  (*server)->Stop();
+  return code;
+}
+
+// The newest complete snapshot of job `name` to resume from: its latest
+// checkpoint in `checkpoints_dir`, or the newest savepoint of a job of that
+// name in `savepoint_dir` (its `savepoint-*` folders) if that completed
+// later, as the one a stop with a savepoint takes does (the job's output
+// was published up to it: resuming from an older checkpoint would repeat
+// what came after). NotFound if there is neither.
+Result<std::string> FindResumePoint(const std::string& checkpoints_dir,
+                                    const std::string& savepoint_dir,
+                                    const std::string& name) {
+  Result<std::string> best =
+      engine::FindLatestCheckpointOfJob(checkpoints_dir, name);
+  if (!best.ok() && !best.status().IsNotFound()) return best.status();
+  int64_t best_time = -1;
+  if (best.ok()) {
+    Result<engine::CheckpointMetadata> m = engine::ReadMetadataFile(*best);
+    if (m.ok()) best_time = m->completion_time_ms;
+  }
+  if (savepoint_dir.empty()) return best;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(savepoint_dir, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind("savepoint-", 0) != 0) continue;
+    if (!it->is_directory(ec)) continue;
+    const std::string meta = it->path().string() + "/_metadata";
+    Result<engine::CheckpointMetadata> m = engine::ReadMetadataFile(meta);
+    if (!m.ok() || m->kind != engine::SnapshotKind::kSavepoint ||
+        m->job_name != name || m->completion_time_ms <= best_time) {
+      continue;
+    }
+    best_time = m->completion_time_ms;
+    best = meta;
+  }
+  if (!best.ok()) {
+    return Status::NotFound("no complete checkpoint of job '" + name + "' in " +
+                            checkpoints_dir + " and no savepoint of it in " +
+                            savepoint_dir);
+  }
+  return best;
+}
+
+// Opens `path` for appending, for a detached job's stdout and stderr: a
+// regular file of this user, never through a symbolic link. `created` says
+// whether it is new.
+Result<int> OpenLogFile(const std::string& path, bool* created) {
+  int fd = ::open(
+      path.c_str(),
+      O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  *created = fd >= 0;
+  if (fd < 0 && errno == EEXIST) {
+    fd = ::open(path.c_str(),
+                O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  }
+  if (fd < 0) {
+    return Status::IOError("cannot open log file " + path + ": " +
+                           std::strerror(errno));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_uid != ::geteuid()) {
+    ::close(fd);
+    return Status::InvalidArgument("log file " + path +
+                                   " is not a regular file of yours");
+  }
+  return fd;
 }
 
 }  // namespace
 
 int RunJob(const RunArgs& args) {
-  Result<Config> config = LoadConfig(args.config, args.dynamic_properties);
-  if (!config.ok()) return Fail(config.status());
+  // Precedence: -D, then the job file's `config:`, then the configuration
+  // file, then the defaults.
+  Result<ConfigFile> file = LoadConfigFile(args.config);
+  if (!file.ok()) return Fail(file.status());
+  if (file->path) {
+    log::Debug("configuration file: " + *file->path);
+  } else {
+    log::Debug("no configuration file (" +
+               ConfigFilePath(std::getenv("WEIR_CONF_DIR")) +
+               " does not exist): defaults");
+  }
   Result<JobSpec> spec = ParseJobFile(args.job_file);
   if (!spec.ok()) return Fail(spec.status());
+  Result<Config> config =
+      LayerConfig(*file, spec->config, args.dynamic_properties);
+  if (!config.ok()) return Fail(config.status());
   PlanOverrides overrides;
   overrides.parallelism = args.parallelism;
   if (args.parallelism < 0) {
@@ -315,15 +454,24 @@ int RunJob(const RunArgs& args) {
           " needs a checkpoint directory (execution.checkpointing.dir)"));
     }
     Result<std::string> latest =
-        engine::FindLatestCheckpointOfJob(options->checkpoints.dir, spec->name);
+        args.resume
+            ? FindResumePoint(options->checkpoints.dir,
+                              options->checkpoints.savepoint_dir, spec->name)
+            : engine::FindLatestCheckpointOfJob(options->checkpoints.dir,
+                                                spec->name);
     if (latest.ok()) {
       options->restore_from = *latest;
     } else if (!args.resume ||
                latest.status().code() != Status::Code::kNotFound) {
       return Fail(latest.status());
     } else {
-      std::printf("No checkpoint of job '%s' in %s: starting fresh\n",
-                  spec->name.c_str(), options->checkpoints.dir.c_str());
+      std::string none = "No checkpoint of job '" + spec->name + "' in " +
+                         options->checkpoints.dir;
+      if (!options->checkpoints.savepoint_dir.empty()) {
+        none +=
+            " and no savepoint of it in " + options->checkpoints.savepoint_dir;
+      }
+      log::Info(none + ": starting fresh");
     }
   }
   options->allow_non_restored_state = args.allow_non_restored_state;
@@ -349,25 +497,35 @@ int RunJob(const RunArgs& args) {
         engine::ReadMetadataFile(options->restore_from);
     const bool savepoint =
         restored.ok() && restored->kind == engine::SnapshotKind::kSavepoint;
-    std::printf("Restoring job %s from %s%s\n", (*job)->id().ToHex().c_str(),
-                savepoint ? "savepoint " : "", options->restore_from.c_str());
+    log::Info("Restoring job " + (*job)->id().ToHex() + " from " +
+              (savepoint ? "savepoint " : "") + options->restore_from);
   }
 
   if (!args.detached) {
-    return Serve(**job, *config, [](const std::string& msg, bool ok) {
-      if (ok) {
-        std::printf("%s\n", msg.c_str());
-        std::fflush(stdout);
-      } else {
-        std::fprintf(stderr, "weir: error: %s\n", msg.c_str());
-      }
-    });
+    return Serve(**job, *config, file->path, "",
+                 [](const std::string& msg, bool ok) {
+                   if (ok) {
+                     std::printf("%s\n", msg.c_str());
+                     std::fflush(stdout);
+                   } else {
+                     log::Error(msg);
+                   }
+                 });
   }
+
+  // Detached: the job's stdout and stderr go to <registry>/<jobid>.log.
+  Result<JobRegistry> registry = JobRegistry::OpenDefault();
+  if (!registry.ok()) return Fail(registry.status());
+  const std::string log_path = registry->LogPathOf((*job)->id());
+  bool log_created = false;
+  Result<int> log_fd = OpenLogFile(log_path, &log_created);
+  if (!log_fd.ok()) return Fail(log_fd.status());
 
   // Detached: the child runs the job in a new session and tells the parent
   // through a pipe when it is up (or why not).
   int fds[2];
   if (pipe(fds) != 0) {
+    ::close(*log_fd);
     return Fail(Status::IOError(std::string("pipe: ") + std::strerror(errno)));
   }
   std::fflush(stdout);
@@ -379,29 +537,39 @@ int RunJob(const RunArgs& args) {
   if (pid == 0) {
     close(fds[0]);
     setsid();
-    const int devnull = open("/dev/null", O_RDWR);
+    const int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) {
       dup2(devnull, STDIN_FILENO);
-      dup2(devnull, STDOUT_FILENO);
-      dup2(devnull, STDERR_FILENO);
       if (devnull > STDERR_FILENO) close(devnull);
     }
+    dup2(*log_fd, STDOUT_FILENO);
+    dup2(*log_fd, STDERR_FILENO);
     // Keep no descriptor of the caller's open (its pipes would never see
     // end of file while the job runs).
     for (int fd = STDERR_FILENO + 1; fd < 1024; ++fd) {
       if (fd != fds[1]) close(fd);
     }
+    // Not the journal any more, whatever the parent's stderr was.
+    log::Init();
+    log::Info("weir run -d: job " + (*job)->id().ToHex() + " (" +
+              (*job)->name() + "), pid " + std::to_string(getpid()));
     const int wfd = fds[1];
     const int code =
-        Serve(**job, *config, [wfd](const std::string& msg, bool ok) {
-          const std::string out = std::string(ok ? "+" : "-") + msg;
-          [[maybe_unused]] ssize_t n = write(wfd, out.data(), out.size());
-          close(wfd);
-        });
+        Serve(**job, *config, file->path, log_path,
+              [wfd, &log_path, log_created](const std::string& msg, bool ok) {
+                const std::string out = std::string(ok ? "+" : "-") + msg;
+                [[maybe_unused]] ssize_t n = write(wfd, out.data(), out.size());
+                close(wfd);
+                // The job never ran: the caller has the error, and a log this
+                // run created holds nothing more.
+                if (!ok && log_created) ::unlink(log_path.c_str());
+              });
+    std::fflush(stdout);
     job->reset();
     _exit(code);
   }
   close(fds[1]);
+  ::close(*log_fd);
   std::string reply;
   char buf[512];
   ssize_t n;
@@ -420,58 +588,106 @@ int RunJob(const RunArgs& args) {
   return 0;
 }
 
-int ListJobs(const std::optional<std::string>& endpoint) {
-  std::vector<JobInfo> jobs;
-  if (endpoint) {
-    Result<HostPort> hp = ParseHostPort(*endpoint);
+int ListJobs(const JobLocator& locator, bool all) {
+  std::vector<ListedJob> jobs;
+  std::set<JobId> listed;
+  auto add = [&](JobInfo info) {
+    if (!listed.insert(info.id).second) return;
+    jobs.push_back({std::move(info), "", {}});
+  };
+  if (locator.endpoint) {
+    Result<HostPort> hp = ParseHostPort(*locator.endpoint);
     if (!hp.ok()) return Fail(hp.status());
     Result<std::vector<JobInfo>> r = FetchJobs(hp->host, hp->port);
     if (!r.ok()) return Fail(r.status());
-    jobs = std::move(*r);
-  } else {
-    Result<JobRegistry> registry = JobRegistry::OpenDefault();
-    if (!registry.ok()) return Fail(registry.status());
-    Result<std::vector<RegistryEntry>> entries = registry->List();
-    if (!entries.ok()) return Fail(entries.status());
-    for (const RegistryEntry& e : *entries) {
-      Result<JobInfo> info = FetchJob(e.rest_address, e.rest_port, e.job_id);
-      if (info.ok()) {
-        jobs.push_back(std::move(*info));
-      } else {
-        // The process is alive but does not answer: list what we know.
-        JobInfo j;
-        j.id = e.job_id;
-        j.name = e.name;
-        j.status = JobStatus::kRunning;
-        j.start_time_ms = e.start_time_ms;
-        jobs.push_back(std::move(j));
-      }
+    for (JobInfo& j : *r) add(std::move(j));
+    std::printf("%s", FormatListedJobs(jobs, all).c_str());
+    return 0;
+  }
+  Result<JobRegistry> registry = JobRegistry::OpenDefault();
+  if (!registry.ok()) return Fail(registry.status());
+  Result<std::vector<RegistryEntry>> entries = registry->List();
+  if (!entries.ok()) return Fail(entries.status());
+  for (const RegistryEntry& e : *entries) {
+    Result<JobInfo> info = FetchJob(e.rest_address, e.rest_port, e.job_id);
+    if (info.ok()) {
+      add(std::move(*info));
+    } else {
+      // The process is alive but does not answer: list what we know.
+      JobInfo j;
+      j.id = e.job_id;
+      j.name = e.name;
+      j.status = JobStatus::kRunning;
+      j.start_time_ms = e.start_time_ms;
+      add(std::move(j));
     }
   }
-  std::printf("%s", FormatJobList(jobs).c_str());
+  // A job that runs as a service, under another user, is not in this
+  // user's registry: ask the endpoint the configuration file names.
+  if (locator.configured) {
+    const HostPort& hp = *locator.configured;
+    Result<std::vector<JobInfo>> r =
+        FetchJobs(hp.host, hp.port, std::chrono::milliseconds(2000));
+    if (r.ok()) {
+      for (JobInfo& j : *r) add(std::move(j));
+    } else {
+      log::Debug("no jobs from " + hp.host + ":" + std::to_string(hp.port) +
+                 " (rest.address and rest.port of " + locator.configured_from +
+                 "): " + std::string(r.status().message()));
+    }
+  }
+  if (all) {
+    Result<std::vector<EndedEntry>> ended = registry->ListEnded();
+    if (!ended.ok()) return Fail(ended.status());
+    for (const EndedEntry& e : *ended) {
+      if (listed.contains(e.entry.job_id)) continue;  // it runs again
+      ListedJob job;
+      job.info.id = e.entry.job_id;
+      job.info.name = e.entry.name;
+      job.info.start_time_ms = e.entry.start_time_ms;
+      job.info.end_time_ms = e.end_time_ms;
+      if (e.state == "FINISHED") {
+        job.info.status = JobStatus::kFinished;
+      } else if (e.state == "CANCELED") {
+        job.info.status = JobStatus::kCanceled;
+      } else {
+        job.info.status = JobStatus::kFailed;
+        if (e.state == "LOST") job.state = "LOST";
+      }
+      std::string ended_line = (e.state == "LOST" ? "noticed " : "ended ") +
+                               FormatStartTime(e.end_time_ms);
+      if (e.exit_code >= 0) {
+        ended_line += ", exit code " + std::to_string(e.exit_code);
+      }
+      if (!e.message.empty()) ended_line += ": " + e.message;
+      job.details.push_back(ended_line);
+      if (!e.entry.log_path.empty()) {
+        job.details.push_back("log: " + e.entry.log_path);
+      }
+      listed.insert(job.info.id);
+      jobs.push_back(std::move(job));
+    }
+  }
+  std::printf("%s", FormatListedJobs(jobs, all).c_str());
   return 0;
 }
 
-int CancelJob(const std::string& job_id,
-              const std::optional<std::string>& endpoint) {
+int CancelJob(const std::string& job_id, const JobLocator& locator) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status());
-  HostPort hp;
-  if (endpoint) {
-    Result<HostPort> r = ParseHostPort(*endpoint);
-    if (!r.ok()) return Fail(r.status());
-    hp = *r;
-  } else {
-    Result<JobRegistry> registry = JobRegistry::OpenDefault();
-    if (!registry.ok()) return Fail(registry.status());
-    Result<RegistryEntry> entry = registry->Find(*id);
-    if (!entry.ok()) return Fail(entry.status());
-    hp = HostPort{entry->rest_address, entry->rest_port};
-  }
-  Status s = RequestCancel(hp.host, hp.port, *id);
+  Result<HostPort> hp = LocateJob(*id, locator);
+  if (!hp.ok()) return Fail(hp.status());
+  Status s = RequestCancel(hp->host, hp->port, *id);
   if (!s.ok()) return Fail(s);
   std::printf("Cancelled job %s.\n", id->ToHex().c_str());
   return 0;
+}
+
+std::optional<HostPort> ConfiguredEndpoint(const ConfigFile& file) {
+  if (!file.path || !file.config.IsSet("rest.port")) return std::nullopt;
+  return ClientEndpoint(
+      file.config.GetString("rest.address").value_or("127.0.0.1"),
+      static_cast<int>(file.config.GetInt("rest.port").value_or(0)));
 }
 
 }  // namespace weir::tools

@@ -2,9 +2,10 @@
 //
 // The `weir` binary: runs YAML jobs and talks to running ones.
 //
+//   weir [-q | -v] COMMAND ...
 //   weir run [-p N] [-c CONF.yaml] [-D key=value]... [-d]
-//            [-s PATH [-n] | --from-latest-checkpoint] JOB.yaml
-//   weir list [-m host:port]
+//            [-s PATH [-n] | --from-latest-checkpoint | --resume] JOB.yaml
+//   weir list [-m host:port] [-a]
 //   weir cancel [-m host:port] [-s [-t TYPE] [TARGET_DIR]] JOBID
 //   weir stop [-m host:port] [-p TARGET_DIR] [-d] [-t TYPE] JOBID
 //   weir checkpoint [-m host:port] [--full] JOBID
@@ -13,10 +14,15 @@
 //   weir savepoint [-m host:port] -d PATH
 //   weir savepoint info [--json] [--verify] PATH
 //
-// TYPE (Flink's -t/--type) is native (the default) or canonical.
-// docs/cli.md is the reference.
+// TYPE (Flink's -t/--type) is native (the default) or canonical. -q
+// (--quiet) shows only warnings and errors, -v (--verbose) adds debug lines;
+// both go before or after the command. Every command reads the
+// configuration file (tools/job/config.h: LoadConfigFile). docs/cli.md is
+// the reference.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,15 +30,21 @@
 #include "tools/control/checkpoint_command.h"
 #include "tools/control/savepoint_command.h"
 #include "tools/control/snapshot_info.h"
+#include "tools/job/config.h"
+#include "tools/log/log.h"
 #include "tools/run/commands.h"
 #include "tools/weir/version.h"
 
 namespace {
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "weir: error: %s (see 'weir --help')\n",
-               message.c_str());
+  weir::tools::log::Error(message + " (see 'weir --help')");
   return 1;
+}
+
+bool IsGlobalFlag(const char* arg) {
+  return std::strcmp(arg, "-q") == 0 || std::strcmp(arg, "--quiet") == 0 ||
+         std::strcmp(arg, "-v") == 0 || std::strcmp(arg, "--verbose") == 0;
 }
 
 // -t/--type of `savepoint`, `stop` and `cancel -s`: the savepoint's format.
@@ -189,8 +201,18 @@ void AddStopCommand(CLI::App& app, StopArgs* args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  namespace log = weir::tools::log;
+  log::Init();
   CLI::App app{"weir: stream jobs with state that survives restarts", "weir"};
   app.require_subcommand(1);
+  // -q and -v are valid before and after any command.
+  app.fallthrough();
+  bool quiet = false;
+  bool verbose = false;
+  CLI::Option* quiet_flag = app.add_flag(
+      "-q,--quiet", quiet, "Show only warnings and errors on stderr");
+  app.add_flag("-v,--verbose", verbose, "Also show debug lines on stderr")
+      ->excludes(quiet_flag);
   app.set_version_flag("--version", std::string("weir ") + WEIR_VERSION +
                                         " (commit " + weir::tools::kCommit +
                                         ")\nbuilt with " WEIR_BUILT_WITH);
@@ -202,7 +224,9 @@ int main(int argc, char** argv) {
                    "Default parallelism of the job's operators")
       ->check(CLI::PositiveNumber);
   run_cmd->add_option("-c,--config", run.config,
-                      "Configuration file (Flink-style flat keys)");
+                      "Configuration file (Flink-style flat keys), read "
+                      "instead of $WEIR_CONF_DIR/config.yaml or "
+                      "/etc/weir/config.yaml");
   run_cmd
       ->add_option("-D", run.dynamic_properties,
                    "Set a configuration key: -D key=value")
@@ -231,10 +255,14 @@ int main(int argc, char** argv) {
   run_cmd->add_option("job", run.job_file, "The job file (YAML)")->required();
 
   std::optional<std::string> list_endpoint;
+  bool list_all = false;
   CLI::App* list_cmd = app.add_subcommand("list", "List the running jobs");
   list_cmd->add_option("-m,--jobmanager", list_endpoint,
                        "Ask the weir at host:port instead of this host's "
                        "registry of running jobs");
+  list_cmd->add_flag("-a,--all", list_all,
+                     "Also list the jobs that ended (finished, failed, "
+                     "cancelled, lost) with how they ended and their log");
 
   CancelArgs cancel;
   AddCancelCommand(app, &cancel);
@@ -248,18 +276,20 @@ int main(int argc, char** argv) {
 
   // No command, or an unknown one: say so, and list the commands (CLI11
   // would only say that one is required).
-  if (argc == 1 || argv[1][0] != '-') {
+  int first = 1;
+  while (first < argc && IsGlobalFlag(argv[first])) ++first;
+  if (first == argc || argv[first][0] != '-') {
     std::string names;
     bool known = false;
     for (const CLI::App* sub :
          app.get_subcommands([](const CLI::App*) { return true; })) {
-      known = known || (argc > 1 && sub->get_name() == argv[1]);
+      known = known || (first < argc && sub->get_name() == argv[first]);
       names += (names.empty() ? "" : ", ") + sub->get_name();
     }
     if (!known) {
-      return Fail((argc == 1
+      return Fail((first == argc
                        ? std::string("a command is required")
-                       : "unknown command '" + std::string(argv[1]) + "'") +
+                       : "unknown command '" + std::string(argv[first]) + "'") +
                   "; the commands are " + names);
     }
   }
@@ -276,8 +306,36 @@ int main(int argc, char** argv) {
     return Fail(e.what());
   }
 
+  if (quiet) log::SetThreshold(log::Level::kWarn);
+  if (verbose) log::SetThreshold(log::Level::kDebug);
+
   if (run_cmd->parsed()) return weir::tools::RunJob(run);
-  if (list_cmd->parsed()) return weir::tools::ListJobs(list_endpoint);
+
+  // The other commands take from the configuration file where to find a
+  // job that is not in this user's registry, and the REST token.
+  weir::Result<weir::tools::ConfigFile> conf =
+      weir::tools::LoadConfigFile(std::nullopt);
+  if (!conf.ok()) {
+    log::Error(conf.status().message());
+    return 1;
+  }
+  if (conf->path) log::Debug("configuration file: " + *conf->path);
+  if (std::optional<std::string> token = conf->config.GetString("rest.token");
+      token && !token->empty()) {
+    // The REST client sends $WEIR_REST_TOKEN; the environment wins.
+    ::setenv("WEIR_REST_TOKEN", token->c_str(), /*overwrite=*/0);
+  }
+  auto locator = [&](const std::optional<std::string>& endpoint) {
+    weir::tools::JobLocator l;
+    l.endpoint = endpoint;
+    l.configured = weir::tools::ConfiguredEndpoint(*conf);
+    l.configured_from = conf->path.value_or("");
+    return l;
+  };
+
+  if (list_cmd->parsed()) {
+    return weir::tools::ListJobs(locator(list_endpoint), list_all);
+  }
   if (cancel.cmd->parsed()) {
     const std::vector<std::string>& pos = cancel.positionals;
     if (!cancel.with_savepoint) {
@@ -285,20 +343,21 @@ int main(int argc, char** argv) {
         return Fail("cancel takes one JOBID (a TARGET_DIR only with -s)");
       }
       if (cancel.type) return Fail("cancel takes --type only with -s");
-      return weir::tools::CancelJob(pos[0], cancel.endpoint);
+      return weir::tools::CancelJob(pos[0], locator(cancel.endpoint));
     }
     std::optional<weir::SavepointFormatType> format = FormatOf(cancel.type);
     if (!format) return 1;
     std::optional<std::string> target;
     if (pos.size() == 2) target = pos[0];
     return weir::tools::CancelJobWithSavepoint(pos.back(), target, *format,
-                                               cancel.endpoint);
+                                               locator(cancel.endpoint));
   }
   if (stop.cmd->parsed()) {
     std::optional<weir::SavepointFormatType> format = FormatOf(stop.type);
     if (!format) return 1;
-    return weir::tools::StopJobWithSavepoint(
-        stop.job_id, stop.target_dir, stop.drain, *format, stop.endpoint);
+    return weir::tools::StopJobWithSavepoint(stop.job_id, stop.target_dir,
+                                             stop.drain, *format,
+                                             locator(stop.endpoint));
   }
   if (checkpoint.cmd->parsed()) {
     const InfoArgs& info = checkpoint.info;
@@ -312,7 +371,7 @@ int main(int argc, char** argv) {
     }
     if (checkpoint.job_id.empty()) return Fail("jobid is required");
     return weir::tools::CheckpointJob(checkpoint.job_id, checkpoint.full,
-                                      checkpoint.endpoint);
+                                      locator(checkpoint.endpoint));
   }
   if (savepoint.cmd->parsed()) {
     const InfoArgs& info = savepoint.info;
@@ -337,7 +396,7 @@ int main(int argc, char** argv) {
     std::optional<weir::SavepointFormatType> format = FormatOf(savepoint.type);
     if (!format) return 1;
     return weir::tools::SavepointJob(savepoint.job_id, savepoint.target_dir,
-                                     *format, savepoint.endpoint);
+                                     *format, locator(savepoint.endpoint));
   }
   return 1;
 }

@@ -87,5 +87,36 @@ TEST_F(JobListFormatTest, TerminatedSectionOnRequest) {
   EXPECT_EQ(FormatJobList({}, true), "No running jobs.\nNo terminated jobs.\n");
 }
 
+TEST_F(JobListFormatTest, EndedJobsShowHowTheyEndedAndTheirLog) {
+  ListedJob failed;
+  failed.info = Job("ffffffffffffffffffffffffffffffff", "sums",
+                    JobStatus::kFailed, 1'700'000'000'000);
+  failed.details = {
+      "ended 14.11.2023 22:14:00, exit code 1: job failed:\nx",
+      "log: /run/user/1000/weir/ffffffffffffffffffffffffffffffff.log"};
+  ListedJob lost;
+  lost.info = Job("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "gen", JobStatus::kFailed,
+                  1'700'000'001'000);
+  lost.state = "LOST";
+  ListedJob running;
+  running.info = Job("0123456789abcdef0123456789abcdef", "live",
+                     JobStatus::kRunning, 1'700'000'002'000);
+  EXPECT_EQ(
+      FormatListedJobs({running, lost, failed}, /*include_terminated=*/true),
+      "------------------ Running/Restarting Jobs -------------------\n"
+      "14.11.2023 22:13:22 : 0123456789abcdef0123456789abcdef : live "
+      "(RUNNING)\n"
+      "--------------------------------------------------------------\n"
+      "---------------------- Terminated Jobs -----------------------\n"
+      "14.11.2023 22:13:20 : ffffffffffffffffffffffffffffffff : sums "
+      "(FAILED)\n"
+      "    ended 14.11.2023 22:14:00, exit code 1: job failed:?x\n"
+      "    log: /run/user/1000/weir/ffffffffffffffffffffffffffffffff.log\n"
+      "14.11.2023 22:13:21 : eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee : gen (LOST)\n"
+      "--------------------------------------------------------------\n");
+  // Without -a only the running ones.
+  EXPECT_EQ(FormatListedJobs({lost, failed}, false), "No running jobs.\n");
+}
+
 }  // namespace
 }  // namespace weir::tools

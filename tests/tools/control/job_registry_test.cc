@@ -156,6 +156,151 @@ TEST_F(JobRegistryTest, DeadProcessIsDroppedAndDeleted) {
       std::filesystem::exists(registry_->dir() + "/" + kJobA + ".json"));
 }
 
+TEST_F(JobRegistryTest, RecordEndKeepsTheFinalStateAndRemovesTheRunningEntry) {
+  RegistryEntry a = Entry(kJobA, ::getpid(), 1000);
+  a.log_path = registry_->LogPathOf(IdOf(kJobA));
+  ASSERT_OK(registry_->Register(a));
+  EndedEntry ended;
+  ended.entry = a;
+  ended.state = "FAILED";
+  ended.end_time_ms = 5000;
+  ended.exit_code = 1;
+  ended.message = "job failed: events.csv:2: bad record";
+  ASSERT_OK(registry_->RecordEnd(ended));
+  EXPECT_FALSE(
+      std::filesystem::exists(registry_->dir() + "/" + kJobA + ".json"));
+  EXPECT_TRUE(
+      std::filesystem::exists(registry_->dir() + "/ended/" + kJobA + ".json"));
+  EXPECT_THAT(registry_->Find(IdOf(kJobA)), StatusIs(Status::Code::kNotFound));
+  ASSERT_OK_AND_ASSIGN(std::vector<RegistryEntry> running, registry_->List());
+  EXPECT_TRUE(running.empty());
+
+  ASSERT_OK_AND_ASSIGN(std::vector<EndedEntry> all, registry_->ListEnded());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].entry.job_id, IdOf(kJobA));
+  EXPECT_EQ(all[0].entry.name, a.name);
+  EXPECT_EQ(all[0].entry.start_time_ms, 1000);
+  EXPECT_EQ(all[0].entry.log_path, registry_->dir() + "/" + kJobA + ".log");
+  EXPECT_EQ(all[0].state, "FAILED");
+  EXPECT_EQ(all[0].end_time_ms, 5000);
+  EXPECT_EQ(all[0].exit_code, 1);
+  EXPECT_EQ(all[0].message, ended.message);
+}
+
+TEST_F(JobRegistryTest, RecordEndLeavesTheEntryOfANewerRun) {
+  RegistryEntry old_run = Entry(kJobA, ::getpid(), 1000);
+  RegistryEntry new_run = Entry(kJobA, ::getpid(), 2000);
+  ASSERT_OK(registry_->Register(new_run));  // resumed meanwhile
+  EndedEntry ended;
+  ended.entry = old_run;
+  ended.state = "CANCELED";
+  ended.exit_code = 2;
+  ASSERT_OK(registry_->RecordEnd(ended));
+  ASSERT_OK_AND_ASSIGN(RegistryEntry found, registry_->Find(IdOf(kJobA)));
+  EXPECT_EQ(found.start_time_ms, 2000);
+}
+
+TEST_F(JobRegistryTest, RecordEndRefusesBadStates) {
+  EndedEntry ended;
+  ended.entry = Entry(kJobA, ::getpid(), 1);
+  ended.state = "RUNNING";
+  EXPECT_THAT(registry_->RecordEnd(ended),
+              StatusIs(Status::Code::kInvalidArgument));
+  ended.state = "FINISHED";
+  ended.entry.pid = 0;
+  EXPECT_THAT(registry_->RecordEnd(ended),
+              StatusIs(Status::Code::kInvalidArgument));
+}
+
+TEST_F(JobRegistryTest, AKilledProcessIsListedAsLost) {
+  const int64_t dead = DeadPid();
+  RegistryEntry a = Entry(kJobA, dead, 1000);
+  a.log_path = registry_->LogPathOf(IdOf(kJobA));
+  ASSERT_OK(registry_->Register(a));
+  ASSERT_OK_AND_ASSIGN(std::vector<EndedEntry> all, registry_->ListEnded());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].state, "LOST");
+  EXPECT_EQ(all[0].exit_code, -1);
+  EXPECT_THAT(all[0].message,
+              HasSubstr("process " + std::to_string(dead) + " is gone"));
+  EXPECT_EQ(all[0].entry.log_path, a.log_path);
+  EXPECT_GT(all[0].end_time_ms, 0);
+  // The running entry is gone; listing again keeps the LOST one as it was.
+  EXPECT_FALSE(
+      std::filesystem::exists(registry_->dir() + "/" + kJobA + ".json"));
+  ASSERT_OK_AND_ASSIGN(std::vector<EndedEntry> again, registry_->ListEnded());
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].end_time_ms, all[0].end_time_ms);
+}
+
+TEST_F(JobRegistryTest, ARecordedEndIsNotTurnedIntoLost) {
+  // The process recorded its end and died before removing its entry.
+  const int64_t dead = DeadPid();
+  RegistryEntry a = Entry(kJobA, dead, 1000);
+  ASSERT_OK(registry_->Register(Entry(kJobA, ::getpid(), 1000)));
+  EndedEntry ended;
+  ended.entry = a;
+  ended.state = "FINISHED";
+  ended.exit_code = 0;
+  ended.end_time_ms = 3000;
+  ASSERT_OK(registry_->RecordEnd(ended));  // another pid: entry stays
+  ASSERT_OK(registry_->Register(a));
+  ASSERT_OK_AND_ASSIGN(std::vector<EndedEntry> all, registry_->ListEnded());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].state, "FINISHED");
+  EXPECT_FALSE(
+      std::filesystem::exists(registry_->dir() + "/" + kJobA + ".json"));
+}
+
+TEST_F(JobRegistryTest, KeepsTheLastHundredEndedJobsAndTheirLogs) {
+  std::vector<JobId> ids;
+  for (size_t i = 0; i < kMaxEndedEntries + 5; ++i) {
+    char hex[33];
+    std::snprintf(hex, sizeof(hex), "%032zx", i + 1);
+    RegistryEntry e = Entry(hex, ::getpid(), 1);
+    e.log_path = registry_->LogPathOf(e.job_id);
+    ASSERT_OK(WriteFileUnsynced(e.log_path, "log of " + std::string(hex)));
+    EndedEntry ended;
+    ended.entry = e;
+    ended.state = "FINISHED";
+    ended.exit_code = 0;
+    ended.end_time_ms = 1000 + static_cast<int64_t>(i);
+    ASSERT_OK(registry_->RecordEnd(ended));
+    ids.push_back(e.job_id);
+  }
+  // Files the registry did not write are left alone.
+  ASSERT_OK(WriteFileUnsynced(registry_->dir() + "/ended/notes.json", "{}"));
+  ASSERT_OK(WriteFileUnsynced(registry_->dir() + "/notes.log", "mine"));
+  ASSERT_OK_AND_ASSIGN(std::vector<EndedEntry> all, registry_->ListEnded());
+  ASSERT_EQ(all.size(), kMaxEndedEntries);
+  EXPECT_EQ(all.front().entry.job_id, ids[5]);  // the oldest five are gone
+  EXPECT_EQ(all.back().entry.job_id, ids.back());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(std::filesystem::exists(registry_->LogPathOf(ids[i])), i >= 5)
+        << i;
+  }
+  EXPECT_TRUE(std::filesystem::exists(registry_->dir() + "/ended/notes.json"));
+  EXPECT_TRUE(std::filesystem::exists(registry_->dir() + "/notes.log"));
+}
+
+TEST_F(JobRegistryTest, ForgedEndedEntriesAreSkipped) {
+  ASSERT_OK(CreateDirs(registry_->dir() + "/ended"));
+  const std::string path = registry_->dir() + "/ended/" + kJobA + ".json";
+  for (
+      const char* text :
+      {"{", "[]", R"({"jid":"0123456789abcdef0123456789abcdef"})",
+       // Not its file's job.
+       R"({"jid":"fedcba9876543210fedcba9876543210","name":"x","pid":1,"rest-address":"a","rest-port":1,"start-time":1,"state":"FAILED","end-time":1,"exit-code":1,"message":""})",
+       // A state that is not an end.
+       R"({"jid":"0123456789abcdef0123456789abcdef","name":"x","pid":1,"rest-address":"a","rest-port":1,"start-time":1,"state":"RUNNING","end-time":1,"exit-code":1,"message":""})",
+       // An exit code no process has.
+       R"({"jid":"0123456789abcdef0123456789abcdef","name":"x","pid":1,"rest-address":"a","rest-port":1,"start-time":1,"state":"FAILED","end-time":1,"exit-code":900,"message":""})"}) {
+    ASSERT_OK(WriteFileUnsynced(path, text));
+    ASSERT_OK_AND_ASSIGN(std::vector<EndedEntry> all, registry_->ListEnded());
+    EXPECT_TRUE(all.empty()) << text;
+  }
+}
+
 TEST_F(JobRegistryTest, GarbageFilesAreSkipped) {
   ASSERT_OK(registry_->Register(Entry(kJobB, ::getpid(), 2)));
   const std::string d = registry_->dir() + "/";

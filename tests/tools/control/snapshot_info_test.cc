@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -356,7 +357,19 @@ class CountPerKey final
   std::optional<ValueState<int64_t>> count_;
 };
 
-// stdout, stderr and exit code of SnapshotInfoCommand.
+// "error: <message>" for an ERROR line of tools/log/log.h
+// ("<UTC time> ERROR <message>"); anything else as it is.
+std::string ErrorMessage(const std::string& line) {
+  static const std::regex kErrorLine(
+      "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+      "ERROR (.*)");
+  std::smatch m;
+  if (std::regex_match(line, m, kErrorLine)) return "error: " + m[1].str();
+  return line;
+}
+
+// stdout, stderr and exit code of SnapshotInfoCommand; the lines of stderr
+// as ErrorMessage() shows them.
 struct CommandOutput {
   int code = 0;
   std::string out;
@@ -376,7 +389,7 @@ CommandOutput RunInfo(const std::string& path, bool json_output = false,
   while (start < r.err.size()) {
     size_t nl = r.err.find('\n', start);
     if (nl == std::string::npos) nl = r.err.size();
-    r.err_lines.push_back(r.err.substr(start, nl - start));
+    r.err_lines.push_back(ErrorMessage(r.err.substr(start, nl - start)));
     start = nl + 1;
   }
   return r;
@@ -595,7 +608,7 @@ TEST_P(SnapshotInfoJobTest, MissingFileIsNamedAndExitsOne) {
   EXPECT_THAT(r.out, HasSubstr(", 1 missing, 0 damaged\n"));
   ASSERT_EQ(r.err_lines.size(), 1u) << r.err;
   EXPECT_THAT(r.err_lines[0],
-              StartsWith("weir: error: missing file " + victim + " ("));
+              StartsWith("error: missing file " + victim + " ("));
 }
 
 TEST_P(SnapshotInfoJobTest, DamagedFilesAreFoundBySizeAndByChecksum) {
@@ -624,7 +637,7 @@ TEST_P(SnapshotInfoJobTest, DamagedFilesAreFoundBySizeAndByChecksum) {
   EXPECT_EQ(r.code, 1);
   ASSERT_EQ(r.err_lines.size(), 1u) << r.err;
   EXPECT_THAT(r.err_lines[0],
-              StartsWith("weir: error: damaged file " + truncated + " ("));
+              StartsWith("error: damaged file " + truncated + " ("));
   EXPECT_THAT(r.err_lines[0], HasSubstr(": " + std::to_string(truncated_size) +
                                         " bytes, expected"));
 
@@ -632,7 +645,7 @@ TEST_P(SnapshotInfoJobTest, DamagedFilesAreFoundBySizeAndByChecksum) {
   EXPECT_EQ(r.code, 1);
   ASSERT_EQ(r.err_lines.size(), 2u) << r.err;
   EXPECT_THAT(r.err_lines[1],
-              StartsWith("weir: error: damaged file " + flipped + " ("));
+              StartsWith("error: damaged file " + flipped + " ("));
   EXPECT_THAT(r.err_lines[1], HasSubstr("checksum mismatch: expected "));
   EXPECT_THAT(r.out, HasSubstr(", 0 missing, 2 damaged\n"));
 }
@@ -666,7 +679,7 @@ class SnapshotInfoBadInputTest : public ::testing::Test {
       EXPECT_EQ(r.code, 1);
       EXPECT_EQ(r.out, "");
       ASSERT_EQ(r.err_lines.size(), 1u) << r.err;
-      EXPECT_THAT(r.err_lines[0], StartsWith("weir: error: "));
+      EXPECT_THAT(r.err_lines[0], StartsWith("error: "));
       EXPECT_THAT(r.err_lines[0], HasSubstr(message_part));
     }
   }
@@ -726,7 +739,7 @@ TEST_F(SnapshotInfoBadInputTest, ValidMetadataWithoutFilesIsMissingEveryFile) {
                                "/_metadata ("));
   ASSERT_EQ(r.err_lines.size(), 7u) << r.err;
   EXPECT_THAT(r.err_lines[0],
-              StartsWith("weir: error: missing file " + dir_.path() +
+              StartsWith("error: missing file " + dir_.path() +
                          "/shared/0123456789abcdef-000010.sst (000010.sst, "
                          "task 'src -> double' subtask 0)"));
   EXPECT_THAT(r.err_lines[1],

@@ -13,6 +13,7 @@
 
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/run_process.h"
+#include "tests/tools/e2e/weir_output.h"
 #include "tools/control/rest_client.h"
 
 namespace weir::e2e {
@@ -40,7 +41,11 @@ class WeirCheckpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.Create();
-    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path()};
+    // An empty configuration directory: a configuration file on this
+    // machine (/etc/weir/config.yaml) changes nothing here.
+    std::filesystem::create_directories(dir_.Sub("etc"));
+    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path(),
+            "WEIR_CONF_DIR=" + dir_.Sub("etc")};
     std::ofstream(dir_.Sub("gen.yaml")) << kGenJob;
   }
   void TearDown() override {
@@ -163,12 +168,13 @@ TEST_F(WeirCheckpointTest, FailsClearlyWithoutCheckpointDirOrJob) {
   ProcessResult r = Weir({"checkpoint", id});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, MatchesRegex("weir: error: [^\n]*execution\\.checkpointing"
+  EXPECT_THAT(r.err, MatchesRegex(LogLinePrefix("ERROR") +
+                                  "[^\n]*execution\\.checkpointing"
                                   "\\.dir[^\n]*\n"));
 
   r = Weir({"checkpoint", "0123456789abcdef0123456789abcdef"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, MatchesRegex("weir: error: [^\n]*\n"));
+  EXPECT_THAT(r.err, MatchesRegex(LogLinePrefix("ERROR") + "[^\n]*\n"));
   EXPECT_THAT(r.err, HasSubstr("0123456789abcdef0123456789abcdef"));
 
   r = Weir({"checkpoint", "-m", "127.0.0.1:" + std::to_string(port),
@@ -178,7 +184,7 @@ TEST_F(WeirCheckpointTest, FailsClearlyWithoutCheckpointDirOrJob) {
 
   r = Weir({"checkpoint", "nothex"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("weir: error:"));
+  EXPECT_THAT(r.err, HasErrorLine());
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "tests/testutil/temp_dir.h"
 #include "tests/tools/e2e/run_process.h"
+#include "tests/tools/e2e/weir_output.h"
 #include "tools/control/rest_client.h"
 
 namespace weir::e2e {
@@ -66,7 +67,11 @@ class WeirCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.Create();
-    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path()};
+    // An empty configuration directory: a configuration file on this
+    // machine (/etc/weir/config.yaml) changes nothing here.
+    std::filesystem::create_directories(dir_.Sub("etc"));
+    env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path(),
+            "WEIR_CONF_DIR=" + dir_.Sub("etc")};
   }
   ProcessResult Weir(std::vector<std::string> args, int timeout_s = 60) {
     args.insert(args.begin(), WeirBinary());
@@ -198,7 +203,7 @@ TEST_P(BadJobTest, FailsWithOneClearMessage) {
   ProcessResult r = Weir({"run", "-D", "rest.port=0", "job.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(GetParam().message));
-  EXPECT_THAT(r.err, HasSubstr("weir: error: "));
+  EXPECT_THAT(r.err, HasErrorLine());
   // One message: one line.
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("submitted")));

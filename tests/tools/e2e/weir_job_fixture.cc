@@ -61,7 +61,11 @@ std::string LatestCheckpoint(const std::string& root) {
 
 void WeirJobTest::SetUp() {
   dir_.Create();
-  env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path()};
+  // An empty configuration directory: a configuration file on this machine
+  // (/etc/weir/config.yaml) changes nothing here.
+  fs::create_directories(dir_.Sub("etc"));
+  env_ = {"WEIR_RUNTIME_DIR=" + dir_.Sub("runtime"), "TMPDIR=" + dir_.path(),
+          "WEIR_CONF_DIR=" + dir_.Sub("etc")};
   Write(dir_.Sub("sums.yaml"), SumsJob(/*follow=*/true, "out"));
   Write(dir_.Sub("conf.yaml"),
         "rest.port: 0\nexecution.checkpointing.dir: " + dir_.Sub("chk") +
@@ -90,6 +94,7 @@ WeirJobTest::Started WeirJobTest::StartDetached(std::vector<std::string> args) {
   ProcessResult r = Weir(args);
   Started s;
   s.out = r.out;
+  s.err = r.err;
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   s.id = After(r.out, "Job has been submitted with JobID ");
   EXPECT_EQ(s.id.size(), 32u) << r.out;

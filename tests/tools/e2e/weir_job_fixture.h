@@ -23,10 +23,11 @@ std::string SumsJob(bool follow, const std::string& out);
 // The `_metadata` of the highest chk-N anywhere under `root`, or empty.
 std::string LatestCheckpoint(const std::string& root);
 
-// Runs `weir` in a test directory: WEIR_RUNTIME_DIR and TMPDIR point into
-// it; conf.yaml there sets a free REST port and a checkpoint every 200 ms
-// into chk/; sums.yaml is SumsJob(follow = true, "out") and events.csv is
-// empty. Jobs started with StartDetached() are cancelled at the end.
+// Runs `weir` in a test directory: WEIR_RUNTIME_DIR, TMPDIR and
+// WEIR_CONF_DIR (an empty etc/) point into it; conf.yaml there sets a free REST
+// port and a checkpoint every 200 ms into chk/; sums.yaml is SumsJob(follow =
+// true, "out") and events.csv is empty. Jobs started with StartDetached() are
+// cancelled at the end.
 class WeirJobTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -39,7 +40,8 @@ class WeirJobTest : public ::testing::Test {
   struct Started {
     std::string id;
     int port = 0;
-    std::string out;  // what `weir run -d` printed
+    std::string out;  // what `weir run -d` printed on stdout
+    std::string err;  // and on stderr
   };
   // `weir run -d -c conf.yaml <args>` (the job file last): the job's id and
   // REST port. Fails the test unless it exits with 0.

@@ -220,18 +220,18 @@ TEST_F(WeirKillTest, SigtermTakesAFinalCheckpointAndTheNextRunResumesFromIt) {
   Append(300);
   ASSERT_NO_FATAL_FAILURE(Start(2));
   ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
-  EXPECT_THAT(Slurp(out_path_), HasSubstr("starting fresh"));
+  EXPECT_THAT(Slurp(err_path_), HasSubstr("starting fresh"));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   ASSERT_TRUE(LatestCheckpoint(dir_.Sub("chk")).empty());
   ASSERT_NO_FATAL_FAILURE(Kill(SIGTERM));
-  EXPECT_THAT(Slurp(out_path_), HasSubstr("Stored checkpoint 1 in "));
+  EXPECT_THAT(Slurp(err_path_), HasSubstr("Stored checkpoint 1 in "));
   ASSERT_FALSE(LatestCheckpoint(dir_.Sub("chk")).empty());
   EXPECT_EQ(Count(Committed(dir_.Sub("out"))), 300);
 
   Append(200);
   ASSERT_NO_FATAL_FAILURE(Start(2));
   ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
-  EXPECT_THAT(Slurp(out_path_), HasSubstr("Restoring job "));
+  EXPECT_THAT(Slurp(err_path_), HasSubstr("Restoring job "));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   ASSERT_NO_FATAL_FAILURE(Kill(SIGTERM));
   EXPECT_EQ(Committed(dir_.Sub("out")), FailureFreeOutput());
@@ -249,7 +249,7 @@ TEST_F(WeirKillTest, SigtermWithStopOnSignalSavepointStopsWithASavepoint) {
   ASSERT_NO_FATAL_FAILURE(WaitSubmitted());
   std::this_thread::sleep_for(std::chrono::seconds(1));
   ASSERT_NO_FATAL_FAILURE(Kill(SIGTERM));
-  const std::string out = Slurp(out_path_);
+  const std::string out = Slurp(err_path_);
   EXPECT_THAT(out, HasSubstr("Stored savepoint "));
   const std::string sp = After(out, "Stored savepoint ");
   ASSERT_NE(sp.find(" in "), std::string::npos) << out;
@@ -352,7 +352,7 @@ TEST_F(WeirKillTest, CheckpointsThatCannotBeRestoredAreOneErrorLine) {
   }
   EXPECT_EQ(Count(Committed(dir_.Sub("out"))), before + 100);
   ASSERT_NO_FATAL_FAILURE(Kill(SIGTERM));
-  EXPECT_THAT(Slurp(dir_.Sub("last.out")), HasSubstr("Restoring job "));
+  EXPECT_THAT(Slurp(dir_.Sub("last.err")), HasSubstr("Restoring job "));
 }
 
 }  // namespace

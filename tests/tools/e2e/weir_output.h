@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <string>
 #include <system_error>
@@ -37,16 +38,46 @@ inline std::set<std::string> Tree(const std::string& root) {
   return out;
 }
 
-// `weir` failing: exit 1, one error line on stderr that contains every one
-// of `what`.
+// The start of a log line of level `level` ("INFO ", "WARN ", "ERROR") as
+// `weir` writes it to a file or pipe: "<UTC time> <LEVEL> ", as a regular
+// expression.
+inline std::string LogLinePrefix(const std::string& level) {
+  return "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z " +
+         level + " ";
+}
+
+// Whether `text` has a line that is an ERROR line.
+inline ::testing::Matcher<std::string> HasErrorLine() {
+  return ::testing::ContainsRegex(LogLinePrefix("ERROR"));
+}
+
+// `weir` failing: exit 1, and one ERROR line on stderr that contains every
+// one of `what`; other lines on stderr (INFO lines of what it did before the
+// error) are log lines too.
 inline void ExpectOneErrorLine(const ProcessResult& r,
                                const std::vector<std::string>& what) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_THAT(r.err, ::testing::StartsWith("weir: error: "));
-  for (const std::string& w : what) {
-    EXPECT_THAT(r.err, ::testing::HasSubstr(w));
+  const std::regex error_line(LogLinePrefix("ERROR") + ".*");
+  const std::regex log_line(LogLinePrefix("(DEBUG|INFO |WARN )") + ".*");
+  std::vector<std::string> errors;
+  size_t start = 0;
+  while (start < r.err.size()) {
+    size_t end = r.err.find('\n', start);
+    if (end == std::string::npos) end = r.err.size();
+    const std::string line = r.err.substr(start, end - start);
+    if (std::regex_match(line, error_line)) {
+      errors.push_back(line);
+    } else {
+      EXPECT_TRUE(std::regex_match(line, log_line))
+          << "not a log line: " << line;
+    }
+    start = end + 1;
   }
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  ASSERT_EQ(errors.size(), 1u) << r.err;
+  for (const std::string& w : what) {
+    EXPECT_THAT(errors[0], ::testing::HasSubstr(w));
+  }
+  EXPECT_EQ(r.err.back(), '\n') << r.err;
 }
 
 }  // namespace weir::e2e

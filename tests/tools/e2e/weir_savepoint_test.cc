@@ -36,6 +36,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
@@ -216,14 +217,22 @@ TEST_F(WeirSavepointTest, SavepointCancelResumeStopResumeContinuesExactly) {
   // A savepoint in passing, into a relative directory.
   ProcessResult r = Weir({"savepoint", j1.id, "sp"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err, "");  // no progress line: stderr is not a terminal
   const std::string sp1 = After(r.out, "Savepoint completed. Path: ");
-  EXPECT_EQ(r.out, "Triggering savepoint for job " + j1.id +
-                       ".\nWaiting for response...\n"
-                       "Savepoint completed. Path: " +
-                       sp1 +
-                       "\nYou can resume your program from this savepoint "
-                       "with the run command.\n");
+  // The answer on stdout; what happens on stderr, as INFO lines (no
+  // progress line: stderr is not a terminal).
+  EXPECT_EQ(r.out, "Savepoint completed. Path: " + sp1 + "\n");
+  EXPECT_THAT(
+      r.err,
+      MatchesRegex(LogLinePrefix("INFO ") + "Triggering savepoint for job " +
+                   j1.id + "\\.\n" + LogLinePrefix("INFO ") +
+                   "Waiting for response\\.\\.\\.\n" + LogLinePrefix("INFO ") +
+                   "You can resume your program from this "
+                   "savepoint with the run command\\.\n"));
+  // -q: the answer only.
+  r = Weir({"-q", "savepoint", j1.id, "sp"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, StartsWith("Savepoint completed. Path: "));
   EXPECT_THAT(sp1,
               StartsWith(dir_.Sub("sp/savepoint-" + j1.id.substr(0, 6) + "-")));
   EXPECT_TRUE(fs::exists(sp1 + "/_metadata")) << sp1;
@@ -238,9 +247,10 @@ TEST_F(WeirSavepointTest, SavepointCancelResumeStopResumeContinuesExactly) {
   const Started j2 = Start({"-s", sp1, "sums.yaml"});
   ASSERT_FALSE(j2.id.empty());
   EXPECT_NE(j2.id, j1.id);
-  EXPECT_THAT(j2.out, StartsWith("Restoring job " + j2.id + " from savepoint " +
-                                 sp1 + "\nJob has been submitted with JobID " +
-                                 j2.id + "\n"));
+  EXPECT_THAT(j2.err, HasSubstr(" INFO  Restoring job " + j2.id +
+                                " from savepoint " + sp1 + "\n"));
+  EXPECT_THAT(j2.out,
+              StartsWith("Job has been submitted with JobID " + j2.id + "\n"));
   ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 3000));
 
   // Stopped while records arrive: none after the savepoint is committed,
@@ -250,9 +260,9 @@ TEST_F(WeirSavepointTest, SavepointCancelResumeStopResumeContinuesExactly) {
   r = Weir({"stop", "-p", "sp2", j2.id});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string sp2 = After(r.out, "Savepoint completed. Path: ");
-  EXPECT_EQ(r.out, "Suspending job " + j2.id +
-                       " with a savepoint.\nSavepoint completed. Path: " + sp2 +
-                       "\n");
+  EXPECT_EQ(r.out, "Savepoint completed. Path: " + sp2 + "\n");
+  EXPECT_THAT(r.err, HasSubstr(" INFO  Suspending job " + j2.id +
+                               " with a savepoint."));
   EXPECT_THAT(sp2, StartsWith(dir_.Sub("sp2/savepoint-")));
   ASSERT_NO_FATAL_FAILURE(WaitGone(j2.id));
   Append(300);
@@ -379,10 +389,11 @@ TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
   std::string sp = After(r.out, "Savepoint stored in ");
   ASSERT_FALSE(sp.empty()) << r.out;
   sp.pop_back();  // the final '.'
-  EXPECT_EQ(r.out, "Cancelling job " + j.id +
-                       " with savepoint to default savepoint directory.\n"
-                       "Cancelled job " +
-                       j.id + ". Savepoint stored in " + sp + ".\n");
+  EXPECT_EQ(r.out,
+            "Cancelled job " + j.id + ". Savepoint stored in " + sp + ".\n");
+  EXPECT_THAT(r.err, HasSubstr(" INFO  Cancelling job " + j.id +
+                               " with savepoint to default savepoint "
+                               "directory.\n"));
   EXPECT_THAT(sp, StartsWith(def + "/savepoint-"));
   EXPECT_TRUE(fs::exists(sp + "/_metadata"));
   ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
@@ -391,7 +402,7 @@ TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
   j = Start(with_default);
   r = Weir({"cancel", "--withSavepoint", "given", j.id});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("with savepoint to " + dir_.Sub("given") + "."));
+  EXPECT_THAT(r.err, HasSubstr("with savepoint to " + dir_.Sub("given") + "."));
   EXPECT_THAT(r.out, HasSubstr("Savepoint stored in " + dir_.Sub("given") +
                                "/savepoint-"));
   ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
@@ -407,7 +418,7 @@ TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
   r = Weir({"stop", "-m", "127.0.0.1:" + std::to_string(j.port),
             "--savepointPath", "stopped", "--drain", j.id});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, StartsWith("Draining job " + j.id));
+  EXPECT_THAT(r.err, HasSubstr(" INFO  Draining job " + j.id));
   EXPECT_THAT(After(r.out, "Savepoint completed. Path: "),
               StartsWith(dir_.Sub("stopped/savepoint-")));
   ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
@@ -470,8 +481,8 @@ TEST_F(WeirSavepointTest, DisposeOneOfTwoSavepointsThatShareFiles) {
   EXPECT_TRUE(fs::exists(sp1 + "/_metadata"));
   r = Weir({"savepoint", "-d", sp1});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "Disposing savepoint '" + sp1 + "'.\nSavepoint '" + sp1 +
-                       "' disposed.\n");
+  EXPECT_EQ(r.out, "Savepoint '" + sp1 + "' disposed.\n");
+  EXPECT_THAT(r.err, HasSubstr(" INFO  Disposing savepoint '" + sp1 + "'.\n"));
   EXPECT_FALSE(fs::exists(sp1));
   EXPECT_TRUE(fs::exists(sp2 + "/_metadata"));
   // The job checkpoints on, and the other savepoint and the retained
@@ -701,7 +712,7 @@ TEST_F(WeirSavepointTest, InputThatIsNotASavepointIsOneErrorAndDeletesNothing) {
 
   // The savepoint itself still restores.
   j = Start({"-s", sp, "-D", "state.backend.type=hashmap", "sums.yaml"});
-  EXPECT_THAT(j.out, HasSubstr("from savepoint " + sp));
+  EXPECT_THAT(j.err, HasSubstr("from savepoint " + sp));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(Status(j), "RUNNING");
 }

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/job/config.h"
 
+#include <filesystem>
 #include <fstream>
+#include <yaml-cpp/yaml.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
+#include "tools/job/job_spec.h"
 
 namespace weir::tools {
 namespace {
@@ -216,6 +219,156 @@ TEST(Config, LoadConfigReadsAFile) {
   EXPECT_TRUE(config.IsSet("parallelism.default"));
   EXPECT_THAT(LoadConfig(dir.Sub("missing.yaml"), {}),
               StatusIs(Status::Code::kNotFound, HasSubstr("missing.yaml")));
+}
+
+TEST(ConfigFile, LocationFollowsWeirConfDir) {
+  EXPECT_EQ(ConfigFilePath(nullptr), "/etc/weir/config.yaml");
+  EXPECT_EQ(ConfigFilePath(""), "/etc/weir/config.yaml");
+  EXPECT_EQ(ConfigFilePath("/opt/weir/conf"), "/opt/weir/conf/config.yaml");
+  EXPECT_EQ(ConfigFilePath("/opt/weir/conf/"), "/opt/weir/conf/config.yaml");
+}
+
+TEST(ConfigFile, ReadFromWeirConfDir) {
+  testutil::TestDir dir;
+  dir.Create();
+  std::ofstream(dir.Sub("config.yaml"))
+      << "rest.port: 9091\n"
+         "execution.checkpointing.dir: /var/lib/weir/checkpoints\n";
+  ASSERT_OK_AND_ASSIGN(ConfigFile file,
+                       LoadConfigFile(std::nullopt, dir.path().c_str()));
+  EXPECT_EQ(file.path, dir.Sub("config.yaml"));
+  EXPECT_EQ(file.config.GetInt("rest.port"), 9091);
+  EXPECT_EQ(file.config.GetString("execution.checkpointing.dir"),
+            "/var/lib/weir/checkpoints");
+}
+
+TEST(ConfigFile, AMissingFileIsNoFile) {
+  testutil::TestDir dir;
+  dir.Create();
+  // WEIR_CONF_DIR exists but holds no config.yaml: the defaults.
+  ASSERT_OK_AND_ASSIGN(ConfigFile file,
+                       LoadConfigFile(std::nullopt, dir.path().c_str()));
+  EXPECT_EQ(file.path, std::nullopt);
+  EXPECT_FALSE(file.config.IsSet("rest.port"));
+  EXPECT_EQ(file.config.GetInt("rest.port"), 8081);
+}
+
+TEST(ConfigFile, AMissingWeirConfDirIsAnError) {
+  testutil::TestDir dir;
+  dir.Create();
+  const std::string missing = dir.Sub("nope");
+  EXPECT_THAT(LoadConfigFile(std::nullopt, missing.c_str()),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("WEIR_CONF_DIR=" + missing + ": ")));
+  std::ofstream(dir.Sub("file")) << "";
+  EXPECT_THAT(
+      LoadConfigFile(std::nullopt, dir.Sub("file").c_str()),
+      StatusIs(Status::Code::kInvalidArgument, HasSubstr("not a directory")));
+}
+
+TEST(ConfigFile, MalformedFilesAndUnknownKeysAreErrors) {
+  testutil::TestDir dir;
+  dir.Create();
+  const std::string path = dir.Sub("config.yaml");
+  std::ofstream(path) << "rest.prot: 1\n";
+  EXPECT_THAT(LoadConfigFile(std::nullopt, dir.path().c_str()),
+              StatusIs(Status::Code::kInvalidArgument,
+                       path + ":1: unknown config key 'rest.prot' (did you "
+                              "mean 'rest.port'?)"));
+  std::ofstream(path) << "rest: [1, 2\n";
+  EXPECT_THAT(LoadConfigFile(std::nullopt, dir.path().c_str()),
+              StatusIs(Status::Code::kInvalidArgument, HasSubstr(path + ":")));
+  // Not a regular file: a directory named config.yaml.
+  std::filesystem::remove(path);
+  std::filesystem::create_directory(path);
+  EXPECT_THAT(LoadConfigFile(std::nullopt, dir.path().c_str()),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("cannot read configuration file " + path)));
+  // Larger than 1 MiB: refused without reading it all.
+  std::filesystem::remove(path);
+  std::ofstream(path) << "# " << std::string(1 << 20, 'x') << "\n";
+  EXPECT_THAT(LoadConfigFile(std::nullopt, dir.path().c_str()),
+              StatusIs(Status::Code::kInvalidArgument, HasSubstr(path)));
+}
+
+TEST(ConfigFile, AnExplicitFileReplacesTheDefaultOneAndMustExist) {
+  testutil::TestDir dir;
+  dir.Create();
+  std::ofstream(dir.Sub("config.yaml")) << "rest.port: 1\n";
+  std::ofstream(dir.Sub("job-conf.yaml")) << "parallelism.default: 3\n";
+  ASSERT_OK_AND_ASSIGN(ConfigFile file, LoadConfigFile(dir.Sub("job-conf.yaml"),
+                                                       dir.path().c_str()));
+  EXPECT_EQ(file.path, dir.Sub("job-conf.yaml"));
+  EXPECT_EQ(file.config.GetInt("parallelism.default"), 3);
+  EXPECT_FALSE(file.config.IsSet("rest.port"));
+  EXPECT_THAT(LoadConfigFile(dir.Sub("missing.yaml"), dir.path().c_str()),
+              StatusIs(Status::Code::kNotFound, HasSubstr("missing.yaml")));
+}
+
+// Command line over the job file's `config:` over the configuration file
+// over the defaults.
+TEST(ConfigFile, Precedence) {
+  ConfigFile file;
+  file.path = "/etc/weir/config.yaml";
+  ASSERT_OK(file.config.Set("rest.port", "1000"));
+  ASSERT_OK(file.config.Set("rest.address", "0.0.0.0"));
+  ASSERT_OK(file.config.Set("execution.stop-on-signal", "savepoint"));
+  ASSERT_OK(file.config.Set("state.checkpoints.dir", "/file"));
+  const std::vector<ConfigSetting> job = {
+      {"rest.port", "2000", 3},
+      {"execution.checkpointing.dir", "/job", 4},
+      {"parallelism.default", "2", 5},
+  };
+  ASSERT_OK_AND_ASSIGN(
+      Config config,
+      LayerConfig(file, job, {"parallelism.default=3", "rest.port=3000"}));
+  EXPECT_EQ(config.GetInt("rest.port"), 3000);         // -D
+  EXPECT_EQ(config.GetInt("parallelism.default"), 3);  // -D
+  EXPECT_EQ(config.GetString("execution.checkpointing.dir"), "/job");
+  EXPECT_EQ(config.GetString("rest.address"), "0.0.0.0");  // the file
+  EXPECT_EQ(config.GetString("execution.stop-on-signal"), "savepoint");
+  EXPECT_EQ(config.GetInt("pipeline.max-parallelism"), 128);  // default
+
+  ASSERT_OK_AND_ASSIGN(config, LayerConfig(file, job, {}));
+  EXPECT_EQ(config.GetInt("rest.port"), 2000);
+  EXPECT_EQ(config.GetInt("parallelism.default"), 2);
+
+  EXPECT_THAT(
+      LayerConfig(file, job, {"rest.port=x"}),
+      StatusIs(Status::Code::kInvalidArgument, HasSubstr("-D rest.port=x: ")));
+}
+
+// The example configuration that docs/deploy.md installs as
+// /etc/weir/config.yaml, and the example job of weir@sums.
+TEST(ConfigFile, TheExamplesAreValid) {
+  const std::string dir = std::string(WEIR_SOURCE_ROOT) + "/examples/config";
+  ASSERT_OK_AND_ASSIGN(ConfigFile file,
+                       LoadConfigFile(std::nullopt, dir.c_str()));
+  EXPECT_EQ(file.config.GetString("execution.stop-on-signal"), "savepoint");
+  EXPECT_EQ(file.config.GetString("execution.checkpointing.dir"),
+            "/var/lib/weir/checkpoints");
+  EXPECT_TRUE(file.config.IsSet("rest.port"));
+  ASSERT_OK_AND_ASSIGN(JobSpec job, ParseJobFile(dir + "/jobs/sums.yaml"));
+  EXPECT_EQ(job.name, "sums");
+}
+
+TEST(ConfigSettings, AYamlMapIsCheckedAndCanonical) {
+  YAML::Node node = YAML::Load(
+      "state.checkpoints.dir: /c\nrest:\n  port: 0\n"
+      "execution.checkpointing.interval: 10000\n");
+  ASSERT_OK_AND_ASSIGN(std::vector<ConfigSetting> settings,
+                       ConfigSettingsFromYaml(node, "job.yaml"));
+  ASSERT_EQ(settings.size(), 3u);
+  EXPECT_EQ(settings[0].key, "execution.checkpointing.dir");  // not the alias
+  EXPECT_EQ(settings[0].value, "/c");
+  EXPECT_EQ(settings[0].line, 1);
+  EXPECT_EQ(settings[1].key, "rest.port");
+  EXPECT_EQ(settings[1].line, 3);
+  EXPECT_EQ(settings[2].value, "10s");  // normalized
+  EXPECT_THAT(
+      ConfigSettingsFromYaml(YAML::Load("a: 1\nrest.port: x\n"), "job.yaml"),
+      StatusIs(Status::Code::kInvalidArgument,
+               HasSubstr("job.yaml:1: unknown config key 'a'")));
 }
 
 }  // namespace

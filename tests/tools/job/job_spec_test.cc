@@ -117,6 +117,41 @@ TEST(JobSpec, ParseJobFileResolvesAgainstTheFilesDirectory) {
   EXPECT_EQ(job.base_dir, dir.path());
 }
 
+TEST(JobSpec, ConfigBlockSetsConfigurationKeysOfTheJob) {
+  ASSERT_OK_AND_ASSIGN(JobSpec spec, Parse("name: j\n"
+                                           "config:\n"
+                                           "  rest.port: 0\n"
+                                           "  state.checkpoints:\n"
+                                           "    dir: /var/lib/weir/chk\n"
+                                           "operators:\n"
+                                           "  - uid: gen\n"
+                                           "    type: generator\n"
+                                           "  - uid: out\n"
+                                           "    type: null-sink\n"));
+  ASSERT_EQ(spec.config.size(), 2u);
+  EXPECT_EQ(spec.config[0].key, "rest.port");
+  EXPECT_EQ(spec.config[0].value, "0");
+  EXPECT_EQ(spec.config[0].line, 3);
+  EXPECT_EQ(spec.config[1].key, "execution.checkpointing.dir");
+  EXPECT_EQ(spec.config[1].value, "/var/lib/weir/chk");
+  EXPECT_EQ(spec.config[1].line, 5);
+}
+
+TEST(JobSpec, ConfigBlockErrorsNameTheFileAndLine) {
+  const std::string ops =
+      "operators:\n  - uid: gen\n    type: generator\n"
+      "  - uid: out\n    type: null-sink\n";
+  EXPECT_THAT(Parse("name: j\nconfig:\n  rest.prot: 0\n" + ops),
+              FailsAt(3, {"unknown config key 'rest.prot'", "'rest.port'"}));
+  EXPECT_THAT(Parse("name: j\nconfig:\n  rest.port: 99999\n" + ops),
+              FailsAt(3, {"out of range"}));
+  EXPECT_THAT(Parse("name: j\nconfig: [rest.port]\n" + ops),
+              FailsAt(2, {"'config' must be a map"}));
+  EXPECT_THAT(
+      Parse("name: j\nconfig:\n  rest.port: 1\n  rest:\n    port: 2\n" + ops),
+      FailsAt(5, {"'rest.port' is set twice (also on line 3)"}));
+}
+
 TEST(JobSpec, MissingFile) {
   EXPECT_THAT(
       ParseJobFile("/nonexistent/job.yaml"),
