@@ -131,9 +131,11 @@ Status HttpError(const std::string& host, int port, int code,
   }
 }
 
+// `token`: the bearer token to send; empty: $WEIR_REST_TOKEN, if set.
 template <class Send>
 Result<std::string> Request(const std::string& host, int port,
-                            std::chrono::milliseconds timeout, Send send) {
+                            std::chrono::milliseconds timeout, Send send,
+                            const std::string& token = "") {
   if (port <= 0 || port > 65535) {
     return Status::InvalidArgument("port " + std::to_string(port) +
                                    " is not in 1..65535");
@@ -146,9 +148,11 @@ Result<std::string> Request(const std::string& host, int port,
     client.set_write_timeout(timeout);
     client.set_keep_alive(false);
     // A server started with rest.token wants it on every request.
-    if (const char* token = std::getenv("WEIR_REST_TOKEN");
-        token != nullptr && *token != '\0') {
+    if (!token.empty()) {
       client.set_bearer_token_auth(token);
+    } else if (const char* env = std::getenv("WEIR_REST_TOKEN");
+               env != nullptr && *env != '\0') {
+      client.set_bearer_token_auth(env);
     }
     httplib::Result res = send(client);
     if (!res) return TransportError(host, port, res.error(), timeout);
@@ -162,13 +166,34 @@ Result<std::string> Request(const std::string& host, int port,
   }
 }
 
+// POSTs the body `make_body(trigger_id)`; if a weir that predates trigger
+// ids refuses the field (nothing was triggered), once more without it.
+template <class MakeBody>
+Result<std::string> PostTrigger(const std::string& host, int port,
+                                const std::string& path,
+                                const std::string& trigger_id,
+                                MakeBody make_body,
+                                std::chrono::milliseconds timeout) {
+  Result<std::string> answer =
+      HttpPost(host, port, path, make_body(trigger_id), timeout);
+  if (!trigger_id.empty() && !answer.ok() &&
+      answer.status().IsInvalidArgument() &&
+      answer.status().message().find("triggerId is not supported") !=
+          std::string_view::npos) {
+    answer = HttpPost(host, port, path, make_body(std::string()), timeout);
+  }
+  return answer;
+}
+
 }  // namespace
 
 Result<std::string> HttpGet(const std::string& host, int port,
                             const std::string& path,
-                            std::chrono::milliseconds timeout) {
-  return Request(host, port, timeout,
-                 [&](httplib::Client& c) { return c.Get(path); });
+                            std::chrono::milliseconds timeout,
+                            const std::string& token) {
+  return Request(
+      host, port, timeout, [&](httplib::Client& c) { return c.Get(path); },
+      token);
 }
 
 Result<std::string> HttpPatch(const std::string& host, int port,
@@ -184,6 +209,15 @@ Result<std::string> HttpPost(const std::string& host, int port,
   return Request(host, port, timeout, [&](httplib::Client& c) {
     return c.Post(path, body, "application/json");
   });
+}
+
+Result<std::string> HttpDelete(const std::string& host, int port,
+                               const std::string& path,
+                               std::chrono::milliseconds timeout,
+                               const std::string& token) {
+  return Request(
+      host, port, timeout, [&](httplib::Client& c) { return c.Delete(path); },
+      token);
 }
 
 Result<std::vector<JobInfo>> FetchJobs(const std::string& host, int port,
@@ -208,24 +242,24 @@ Status RequestCancel(const std::string& host, int port, const JobId& id,
   return body.status();
 }
 
-Result<int64_t> RequestCheckpoint(const std::string& host, int port,
-                                  const JobId& id, bool full,
-                                  std::chrono::milliseconds timeout) {
-  const std::string body = std::string("{\"checkpointType\":\"") +
-                           (full ? "FULL" : "CONFIGURED") + "\"}";
-  Result<std::string> answer = HttpPost(
-      host, port, "/jobs/" + id.ToHex() + "/checkpoints", body, timeout);
+Result<CheckpointTrigger> RequestCheckpoint(const std::string& host, int port,
+                                            const JobId& id, bool full,
+                                            const std::string& trigger_id,
+                                            std::chrono::milliseconds timeout) {
+  Result<std::string> answer = PostTrigger(
+      host, port, "/jobs/" + id.ToHex() + "/checkpoints", trigger_id,
+      [full](const std::string& t) { return CheckpointTriggerBody(full, t); },
+      timeout);
   if (!answer.ok()) return answer.status();
   return ParseCheckpointTrigger(*answer);
 }
 
 Result<CheckpointTriggerStatus> FetchCheckpointStatus(
-    const std::string& host, int port, const JobId& id, int64_t checkpoint_id,
-    std::chrono::milliseconds timeout) {
-  Result<std::string> answer = HttpGet(
-      host, port,
-      "/jobs/" + id.ToHex() + "/checkpoints/" + std::to_string(checkpoint_id),
-      timeout);
+    const std::string& host, int port, const JobId& id,
+    const std::string& request_id, std::chrono::milliseconds timeout) {
+  Result<std::string> answer =
+      HttpGet(host, port, "/jobs/" + id.ToHex() + "/checkpoints/" + request_id,
+              timeout);
   if (!answer.ok()) return answer.status();
   return ParseCheckpointStatus(*answer);
 }
@@ -233,11 +267,16 @@ Result<CheckpointTriggerStatus> FetchCheckpointStatus(
 Result<std::string> RequestSavepoint(const std::string& host, int port,
                                      const JobId& id,
                                      const SavepointOptions& options,
+                                     const std::string& trigger_id,
                                      std::chrono::milliseconds timeout) {
   const bool stop = options.then == SavepointOptions::Then::kStop;
-  Result<std::string> answer = HttpPost(
+  Result<std::string> answer = PostTrigger(
       host, port, "/jobs/" + id.ToHex() + (stop ? "/stop" : "/savepoints"),
-      stop ? StopBody(options) : SavepointTriggerBody(options), timeout);
+      trigger_id,
+      [&options, stop](const std::string& t) {
+        return stop ? StopBody(options, t) : SavepointTriggerBody(options, t);
+      },
+      timeout);
   if (!answer.ok()) return answer.status();
   return ParseRequestId(*answer);
 }
@@ -253,9 +292,11 @@ Result<OperationStatus> FetchSavepointStatus(
 
 Result<std::string> RequestSavepointDisposal(
     const std::string& host, int port, const std::string& path,
-    std::chrono::milliseconds timeout) {
-  Result<std::string> answer = HttpPost(host, port, "/savepoint-disposal",
-                                        SavepointDisposalBody(path), timeout);
+    const std::string& trigger_id, std::chrono::milliseconds timeout) {
+  Result<std::string> answer = PostTrigger(
+      host, port, "/savepoint-disposal", trigger_id,
+      [&path](const std::string& t) { return SavepointDisposalBody(path, t); },
+      timeout);
   if (!answer.ok()) return answer.status();
   return ParseRequestId(*answer);
 }
@@ -267,6 +308,12 @@ Result<OperationStatus> FetchSavepointDisposalStatus(
       HttpGet(host, port, "/savepoint-disposal/" + request_id, timeout);
   if (!answer.ok()) return answer.status();
   return ParseOperationStatus(*answer);
+}
+
+Status RequestShutdown(const std::string& host, int port,
+                       const std::string& token,
+                       std::chrono::milliseconds timeout) {
+  return HttpDelete(host, port, "/cluster", timeout, token).status();
 }
 
 }  // namespace weir::tools
