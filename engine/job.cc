@@ -360,7 +360,18 @@ void Job::Impl::OnSavepointEnded(int64_t id, SavepointOptions::Then then,
   CancelAll();
 }
 
-void Job::Impl::OnTaskExit(const Status& s, bool cancelled) {
+void Job::Impl::RecordFailureLocked() {
+  JobFailure f;
+  f.time_ms = failure_ms;
+  f.task = failure_task;
+  f.code = failure.code();
+  f.message = std::string(failure.message());
+  failures.push_back(std::move(f));
+  while (failures.size() > kJobFailuresKept) failures.pop_front();
+}
+
+void Job::Impl::OnTaskExit(const Status& s, bool cancelled,
+                           const std::string& task) {
   if (coordinator != nullptr) coordinator->OnTaskEnded();
   bool cancel_others = false;
   bool last = false;
@@ -368,6 +379,8 @@ void Job::Impl::OnTaskExit(const Status& s, bool cancelled) {
     std::lock_guard<std::mutex> lock(mu);
     if (!s.ok() && !cancelled && failure.ok() && !cancel_requested) {
       failure = s;
+      failure_ms = WallMillis();
+      failure_task = task;
       cancel_others = true;
     }
     last = --running == 0;
@@ -377,6 +390,7 @@ void Job::Impl::OnTaskExit(const Status& s, bool cancelled) {
   bool restart = false;
   {
     std::lock_guard<std::mutex> lock(mu);
+    if (!failure.ok()) RecordFailureLocked();
     // The last task. A failure with attempts left restarts the tasks (on
     // another thread: this one is a task's, and the restart joins them).
     if (!failure.ok() && !cancel_requested &&
@@ -458,6 +472,9 @@ void Job::Impl::Restart() {
     {
       std::lock_guard<std::mutex> lock(mu);
       failure = s.WithContext("restarting the job");
+      failure_ms = WallMillis();
+      failure_task.clear();
+      RecordFailureLocked();
       restarting = false;
     }
     {
@@ -488,9 +505,10 @@ void Job::Impl::StartTasks() {
   }
   for (auto& vt : tasks) {
     for (auto& t : vt) {
-      t->set_on_exit([this](const Status& st, bool cancelled) {
-        OnTaskExit(st, cancelled);
-      });
+      t->set_on_exit(
+          [this, task = t->name()](const Status& st, bool cancelled) {
+            OnTaskExit(st, cancelled, task);
+          });
     }
   }
   if (coordinator != nullptr) coordinator->Resume();
@@ -583,6 +601,8 @@ Status Job::Start() {
     m.status = JobStatus::kFailed;
     m.failure = s;
     m.end_ms = WallMillis();
+    m.failure_ms = m.end_ms;
+    m.RecordFailureLocked();
     m.cv.notify_all();
     return s;
   }
@@ -706,6 +726,7 @@ JobInfo Job::Info() const {
     std::lock_guard<std::mutex> lock(m.mu);
     info.status = m.status;
     if (!m.failure.ok()) info.failure = std::string(m.failure.message());
+    info.failures.assign(m.failures.begin(), m.failures.end());
     info.start_time_ms = m.start_ms;
     info.end_time_ms = m.end_ms;
   }

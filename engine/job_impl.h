@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,6 +61,11 @@ struct Job::Impl {
   // Stopped with a savepoint: the tasks were cancelled, the job finished.
   bool stopped = false;
   Status failure;
+  // When `failure` was set, and by which task (empty: a failed restart).
+  int64_t failure_ms = 0;
+  std::string failure_task;
+  // Past failures, oldest first, at most kJobFailuresKept (JobInfo).
+  std::deque<JobFailure> failures;
   int running = 0;
   int64_t start_ms = 0;
   int64_t end_ms = 0;
@@ -80,7 +86,9 @@ struct Job::Impl {
   Status LockStorage();
   Status CreateCoordinator();
   void StartTasks();
-  void OnTaskExit(const Status& s, bool cancelled);
+  void OnTaskExit(const Status& s, bool cancelled, const std::string& task);
+  // Appends the current `failure` to `failures`. REQUIRES: mu held.
+  void RecordFailureLocked();
   void OnSavepointEnded(int64_t id, SavepointOptions::Then then,
                         bool completed);
   void Restart();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <weir/result.h>
+#include <weir/status.h>
 
 namespace weir {
 
@@ -84,12 +85,29 @@ struct VertexInfo {
   int state_read_pread = 0;
 };
 
+// One failure of a job: a task failed, or a restart could not start the
+// tasks again. Failures that a restart followed are kept as well.
+struct JobFailure {
+  int64_t time_ms = 0;  // wall clock, when it failed (its first task)
+  // The task that failed first, "<vertex name> (<subtask>/<parallelism>)";
+  // empty for a restart that failed.
+  std::string task;
+  Status::Code code = Status::Code::kAborted;  // of the failure's Status
+  std::string message;                         // the failure's message
+};
+
+// Failures a job keeps (JobInfo::failures); older ones are dropped.
+inline constexpr size_t kJobFailuresKept = 16;
+
 struct JobInfo {
   JobId id;
   std::string name;
   JobStatus status = JobStatus::kCreated;
   // Empty unless status is kFailed.
   std::string failure;
+  // The job's failures, oldest first: the last kJobFailuresKept, restarted
+  // ones included (the last is the cause of a kFailed status).
+  std::vector<JobFailure> failures;
   int64_t start_time_ms = 0;  // wall clock; 0 before Start()
   int64_t end_time_ms = 0;    // 0 until the job is terminal
   int max_parallelism = 0;

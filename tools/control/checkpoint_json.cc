@@ -2,11 +2,11 @@
 #include "tools/control/checkpoint_json.h"
 
 #include <algorithm>
-#include <charconv>
 #include <utility>
 #include <vector>
 
 #include "tools/control/job_json.h"
+#include "tools/control/trigger_ids.h"
 
 namespace weir::tools {
 
@@ -152,9 +152,9 @@ json CheckpointsToJson(const CheckpointsInfo& info) {
   };
 }
 
-json CheckpointTriggerToJson(int64_t checkpoint_id) {
-  return json{{"request-id", std::to_string(checkpoint_id)},
-              {"checkpoint-id", checkpoint_id}};
+json CheckpointTriggerToJson(std::string_view request_id,
+                             int64_t checkpoint_id) {
+  return json{{"request-id", request_id}, {"checkpoint-id", checkpoint_id}};
 }
 
 json CheckpointStatusToJson(int64_t checkpoint_id,
@@ -174,16 +174,21 @@ json CheckpointStatusToJson(int64_t checkpoint_id,
 }
 
 Result<bool> ParseCheckpointTriggerRequest(
-    std::string_view body, const std::optional<std::string>& full_param) {
+    std::string_view body, const std::optional<std::string>& full_param,
+    std::optional<std::string>* trigger_id) {
+  if (trigger_id != nullptr) trigger_id->reset();
   bool full = false;
   const bool blank =
       body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   if (!blank) {
     Result<json> j = ParseObject(body, "the request body");
     if (!j.ok()) return j.status();
-    Status s =
-        CheckRequestFields(*j, {"checkpointType"}, "the checkpoint request");
+    Status s = CheckRequestFields(*j, {"checkpointType", "triggerId"},
+                                  "the checkpoint request");
     if (!s.ok()) return s;
+    Result<std::optional<std::string>> id = TriggerIdField(*j);
+    if (!id.ok()) return id.status();
+    if (trigger_id != nullptr) *trigger_id = std::move(*id);
     auto type = j->find("checkpointType");
     if (type != j->end()) {
       if (!type->is_string()) {
@@ -210,21 +215,28 @@ Result<bool> ParseCheckpointTriggerRequest(
   return full;
 }
 
-Result<int64_t> ParseCheckpointTrigger(std::string_view text) {
+std::string CheckpointTriggerBody(bool full, std::string_view trigger_id) {
+  json body{{"checkpointType", full ? "FULL" : "CONFIGURED"}};
+  if (!trigger_id.empty()) body["triggerId"] = std::string(trigger_id);
+  return DumpJson(body);
+}
+
+Result<CheckpointTrigger> ParseCheckpointTrigger(std::string_view text) {
   Result<json> j = ParseObject(text, "the answer to the checkpoint trigger");
   if (!j.ok()) return j.status();
-  auto id = j->find("checkpoint-id");
-  if (id != j->end() && id->is_number_integer()) return id->get<int64_t>();
-  // A Flink-style answer has only the request id.
+  CheckpointTrigger out;
   auto rid = j->find("request-id");
-  if (rid != j->end() && rid->is_string()) {
-    const std::string& s = rid->get_ref<const std::string&>();
-    int64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec == std::errc() && end == s.data() + s.size()) return v;
+  if (rid == j->end() || !rid->is_string() ||
+      rid->get_ref<const std::string&>().empty()) {
+    return Status::InvalidArgument(
+        "the answer to the checkpoint trigger has no request-id");
   }
-  return Status::InvalidArgument(
-      "the answer to the checkpoint trigger has no checkpoint-id");
+  out.request_id = rid->get<std::string>();
+  auto id = j->find("checkpoint-id");
+  if (id != j->end() && id->is_number_integer()) {
+    out.checkpoint_id = id->get<int64_t>();
+  }
+  return out;
 }
 
 Result<CheckpointTriggerStatus> ParseCheckpointStatus(std::string_view text) {

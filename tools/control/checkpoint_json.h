@@ -3,7 +3,9 @@
 // A job's checkpoints as JSON, in the shapes of Flink's REST API (1.19), and
 // the parsers the CLI needs (`weir checkpoint`):
 //
-//   POST /jobs/:jobid/checkpoints        202 {"request-id":"<N>",
+//   POST /jobs/:jobid/checkpoints        {"checkpointType":"FULL",
+//                                         "triggerId":"<32 hex>"} (optional)
+//                                        202 {"request-id":"<32 hex>",
 //                                             "checkpoint-id":N}
 //   GET  /jobs/:jobid/checkpoints/:triggerid
 //        {"status":{"id":"IN_PROGRESS"|"COMPLETED"},
@@ -37,9 +39,10 @@ nlohmann::json CheckpointToJson(const CheckpointStats& stats);
 // The body of GET /jobs/:jobid/checkpoints.
 nlohmann::json CheckpointsToJson(const CheckpointsInfo& info);
 
-// The body of POST /jobs/:jobid/checkpoints. The request id is the
-// checkpoint id in decimal (clients treat it as opaque).
-nlohmann::json CheckpointTriggerToJson(int64_t checkpoint_id);
+// The answer to POST /jobs/:jobid/checkpoints: the request (trigger) id,
+// and weir's "checkpoint-id".
+nlohmann::json CheckpointTriggerToJson(std::string_view request_id,
+                                       int64_t checkpoint_id);
 // The body of GET /jobs/:jobid/checkpoints/:triggerid for a checkpoint that
 // is in progress (`stats` nullptr) or has ended.
 nlohmann::json CheckpointStatusToJson(int64_t checkpoint_id,
@@ -48,13 +51,26 @@ nlohmann::json CheckpointStatusToJson(int64_t checkpoint_id,
 // What the request body of POST /jobs/:jobid/checkpoints asks for:
 // {"checkpointType":"FULL"|"INCREMENTAL"|"CONFIGURED"} (Flink 1.19), or
 // `?full=true|false` in the query; an empty body is CONFIGURED. Returns
-// whether the checkpoint must be full. InvalidArgument for another type,
-// malformed JSON, or a query value that is not true/false.
+// whether the checkpoint must be full, and puts Flink's optional triggerId
+// (trigger_ids.h) into `*trigger_id` when that is not null.
+// InvalidArgument for another type, a malformed triggerId, malformed JSON,
+// or a query value that is not true/false.
 Result<bool> ParseCheckpointTriggerRequest(
-    std::string_view body, const std::optional<std::string>& full_param);
+    std::string_view body, const std::optional<std::string>& full_param,
+    std::optional<std::string>* trigger_id = nullptr);
 
-// Parses the body of POST /jobs/:jobid/checkpoints: the checkpoint id.
-Result<int64_t> ParseCheckpointTrigger(std::string_view text);
+// The request body the client sends: FULL or CONFIGURED, with "triggerId"
+// unless `trigger_id` is empty.
+std::string CheckpointTriggerBody(bool full, std::string_view trigger_id = "");
+
+struct CheckpointTrigger {
+  std::string request_id;     // what to poll the outcome with
+  int64_t checkpoint_id = 0;  // 0 if the answer did not say
+};
+// Parses the answer to POST /jobs/:jobid/checkpoints. An answer of an
+// older weir ({"request-id":"<N>","checkpoint-id":N}) or of Flink (only
+// the request id) reads as well.
+Result<CheckpointTrigger> ParseCheckpointTrigger(std::string_view text);
 
 struct CheckpointTriggerStatus {
   bool done = false;     // COMPLETED: it ended (completed or failed)

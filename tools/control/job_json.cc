@@ -119,6 +119,9 @@ json OverviewEntry(const JobInfo& job, int64_t now_ms) {
       {"last-modification",
        end > 0 ? end : std::max<int64_t>(0, StartTime(job))},
       {"tasks", LowerCaseTasks(CountTasks(job.status, total, running))},
+      // Flink's operators still to be scheduled (adaptive scheduling):
+      // weir starts every operator at once.
+      {"pending-operators", 0},
   };
 }
 
@@ -387,12 +390,6 @@ Result<json> ParseJson(std::string_view text) {
 Status CheckRequestFields(const json& j,
                           const std::vector<std::string_view>& known,
                           std::string_view what) {
-  if (j.contains("triggerId")) {
-    return Status::InvalidArgument(
-        std::string(what) +
-        ": triggerId is not supported (weir chooses the trigger id and "
-        "returns it)");
-  }
   std::string unknown;
   for (const auto& [key, value] : j.items()) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;

@@ -6,7 +6,8 @@
 //   GET /jobs            {"jobs":[{"id":"<32 hex>","status":"RUNNING"}]}
 //   GET /jobs/overview   {"jobs":[{"jid","name","state","start-time",
 //                          "end-time","duration","last-modification",
-//                          "tasks":{"total","running","finished",...}}]}
+//                          "tasks":{"total","running","finished",...},
+//                          "pending-operators":0}]}
 //   GET /jobs/:jobid     {"jid","name","state","start-time","end-time",
 //                          "duration","now","maxParallelism",
 //                          "failure" (only if FAILED),
@@ -63,8 +64,8 @@ Result<nlohmann::json> ParseJson(std::string_view text);
 // OK if every field of the object `j` is one of `known`; else
 // InvalidArgument "<what> has unknown fields 'a', 'b' (known: ...)". A
 // request with a misspelled field fails instead of silently doing the
-// default. Flink's "triggerId" is refused by name: weir chooses trigger
-// ids itself.
+// default. Routes that take Flink's "triggerId" list it among `known`
+// (trigger_ids.h reads it).
 Status CheckRequestFields(const nlohmann::json& j,
                           const std::vector<std::string_view>& known,
                           std::string_view what);

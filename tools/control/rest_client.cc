@@ -77,18 +77,22 @@ Status HttpError(const std::string& host, int port, int code,
   }
 }
 
+// `token`: the bearer token to send; empty: $WEIR_REST_TOKEN, if set.
 Result<std::string> Request(const std::string& host, int port,
                             std::chrono::milliseconds timeout,
-                            HttpClientRequest request) {
+                            HttpClientRequest request,
+                            const std::string& token = "") {
   if (port <= 0 || port > 65535) {
     return Status::InvalidArgument("port " + std::to_string(port) +
                                    " is not in 1..65535");
   }
   // A server started with rest.token wants it on every request.
-  if (const char* token = std::getenv("WEIR_REST_TOKEN");
-      token != nullptr && *token != '\0') {
+  if (!token.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + token);
+  } else if (const char* env = std::getenv("WEIR_REST_TOKEN");
+             env != nullptr && *env != '\0') {
     request.headers.emplace_back("Authorization",
-                                 std::string("Bearer ") + token);
+                                 std::string("Bearer ") + env);
   }
   HttpClientAnswer answer = SendHttpRequest(host, port, request, timeout);
   if (answer.failure != HttpFailure::kNone) {
@@ -100,15 +104,35 @@ Result<std::string> Request(const std::string& host, int port,
   return std::move(answer.body);
 }
 
+// POSTs the body `make_body(trigger_id)`; if a weir that predates trigger
+// ids refuses the field (nothing was triggered), once more without it.
+template <class MakeBody>
+Result<std::string> PostTrigger(const std::string& host, int port,
+                                const std::string& path,
+                                const std::string& trigger_id,
+                                MakeBody make_body,
+                                std::chrono::milliseconds timeout) {
+  Result<std::string> answer =
+      HttpPost(host, port, path, make_body(trigger_id), timeout);
+  if (!trigger_id.empty() && !answer.ok() &&
+      answer.status().IsInvalidArgument() &&
+      answer.status().message().find("triggerId is not supported") !=
+          std::string_view::npos) {
+    answer = HttpPost(host, port, path, make_body(std::string()), timeout);
+  }
+  return answer;
+}
+
 }  // namespace
 
 Result<std::string> HttpGet(const std::string& host, int port,
                             const std::string& path,
-                            std::chrono::milliseconds timeout) {
+                            std::chrono::milliseconds timeout,
+                            const std::string& token) {
   HttpClientRequest request;
   request.method = "GET";
   request.target = path;
-  return Request(host, port, timeout, std::move(request));
+  return Request(host, port, timeout, std::move(request), token);
 }
 
 Result<std::string> HttpPatch(const std::string& host, int port,
@@ -129,6 +153,16 @@ Result<std::string> HttpPost(const std::string& host, int port,
   request.body = body;
   request.content_type = "application/json";
   return Request(host, port, timeout, std::move(request));
+}
+
+Result<std::string> HttpDelete(const std::string& host, int port,
+                               const std::string& path,
+                               std::chrono::milliseconds timeout,
+                               const std::string& token) {
+  HttpClientRequest request;
+  request.method = "DELETE";
+  request.target = path;
+  return Request(host, port, timeout, std::move(request), token);
 }
 
 Result<std::vector<JobInfo>> FetchJobs(const std::string& host, int port,
@@ -153,24 +187,24 @@ Status RequestCancel(const std::string& host, int port, const JobId& id,
   return body.status();
 }
 
-Result<int64_t> RequestCheckpoint(const std::string& host, int port,
-                                  const JobId& id, bool full,
-                                  std::chrono::milliseconds timeout) {
-  const std::string body = std::string("{\"checkpointType\":\"") +
-                           (full ? "FULL" : "CONFIGURED") + "\"}";
-  Result<std::string> answer = HttpPost(
-      host, port, "/jobs/" + id.ToHex() + "/checkpoints", body, timeout);
+Result<CheckpointTrigger> RequestCheckpoint(const std::string& host, int port,
+                                            const JobId& id, bool full,
+                                            const std::string& trigger_id,
+                                            std::chrono::milliseconds timeout) {
+  Result<std::string> answer = PostTrigger(
+      host, port, "/jobs/" + id.ToHex() + "/checkpoints", trigger_id,
+      [full](const std::string& t) { return CheckpointTriggerBody(full, t); },
+      timeout);
   if (!answer.ok()) return answer.status();
   return ParseCheckpointTrigger(*answer);
 }
 
 Result<CheckpointTriggerStatus> FetchCheckpointStatus(
-    const std::string& host, int port, const JobId& id, int64_t checkpoint_id,
-    std::chrono::milliseconds timeout) {
-  Result<std::string> answer = HttpGet(
-      host, port,
-      "/jobs/" + id.ToHex() + "/checkpoints/" + std::to_string(checkpoint_id),
-      timeout);
+    const std::string& host, int port, const JobId& id,
+    const std::string& request_id, std::chrono::milliseconds timeout) {
+  Result<std::string> answer =
+      HttpGet(host, port, "/jobs/" + id.ToHex() + "/checkpoints/" + request_id,
+              timeout);
   if (!answer.ok()) return answer.status();
   return ParseCheckpointStatus(*answer);
 }
@@ -178,11 +212,16 @@ Result<CheckpointTriggerStatus> FetchCheckpointStatus(
 Result<std::string> RequestSavepoint(const std::string& host, int port,
                                      const JobId& id,
                                      const SavepointOptions& options,
+                                     const std::string& trigger_id,
                                      std::chrono::milliseconds timeout) {
   const bool stop = options.then == SavepointOptions::Then::kStop;
-  Result<std::string> answer = HttpPost(
+  Result<std::string> answer = PostTrigger(
       host, port, "/jobs/" + id.ToHex() + (stop ? "/stop" : "/savepoints"),
-      stop ? StopBody(options) : SavepointTriggerBody(options), timeout);
+      trigger_id,
+      [&options, stop](const std::string& t) {
+        return stop ? StopBody(options, t) : SavepointTriggerBody(options, t);
+      },
+      timeout);
   if (!answer.ok()) return answer.status();
   return ParseRequestId(*answer);
 }
@@ -198,9 +237,11 @@ Result<OperationStatus> FetchSavepointStatus(
 
 Result<std::string> RequestSavepointDisposal(
     const std::string& host, int port, const std::string& path,
-    std::chrono::milliseconds timeout) {
-  Result<std::string> answer = HttpPost(host, port, "/savepoint-disposal",
-                                        SavepointDisposalBody(path), timeout);
+    const std::string& trigger_id, std::chrono::milliseconds timeout) {
+  Result<std::string> answer = PostTrigger(
+      host, port, "/savepoint-disposal", trigger_id,
+      [&path](const std::string& t) { return SavepointDisposalBody(path, t); },
+      timeout);
   if (!answer.ok()) return answer.status();
   return ParseRequestId(*answer);
 }
@@ -212,6 +253,12 @@ Result<OperationStatus> FetchSavepointDisposalStatus(
       HttpGet(host, port, "/savepoint-disposal/" + request_id, timeout);
   if (!answer.ok()) return answer.status();
   return ParseOperationStatus(*answer);
+}
+
+Status RequestShutdown(const std::string& host, int port,
+                       const std::string& token,
+                       std::chrono::milliseconds timeout) {
+  return HttpDelete(host, port, "/cluster", timeout, token).status();
 }
 
 }  // namespace weir::tools

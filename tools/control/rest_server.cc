@@ -8,8 +8,10 @@
 
 #include "tools/control/checkpoint_json.h"
 #include "tools/control/http_server.h"
+#include "tools/control/info_routes.h"
 #include "tools/control/job_json.h"
 #include "tools/control/savepoint_json.h"
+#include "tools/control/trigger_ids.h"
 
 #ifndef WEIR_VERSION
 #define WEIR_VERSION "unknown"
@@ -98,6 +100,14 @@ Result<int64_t> JobDirectory::TriggerSavepoint(const JobId&,
 
 Status JobDirectory::DisposeSavepoint(const std::string& path) {
   return weir::DisposeSavepoint(path);
+}
+
+Result<JobSettings> JobDirectory::Settings(const JobId&) {
+  return Status::NotSupported("this endpoint has no job configuration");
+}
+
+Status JobDirectory::Shutdown() {
+  return Status::NotSupported("this endpoint cannot be shut down");
 }
 
 RestResponse JsonResponse(int status, const nlohmann::json& body) {
@@ -283,6 +293,7 @@ void RestServer::AddBuiltinRoutes() {
            [this](const RestRequest& r) { return GetDisposalStatus(r); });
   AddRoute("GET", "/metrics",
            [this](const RestRequest&) { return GetMetrics(); });
+  AddInfoRoutes(*this, jobs_);
 }
 
 RestResponse RestServer::GetConfig() const {
@@ -325,6 +336,14 @@ RestResponse RestServer::PatchJob(const RestRequest& request) const {
 
 namespace {
 
+// The key of an operation in the TriggerRegistry: its kind ("savepoint"
+// for savepoints and stops, which share trigger ids as in Flink, or
+// "checkpoint"), the job, and the trigger id.
+std::string OperationKey(std::string_view kind, const JobId& job,
+                         const std::string& trigger_id) {
+  return std::string(kind) + "/" + job.ToHex() + "/" + trigger_id;
+}
+
 // A positive decimal checkpoint id from path parameter `name`.
 Result<int64_t> CheckpointIdParam(const RestRequest& request,
                                   const char* name) {
@@ -350,11 +369,16 @@ RestResponse RestServer::TriggerCheckpoint(const RestRequest& request) {
   if (auto it = request.query.find("full"); it != request.query.end()) {
     full_param = it->second;
   }
-  Result<bool> full = ParseCheckpointTriggerRequest(request.body, full_param);
+  std::optional<std::string> trigger_id;
+  Result<bool> full =
+      ParseCheckpointTriggerRequest(request.body, full_param, &trigger_id);
   if (!full.ok()) return StatusResponse(full.status());
-  Result<int64_t> checkpoint = jobs_->TriggerCheckpoint(*id, *full);
+  const std::string request_id = trigger_id ? *trigger_id : NewTriggerId();
+  Result<int64_t> checkpoint =
+      triggers_.Trigger(OperationKey("checkpoint", *id, request_id),
+                        [&] { return jobs_->TriggerCheckpoint(*id, *full); });
   if (!checkpoint.ok()) return StatusResponse(checkpoint.status());
-  return JsonResponse(202, CheckpointTriggerToJson(*checkpoint));
+  return JsonResponse(202, CheckpointTriggerToJson(request_id, *checkpoint));
 }
 
 RestResponse RestServer::GetCheckpoints(const RestRequest& request) {
@@ -375,7 +399,21 @@ RestResponse RestServer::GetCheckpoints(const RestRequest& request) {
 RestResponse RestServer::GetCheckpointStatus(const RestRequest& request) const {
   Result<JobId> id = JobIdParam(request);
   if (!id.ok()) return ErrorResponse(404, id.status().message());
-  Result<int64_t> checkpoint = CheckpointIdParam(request, "triggerid");
+  // A trigger id this server answered; or, as weir before trigger ids
+  // answered, the checkpoint id in decimal (what older `weir checkpoint`
+  // commands poll with).
+  const std::string& param = request.path_params.at("triggerid");
+  Result<int64_t> checkpoint = Status::NotFound(
+      "no checkpoint request " + param + " for job " + id->ToHex());
+  if (IsTriggerId(param)) {
+    if (std::optional<int64_t> known = triggers_.Find(
+            OperationKey("checkpoint", *id, NormalizeTriggerId(param)))) {
+      checkpoint = *known;
+    }
+  } else if (Result<int64_t> n = CheckpointIdParam(request, "triggerid");
+             n.ok()) {
+    checkpoint = *n;
+  }
   if (!checkpoint.ok())
     return ErrorResponse(404, checkpoint.status().message());
   Result<std::optional<CheckpointStats>> outcome =
@@ -407,11 +445,17 @@ RestResponse RestServer::TriggerSavepoint(const RestRequest& request,
                                           bool stop) {
   Result<JobId> id = JobIdParam(request);
   if (!id.ok()) return ErrorResponse(404, id.status().message());
+  std::optional<std::string> trigger_id;
   Result<SavepointOptions> options =
-      stop ? ParseStopRequest(request.body)
-           : ParseSavepointTriggerRequest(request.body);
+      stop ? ParseStopRequest(request.body, &trigger_id)
+           : ParseSavepointTriggerRequest(request.body, &trigger_id);
   if (!options.ok()) return StatusResponse(options.status());
-  Result<int64_t> savepoint = jobs_->TriggerSavepoint(*id, *options);
+  const std::string request_id = trigger_id ? *trigger_id : NewTriggerId();
+  // A repeated trigger id answers the operation it names, whatever the
+  // body says (Flink's idempotency): savepoints and stops share ids.
+  Result<int64_t> savepoint =
+      triggers_.Trigger(OperationKey("savepoint", *id, request_id),
+                        [&] { return jobs_->TriggerSavepoint(*id, *options); });
   if (!savepoint.ok()) {
     // Flink answers a failed trigger with 400 and the cause; an engine
     // error that is not the caller's (an I/O error creating the target
@@ -421,26 +465,26 @@ RestResponse RestServer::TriggerSavepoint(const RestRequest& request,
     const int code = StatusToHttpCode(s);
     return ErrorResponse(code == 500 ? 400 : code, s.message());
   }
-  return JsonResponse(202, RequestIdToJson(std::to_string(*savepoint)));
+  return JsonResponse(202, RequestIdToJson(request_id));
 }
 
 RestResponse RestServer::GetSavepointStatus(const RestRequest& request) const {
   Result<JobId> id = JobIdParam(request);
   if (!id.ok()) return ErrorResponse(404, id.status().message());
-  Result<int64_t> savepoint = CheckpointIdParam(request, "requestid");
-  if (!savepoint.ok()) {
-    return ErrorResponse(404, "no savepoint request " +
-                                  request.path_params.at("requestid") +
-                                  " for job " + id->ToHex());
+  const std::string& param = request.path_params.at("requestid");
+  std::optional<int64_t> savepoint;
+  if (IsTriggerId(param)) {
+    savepoint = triggers_.Find(
+        OperationKey("savepoint", *id, NormalizeTriggerId(param)));
   }
-  const std::string not_a_savepoint = "no savepoint request " +
-                                      std::to_string(*savepoint) + " for job " +
-                                      id->ToHex() + " (it is a checkpoint)";
+  if (!savepoint) {
+    return ErrorResponse(
+        404, "no savepoint request " + param + " for job " + id->ToHex());
+  }
   Result<std::optional<CheckpointStats>> outcome =
       jobs_->CheckpointOutcome(*id, *savepoint);
   if (!outcome.ok()) return StatusResponse(outcome.status());
   if (outcome->has_value()) {
-    if (!(*outcome)->savepoint) return ErrorResponse(404, not_a_savepoint);
     return JsonResponse(200, SavepointStatusToJson(&**outcome, nullptr));
   }
   // In progress: its history entry says how far it got.
@@ -450,18 +494,21 @@ RestResponse RestServer::GetSavepointStatus(const RestRequest& request) const {
       if (c.id == *savepoint) progress = c;
     }
   }
-  if (progress && !progress->savepoint) {
-    return ErrorResponse(404, not_a_savepoint);
-  }
   return JsonResponse(
       200, SavepointStatusToJson(nullptr, progress ? &*progress : nullptr));
 }
 
 RestResponse RestServer::TriggerDisposal(const RestRequest& request) {
-  Result<std::string> path = ParseSavepointDisposalRequest(request.body);
+  std::optional<std::string> trigger_id;
+  Result<std::string> path =
+      ParseSavepointDisposalRequest(request.body, &trigger_id);
   if (!path.ok()) return StatusResponse(path.status());
-  const std::string request_id = JobId::Generate().ToHex();
+  const std::string request_id = trigger_id ? *trigger_id : NewTriggerId();
   std::lock_guard<std::mutex> lock(disposals_mu_);
+  // A repeated trigger id: the disposal it started, not another one.
+  if (disposals_.count(request_id) > 0) {
+    return JsonResponse(202, RequestIdToJson(request_id));
+  }
   if (disposals_closed_) {
     return ErrorResponse(503, "the endpoint is shutting down");
   }
@@ -477,7 +524,8 @@ RestResponse RestServer::TriggerDisposal(const RestRequest& request) {
 }
 
 RestResponse RestServer::GetDisposalStatus(const RestRequest& request) {
-  const std::string& request_id = request.path_params.at("requestid");
+  const std::string request_id =
+      NormalizeTriggerId(request.path_params.at("requestid"));
   std::lock_guard<std::mutex> lock(disposals_mu_);
   auto it = disposals_.find(request_id);
   if (it == disposals_.end()) {

@@ -5,11 +5,14 @@
 // JobDirectory (the jobs of this process):
 //
 //   GET   /config           {"flink-version":"weir <version>", ...}
+//   GET   /overview         the cluster overview (info_routes.h)
 //   GET   /jobs             {"jobs":[{"id","status"}]}
 //   GET   /jobs/overview    {"jobs":[{"jid","name","state",...}]}
 //   GET   /jobs/:jobid      the job's details (job_json.h)
 //   PATCH /jobs/:jobid      cancels the job (`?mode=cancel` optional);
 //                           202 {}
+//   GET   /jobs/:jobid/config, /jobs/:jobid/exceptions,
+//         /jobs/:jobid/checkpoints/config   (info_routes.h)
 //   POST  /jobs/:jobid/checkpoints          triggers a checkpoint; 202
 //   GET   /jobs/:jobid/checkpoints          counts, latest, history
 //   GET   /jobs/:jobid/checkpoints/:triggerid       a trigger's outcome
@@ -23,9 +26,12 @@
 //   POST  /savepoint-disposal               disposes a savepoint; 202
 //   GET   /savepoint-disposal/:requestid            the disposal's outcome
 //   GET   /metrics          Prometheus text format (metrics.h)
+//   DELETE /cluster         ends a `weir run` whose jobs ended (info_routes.h)
 //
 // (checkpoint_json.h and savepoint_json.h have the checkpoint and savepoint
-// bodies.) A trigger that fails at once (no target directory given or
+// bodies.) Triggers answer a request id (trigger_ids.h): the body's
+// "triggerId" when it has one, which makes them idempotent, else a random
+// one. A trigger that fails at once (no target directory given or
 // configured, the job not running) answers 400 with the engine's message; a
 // savepoint that fails later answers COMPLETED with a "failure-cause".
 // Disposals run on a thread of their own; their outcomes are kept until
@@ -67,8 +73,10 @@
 #include <weir/savepoint.h>
 #include <weir/status.h>
 
+#include "tools/control/info_json.h"
 #include "tools/control/metrics.h"
 #include "tools/control/rest_message.h"
+#include "tools/control/trigger_ids.h"
 
 namespace weir::tools {
 
@@ -115,6 +123,16 @@ class JobDirectory {
   // (Job::DisposeSavepoint). Blocks until done. Default:
   // weir::DisposeSavepoint(path).
   virtual Status DisposeSavepoint(const std::string& path);
+
+  // What the job runs with (GET /jobs/:jobid/config and
+  // /checkpoints/config). NotFound if there is no such job. Default:
+  // NotSupported.
+  virtual Result<JobSettings> Settings(const JobId& id);
+  // DELETE /cluster: the process that serves this directory may exit now
+  // instead of keeping its ended jobs queryable (returns at once; the
+  // process exits soon after). FailedPrecondition while a job has not
+  // ended. Default: NotSupported.
+  virtual Status Shutdown();
 };
 
 // A JSON response: DumpJson(body) with the given status code.
@@ -214,6 +232,9 @@ class RestServer {
   std::map<std::string, Disposal> disposals_;  // guarded by disposals_mu_
   std::vector<std::thread> disposal_threads_;  // guarded by disposals_mu_
   bool disposals_closed_ = false;              // guarded by disposals_mu_
+
+  // The trigger ids of savepoints, stops and checkpoints.
+  TriggerRegistry triggers_;
 
   CheckpointMetrics metrics_;
   // Observes checkpoints every 200 ms until Stop().

@@ -16,6 +16,7 @@
 #include "tools/control/job_json.h"
 #include "tools/control/job_registry.h"
 #include "tools/control/rest_client.h"
+#include "tools/control/trigger_ids.h"
 #include "tools/log/log.h"
 
 namespace weir::tools {
@@ -90,9 +91,14 @@ class ProgressLine {
 Result<std::string> TakeSavepoint(const HostPort& hp, const JobId& id,
                                   const SavepointOptions& options) {
   // The trigger waits while the job has as many checkpoints in progress as
-  // it may, up to the checkpoint timeout (10 min by default).
-  Result<std::string> request =
-      RequestSavepoint(hp.host, hp.port, id, options, std::chrono::minutes(11));
+  // it may, up to the checkpoint timeout (10 min by default). With a
+  // trigger id of our own, a trigger whose answer was lost is sent again
+  // and answers the same savepoint: never a second one.
+  const std::string trigger_id = NewTriggerId();
+  Result<std::string> request = Retrying([&] {
+    return RequestSavepoint(hp.host, hp.port, id, options, trigger_id,
+                            std::chrono::minutes(11));
+  });
   if (!request.ok()) {
     const std::string why(request.status().message());
     // The engine's messages say "cannot take a savepoint: ..." already.
@@ -105,8 +111,11 @@ Result<std::string> TakeSavepoint(const HostPort& hp, const JobId& id,
   ProgressLine progress;
   std::chrono::milliseconds pause{10};
   while (true) {
-    Result<OperationStatus> status =
-        FetchSavepointStatus(hp.host, hp.port, id, *request);
+    // A savepoint that cancels or stops the job ends its `weir run`, which
+    // stays until the outcome was read (docs/rest-api.md): a poll that
+    // fails on the way is repeated.
+    Result<OperationStatus> status = Retrying(
+        [&] { return FetchSavepointStatus(hp.host, hp.port, id, *request); });
     if (!status.ok()) {
       progress.Clear();
       return Status::IOError("savepoint " + *request + " of job " + id.ToHex() +
@@ -121,9 +130,8 @@ Result<std::string> TakeSavepoint(const HostPort& hp, const JobId& id,
       return status->location;
     }
     if (status->has_progress) {
-      progress.Show("Savepoint " + *request + ": " +
-                    std::to_string(status->tasks_acknowledged) + "/" +
-                    std::to_string(status->tasks_total) +
+      progress.Show("Savepoint: " + std::to_string(status->tasks_acknowledged) +
+                    "/" + std::to_string(status->tasks_total) +
                     " tasks acknowledged, " + std::to_string(status->files) +
                     " files, " + HumanBytes(status->bytes));
     }
@@ -155,13 +163,16 @@ std::optional<HostPort> OwnerOf(const std::string& shared_root) {
 }
 
 Status DisposeThrough(const HostPort& hp, const std::string& path) {
-  Result<std::string> request =
-      RequestSavepointDisposal(hp.host, hp.port, path);
+  const std::string trigger_id = NewTriggerId();
+  Result<std::string> request = Retrying([&] {
+    return RequestSavepointDisposal(hp.host, hp.port, path, trigger_id);
+  });
   if (!request.ok()) return request.status();
   std::chrono::milliseconds pause{10};
   while (true) {
-    Result<OperationStatus> status =
-        FetchSavepointDisposalStatus(hp.host, hp.port, *request);
+    Result<OperationStatus> status = Retrying([&] {
+      return FetchSavepointDisposalStatus(hp.host, hp.port, *request);
+    });
     if (!status.ok()) return status.status();
     if (status->done) {
       if (!status->failure.empty()) {

@@ -5,6 +5,7 @@
 
 #include "lib/file.h"
 #include "tools/control/job_json.h"
+#include "tools/control/trigger_ids.h"
 
 namespace weir::tools {
 
@@ -83,6 +84,20 @@ Status PathField(const json& j, const char* name, std::string* out) {
   return CheckPathText(*out, name);
 }
 
+// The body's triggerId into `*out` (if `out` is not null).
+Status TriggerIdInto(const json& j, std::optional<std::string>* out) {
+  Result<std::optional<std::string>> id = TriggerIdField(j);
+  if (!id.ok()) return id.status();
+  if (out != nullptr) *out = std::move(*id);
+  return Status::OK();
+}
+
+// `body` with "triggerId" added unless `trigger_id` is empty.
+std::string WithTriggerId(json body, std::string_view trigger_id) {
+  if (!trigger_id.empty()) body["triggerId"] = std::string(trigger_id);
+  return DumpJson(body);
+}
+
 }  // namespace
 
 Result<SavepointFormatType> ParseSavepointFormatType(std::string_view name) {
@@ -92,14 +107,18 @@ Result<SavepointFormatType> ParseSavepointFormatType(std::string_view name) {
                                  "' is not one of NATIVE, CANONICAL");
 }
 
-Result<SavepointOptions> ParseSavepointTriggerRequest(std::string_view body) {
+Result<SavepointOptions> ParseSavepointTriggerRequest(
+    std::string_view body, std::optional<std::string>* trigger_id) {
+  if (trigger_id != nullptr) trigger_id->reset();
   Result<json> j = ParseBody(body);
   if (!j.ok()) return j.status();
   SavepointOptions options;
   bool cancel = false;
-  Status s = CheckRequestFields(
-      *j, {"target-directory", "cancel-job", "self-contained", "formatType"},
-      "the savepoint request");
+  Status s = CheckRequestFields(*j,
+                                {"target-directory", "cancel-job",
+                                 "self-contained", "formatType", "triggerId"},
+                                "the savepoint request");
+  if (s.ok()) s = TriggerIdInto(*j, trigger_id);
   if (s.ok()) s = PathField(*j, "target-directory", &options.target_dir);
   if (s.ok()) s = BoolField(*j, "cancel-job", &cancel);
   if (s.ok()) s = BoolField(*j, "self-contained", &options.self_contained);
@@ -110,14 +129,18 @@ Result<SavepointOptions> ParseSavepointTriggerRequest(std::string_view body) {
   return options;
 }
 
-Result<SavepointOptions> ParseStopRequest(std::string_view body) {
+Result<SavepointOptions> ParseStopRequest(
+    std::string_view body, std::optional<std::string>* trigger_id) {
+  if (trigger_id != nullptr) trigger_id->reset();
   Result<json> j = ParseBody(body);
   if (!j.ok()) return j.status();
   SavepointOptions options;
   options.then = SavepointOptions::Then::kStop;
   Status s = CheckRequestFields(
-      *j, {"targetDirectory", "drain", "self-contained", "formatType"},
+      *j,
+      {"targetDirectory", "drain", "self-contained", "formatType", "triggerId"},
       "the stop request");
+  if (s.ok()) s = TriggerIdInto(*j, trigger_id);
   if (s.ok()) s = PathField(*j, "targetDirectory", &options.target_dir);
   if (s.ok()) s = BoolField(*j, "drain", &options.drain);
   if (s.ok()) s = BoolField(*j, "self-contained", &options.self_contained);
@@ -126,11 +149,15 @@ Result<SavepointOptions> ParseStopRequest(std::string_view body) {
   return options;
 }
 
-Result<std::string> ParseSavepointDisposalRequest(std::string_view body) {
+Result<std::string> ParseSavepointDisposalRequest(
+    std::string_view body, std::optional<std::string>* trigger_id) {
+  if (trigger_id != nullptr) trigger_id->reset();
   Result<json> j = ParseBody(body);
   if (!j.ok()) return j.status();
   std::string path;
-  Status s = CheckRequestFields(*j, {"savepoint-path"}, "the disposal request");
+  Status s = CheckRequestFields(*j, {"savepoint-path", "triggerId"},
+                                "the disposal request");
+  if (s.ok()) s = TriggerIdInto(*j, trigger_id);
   if (s.ok()) s = PathField(*j, "savepoint-path", &path);
   if (!s.ok()) return s;
   if (path.empty()) {
@@ -139,26 +166,29 @@ Result<std::string> ParseSavepointDisposalRequest(std::string_view body) {
   return path;
 }
 
-std::string SavepointTriggerBody(const SavepointOptions& options) {
+std::string SavepointTriggerBody(const SavepointOptions& options,
+                                 std::string_view trigger_id) {
   json body{{"cancel-job", options.then == SavepointOptions::Then::kCancel},
             {"formatType", FormatTypeName(options.format)}};
   if (!options.target_dir.empty()) {
     body["target-directory"] = options.target_dir;
   }
   if (options.self_contained) body["self-contained"] = true;
-  return DumpJson(body);
+  return WithTriggerId(std::move(body), trigger_id);
 }
 
-std::string StopBody(const SavepointOptions& options) {
+std::string StopBody(const SavepointOptions& options,
+                     std::string_view trigger_id) {
   json body{{"drain", options.drain},
             {"formatType", FormatTypeName(options.format)}};
   if (!options.target_dir.empty()) body["targetDirectory"] = options.target_dir;
   if (options.self_contained) body["self-contained"] = true;
-  return DumpJson(body);
+  return WithTriggerId(std::move(body), trigger_id);
 }
 
-std::string SavepointDisposalBody(const std::string& path) {
-  return DumpJson(json{{"savepoint-path", path}});
+std::string SavepointDisposalBody(const std::string& path,
+                                  std::string_view trigger_id) {
+  return WithTriggerId(json{{"savepoint-path", path}}, trigger_id);
 }
 
 json RequestIdToJson(std::string_view request_id) {

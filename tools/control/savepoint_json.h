@@ -5,12 +5,12 @@
 //
 //   POST /jobs/:jobid/savepoints
 //        {"target-directory":"/sp","cancel-job":false,"formatType":"NATIVE",
-//         "self-contained":false}                      (all optional)
-//        202 {"request-id":"<N>"}
+//         "self-contained":false,"triggerId":"<32 hex>"} (all optional)
+//        202 {"request-id":"<32 hex>"}
 //   POST /jobs/:jobid/stop
-//        {"targetDirectory":"/sp","drain":false,"formatType":"NATIVE"}
-//                                                      (all optional)
-//        202 {"request-id":"<N>"}
+//        {"targetDirectory":"/sp","drain":false,"formatType":"NATIVE",
+//         "triggerId":"<32 hex>"}                      (all optional)
+//        202 {"request-id":"<32 hex>"}
 //   GET  /jobs/:jobid/savepoints/:request-id
 //        {"status":{"id":"IN_PROGRESS"},"operation":null,
 //         "progress":{"tasks-acknowledged":1,"tasks-total":4,"files":3,
@@ -18,19 +18,21 @@
 //        {"status":{"id":"COMPLETED"},"operation":{"location":"/sp/..."}}
 //        {"status":{"id":"COMPLETED"},"operation":{"failure-cause":
 //         {"class":"weir.SavepointFailure","stack-trace":"<why>"}}}
-//   POST /savepoint-disposal {"savepoint-path":"/sp/savepoint-..."}
+//   POST /savepoint-disposal {"savepoint-path":"/sp/savepoint-...",
+//                             "triggerId":"<32 hex>"}  (the id optional)
 //        202 {"request-id":"<32 hex>"}
 //   GET  /savepoint-disposal/:request-id
 //        {"status":{"id":"COMPLETED"},"operation":{}} or the failure-cause
 //
-// "progress" and "self-contained" are weir's; the rest is Flink's. A
-// savepoint's request id is its checkpoint id in decimal (clients treat it
-// as opaque). docs/rest-api.md describes every field. Plain functions;
-// nothing throws.
+// "progress" and "self-contained" are weir's; the rest is Flink's. The
+// request id is the body's triggerId if it has one, else one the server
+// drew (trigger_ids.h). docs/rest-api.md describes every field. Plain
+// functions; nothing throws.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,21 +51,29 @@ Result<SavepointFormatType> ParseSavepointFormatType(std::string_view name);
 // null), cancel-job (then kCancel instead of kContinue), formatType
 // (NATIVE, the default, or CANONICAL) and weir's self-contained. An empty body
 // takes every default. InvalidArgument for malformed JSON or a field of the
-// wrong type or value.
-Result<SavepointOptions> ParseSavepointTriggerRequest(std::string_view body);
+// wrong type or value. Each of these parsers also reads Flink's optional
+// triggerId (TriggerIdField: 32 hex digits) into `*trigger_id` when that is
+// not null; a malformed one is InvalidArgument naming it.
+Result<SavepointOptions> ParseSavepointTriggerRequest(
+    std::string_view body, std::optional<std::string>* trigger_id = nullptr);
 // The body of POST /jobs/:jobid/stop: targetDirectory, drain, formatType;
 // then is kStop.
-Result<SavepointOptions> ParseStopRequest(std::string_view body);
+Result<SavepointOptions> ParseStopRequest(
+    std::string_view body, std::optional<std::string>* trigger_id = nullptr);
 // The body of POST /savepoint-disposal: the savepoint-path, which must be a
 // non-empty string.
-Result<std::string> ParseSavepointDisposalRequest(std::string_view body);
+Result<std::string> ParseSavepointDisposalRequest(
+    std::string_view body, std::optional<std::string>* trigger_id = nullptr);
 
 // The request bodies the client sends for `options` (which must have then
 // kContinue or kCancel for the first, kStop for the second), and for a
-// disposal.
-std::string SavepointTriggerBody(const SavepointOptions& options);
-std::string StopBody(const SavepointOptions& options);
-std::string SavepointDisposalBody(const std::string& path);
+// disposal; with "triggerId" unless `trigger_id` is empty.
+std::string SavepointTriggerBody(const SavepointOptions& options,
+                                 std::string_view trigger_id = "");
+std::string StopBody(const SavepointOptions& options,
+                     std::string_view trigger_id = "");
+std::string SavepointDisposalBody(const std::string& path,
+                                  std::string_view trigger_id = "");
 
 // {"request-id":"<id>"}, and its parser: InvalidArgument if there is no
 // string request-id.

@@ -154,6 +154,14 @@ std::vector<ConfigKey> MakeKeys() {
                            "A secret every REST request must carry as "
                            "'Authorization: Bearer <token>' (the weir "
                            "commands send $WEIR_REST_TOKEN); unset = none."));
+  ConfigKey linger;
+  linger.key = "rest.archive-linger";
+  linger.type = ConfigType::kDuration;
+  linger.default_value = "3s";
+  linger.description =
+      "How long weir run keeps answering REST requests about its job after "
+      "the job ended, before it exits; 0 = exit at once.";
+  keys.push_back(linger);
   keys.push_back(IntKey("pipeline.max-parallelism", 128, 1, 32768,
                         "Number of key groups, for jobs that set none."));
   ConfigKey watermark;

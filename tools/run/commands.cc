@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -22,6 +23,8 @@
 
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/restore.h"
+#include "tools/control/info_json.h"
+#include "tools/control/job_json.h"
 #include "tools/control/job_list_format.h"
 #include "tools/control/job_locator.h"
 #include "tools/control/job_registry.h"
@@ -49,7 +52,8 @@ int64_t NowMs() {
 // The REST endpoint's view of the one job this process runs.
 class SingleJobDirectory final : public JobDirectory {
  public:
-  explicit SingleJobDirectory(Job* job) : job_(job) {}
+  SingleJobDirectory(Job* job, JobSettings settings)
+      : job_(job), settings_(std::move(settings)) {}
   std::vector<JobInfo> ListJobs() override { return {job_->Info()}; }
   std::optional<JobInfo> GetJob(const JobId& id) override {
     if (id != job_->id()) return std::nullopt;
@@ -73,12 +77,41 @@ class SingleJobDirectory final : public JobDirectory {
   Result<int64_t> TriggerSavepoint(const JobId& id,
                                    const SavepointOptions& options) override {
     if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
-    Result<int64_t> savepoint = job_->TriggerSavepoint(options);
-    if (savepoint.ok() && options.then != SavepointOptions::Then::kContinue) {
+    const bool ends_job = options.then != SavepointOptions::Then::kContinue;
+    if (ends_job) {
       std::lock_guard<std::mutex> lock(mu_);
-      awaited_.insert(*savepoint);
+      ++triggering_;
+    }
+    Result<int64_t> savepoint = job_->TriggerSavepoint(options);
+    if (ends_job) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        --triggering_;
+        if (savepoint.ok()) awaited_.insert(*savepoint);
+      }
+      cv_.notify_all();
     }
     return savepoint;
+  }
+  Result<JobSettings> Settings(const JobId& id) override {
+    if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
+    return settings_;
+  }
+  Status Shutdown() override {
+    const JobStatus status = job_->status();
+    if (!IsTerminal(status)) {
+      return Status::FailedPrecondition(
+          "job " + job_->id().ToHex() + " is " +
+          std::string(JobStatusName(status)) +
+          ": cancel or stop it first (DELETE /cluster ends only a weir run "
+          "whose job has ended)");
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    return Status::OK();
   }
   Status DisposeSavepoint(const std::string& path) override {
     return job_->DisposeSavepoint(path);
@@ -93,12 +126,30 @@ class SingleJobDirectory final : public JobDirectory {
     return outcome;
   }
 
+  // After the job ended: keeps the endpoint up for `linger`, so that
+  // clients can still read the job's final state, unless DELETE /cluster
+  // (Shutdown) or `interrupted()` (polled every 100 ms) ends the wait.
+  void Linger(std::chrono::milliseconds linger,
+              const std::function<bool()>& interrupted) {
+    const auto deadline = std::chrono::steady_clock::now() + linger;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!shutdown_ && !interrupted()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return;
+      cv_.wait_until(lock,
+                     std::min(deadline, now + std::chrono::milliseconds(100)));
+    }
+  }
+
   // A savepoint that cancels or stops the job ends it, and with it this
   // process and its REST endpoint: wait (at most `timeout`) until the
   // client that triggered it has read its outcome. Savepoints that did not
-  // complete did not end the job: nobody waits for those.
+  // complete did not end the job: nobody waits for those. A trigger still
+  // under way is waited for first, so that its savepoint is known.
   void WaitUntilOutcomesRead(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_until(lock, deadline, [this] { return triggering_ == 0; });
     for (auto it = awaited_.begin(); it != awaited_.end();) {
       if (job_->WaitForCheckpoint(*it, std::chrono::milliseconds(0)).ok()) {
         ++it;
@@ -106,7 +157,7 @@ class SingleJobDirectory final : public JobDirectory {
         it = awaited_.erase(it);
       }
     }
-    cv_.wait_for(lock, timeout, [this] { return awaited_.empty(); });
+    cv_.wait_until(lock, deadline, [this] { return awaited_.empty(); });
   }
 
  private:
@@ -134,10 +185,15 @@ class SingleJobDirectory final : public JobDirectory {
   }
 
   Job* job_;
+  const JobSettings settings_;
   std::mutex mu_;
   std::condition_variable cv_;
   // Savepoints that end the job, whose outcome no client has read yet.
   std::set<int64_t> awaited_;  // guarded by mu_
+  // Triggers of such savepoints under way.
+  int triggering_ = 0;  // guarded by mu_
+  // DELETE /cluster came: no more lingering.
+  bool shutdown_ = false;  // guarded by mu_
 };
 
 // SIGINT and SIGTERM received.
@@ -219,22 +275,68 @@ void LogCheckpoints(Job& job, int64_t* seen) {
   }
 }
 
+// True if a weir REST endpoint answers at host:port (its GET /config has
+// "weir-version"; Flink's has not).
+bool IsWeirEndpoint(const std::string& host, int port,
+                    const std::string& token) {
+  Result<std::string> body =
+      HttpGet(host, port, "/config", std::chrono::seconds(2), token);
+  if (!body.ok()) return false;
+  Result<nlohmann::json> j = ParseJson(*body);
+  return j.ok() && j->is_object() && j->contains("weir-version");
+}
+
+// Starts the REST endpoint. A fixed port held by a `weir run` whose job has
+// ended and that keeps its final state queryable for a while
+// (rest.archive-linger) is asked to exit now (DELETE /cluster), and taken
+// once it has.
+Result<std::unique_ptr<RestServer>> StartRestServer(const std::string& address,
+                                                    int port,
+                                                    JobDirectory* directory,
+                                                    const std::string& token) {
+  Result<std::unique_ptr<RestServer>> server =
+      RestServer::Start(address, port, directory, nullptr, token);
+  if (server.ok() || port == 0) return server;
+  const std::string host = address == "0.0.0.0" ? "127.0.0.1"
+                           : address == "::"    ? "::1"
+                                                : address;
+  // Only a weir: DELETE /cluster would shut a Flink cluster down.
+  if (!IsWeirEndpoint(host, port, token) ||
+      !RequestShutdown(host, port, token, std::chrono::seconds(2)).ok()) {
+    return server;
+  }
+  // It exits once clients have read the outcome of a savepoint that ended
+  // its job, within 10 s.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (!server.ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server = RestServer::Start(address, port, directory, nullptr, token);
+  }
+  return server;
+}
+
 // Starts the job, its REST endpoint and its registry entry, waits for the
 // job (stopping it on SIGINT/SIGTERM: StopOnSignal), records how it ended in
 // the registry and cleans up. `ready` is called once the endpoint listens
 // (or with the error), so that a detached parent can report it.
-// `log_path`: a detached job's log file, else empty.
+// `log_path`: a detached job's log file, else empty. After the job ended,
+// the endpoint answers for rest.archive-linger more (not after a signal),
+// and until a savepoint that ended the job has had its outcome read (at
+// most 10 s).
 int Serve(
-    Job& job, const Config& config, const std::optional<std::string>& conf_file,
-    const std::string& log_path,
+    Job& job, const Config& config, JobSettings settings,
+    const std::optional<std::string>& conf_file, const std::string& log_path,
     const std::function<void(const std::string& message, bool ok)>& ready) {
-  SingleJobDirectory directory(&job);
+  SingleJobDirectory directory(&job, std::move(settings));
   const std::string address =
       config.GetString("rest.address").value_or("127.0.0.1");
   const int port = static_cast<int>(config.GetInt("rest.port").value_or(8081));
   const std::string token = config.GetString("rest.token").value_or("");
+  const std::chrono::milliseconds linger(
+      config.GetDurationMs("rest.archive-linger").value_or(3000));
   Result<std::unique_ptr<RestServer>> server =
-      RestServer::Start(address, port, &directory, nullptr, token);
+      StartRestServer(address, port, &directory, token);
   if (!server.ok()) {
     ready(std::string(server.status().message()), false);
     return 1;
@@ -335,6 +437,11 @@ int Serve(
                 " was not recorded: " + std::string(recorded.message()));
       registry->Unregister(job.id()).IgnoreError();
     }
+  }
+  // Another run of the job may start now (its storage lock is released);
+  // this endpoint still answers for it, as Flink keeps ended jobs.
+  if (!stopped_by_signal) {
+    directory.Linger(linger, [] { return g_signals.load() != 0; });
   }
   directory.WaitUntilOutcomesRead(std::chrono::seconds(10));
   (*server)->Stop();
@@ -501,8 +608,16 @@ int RunJob(const RunArgs& args) {
               (savepoint ? "savepoint " : "") + options->restore_from);
   }
 
+  // What GET /jobs/:jobid/config and /checkpoints/config show.
+  JobSettings settings;
+  settings.parallelism = JobParallelism(*spec, *config, overrides);
+  settings.restart = options->restart;
+  settings.checkpoints = options->checkpoints;
+  settings.state_backend = (*job)->Info().state_backend;
+  settings.config = HideSecrets(config->EffectiveValues());
+
   if (!args.detached) {
-    return Serve(**job, *config, file->path, "",
+    return Serve(**job, *config, std::move(settings), file->path, "",
                  [](const std::string& msg, bool ok) {
                    if (ok) {
                      std::printf("%s\n", msg.c_str());
@@ -555,7 +670,7 @@ int RunJob(const RunArgs& args) {
               (*job)->name() + "), pid " + std::to_string(getpid()));
     const int wfd = fds[1];
     const int code =
-        Serve(**job, *config, file->path, log_path,
+        Serve(**job, *config, std::move(settings), file->path, log_path,
               [wfd, &log_path, log_created](const std::string& msg, bool ok) {
                 const std::string out = std::string(ok ? "+" : "-") + msg;
                 [[maybe_unused]] ssize_t n = write(wfd, out.data(), out.size());

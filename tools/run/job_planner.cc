@@ -216,12 +216,7 @@ class Planner {
   Planner(const JobSpec& spec, const Config& config,
           const PlanOverrides& overrides)
       : spec_(spec), builder_(spec.name) {
-    const int64_t config_p = config.GetInt("parallelism.default").value_or(1);
-    job_parallelism_ =
-        overrides.parallelism > 0
-            ? overrides.parallelism
-            : (spec.parallelism > 0 ? spec.parallelism
-                                    : static_cast<int>(config_p));
+    job_parallelism_ = JobParallelism(spec, config, overrides);
     const int max_p =
         spec.max_parallelism > 0
             ? spec.max_parallelism
@@ -471,6 +466,13 @@ Status RocksDBOptionsFromConfig(const Config& config, RocksDBOptions* r) {
         "state.backend.rocksdb.read-mode: unknown '" + mode + "'");
   }
   return Status::OK();
+}
+
+int JobParallelism(const JobSpec& spec, const Config& config,
+                   const PlanOverrides& overrides) {
+  if (overrides.parallelism > 0) return overrides.parallelism;
+  if (spec.parallelism > 0) return spec.parallelism;
+  return static_cast<int>(config.GetInt("parallelism.default").value_or(1));
 }
 
 Result<JobOptions> JobOptionsFromConfig(const Config& config) {

@@ -27,6 +27,11 @@ struct PlanOverrides {
 Result<JobBuilder> PlanJob(const JobSpec& spec, const Config& config,
                            const PlanOverrides& overrides);
 
+// The job's default parallelism, as PlanJob takes it: `-p`, then the job
+// file's `parallelism`, then `parallelism.default`.
+int JobParallelism(const JobSpec& spec, const Config& config,
+                   const PlanOverrides& overrides);
+
 // Engine options from the configuration: the state backend (type, local
 // dir), checkpoints (execution.checkpointing.*) and the restart strategy
 // (restart-strategy.*). InvalidArgument for a periodic interval without a

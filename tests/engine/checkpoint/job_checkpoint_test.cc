@@ -567,6 +567,13 @@ TEST_P(JobCheckpointTest, FailureRestartsFromTheLatestCheckpoint) {
   EXPECT_EQ(FinalCounts(run.out->values()), ExpectedCounts(kTotal));
   EXPECT_EQ(job->Checkpoints().restarts, 1);
   EXPECT_EQ(job->Checkpoints().restored_id, id);
+  // The failure that was restarted stays in the history.
+  const JobInfo info = job->Info();
+  EXPECT_EQ(info.status, JobStatus::kFinished);
+  EXPECT_EQ(info.failure, "");
+  ASSERT_EQ(info.failures.size(), 1u);
+  EXPECT_THAT(info.failures[0].message, ::testing::HasSubstr("injected"));
+  EXPECT_FALSE(info.failures[0].task.empty());
 }
 
 TEST_P(JobCheckpointTest, FailureWithoutAttemptsLeftFailsTheJob) {
@@ -584,6 +591,11 @@ TEST_P(JobCheckpointTest, FailureWithoutAttemptsLeftFailsTheJob) {
   EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("injected"));
   EXPECT_EQ(job->status(), JobStatus::kFailed);
   EXPECT_EQ(job->Checkpoints().restarts, 1);
+  // Both failures, the last one the job's.
+  const JobInfo info = job->Info();
+  ASSERT_EQ(info.failures.size(), 2u);
+  EXPECT_EQ(info.failures[1].message, info.failure);
+  EXPECT_LE(info.failures[0].time_ms, info.failures[1].time_ms);
   // Both attempts counted from empty state: no count beyond records 0..99
   // (the records in flight when the map failed may not have arrived).
   std::map<std::string, int64_t> want = ExpectedCounts(100);

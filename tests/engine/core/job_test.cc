@@ -207,7 +207,16 @@ TEST(JobTest, FailingFunctionFailsTheJobWithItsMessage) {
   EXPECT_THAT(
       s, StatusIs(Status::Code::kInvalidArgument, HasSubstr("bad record 42")));
   EXPECT_EQ(job->status(), JobStatus::kFailed);
-  EXPECT_THAT(job->Info().failure, HasSubstr("bad record 42"));
+  const JobInfo info = job->Info();
+  EXPECT_THAT(info.failure, HasSubstr("bad record 42"));
+  // The failure history has it, with the task that failed.
+  ASSERT_EQ(info.failures.size(), 1u);
+  EXPECT_EQ(info.failures[0].code, Status::Code::kInvalidArgument);
+  EXPECT_EQ(info.failures[0].message, info.failure);
+  EXPECT_THAT(info.failures[0].task, HasSubstr("checker"));
+  EXPECT_THAT(info.failures[0].task, HasSubstr("(1/1)"));
+  EXPECT_GE(info.failures[0].time_ms, info.start_time_ms);
+  EXPECT_LE(info.failures[0].time_ms, info.end_time_ms);
 }
 
 TEST(JobTest, ThrowingFunctionFailsTheJob) {

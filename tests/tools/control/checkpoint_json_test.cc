@@ -136,20 +136,58 @@ TEST(CheckpointJsonTest, TriggerRequest) {
                   .status(),
               StatusIs(Status::Code::kInvalidArgument,
                        HasSubstr("unknown fields 'checkpointtype'")));
+  // Flink's triggerId: 32 hex digits, in lower case; else an error naming
+  // it.
+  std::optional<std::string> id;
+  ASSERT_OK(ParseCheckpointTriggerRequest(
+      R"({"triggerId":"0123456789ABCDEF0123456789abcdef"})", std::nullopt,
+      &id));
+  EXPECT_EQ(id, "0123456789abcdef0123456789abcdef");
+  ASSERT_OK(ParseCheckpointTriggerRequest("", std::nullopt, &id));
+  EXPECT_EQ(id, std::nullopt);
+  EXPECT_THAT(ParseCheckpointTriggerRequest(R"({"triggerId":"0123"})",
+                                            std::nullopt, &id)
+                  .status(),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("triggerId '0123' is not a trigger id")));
   EXPECT_THAT(
-      ParseCheckpointTriggerRequest(
-          R"({"triggerId":"0123456789abcdef0123456789abcdef"})", std::nullopt)
+      ParseCheckpointTriggerRequest(R"({"triggerId":false})", std::nullopt)
           .status(),
-      StatusIs(Status::Code::kInvalidArgument,
-               HasSubstr("triggerId is not supported")));
+      StatusIs(Status::Code::kInvalidArgument, HasSubstr("triggerId")));
+  // The body the client sends.
+  ASSERT_OK_AND_ASSIGN(
+      bool full,
+      ParseCheckpointTriggerRequest(
+          CheckpointTriggerBody(true, "0123456789abcdef0123456789abcdef"),
+          std::nullopt, &id));
+  EXPECT_TRUE(full);
+  EXPECT_EQ(id, "0123456789abcdef0123456789abcdef");
+  ASSERT_OK_AND_ASSIGN(
+      full, ParseCheckpointTriggerRequest(CheckpointTriggerBody(false),
+                                          std::nullopt, &id));
+  EXPECT_FALSE(full);
+  EXPECT_EQ(id, std::nullopt);
 }
 
 TEST(CheckpointJsonTest, TriggerAndStatusRoundTrip) {
-  EXPECT_EQ(
-      ParseCheckpointTrigger(DumpJson(CheckpointTriggerToJson(42))).value_or(0),
-      42);
-  EXPECT_EQ(ParseCheckpointTrigger(R"({"request-id":"17"})").value_or(0), 17);
-  EXPECT_THAT(ParseCheckpointTrigger(R"({"request-id":"abc"})").status(),
+  ASSERT_OK_AND_ASSIGN(CheckpointTrigger trigger,
+                       ParseCheckpointTrigger(DumpJson(CheckpointTriggerToJson(
+                           "0123456789abcdef0123456789abcdef", 42))));
+  EXPECT_EQ(trigger.request_id, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(trigger.checkpoint_id, 42);
+  // An older weir's answer, and Flink's (the request id only).
+  ASSERT_OK_AND_ASSIGN(
+      trigger,
+      ParseCheckpointTrigger(R"({"request-id":"17","checkpoint-id":17})"));
+  EXPECT_EQ(trigger.request_id, "17");
+  EXPECT_EQ(trigger.checkpoint_id, 17);
+  ASSERT_OK_AND_ASSIGN(trigger,
+                       ParseCheckpointTrigger(R"({"request-id":"abc"})"));
+  EXPECT_EQ(trigger.request_id, "abc");
+  EXPECT_EQ(trigger.checkpoint_id, 0);
+  EXPECT_THAT(ParseCheckpointTrigger(R"({"checkpoint-id":3})").status(),
+              StatusIs(Status::Code::kInvalidArgument));
+  EXPECT_THAT(ParseCheckpointTrigger(R"({"request-id":""})").status(),
               StatusIs(Status::Code::kInvalidArgument));
 
   Result<CheckpointTriggerStatus> running =

@@ -16,6 +16,7 @@
 #include "tools/control/metrics.h"
 #include "tools/control/rest_client.h"
 #include "tools/control/rest_server.h"
+#include "tools/control/trigger_ids.h"
 
 namespace weir::tools {
 namespace {
@@ -28,6 +29,7 @@ constexpr char kHost[] = "127.0.0.1";
 constexpr char kJobHex[] = "0123456789abcdef0123456789abcdef";
 constexpr char kPlainHex[] = "00000000000000000000000000000001";
 constexpr char kOtherHex[] = "fedcba9876543210fedcba9876543210";
+constexpr char kTriggerHex[] = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
 
 JobId IdOf(std::string_view hex) {
   return JobId::FromHex(hex).value_or(JobId());
@@ -179,19 +181,26 @@ TEST_F(CheckpointRestTest, TriggerThenPollUntilCompleted) {
   const std::string base = std::string("/jobs/") + kJobHex + "/checkpoints";
   auto [status, body] = Post(base, "");
   EXPECT_EQ(status, 202);
-  EXPECT_EQ(body, json::parse(R"({"request-id":"1","checkpoint-id":1})"));
+  // A trigger id the server drew, and weir's checkpoint-id.
+  const std::string request = body["request-id"].get<std::string>();
+  EXPECT_TRUE(IsTriggerId(request)) << body;
+  EXPECT_EQ(body["checkpoint-id"], 1);
 
-  auto [s1, running] = Get(base + "/1");
+  auto [s1, running] = Get(base + "/" + request);
   EXPECT_EQ(s1, 200);
   EXPECT_EQ(running["status"]["id"], "IN_PROGRESS");
 
   jobs_.End(1);
-  auto [s2, done] = Get(base + "/1");
+  auto [s2, done] = Get(base + "/" + request);
   EXPECT_EQ(s2, 200);
   EXPECT_EQ(done["status"]["id"], "COMPLETED");
   EXPECT_EQ(done["operation"]["checkpointId"], 1);
   EXPECT_EQ(done["operation"]["location"],
             "/ckpt/" + std::string(kJobHex) + "/chk-1");
+  // The checkpoint id in decimal, which weir answered as the request id
+  // before it had trigger ids (and older `weir checkpoint` polls with),
+  // names it too.
+  EXPECT_EQ(Get(base + "/1").second, done);
 
   auto [s3, details] = Get(base + "/details/1");
   EXPECT_EQ(s3, 200);
@@ -234,27 +243,79 @@ TEST_F(CheckpointRestTest, Errors) {
   EXPECT_EQ(s3, 404);
   EXPECT_THAT(b3["errors"][0].get<std::string>(),
               HasSubstr("Checkpointing has not been enabled"));
-  // Unknown and malformed checkpoint ids.
+  // Unknown and malformed checkpoint and trigger ids.
   const std::string base = std::string("/jobs/") + kJobHex + "/checkpoints";
   EXPECT_EQ(Get(base + "/7").first, 404);
   EXPECT_EQ(Get(base + "/x").first, 404);
+  auto [s4, b4] = Get(base + "/" + kTriggerHex);
+  EXPECT_EQ(s4, 404);
+  EXPECT_THAT(b4["errors"][0].get<std::string>(),
+              HasSubstr(std::string("no checkpoint request ") + kTriggerHex));
+  // A malformed triggerId is refused by name; nothing is triggered.
+  for (const char* bad : {R"({"triggerId":"x"})", R"({"triggerId":1})"}) {
+    auto [s, b] = Post(base, bad);
+    EXPECT_EQ(s, 400) << bad;
+    EXPECT_THAT(b["errors"][0].get<std::string>(), HasSubstr("triggerId"));
+  }
+  EXPECT_TRUE(jobs_.triggered_full().empty());
   EXPECT_EQ(Get(base + "/details/7").first, 404);
   EXPECT_EQ(Post(base + "/7", "").first, 405);
 }
 
-TEST_F(CheckpointRestTest, ClientTriggersAndReadsStatus) {
-  ASSERT_OK_AND_ASSIGN(int64_t id,
-                       RequestCheckpoint(kHost, port(), IdOf(kJobHex), true));
-  EXPECT_EQ(id, 1);
+// A checkpoint trigger with a triggerId answers it; a repeat, while the
+// checkpoint runs or after, answers it again and triggers nothing.
+TEST_F(CheckpointRestTest, AClientTriggerIdIsHonouredAndIdempotent) {
+  const std::string base = std::string("/jobs/") + kJobHex + "/checkpoints";
+  const std::string body = std::string(R"({"checkpointType":"FULL",)") +
+                           R"("triggerId":")" + kTriggerHex + "\"}";
+  auto [status, first] = Post(base, body);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(first, json::parse(std::string(R"({"request-id":")") + kTriggerHex +
+                               R"(","checkpoint-id":1})"));
+  EXPECT_EQ(Post(base, body).second, first);
+  jobs_.End(1);
+  EXPECT_EQ(Post(base, body).second, first);
   EXPECT_EQ(jobs_.triggered_full(), std::vector<bool>{true});
-  ASSERT_OK_AND_ASSIGN(CheckpointTriggerStatus st,
-                       FetchCheckpointStatus(kHost, port(), IdOf(kJobHex), 1));
+  auto [s1, done] = Get(base + "/" + kTriggerHex);
+  EXPECT_EQ(s1, 200);
+  EXPECT_EQ(done["status"]["id"], "COMPLETED");
+  EXPECT_EQ(done["operation"]["checkpointId"], 1);
+  // The same id on a job without checkpoints is another operation, which
+  // fails there.
+  EXPECT_EQ(
+      Post(std::string("/jobs/") + kPlainHex + "/checkpoints", body).first,
+      400);
+  // Checkpoint and savepoint trigger ids are apart.
+  EXPECT_EQ(
+      Get(std::string("/jobs/") + kJobHex + "/savepoints/" + kTriggerHex).first,
+      404);
+}
+
+TEST_F(CheckpointRestTest, ClientTriggersAndReadsStatus) {
+  ASSERT_OK_AND_ASSIGN(CheckpointTrigger trigger,
+                       RequestCheckpoint(kHost, port(), IdOf(kJobHex), true));
+  EXPECT_TRUE(IsTriggerId(trigger.request_id)) << trigger.request_id;
+  EXPECT_EQ(trigger.checkpoint_id, 1);
+  EXPECT_EQ(jobs_.triggered_full(), std::vector<bool>{true});
+  ASSERT_OK_AND_ASSIGN(
+      CheckpointTriggerStatus st,
+      FetchCheckpointStatus(kHost, port(), IdOf(kJobHex), trigger.request_id));
   EXPECT_FALSE(st.done);
   jobs_.End(1, "the disk is full");
-  ASSERT_OK_AND_ASSIGN(st,
-                       FetchCheckpointStatus(kHost, port(), IdOf(kJobHex), 1));
+  ASSERT_OK_AND_ASSIGN(st, FetchCheckpointStatus(kHost, port(), IdOf(kJobHex),
+                                                 trigger.request_id));
   EXPECT_TRUE(st.done);
   EXPECT_EQ(st.failure, "the disk is full");
+  EXPECT_EQ(st.id, 1);
+  // With the client's own trigger id.
+  ASSERT_OK_AND_ASSIGN(trigger, RequestCheckpoint(kHost, port(), IdOf(kJobHex),
+                                                  false, kTriggerHex));
+  EXPECT_EQ(trigger.request_id, kTriggerHex);
+  EXPECT_EQ(trigger.checkpoint_id, 2);
+  ASSERT_OK_AND_ASSIGN(trigger, RequestCheckpoint(kHost, port(), IdOf(kJobHex),
+                                                  false, kTriggerHex));
+  EXPECT_EQ(trigger.checkpoint_id, 2);
+  EXPECT_EQ(jobs_.triggered_full(), (std::vector<bool>{true, false}));
 
   EXPECT_THAT(RequestCheckpoint(kHost, port(), IdOf(kPlainHex), false).status(),
               StatusIs(Status::Code::kInvalidArgument,

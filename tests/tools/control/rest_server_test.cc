@@ -218,6 +218,15 @@ TEST_F(RestServerTest, OverviewAndConfig) {
   ASSERT_EQ(body["jobs"].size(), 1u);
   EXPECT_EQ(body["jobs"][0]["jid"], kJobHex);
   EXPECT_EQ(body["jobs"][0]["tasks"]["running"], 2);
+  // Flink's JobDetails fields, every one of them.
+  std::vector<std::string> fields;
+  for (const auto& [key, value] : body["jobs"][0].items())
+    fields.push_back(key);
+  EXPECT_THAT(fields,
+              ::testing::UnorderedElementsAre(
+                  "jid", "name", "state", "start-time", "end-time", "duration",
+                  "last-modification", "tasks", "pending-operators"));
+  EXPECT_EQ(body["jobs"][0]["pending-operators"], 0);
   auto [config_status, config] = Raw("GET", "/config");
   EXPECT_EQ(config_status, 200);
   EXPECT_THAT(config["flink-version"].get<std::string>(), HasSubstr("weir"));

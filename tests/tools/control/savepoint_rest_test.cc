@@ -4,6 +4,7 @@
 // the savepoint JSON bodies.
 #include <httplib.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -20,6 +21,7 @@
 #include "tools/control/rest_client.h"
 #include "tools/control/rest_server.h"
 #include "tools/control/savepoint_json.h"
+#include "tools/control/trigger_ids.h"
 
 namespace weir::tools {
 namespace {
@@ -33,9 +35,16 @@ constexpr char kHost[] = "127.0.0.1";
 constexpr char kJobHex[] = "0123456789abcdef0123456789abcdef";
 constexpr char kDoneHex[] = "00000000000000000000000000000002";
 constexpr char kOtherHex[] = "fedcba9876543210fedcba9876543210";
+// A trigger id a client chose.
+constexpr char kTriggerHex[] = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
 
 JobId IdOf(std::string_view hex) {
   return JobId::FromHex(hex).value_or(JobId());
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(c));
+  return s;
 }
 
 // One running job (kJobHex) and one finished one (kDoneHex). Savepoints
@@ -62,7 +71,7 @@ class SavepointDirectory : public JobDirectory {
   Result<int64_t> TriggerSavepoint(const JobId& id,
                                    const SavepointOptions& options) override {
     if (Status s = Check(id); !s.ok()) return s;
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (options.target_dir.empty() && default_dir_.empty()) {
       return Status::InvalidArgument(
           "cannot take a savepoint: no target directory was given and none "
@@ -70,6 +79,8 @@ class SavepointDirectory : public JobDirectory {
           "state.savepoints.dir)");
     }
     triggered_.push_back(options);
+    // A trigger that waits (for a checkpoint in progress, say).
+    cv_.wait(lock, [this] { return !hold_triggers_; });
     return AddLocked(/*savepoint=*/true);
   }
   Result<std::optional<CheckpointStats>> CheckpointOutcome(
@@ -142,6 +153,14 @@ class SavepointDirectory : public JobDirectory {
     }
     cv_.notify_all();
   }
+  // Savepoint triggers wait while held (after they were recorded).
+  void HoldTriggers(bool hold) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hold_triggers_ = hold;
+    }
+    cv_.notify_all();
+  }
   std::vector<SavepointOptions> triggered() {
     std::lock_guard<std::mutex> lock(mu_);
     return triggered_;
@@ -190,6 +209,7 @@ class SavepointDirectory : public JobDirectory {
   int64_t next_id_ = 1;
   std::string default_dir_;
   bool hold_ = false;
+  bool hold_triggers_ = false;
   std::vector<SavepointOptions> triggered_;
   std::vector<std::string> disposed_;
 };
@@ -204,6 +224,7 @@ class SavepointRestTest : public ::testing::Test {
   }
   void TearDown() override {
     jobs_.Hold(false);
+    jobs_.HoldTriggers(false);
     server_.reset();
   }
   int port() const { return server_->port(); }
@@ -253,20 +274,24 @@ TEST_F(SavepointRestTest, TriggerThenPollWithProgressUntilCompleted) {
                              R"({"target-directory":"/sp","cancel-job":false,)"
                              R"("formatType":"NATIVE"})");
   EXPECT_EQ(status, 202);
-  EXPECT_EQ(body, json::parse(R"({"request-id":"1"})"));
+  ASSERT_EQ(body.size(), 1u) << body;
+  // A trigger id the server drew: 32 hex digits, as Flink's.
+  const std::string id = body["request-id"].get<std::string>();
+  EXPECT_TRUE(IsTriggerId(id)) << id;
+  EXPECT_EQ(id, NormalizeTriggerId(id));
   ASSERT_EQ(jobs_.triggered().size(), 1u);
   EXPECT_EQ(jobs_.triggered()[0].target_dir, "/sp");
   EXPECT_EQ(jobs_.triggered()[0].then, Then::kContinue);
   EXPECT_FALSE(jobs_.triggered()[0].self_contained);
 
-  auto [s1, running] = Get(JobPath("/savepoints/1"));
+  auto [s1, running] = Get(JobPath("/savepoints/" + id));
   EXPECT_EQ(s1, 200);
   EXPECT_EQ(running["status"]["id"], "IN_PROGRESS");
   EXPECT_EQ(running["progress"]["tasks-acknowledged"], 0);
   EXPECT_EQ(running["progress"]["tasks-total"], 4);
 
   jobs_.Progress(1, 3, 7);
-  auto [s2, later] = Get(JobPath("/savepoints/1"));
+  auto [s2, later] = Get(JobPath("/savepoints/" + id));
   EXPECT_EQ(s2, 200);
   EXPECT_EQ(later["status"]["id"], "IN_PROGRESS");
   EXPECT_EQ(later["progress"],
@@ -274,11 +299,22 @@ TEST_F(SavepointRestTest, TriggerThenPollWithProgressUntilCompleted) {
                         R"("files":7,"bytes":1024})"));
 
   jobs_.End(1);
-  auto [s3, done] = Get(JobPath("/savepoints/1"));
+  auto [s3, done] = Get(JobPath("/savepoints/" + id));
   EXPECT_EQ(s3, 200);
   EXPECT_EQ(done, json::parse(R"({"status":{"id":"COMPLETED"},)"
                               R"("operation":{"location":)"
                               R"("/sp/savepoint-012345-000000000001"}})"));
+  // In upper case it is the same id.
+  EXPECT_EQ(Get(JobPath("/savepoints/" + Upper(id))).second, done);
+  // Each trigger draws another.
+  auto [s4, second] = Post(JobPath("/savepoints"), "");
+  EXPECT_EQ(s4, 400);  // no directory; nothing to remember
+  jobs_.SetDefaultDir("/default");
+  ASSERT_EQ(Post(JobPath("/savepoints"), "").first, 202);
+  auto [s5, third] = Post(JobPath("/savepoints"), "");
+  EXPECT_EQ(s5, 202);
+  EXPECT_NE(third["request-id"], id);
+  EXPECT_EQ(jobs_.triggered().size(), 3u);
 }
 
 TEST_F(SavepointRestTest, CancelJobStopAndDrainMapToThen) {
@@ -296,7 +332,7 @@ TEST_F(SavepointRestTest, CancelJobStopAndDrainMapToThen) {
   auto [status, body] =
       Post(JobPath("/stop"), R"({"targetDirectory":"/sp","drain":true})");
   EXPECT_EQ(status, 202);
-  EXPECT_EQ(body["request-id"], "3");
+  EXPECT_TRUE(IsTriggerId(body["request-id"].get<std::string>())) << body;
   const std::vector<SavepointOptions> t = jobs_.triggered();
   ASSERT_EQ(t.size(), 3u);
   EXPECT_EQ(t[0].then, Then::kCancel);
@@ -346,10 +382,12 @@ TEST_F(SavepointRestTest, CanonicalFormatTypeIsTaken) {
 }
 
 TEST_F(SavepointRestTest, FailedSavepointHasAFailureCause) {
-  ASSERT_EQ(Post(JobPath("/savepoints"), R"({"target-directory":"/sp"})").first,
-            202);
+  auto [trigger_status, trigger] =
+      Post(JobPath("/savepoints"), R"({"target-directory":"/sp"})");
+  ASSERT_EQ(trigger_status, 202);
   jobs_.End(1, "task 'totals' (1/2) failed: No space left on device");
-  auto [status, body] = Get(JobPath("/savepoints/1"));
+  auto [status, body] =
+      Get(JobPath("/savepoints/" + trigger["request-id"].get<std::string>()));
   EXPECT_EQ(status, 200);
   EXPECT_EQ(body["status"]["id"], "COMPLETED");
   EXPECT_FALSE(body["operation"].contains("location"));
@@ -392,16 +430,191 @@ TEST_F(SavepointRestTest, TriggerErrorsCarryTheEnginesMessage) {
   EXPECT_THAT(b4["errors"][0].get<std::string>(), HasSubstr("NATIVE"));
   EXPECT_EQ(Post(JobPath("/stop"), R"({"drain":1})").first, 400);
   EXPECT_TRUE(jobs_.triggered().empty());
-  // Unknown request ids, and a checkpoint's.
+  // Unknown request ids, a checkpoint id, and a checkpoint's trigger id.
   EXPECT_EQ(Get(JobPath("/savepoints/9")).first, 404);
   EXPECT_EQ(Get(JobPath("/savepoints/x")).first, 404);
-  ASSERT_EQ(Post(JobPath("/checkpoints"), "").first, 202);
-  auto [s5, b5] = Get(JobPath("/savepoints/1"));
+  auto [s5, b5] = Get(JobPath("/savepoints/" + std::string(kTriggerHex)));
   EXPECT_EQ(s5, 404);
-  EXPECT_THAT(b5["errors"][0].get<std::string>(), HasSubstr("checkpoint"));
+  EXPECT_THAT(b5["errors"][0].get<std::string>(),
+              HasSubstr(std::string("no savepoint request ") + kTriggerHex));
+  auto [s6, checkpoint] = Post(JobPath("/checkpoints"), "");
+  ASSERT_EQ(s6, 202);
   jobs_.End(1);
   EXPECT_EQ(Get(JobPath("/savepoints/1")).first, 404);
+  EXPECT_EQ(
+      Get(JobPath("/savepoints/" + checkpoint["request-id"].get<std::string>()))
+          .first,
+      404);
   EXPECT_EQ(Get(JobPath("/stop")).first, 405);
+}
+
+// Flink's idempotency: a trigger with a triggerId answers that id; a repeat
+// of it, while the savepoint runs or after it ended, answers the same id and
+// triggers nothing.
+TEST_F(SavepointRestTest, AClientTriggerIdIsHonouredAndIdempotent) {
+  const std::string body = std::string(R"({"target-directory":"/sp",)") +
+                           R"("triggerId":")" + kTriggerHex + "\"}";
+  auto [status, first] = Post(JobPath("/savepoints"), body);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(first, (json{{"request-id", kTriggerHex}}));
+  ASSERT_EQ(jobs_.triggered().size(), 1u);
+
+  // While it runs: the same id, nothing triggered; also in upper case, and
+  // as a stop (savepoints and stops share trigger ids, as in Flink).
+  EXPECT_EQ(Post(JobPath("/savepoints"), body).second, first);
+  EXPECT_EQ(Post(JobPath("/savepoints"),
+                 std::string(R"({"triggerId":")") + Upper(kTriggerHex) + "\"}")
+                .second,
+            first);
+  EXPECT_EQ(Post(JobPath("/stop"),
+                 std::string(R"({"triggerId":")") + kTriggerHex + "\"}")
+                .second,
+            first);
+  EXPECT_EQ(jobs_.triggered().size(), 1u);
+  auto [s1, running] = Get(JobPath("/savepoints/") + kTriggerHex);
+  EXPECT_EQ(s1, 200);
+  EXPECT_EQ(running["status"]["id"], "IN_PROGRESS");
+
+  // After it ended: the same again, and its outcome.
+  jobs_.End(1);
+  auto [s2, again] = Post(JobPath("/savepoints"), body);
+  EXPECT_EQ(s2, 202);
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(jobs_.triggered().size(), 1u);
+  auto [s3, done] = Get(JobPath("/savepoints/") + kTriggerHex);
+  EXPECT_EQ(s3, 200);
+  EXPECT_EQ(done["status"]["id"], "COMPLETED");
+  EXPECT_EQ(done["operation"]["location"], "/sp/savepoint-012345-000000000001");
+
+  // The id names an operation of one job: on another job it is another
+  // operation (which fails there: that job is not running).
+  EXPECT_EQ(Post(std::string("/jobs/") + kDoneHex + "/savepoints", body).first,
+            409);
+  EXPECT_EQ(Get(std::string("/jobs/") + kDoneHex + "/savepoints/" + kTriggerHex)
+                .first,
+            404);
+}
+
+TEST_F(SavepointRestTest, AMalformedTriggerIdIsRefusedByName) {
+  for (const std::string path : {"/savepoints", "/stop"}) {
+    for (const char* bad :
+         {R"({"triggerId":"1"})", R"({"triggerId":7})",
+          R"({"triggerId":"zz23456789abcdef0123456789abcdef"})"}) {
+      auto [status, body] = Post(JobPath(path), bad);
+      EXPECT_EQ(status, 400) << path << " " << bad;
+      EXPECT_THAT(body["errors"][0].get<std::string>(), HasSubstr("triggerId"))
+          << path << " " << bad;
+    }
+  }
+  auto [status, body] =
+      Post("/savepoint-disposal", R"({"savepoint-path":"/fake/x",)"
+                                  R"("triggerId":"not-an-id"})");
+  EXPECT_EQ(status, 400);
+  EXPECT_THAT(body["errors"][0].get<std::string>(),
+              HasSubstr("triggerId 'not-an-id' is not a trigger id"));
+  EXPECT_TRUE(jobs_.triggered().empty());
+  EXPECT_TRUE(jobs_.disposed().empty());
+}
+
+// A trigger that fails at once (no directory) is not remembered: the same
+// id later triggers.
+TEST_F(SavepointRestTest, ATriggerIdWhoseTriggerFailedMayBeUsedAgain) {
+  const std::string body =
+      std::string(R"({"triggerId":")") + kTriggerHex + "\"}";
+  EXPECT_EQ(Post(JobPath("/savepoints"), body).first, 400);
+  EXPECT_EQ(Get(JobPath("/savepoints/") + kTriggerHex).first, 404);
+  jobs_.SetDefaultDir("/default");
+  auto [status, answer] = Post(JobPath("/savepoints"), body);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(answer["request-id"], kTriggerHex);
+  EXPECT_EQ(jobs_.triggered().size(), 1u);
+}
+
+// Two requests with one trigger id at once (a client that retried while
+// its first trigger still waited): one savepoint, one id.
+TEST_F(SavepointRestTest, ARepeatWhileTheTriggerWaitsTriggersOnce) {
+  jobs_.HoldTriggers(true);
+  const std::string body = std::string(R"({"target-directory":"/sp",)") +
+                           R"("triggerId":")" + kTriggerHex + "\"}";
+  std::pair<int, json> first, second;
+  std::thread a([&] { first = Post(JobPath("/savepoints"), body); });
+  for (int i = 0; i < 500 && jobs_.triggered().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(jobs_.triggered().size(), 1u);
+  std::thread b([&] {
+    second = Post(JobPath("/stop"),
+                  std::string(R"({"triggerId":")") + kTriggerHex + "\"}");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(jobs_.triggered().size(), 1u);
+  jobs_.HoldTriggers(false);
+  a.join();
+  b.join();
+  EXPECT_EQ(first.first, 202);
+  EXPECT_EQ(second.first, 202);
+  EXPECT_EQ(first.second["request-id"], kTriggerHex);
+  EXPECT_EQ(second.second["request-id"], kTriggerHex);
+  ASSERT_EQ(jobs_.triggered().size(), 1u);
+  EXPECT_EQ(jobs_.triggered()[0].then, Then::kContinue);
+}
+
+TEST_F(SavepointRestTest, ADisposalTriggerIdIsIdempotent) {
+  jobs_.Hold(true);
+  const std::string body = std::string(R"({"savepoint-path":"/fake/sp-1",)") +
+                           R"("triggerId":")" + Upper(kTriggerHex) + "\"}";
+  auto [status, first] = Post("/savepoint-disposal", body);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(first, (json{{"request-id", kTriggerHex}}));
+  EXPECT_EQ(Post("/savepoint-disposal", body).second, first);
+  jobs_.Hold(false);
+  EXPECT_EQ(AwaitDisposal(kTriggerHex)["status"]["id"], "COMPLETED");
+  EXPECT_EQ(Post("/savepoint-disposal", body).second, first);
+  EXPECT_EQ(Get("/savepoint-disposal/" + Upper(kTriggerHex)).first, 200);
+  EXPECT_EQ(jobs_.disposed(), std::vector<std::string>{"/fake/sp-1"});
+}
+
+// A weir from before trigger ids refused the field by name: the client
+// asks once more without it, and polls with the id that weir answered.
+TEST_F(SavepointRestTest, AnOlderWeirIsAskedAgainWithoutTheTriggerId) {
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  server_->AddRoute("POST", "/jobs/:jobid/stop", [&](const RestRequest& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(r.body);
+    if (r.body.find("triggerId") != std::string::npos) {
+      return ErrorResponse(400,
+                           "the stop request: triggerId is not supported "
+                           "(weir chooses the trigger id and returns it)");
+    }
+    return JsonResponse(202, {{"request-id", "7"}});
+  });
+  SavepointOptions options;
+  options.then = Then::kStop;
+  options.target_dir = "/sp";
+  ASSERT_OK_AND_ASSIGN(
+      std::string request,
+      RequestSavepoint(kHost, port(), IdOf(kJobHex), options, kTriggerHex));
+  EXPECT_EQ(request, "7");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(bodies.size(), 2u);
+    EXPECT_THAT(bodies[0], HasSubstr(kTriggerHex));
+    EXPECT_THAT(bodies[1], ::testing::Not(HasSubstr("triggerId")));
+    bodies.clear();
+  }
+  // Another 400 is not asked again.
+  server_->AddRoute("POST", "/jobs/:jobid/stop", [&](const RestRequest& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(r.body);
+    return ErrorResponse(400, "no target directory");
+  });
+  EXPECT_THAT(
+      RequestSavepoint(kHost, port(), IdOf(kJobHex), options, kTriggerHex)
+          .status(),
+      StatusIs(Status::Code::kInvalidArgument));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(bodies.size(), 1u);
 }
 
 TEST_F(SavepointRestTest, DisposalRunsInTheBackgroundAndReportsItsOutcome) {
@@ -463,7 +676,7 @@ TEST_F(SavepointRestTest, ClientTriggersPollsAndDisposes) {
   options.then = Then::kCancel;
   ASSERT_OK_AND_ASSIGN(std::string request,
                        RequestSavepoint(kHost, port(), IdOf(kJobHex), options));
-  EXPECT_EQ(request, "1");
+  EXPECT_TRUE(IsTriggerId(request)) << request;
   jobs_.Progress(1, 2, 5);
   ASSERT_OK_AND_ASSIGN(
       OperationStatus st,
@@ -483,9 +696,9 @@ TEST_F(SavepointRestTest, ClientTriggersPollsAndDisposes) {
 
   options.then = Then::kStop;
   options.drain = true;
-  ASSERT_OK_AND_ASSIGN(request,
-                       RequestSavepoint(kHost, port(), IdOf(kJobHex), options));
-  EXPECT_EQ(request, "2");
+  ASSERT_OK_AND_ASSIGN(request, RequestSavepoint(kHost, port(), IdOf(kJobHex),
+                                                 options, kTriggerHex));
+  EXPECT_EQ(request, kTriggerHex);
   jobs_.End(2, "the disk is full");
   ASSERT_OK_AND_ASSIGN(
       st, FetchSavepointStatus(kHost, port(), IdOf(kJobHex), request));
@@ -535,11 +748,61 @@ TEST(SavepointJson, UnknownRequestFieldsAreErrors) {
       ParseSavepointDisposalRequest(R"({"savepoint-path":"/s","force":true})")
           .status(),
       StatusIs(Status::Code::kInvalidArgument, HasSubstr("'force'")));
-  EXPECT_THAT(ParseSavepointTriggerRequest(R"({"triggerId":"a"})").status(),
-              StatusIs(Status::Code::kInvalidArgument,
-                       HasSubstr("triggerId is not supported")));
   EXPECT_OK(ParseSavepointTriggerRequest(
       R"({"target-directory":"/x","cancel-job":false,"formatType":"NATIVE"})"));
+}
+
+// Flink's triggerId is taken by every trigger: 32 hex digits, kept in lower
+// case; anything else is an error that names it.
+TEST(SavepointJson, TriggerIdIsReadAndChecked) {
+  std::optional<std::string> id;
+  ASSERT_OK(ParseSavepointTriggerRequest(
+      R"({"triggerId":"0123456789ABCDEF0123456789abcdef"})", &id));
+  EXPECT_EQ(id, "0123456789abcdef0123456789abcdef");
+  ASSERT_OK(ParseStopRequest(
+      std::string(R"({"drain":true,"triggerId":")") + kTriggerHex + "\"}",
+      &id));
+  EXPECT_EQ(id, kTriggerHex);
+  ASSERT_OK(ParseSavepointDisposalRequest(
+      std::string(R"({"savepoint-path":"/s","triggerId":")") + kTriggerHex +
+          "\"}",
+      &id));
+  EXPECT_EQ(id, kTriggerHex);
+  // Absent or null: none; without somewhere to put it, it is still checked.
+  ASSERT_OK(ParseStopRequest(R"({"triggerId":null})", &id));
+  EXPECT_EQ(id, std::nullopt);
+  ASSERT_OK(ParseSavepointTriggerRequest("", &id));
+  EXPECT_EQ(id, std::nullopt);
+  EXPECT_OK(ParseSavepointTriggerRequest(std::string(R"({"triggerId":")") +
+                                         kTriggerHex + "\"}"));
+  for (const char* bad :
+       {R"({"triggerId":"a"})", R"({"triggerId":17})",
+        R"({"triggerId":"0123456789abcdef0123456789abcdeg"})",
+        R"({"triggerId":"0123456789abcdef0123456789abcdef0"})",
+        R"({"triggerId":""})", R"({"triggerId":["x"]})"}) {
+    EXPECT_THAT(
+        ParseSavepointTriggerRequest(bad).status(),
+        StatusIs(Status::Code::kInvalidArgument, HasSubstr("triggerId")))
+        << bad;
+    EXPECT_THAT(
+        ParseStopRequest(bad).status(),
+        StatusIs(Status::Code::kInvalidArgument, HasSubstr("triggerId")))
+        << bad;
+  }
+  EXPECT_THAT(ParseSavepointTriggerRequest(R"({"triggerId":"xyz"})").status(),
+              StatusIs(Status::Code::kInvalidArgument,
+                       HasSubstr("triggerId 'xyz' is not a trigger id (32 hex "
+                                 "digits)")));
+  // The bodies the client sends carry it.
+  SavepointOptions options;
+  ASSERT_OK(ParseSavepointTriggerRequest(
+      SavepointTriggerBody(options, kTriggerHex), &id));
+  EXPECT_EQ(id, kTriggerHex);
+  options.then = Then::kStop;
+  ASSERT_OK(ParseStopRequest(StopBody(options, kTriggerHex), &id));
+  EXPECT_EQ(id, kTriggerHex);
+  ASSERT_OK(ParseStopRequest(StopBody(options), &id));
+  EXPECT_EQ(id, std::nullopt);
 }
 
 TEST(SavepointJson, RequestBodiesRoundTrip) {

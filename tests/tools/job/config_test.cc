@@ -26,6 +26,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(config.GetString("state.backend.local-dir"), "");
   EXPECT_EQ(config.GetInt("rest.port"), 8081);
   EXPECT_EQ(config.GetString("rest.address"), "127.0.0.1");
+  EXPECT_EQ(config.GetDurationMs("rest.archive-linger"), 3000);
   EXPECT_EQ(config.GetInt("pipeline.max-parallelism"), 128);
   EXPECT_EQ(config.GetDurationMs("pipeline.auto-watermark-interval"), 200);
   EXPECT_EQ(config.GetDurationMs("execution.checkpointing.interval"),
