@@ -91,8 +91,7 @@ Result<std::string> Request(const std::string& host, int port,
     request.headers.emplace_back("Authorization", "Bearer " + token);
   } else if (const char* env = std::getenv("WEIR_REST_TOKEN");
              env != nullptr && *env != '\0') {
-    request.headers.emplace_back("Authorization",
-                                 std::string("Bearer ") + env);
+    request.headers.emplace_back("Authorization", std::string("Bearer ") + env);
   }
   HttpClientAnswer answer = SendHttpRequest(host, port, request, timeout);
   if (answer.failure != HttpFailure::kNone) {

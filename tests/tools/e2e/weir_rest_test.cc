@@ -348,8 +348,8 @@ TEST_F(WeirRestTest, ANewRunTakesThePortOfAnEndedOne) {
   // A port held by a running job is not taken: the third run fails.
   ProcessResult third =
       Weir({"run", "-c", "conf.yaml", "-D", fixed, "sums.yaml"});
-  ExpectOneErrorLine(
-      third, {"cannot serve REST on 127.0.0.1:" + std::to_string(port)});
+  ExpectOneErrorLine(third,
+                     {"cannot listen on 127.0.0.1:" + std::to_string(port)});
   AwaitState(second, "RUNNING");
 }
 
