@@ -114,9 +114,10 @@ Style DetectStyle(const char* journal_stream, int fd) {
              : Style::kPlain;
 }
 
-void Init() {
-  g_style.store(static_cast<int>(
-      DetectStyle(std::getenv("JOURNAL_STREAM"), STDERR_FILENO)));
+void Init(bool one_shot) {
+  Style style = DetectStyle(std::getenv("JOURNAL_STREAM"), STDERR_FILENO);
+  if (style == Style::kPlain && one_shot) style = Style::kCommand;
+  g_style.store(static_cast<int>(style));
 }
 
 Style CurrentStyle() { return static_cast<Style>(g_style.load()); }
@@ -139,6 +140,10 @@ std::string FormatLines(Level level, std::string_view message, Style style,
   std::string prefix;
   if (style == Style::kJournal) {
     prefix = JournalPrefix(level);
+  } else if (style == Style::kCommand) {
+    static constexpr const char* kCommandPrefix[] = {
+        "weir: debug: ", "", "weir: warning: ", "weir: error: "};
+    prefix = kCommandPrefix[static_cast<int>(level)];
   } else {
     prefix = FormatUtc(unix_ms) + " " + LevelWord(level) + " ";
   }

@@ -13,10 +13,14 @@
 //
 //   <6>Restoring job 9330866def2496d5d6b2f9e9d3d879ff from ...
 //
-// Anywhere else (a terminal, a file, a pipe) a line starts with the UTC time
-// and the level:
+// Anywhere else, the lines of `weir run` (a process that runs for long, and
+// whose stderr is often a file) start with the UTC time and the level:
 //
 //   2026-11-24T11:42:30.003Z INFO  Restoring job 9330866def2496d5d6b2f9e9...
+//
+// and those of the other commands (one-shot, run from a shell) read as a Unix
+// tool's: "weir: error: ...", "weir: warning: ...", "weir: debug: ..." and
+// information lines as they are.
 //
 // Levels: DEBUG (<7>), INFO (<6>), WARN (<4>), ERROR (<3>). Lines below the
 // threshold are dropped: INFO by default, WARN with -q, DEBUG with -v.
@@ -40,6 +44,7 @@ enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 enum class Style {
   kPlain,    // "<UTC time> <LEVEL> <message>"
   kJournal,  // "<N><message>"
+  kCommand,  // "weir: error: <message>"; information lines unprefixed
 };
 
 // The least level that is written; kInfo until set.
@@ -52,10 +57,10 @@ bool Enabled(Level level);
 // kPlain. A malformed value is kPlain.
 Style DetectStyle(const char* journal_stream, int fd);
 
-// Detects the style of stderr (DetectStyle($JOURNAL_STREAM, 2)). Called
-// once at start, and again after stderr was redirected (a detached job's
-// log file).
-void Init();
+// Detects the style of stderr (DetectStyle($JOURNAL_STREAM, 2)), kCommand
+// instead of kPlain for a one-shot command. Called once at start, and again
+// after stderr was redirected (a detached job's log file).
+void Init(bool one_shot = false);
 Style CurrentStyle();
 
 // The text written for one event: one "\n"-terminated line per line of

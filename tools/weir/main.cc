@@ -202,7 +202,9 @@ void AddStopCommand(CLI::App& app, StopArgs* args) {
 
 int main(int argc, char** argv) {
   namespace log = weir::tools::log;
-  log::Init();
+  // A command's lines read as a Unix tool's, those of `weir run` as a log's
+  // (log.h).
+  log::Init(/*one_shot=*/true);
   CLI::App app{"weir: stream jobs with state that survives restarts", "weir"};
   app.require_subcommand(1);
   // -q and -v are valid before and after any command.
@@ -309,7 +311,10 @@ int main(int argc, char** argv) {
   if (quiet) log::SetThreshold(log::Level::kWarn);
   if (verbose) log::SetThreshold(log::Level::kDebug);
 
-  if (run_cmd->parsed()) return weir::tools::RunJob(run);
+  if (run_cmd->parsed()) {
+    log::Init();  // `weir run` writes a log
+    return weir::tools::RunJob(run);
+  }
 
   // The other commands take from the configuration file where to find a
   // job that is not in this user's registry, and the REST token.

@@ -38,12 +38,24 @@ inline std::set<std::string> Tree(const std::string& root) {
   return out;
 }
 
-// The start of a log line of level `level` ("INFO ", "WARN ", "ERROR") as
-// `weir` writes it to a file or pipe: "<UTC time> <LEVEL> ", as a regular
-// expression.
+// The start of a line of level `level` ("DEBUG", "INFO ", "WARN ", "ERROR")
+// as `weir` writes it to a file or pipe, as a regular expression: "<UTC
+// time> <LEVEL> " in the log of `weir run`, "weir: error: " (warning,
+// debug; nothing for INFO) from the other commands (tools/log/log.h).
 inline std::string LogLinePrefix(const std::string& level) {
-  return "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z " +
-         level + " ";
+  // POSIX extended syntax (GoogleTest's matchers): plain groups, no empty
+  // alternative.
+  std::string command;
+  if (level == "ERROR") command = "weir: error: ";
+  if (level == "WARN ") command = "weir: warning: ";
+  if (level == "DEBUG") command = "weir: debug: ";
+  if (level.front() == '(') command = "weir: (error|warning|debug): ";
+  const std::string timed =
+      "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z " +
+      level + " ";
+  if (command.empty()) return "(" + timed + ")?";
+  if (level.front() == '(') return "(" + timed + "|" + command + ")?";
+  return "(" + timed + "|" + command + ")";
 }
 
 // Whether `text` has a line that is an ERROR line.

@@ -261,8 +261,8 @@ TEST_F(WeirSavepointTest, SavepointCancelResumeStopResumeContinuesExactly) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string sp2 = After(r.out, "Savepoint completed. Path: ");
   EXPECT_EQ(r.out, "Savepoint completed. Path: " + sp2 + "\n");
-  EXPECT_THAT(r.err, HasSubstr(" INFO  Suspending job " + j2.id +
-                               " with a savepoint."));
+  EXPECT_THAT(r.err,
+              HasSubstr("Suspending job " + j2.id + " with a savepoint."));
   EXPECT_THAT(sp2, StartsWith(dir_.Sub("sp2/savepoint-")));
   ASSERT_NO_FATAL_FAILURE(WaitGone(j2.id));
   Append(300);
@@ -391,7 +391,7 @@ TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
   sp.pop_back();  // the final '.'
   EXPECT_EQ(r.out,
             "Cancelled job " + j.id + ". Savepoint stored in " + sp + ".\n");
-  EXPECT_THAT(r.err, HasSubstr(" INFO  Cancelling job " + j.id +
+  EXPECT_THAT(r.err, HasSubstr("Cancelling job " + j.id +
                                " with savepoint to default savepoint "
                                "directory.\n"));
   EXPECT_THAT(sp, StartsWith(def + "/savepoint-"));
@@ -418,7 +418,7 @@ TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
   r = Weir({"stop", "-m", "127.0.0.1:" + std::to_string(j.port),
             "--savepointPath", "stopped", "--drain", j.id});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err, HasSubstr(" INFO  Draining job " + j.id));
+  EXPECT_THAT(r.err, HasSubstr("Draining job " + j.id));
   EXPECT_THAT(After(r.out, "Savepoint completed. Path: "),
               StartsWith(dir_.Sub("stopped/savepoint-")));
   ASSERT_NO_FATAL_FAILURE(WaitGone(j.id));
@@ -482,7 +482,7 @@ TEST_F(WeirSavepointTest, DisposeOneOfTwoSavepointsThatShareFiles) {
   r = Weir({"savepoint", "-d", sp1});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Savepoint '" + sp1 + "' disposed.\n");
-  EXPECT_THAT(r.err, HasSubstr(" INFO  Disposing savepoint '" + sp1 + "'.\n"));
+  EXPECT_THAT(r.err, HasSubstr("Disposing savepoint '" + sp1 + "'.\n"));
   EXPECT_FALSE(fs::exists(sp1));
   EXPECT_TRUE(fs::exists(sp2 + "/_metadata"));
   // The job checkpoints on, and the other savepoint and the retained

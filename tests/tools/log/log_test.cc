@@ -31,6 +31,17 @@ TEST(LogFormat, PlainLinesHaveTheUtcTimeAndTheLevel) {
             "2023-11-14T22:13:20.123Z DEBUG d\n");
 }
 
+TEST(LogFormat, CommandLinesReadAsAUnixToolsMessages) {
+  EXPECT_EQ(FormatLines(Level::kError, "no such job", Style::kCommand, kT),
+            "weir: error: no such job\n");
+  EXPECT_EQ(FormatLines(Level::kWarn, "w", Style::kCommand, kT),
+            "weir: warning: w\n");
+  EXPECT_EQ(FormatLines(Level::kInfo, "Triggering", Style::kCommand, kT),
+            "Triggering\n");
+  EXPECT_EQ(FormatLines(Level::kDebug, "d", Style::kCommand, kT),
+            "weir: debug: d\n");
+}
+
 TEST(LogFormat, JournalLinesHaveTheSdDaemonPriority) {
   EXPECT_EQ(FormatLines(Level::kDebug, "d", Style::kJournal, kT), "<7>d\n");
   EXPECT_EQ(FormatLines(Level::kInfo, "i", Style::kJournal, kT), "<6>i\n");
