@@ -20,18 +20,18 @@ WEIR_CROSS_PACKAGES=(
   libboost1.74-dev libcli11-dev nlohmann-json3-dev
 )
 
-# weir_cross_prepare ARCH: sets WEIR_CROSS_TRIPLET, WEIR_CROSS_QEMU (qemu's
-# name for the machine) and WEIR_CROSS_FILE
-# (build/cross-ARCH.ini), making the sysroot and installing the toolchain
-# first if needed.
+# weir_cross_prepare ARCH [DIR]: sets WEIR_CROSS_TRIPLET, WEIR_CROSS_QEMU
+# (qemu's name for the machine) and WEIR_CROSS_FILE (DIR/cross-ARCH.ini),
+# making the sysroot (DIR/sysroot-ARCH) and installing the toolchain first
+# if needed. DIR: ./build by default.
 weir_cross_prepare() {
-  local arch=$1
+  local arch=$1 dir=${2:-$PWD/build}
   case $arch in
     arm64) WEIR_CROSS_TRIPLET=aarch64-linux-gnu WEIR_CROSS_QEMU=aarch64 ;;
     *) echo "error: no cross build for '$arch' (known: arm64)" >&2; return 1 ;;
   esac
   local triplet=$WEIR_CROSS_TRIPLET
-  local sysroot=$PWD/build/sysroot-$arch
+  local sysroot=$dir/sysroot-$arch
   local sudo=()
   ((EUID == 0)) || sudo=(sudo)
   if ! command -v "$triplet-g++" >/dev/null || ! command -v "qemu-$WEIR_CROSS_QEMU-static" >/dev/null; then
@@ -63,7 +63,7 @@ weir_cross_prepare() {
     touch "$sysroot/.complete"
   fi
 
-  WEIR_CROSS_FILE=$PWD/build/cross-$arch.ini
+  WEIR_CROSS_FILE=$dir/cross-$arch.ini
   cat > "$WEIR_CROSS_FILE" <<EOF
 # Written by scripts/lib/cross.sh.
 [binaries]
