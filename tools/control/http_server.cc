@@ -482,13 +482,15 @@ bool HttpServer::Impl::Write(Connection& c, RestResponse response,
   res.prepare_payload();
   c.stream.expires_after(options.write_timeout);
   error_code ec;
+  // Lives until RunOnce() has run the write that uses it.
+  http::response_serializer<http::string_body> serializer(res);
   if (head) {
     // The header of the GET answer, Content-Length included.
-    http::response_serializer<http::string_body> serializer(res);
     http::async_write_header(c.stream, serializer,
                              [&ec](error_code e, size_t) { ec = e; });
   } else {
-    http::async_write(c.stream, res, [&ec](error_code e, size_t) { ec = e; });
+    http::async_write(c.stream, serializer,
+                      [&ec](error_code e, size_t) { ec = e; });
   }
   RunOnce(c.ioc);
   return !ec;
