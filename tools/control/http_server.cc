@@ -332,8 +332,9 @@ void HttpServer::Impl::Stop() {
       acceptor.close(ignored);
     });
   } catch (...) {
-    // Out of memory: the accept thread sees `stopping` after its next
-    // accept.
+    // Out of memory: stop its loop instead (this does not allocate, but
+    // would be lost if it came just before the accept thread's RunOnce).
+    ioc.stop();
   }
   if (accept_thread.joinable()) accept_thread.join();
   error_code ignored;
