@@ -367,7 +367,11 @@ int Serve(
   if (checkpoints.enabled) where += "\nCheckpoints: " + checkpoints.directory;
   if (std::optional<std::string> dir =
           config.GetString("execution.checkpointing.savepoint-dir")) {
-    where += "\nSavepoints: " + *dir;
+    // Absolute, as the checkpoint directory is: the job resolves a relative
+    // one against its working directory.
+    std::error_code ec;
+    const std::filesystem::path abs = std::filesystem::absolute(*dir, ec);
+    where += "\nSavepoints: " + (ec ? *dir : abs.lexically_normal().string());
   }
   where += "\nLogs: " + (log_path.empty() ? log::Destination() : log_path);
   ready(where, true);
