@@ -8,6 +8,8 @@ WEIR_DEB_PACKAGES=(
   librocksdb-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libboost-dev
+  # NATS JetStream connectors: the C client, and the broker the tests start
+  libnats-dev nats-server
   # cpp-httplib: an HTTP client for the REST tests, independent of weir's
   libcpp-httplib-dev
   clang-format
