@@ -82,4 +82,20 @@ struct SavepointOptions {
 // savepoint -d`, which does).
 Status DisposeSavepoint(const std::string& path);
 
+// Writes a self-contained copy of the savepoint or retained checkpoint at
+// `path` (its directory or its `_metadata`) into `target_dir`, which must
+// not exist or be empty: every file it references, in its own directory or
+// in a checkpoint storage's shared/ folder, is hard-linked (on the same
+// file system) or copied to `<target_dir>/<vertex>-<subtask>/`, checked
+// against its size and checksum, and a new `_metadata` written last. The
+// result is a savepoint with an id of its own that depends on nothing
+// outside `target_dir`: it can be moved, and the original, its job and its
+// checkpoint storage can be deleted. The input is never changed.
+//
+// The errors of reading the `_metadata`; NotFound or Corruption naming a
+// referenced file that is missing or does not match; InvalidArgument if
+// `target_dir` is a file or a non-empty directory. On error, what was
+// written is removed.
+Status ExportSavepoint(const std::string& path, const std::string& target_dir);
+
 }  // namespace weir

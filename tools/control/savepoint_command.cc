@@ -214,13 +214,14 @@ Result<SavepointFormatType> ParseSavepointType(std::string_view type) {
 
 int SavepointJob(const std::string& job_id,
                  const std::optional<std::string>& target_dir,
-                 SavepointFormatType format, const JobLocator& locator) {
+                 const SavepointShape& shape, const JobLocator& locator) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
   Result<HostPort> hp = LocateJob(*id, locator);
   if (!hp.ok()) return Fail(hp.status().message());
   SavepointOptions options;
-  options.format = format;
+  options.format = shape.format;
+  options.self_contained = shape.self_contained;
   if (target_dir) options.target_dir = Absolute(*target_dir);
   log::Info("Triggering savepoint for job " + id->ToHex() + ".");
   log::Info("Waiting for response...");
@@ -238,7 +239,7 @@ int SavepointJob(const std::string& job_id,
 
 int CancelJobWithSavepoint(const std::string& job_id,
                            const std::optional<std::string>& target_dir,
-                           SavepointFormatType format,
+                           const SavepointShape& shape,
                            const JobLocator& locator) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
@@ -246,7 +247,8 @@ int CancelJobWithSavepoint(const std::string& job_id,
   if (!hp.ok()) return Fail(hp.status().message());
   SavepointOptions options;
   options.then = SavepointOptions::Then::kCancel;
-  options.format = format;
+  options.format = shape.format;
+  options.self_contained = shape.self_contained;
   if (target_dir) options.target_dir = Absolute(*target_dir);
   log::Info("Cancelling job " + id->ToHex() + " with savepoint to " +
             (target_dir ? options.target_dir : "default savepoint directory") +
@@ -263,7 +265,7 @@ int CancelJobWithSavepoint(const std::string& job_id,
 
 int StopJobWithSavepoint(const std::string& job_id,
                          const std::optional<std::string>& target_dir,
-                         bool drain, SavepointFormatType format,
+                         bool drain, const SavepointShape& shape,
                          const JobLocator& locator) {
   Result<JobId> id = JobId::FromHex(job_id);
   if (!id.ok()) return Fail(id.status().message());
@@ -272,7 +274,8 @@ int StopJobWithSavepoint(const std::string& job_id,
   SavepointOptions options;
   options.then = SavepointOptions::Then::kStop;
   options.drain = drain;
-  options.format = format;
+  options.format = shape.format;
+  options.self_contained = shape.self_contained;
   if (target_dir) options.target_dir = Absolute(*target_dir);
   log::Info(std::string(drain ? "Draining" : "Suspending") + " job " +
             id->ToHex() + " with a savepoint.");
@@ -282,6 +285,17 @@ int StopJobWithSavepoint(const std::string& job_id,
                                  "weir stop -p TARGET_DIR JOBID"));
   }
   std::printf("Savepoint completed. Path: %s\n", path->c_str());
+  return 0;
+}
+
+int ExportSavepointCommand(const std::string& path, const std::string& dir) {
+  if (path.empty()) return Fail("export needs a savepoint path");
+  if (dir.empty()) return Fail("export needs a target directory");
+  const std::string target = Absolute(dir);
+  log::Info("Exporting savepoint '" + path + "' to '" + target + "'.");
+  Status s = ExportSavepoint(path, target);
+  if (!s.ok()) return Fail(s.message());
+  std::printf("Savepoint exported. Path: %s\n", target.c_str());
   return 0;
 }
 

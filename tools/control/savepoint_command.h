@@ -24,7 +24,12 @@
 //     Savepoint completed. Path: /sp/savepoint-...
 //
 // -t/--type (Flink's) is the savepoint's format: native (the default) or
-// canonical (ParseSavepointType).
+// canonical (ParseSavepointType); --self-contained puts every file of a
+// native savepoint into its directory (SavepointOptions::self_contained).
+//
+//   weir savepoint export PATH DIR
+//     INFO  Exporting savepoint '/sp/savepoint-...' to '/backup/sp-1'.
+//     Savepoint exported. Path: /backup/sp-1
 //
 // While a savepoint is taken, and stderr is a terminal (and INFO lines are
 // shown), one updating stderr line shows how far it got (tasks
@@ -52,22 +57,28 @@ namespace weir::tools {
 // InvalidArgument naming both for anything else.
 Result<SavepointFormatType> ParseSavepointType(std::string_view type);
 
+// What -t/--type and --self-contained ask of a savepoint.
+struct SavepointShape {
+  SavepointFormatType format = SavepointFormatType::kNative;
+  bool self_contained = false;
+};
+
 // `weir savepoint [-m host:port] JOBID [TARGET_DIR]`: then continue.
 int SavepointJob(const std::string& job_id,
                  const std::optional<std::string>& target_dir,
-                 SavepointFormatType format, const JobLocator& locator);
+                 const SavepointShape& shape, const JobLocator& locator);
 
 // `weir cancel -s [TARGET_DIR] JOBID`: a savepoint, then cancel.
 int CancelJobWithSavepoint(const std::string& job_id,
                            const std::optional<std::string>& target_dir,
-                           SavepointFormatType format,
+                           const SavepointShape& shape,
                            const JobLocator& locator);
 
 // `weir stop [-p TARGET_DIR] [-d] JOBID`: stop the sources, a savepoint,
 // then finish; `drain` first fires every event-time timer.
 int StopJobWithSavepoint(const std::string& job_id,
                          const std::optional<std::string>& target_dir,
-                         bool drain, SavepointFormatType format,
+                         bool drain, const SavepointShape& shape,
                          const JobLocator& locator);
 
 // `weir savepoint [-m host:port] -d PATH`. Without -m: through the REST
@@ -76,5 +87,9 @@ int StopJobWithSavepoint(const std::string& job_id,
 // process (weir::DisposeSavepoint).
 int DisposeSavepointCommand(const std::string& path,
                             const std::optional<std::string>& endpoint);
+
+// `weir savepoint export PATH DIR`: a self-contained copy of a savepoint
+// or retained checkpoint (weir::ExportSavepoint), in this process.
+int ExportSavepointCommand(const std::string& path, const std::string& dir);
 
 }  // namespace weir::tools

@@ -196,6 +196,7 @@ SnapshotInfo BuildSnapshotInfo(const engine::CheckpointMetadata& metadata,
   };
 
   std::set<std::string> seen_paths;
+  std::set<std::string> external_dirs;
   for (const engine::TaskSnapshotMetadata& task : metadata.tasks) {
     for (const OperatorId& id : task.operator_ids) {
       subtask_of(find_or_add(id.ToHex(), id), task);
@@ -241,11 +242,17 @@ SnapshotInfo BuildSnapshotInfo(const engine::CheckpointMetadata& metadata,
       // The store references a file by identity, so two tasks may name
       // the same one: check it once.
       if (seen_paths.insert(ref.path).second) {
+        if (!ref.path.starts_with(metadata_dir + "/")) {
+          ++info.external_files;
+          info.external_bytes += ref.size;
+          external_dirs.insert(fs::path(ref.path).parent_path().string());
+        }
         info.referenced.push_back(std::move(ref));
       }
     }
     if (shared.files > 0) info.task_shared.push_back(std::move(shared));
   }
+  info.external_dirs.assign(external_dirs.begin(), external_dirs.end());
   std::set<std::string> formats;
   for (const engine::TaskSnapshotMetadata& task : metadata.tasks) {
     if (formats.insert(BackendFormatName(task.format)).second) {
@@ -397,6 +404,20 @@ std::string FormatSnapshotInfoText(const SnapshotInfo& info,
     }
     line("shared root", info.shared_root_resolved + where);
   }
+  if (info.external_files == 0) {
+    line("depends on", "nothing outside its directory");
+  } else {
+    std::string dirs;
+    for (const std::string& d : info.external_dirs) {
+      dirs += (dirs.empty() ? "" : ", ") + d;
+    }
+    line("depends on",
+         FilesText(info.external_files) + " (" +
+             HumanBytes(info.external_bytes) + ") in " + dirs +
+             (savepoint ? "; 'weir savepoint export' writes a copy that "
+                          "does not"
+                        : ""));
+  }
   line("metadata", info.metadata_path + " (" +
                        std::to_string(info.metadata_size) + " bytes)");
   line("state size", std::to_string(info.state_size) + " bytes (" +
@@ -458,6 +479,9 @@ json SnapshotInfoToJson(const SnapshotInfo& info, const VerifyResult* verify) {
   j["backend_format"] = info.backend_format;
   j["shared_root"] = m.shared_root;
   j["shared_root_resolved"] = info.shared_root_resolved;
+  j["external_files"] = info.external_files;
+  j["external_bytes"] = info.external_bytes;
+  j["external_dirs"] = info.external_dirs;
   j["metadata_path"] = info.metadata_path;
   j["metadata_size"] = info.metadata_size;
   j["state_size"] = info.state_size;

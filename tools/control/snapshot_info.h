@@ -93,6 +93,14 @@ struct SnapshotInfo {
   std::vector<OperatorStateInfo> operators;      // in the metadata's order
   std::vector<TaskSharedStateInfo> task_shared;  // tasks with such files
   std::vector<ReferencedFile> referenced;        // distinct resolved paths
+  // Of `referenced`, the files outside the directory that holds
+  // `_metadata` (a native savepoint's in its job's shared/ folder, a
+  // checkpoint's in its storage), and the folders that hold them: what
+  // the snapshot depends on that moving or deleting its directory alone
+  // does not take along.
+  int external_files = 0;
+  uint64_t external_bytes = 0;
+  std::vector<std::string> external_dirs;  // sorted, distinct
 };
 
 // What a verification found wrong with one file.

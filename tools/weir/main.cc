@@ -55,18 +55,29 @@ void AddTypeOption(CLI::App* cmd, std::optional<std::string>* type) {
                   "self-contained)");
 }
 
-// The format `type` names (native if none), or nullopt after printing the
-// error.
-std::optional<weir::SavepointFormatType> FormatOf(
-    const std::optional<std::string>& type) {
-  if (!type) return weir::SavepointFormatType::kNative;
+// --self-contained of `savepoint`, `stop` and `cancel -s`.
+void AddSelfContainedFlag(CLI::App* cmd, bool* self_contained) {
+  cmd->add_flag("--self-contained", *self_contained,
+                "Link or copy every file into the savepoint's directory "
+                "instead of referencing the job's checkpoint storage, so "
+                "that the savepoint outlives it");
+}
+
+// The savepoint `type` and `self_contained` ask for (native if no type),
+// or nullopt after printing the error.
+std::optional<weir::tools::SavepointShape> ShapeOf(
+    const std::optional<std::string>& type, bool self_contained) {
+  weir::tools::SavepointShape shape;
+  shape.self_contained = self_contained;
+  if (!type) return shape;
   weir::Result<weir::SavepointFormatType> f =
       weir::tools::ParseSavepointType(*type);
   if (!f.ok()) {
     Fail(std::string(f.status().message()));
     return std::nullopt;
   }
-  return *f;
+  shape.format = *f;
+  return shape;
 }
 
 // `weir checkpoint info` and `weir savepoint info`.
@@ -122,26 +133,44 @@ struct SavepointArgs {
   std::string job_id;
   std::optional<std::string> target_dir;
   std::optional<std::string> type;
+  bool self_contained = false;
   InfoArgs info;
+  CLI::App* export_cmd = nullptr;
+  std::string export_path;
+  std::string export_dir;
 };
 
 void AddSavepointCommand(CLI::App& app, SavepointArgs* args) {
   args->cmd = app.add_subcommand(
       "savepoint",
       "Take a savepoint of a running job and wait for it (JOBID "
-      "[TARGET_DIR]), dispose of one (-d PATH), or inspect one (info PATH)");
+      "[TARGET_DIR]), dispose of one (-d PATH), inspect one (info PATH), "
+      "or copy one so that it depends on nothing else (export PATH DIR)");
   args->cmd->add_option("-m,--jobmanager", args->endpoint,
                         "The weir at host:port that runs the job");
   args->cmd->add_option("-d,--dispose", args->dispose,
                         "Dispose of the savepoint at this path (its "
                         "directory or its _metadata)");
   AddTypeOption(args->cmd, &args->type);
-  // Checked after parsing: neither is given with -d or `info`.
+  AddSelfContainedFlag(args->cmd, &args->self_contained);
+  // Checked after parsing: neither is given with -d, `info` or `export`.
   args->cmd->add_option("jobid", args->job_id, "The JobID (32 hex digits)");
   args->cmd->add_option("targetDirectory", args->target_dir,
                         "Where the savepoint goes; default: "
                         "execution.checkpointing.savepoint-dir");
   AddInfoCommand(args->cmd, "savepoint", &args->info);
+  args->export_cmd = args->cmd->add_subcommand(
+      "export",
+      "Write a self-contained copy of a savepoint or retained checkpoint: "
+      "every file it references linked or copied into DIR and checked");
+  args->export_cmd
+      ->add_option("path", args->export_path,
+                   "The savepoint or checkpoint directory or its _metadata")
+      ->required();
+  args->export_cmd
+      ->add_option("dir", args->export_dir,
+                   "The new savepoint's directory (new or empty)")
+      ->required();
 }
 
 struct CancelArgs {
@@ -149,6 +178,7 @@ struct CancelArgs {
   std::optional<std::string> endpoint;
   bool with_savepoint = false;
   std::optional<std::string> type;  // only with -s
+  bool self_contained = false;      // only with -s
   // [TARGET_DIR] JOBID: -s is a flag, so that its directory may be left
   // out (Flink's `cancel -s [targetDirectory] <jobID>`).
   std::vector<std::string> positionals;
@@ -164,6 +194,7 @@ void AddCancelCommand(CLI::App& app, CancelArgs* args) {
                       "execution.checkpointing.savepoint-dir) and cancel "
                       "once it is complete; if it fails the job runs on");
   AddTypeOption(args->cmd, &args->type);
+  AddSelfContainedFlag(args->cmd, &args->self_contained);
   args->cmd
       ->add_option("jobid", args->positionals,
                    "[TARGET_DIR] JOBID; TARGET_DIR only with -s")
@@ -177,6 +208,7 @@ struct StopArgs {
   std::optional<std::string> target_dir;
   bool drain = false;
   std::optional<std::string> type;
+  bool self_contained = false;
   std::string job_id;
 };
 
@@ -194,6 +226,7 @@ void AddStopCommand(CLI::App& app, StopArgs* args) {
                       "Advance event time to the end first, firing every "
                       "event-time timer (windows)");
   AddTypeOption(args->cmd, &args->type);
+  AddSelfContainedFlag(args->cmd, &args->self_contained);
   args->cmd->add_option("jobid", args->job_id, "The JobID (32 hex digits)")
       ->required();
 }
@@ -347,21 +380,25 @@ int main(int argc, char** argv) {
       if (pos.size() != 1) {
         return Fail("cancel takes one JOBID (a TARGET_DIR only with -s)");
       }
-      if (cancel.type) return Fail("cancel takes --type only with -s");
+      if (cancel.type || cancel.self_contained) {
+        return Fail("cancel takes --type and --self-contained only with -s");
+      }
       return weir::tools::CancelJob(pos[0], locator(cancel.endpoint));
     }
-    std::optional<weir::SavepointFormatType> format = FormatOf(cancel.type);
-    if (!format) return 1;
+    std::optional<weir::tools::SavepointShape> shape =
+        ShapeOf(cancel.type, cancel.self_contained);
+    if (!shape) return 1;
     std::optional<std::string> target;
     if (pos.size() == 2) target = pos[0];
-    return weir::tools::CancelJobWithSavepoint(pos.back(), target, *format,
+    return weir::tools::CancelJobWithSavepoint(pos.back(), target, *shape,
                                                locator(cancel.endpoint));
   }
   if (stop.cmd->parsed()) {
-    std::optional<weir::SavepointFormatType> format = FormatOf(stop.type);
-    if (!format) return 1;
+    std::optional<weir::tools::SavepointShape> shape =
+        ShapeOf(stop.type, stop.self_contained);
+    if (!shape) return 1;
     return weir::tools::StopJobWithSavepoint(stop.job_id, stop.target_dir,
-                                             stop.drain, *format,
+                                             stop.drain, *shape,
                                              locator(stop.endpoint));
   }
   if (checkpoint.cmd->parsed()) {
@@ -380,17 +417,33 @@ int main(int argc, char** argv) {
   }
   if (savepoint.cmd->parsed()) {
     const InfoArgs& info = savepoint.info;
+    const bool any_trigger_option =
+        savepoint.endpoint || savepoint.dispose || savepoint.type ||
+        savepoint.self_contained || !savepoint.job_id.empty();
+    if (savepoint.export_cmd->parsed()) {
+      if (any_trigger_option) {
+        return Fail(
+            "'savepoint export' takes no JOBID, -m, -d, --type or "
+            "--self-contained");
+      }
+      return weir::tools::ExportSavepointCommand(savepoint.export_path,
+                                                 savepoint.export_dir);
+    }
     if (info.cmd->parsed()) {
-      if (savepoint.endpoint || savepoint.dispose || savepoint.type ||
-          !savepoint.job_id.empty()) {
-        return Fail("'savepoint info' takes no JOBID, -m, -d or --type");
+      if (any_trigger_option) {
+        return Fail(
+            "'savepoint info' takes no JOBID, -m, -d, --type or "
+            "--self-contained");
       }
       return weir::tools::SnapshotInfoCommand(info.path, info.json,
                                               info.verify);
     }
     if (savepoint.dispose) {
-      if (!savepoint.job_id.empty() || savepoint.type) {
-        return Fail("'savepoint -d PATH' takes no JOBID, TARGET_DIR or --type");
+      if (!savepoint.job_id.empty() || savepoint.type ||
+          savepoint.self_contained) {
+        return Fail(
+            "'savepoint -d PATH' takes no JOBID, TARGET_DIR, --type or "
+            "--self-contained");
       }
       return weir::tools::DisposeSavepointCommand(*savepoint.dispose,
                                                   savepoint.endpoint);
@@ -398,10 +451,11 @@ int main(int argc, char** argv) {
     if (savepoint.job_id.empty()) {
       return Fail("savepoint needs a JOBID (or -d PATH, or info PATH)");
     }
-    std::optional<weir::SavepointFormatType> format = FormatOf(savepoint.type);
-    if (!format) return 1;
+    std::optional<weir::tools::SavepointShape> shape =
+        ShapeOf(savepoint.type, savepoint.self_contained);
+    if (!shape) return 1;
     return weir::tools::SavepointJob(savepoint.job_id, savepoint.target_dir,
-                                     *format, locator(savepoint.endpoint));
+                                     *shape, locator(savepoint.endpoint));
   }
   return 1;
 }

@@ -194,6 +194,9 @@ TEST(SnapshotInfoBuild, AttributesKeyGroupStreamsByOperatorId) {
                                "0102030405060708090a0b0c0d0e0f10 (sums)\n"));
   EXPECT_THAT(text, HasSubstr("  format:           canonical\n"));
   EXPECT_THAT(text, Not(HasSubstr("shared by the task's operators")));
+  EXPECT_EQ(info.external_files, 0);
+  EXPECT_THAT(text,
+              HasSubstr("  depends on:       nothing outside its directory\n"));
 }
 
 TEST(SnapshotInfoBuild, NativeSavepointResolvesSharedFilesAtItsRoot) {
@@ -209,6 +212,15 @@ TEST(SnapshotInfoBuild, NativeSavepointResolvesSharedFilesAtItsRoot) {
   EXPECT_EQ(j["kind"], "savepoint");
   EXPECT_EQ(j["format"], "native");
   EXPECT_EQ(j["shared_root"], "/ckpt/0102");
+  // Every file is in the job's storage, none in the savepoint's directory.
+  EXPECT_EQ(info.external_files, 7);
+  EXPECT_EQ(info.external_bytes, 4870u);
+  EXPECT_EQ(info.external_dirs, std::vector<std::string>{"/ckpt/0102/shared"});
+  EXPECT_EQ(j["external_files"], 7);
+  EXPECT_THAT(FormatSnapshotInfoText(info, nullptr),
+              HasSubstr("  depends on:       7 files (4.8 KiB) in "
+                        "/ckpt/0102/shared; 'weir savepoint export' writes a "
+                        "copy that does not\n"));
 }
 
 TEST(SnapshotInfoFormat, TextHasEveryField) {

@@ -793,5 +793,64 @@ TEST_F(WeirSavepointTest, CanonicalSavepointsMoveBetweenBackends) {
   ExpectSameAsFailureFree(dir_.Sub("out"));
 }
 
+// A native savepoint references its job's checkpoint storage, and says so;
+// `savepoint export` makes a copy that survives deleting that storage, and
+// the job resumes from the copy exactly. --self-contained savepoints need
+// no export.
+TEST_F(WeirSavepointTest, AnExportedSavepointOutlivesTheCheckpointStorage) {
+  Append(1500);
+  const Started j1 = Start({"sums.yaml"});
+  ASSERT_FALSE(j1.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 1500));
+  ProcessResult r = Weir({"stop", "-p", "sp", j1.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp1 = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j1.id));
+
+  r = Weir({"savepoint", "info", sp1});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(" in " + dir_.Sub("chk/" + j1.id + "/shared") +
+                               "; 'weir savepoint export' writes a copy"));
+
+  r = Weir({"savepoint", "export", sp1, "exported"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Savepoint exported. Path: " + dir_.Sub("exported") + "\n");
+  r = Weir({"savepoint", "info", "--json", "exported"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json info = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(info.is_object()) << r.out;
+  EXPECT_EQ(info["external_files"], 0);
+  EXPECT_EQ(info["kind"], "savepoint");
+  EXPECT_GT(info["files"].get<int>(), 0);
+
+  // Never over an existing savepoint.
+  const auto before = fs::last_write_time(dir_.Sub("exported/_metadata"));
+  r = Weir({"savepoint", "export", sp1, "exported"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("is not empty"));
+  EXPECT_EQ(fs::last_write_time(dir_.Sub("exported/_metadata")), before);
+
+  fs::remove_all(dir_.Sub("chk"));
+  r = Weir({"savepoint", "info", "--verify", sp1});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  r = Weir({"savepoint", "info", "--verify", "exported"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  Append(500);
+  const Started j2 = Start({"-s", "exported", "sums.yaml"});
+  ASSERT_FALSE(j2.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), records_));
+
+  r = Weir({"savepoint", "--self-contained", j2.id, "sp3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp3 = After(r.out, "Savepoint completed. Path: ");
+  r = Weir({"savepoint", "info", sp3});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              HasSubstr("depends on:       nothing outside its directory"));
+  ASSERT_EQ(Weir({"cancel", j2.id}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j2.id));
+  ExpectSameAsFailureFree(dir_.Sub("out"));
+}
 }  // namespace
 }  // namespace weir::e2e
