@@ -7,8 +7,9 @@
 # Debian ships the client (libnats-dev) only as a shared library, so this
 # builds Debian's own source package, nats.c, of the version that
 # libnats-dev has here (its headers are the ones the connectors compile
-# against): streaming (protobuf-c) off, TLS on against libssl-dev, the
-# static library only, position independent, no tests or examples.
+# against): streaming (protobuf-c) off, TLS on against libssl-dev with
+# OpenSSL's 1.1 API as Debian builds it, the static library only, position
+# independent, no tests or examples.
 #
 # The source package comes through apt with a private configuration that
 # touches nothing of the system's: deb-src entries for the Debian
@@ -32,19 +33,6 @@ weir_nats_static() {
     echo "error: libnats-dev is not installed (scripts/lib/deps.sh)" >&2
     return 1
   }
-  # What the build depends on; a change rebuilds.
-  local stamp="nats.c $version, $arch, $(cmake --version | head -n1)"
-  if [[ -f $prefix/.complete && $(<"$prefix/.complete") == "$stamp" ]]; then
-    WEIR_NATS_STATIC_DIR=$prefix
-    return 0
-  fi
-
-  local src=$top/src/nats.c-$version
-  if [[ ! -f $src/.complete ]]; then
-    _weir_nats_source "$top" "$version" "$src" || return 1
-  fi
-
-  echo "==> building the NATS C client $version (static, $arch) in $prefix"
   local cmake_args=(
     -DCMAKE_BUILD_TYPE=Release
     -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib
@@ -52,13 +40,14 @@ weir_nats_static() {
     -DNATS_BUILD_LIB_STATIC=ON -DNATS_BUILD_LIB_SHARED=OFF
     -DNATS_BUILD_STREAMING=OFF -DNATS_BUILD_USE_SODIUM=OFF
     -DNATS_BUILD_WITH_TLS=ON -DNATS_BUILD_OPENSSL_STATIC_LIBS=ON
+    -DNATS_BUILD_TLS_USE_OPENSSL_1_1_API=ON
     -DNATS_BUILD_EXAMPLES=OFF -DBUILD_TESTING=OFF
   )
   if [[ $arch != "$(dpkg --print-architecture)" ]]; then
     # The cross compiler, and the libraries and headers (OpenSSL's) of the
     # sysroot that scripts/lib/cross.sh unpacked.
     local triplet=${WEIR_CROSS_TRIPLET:?run weir_cross_prepare $arch first}
-    local sysroot=$dir/sysroot-$arch
+    local sysroot=$WEIR_CROSS_SYSROOT
     [[ -d $sysroot/usr/include/openssl ]] || {
       echo "error: $sysroot has no libssl-dev of $arch (scripts/lib/cross.sh)" >&2
       return 1
@@ -74,6 +63,19 @@ weir_nats_static() {
       -DCMAKE_C_FLAGS="-isystem $sysroot/usr/include/$triplet -isystem $sysroot/usr/include"
     )
   fi
+  # What the build depends on; a change rebuilds.
+  local stamp="nats.c $version $arch: ${cmake_args[*]}"
+  if [[ -f $prefix/.complete && $(<"$prefix/.complete") == "$stamp" ]]; then
+    WEIR_NATS_STATIC_DIR=$prefix
+    return 0
+  fi
+
+  local src=$top/src/nats.c-$version
+  if [[ ! -f $src/.complete ]]; then
+    _weir_nats_source "$top" "$version" "$src" || return 1
+  fi
+
+  echo "==> building the NATS C client $version (static, $arch) in $prefix"
   local build=$top/build-$arch
   rm -rf "$build" "$prefix"
   cmake -S "$src" -B "$build" -G Ninja "${cmake_args[@]}" >"$top/cmake-$arch.log" 2>&1 &&
