@@ -54,13 +54,17 @@ weir_nats_static() {
     }
     cmake_args+=(
       -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR="${triplet%%-*}"
-      -DCMAKE_C_COMPILER="$triplet-gcc"
+      -DCMAKE_C_COMPILER="$triplet-gcc" -DCMAKE_CXX_COMPILER="$triplet-g++"
       -DCMAKE_LIBRARY_ARCHITECTURE="$triplet"
       -DCMAKE_FIND_ROOT_PATH="$sysroot"
       -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER
       -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY
       -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY
       -DCMAKE_C_FLAGS="-isystem $sysroot/usr/include/$triplet -isystem $sysroot/usr/include"
+      # FindOpenSSL would take the host's pkg-config hints: named outright.
+      -DOPENSSL_INCLUDE_DIR="$sysroot/usr/include"
+      -DOPENSSL_SSL_LIBRARY="$sysroot/usr/lib/$triplet/libssl.a"
+      -DOPENSSL_CRYPTO_LIBRARY="$sysroot/usr/lib/$triplet/libcrypto.a"
     )
   fi
   # What the build depends on; a change rebuilds.
