@@ -18,10 +18,15 @@ WEIR_CROSS_PACKAGES=(
   librocksdb-dev libzstd-dev libxxhash-dev libyaml-cpp-dev
   libsnappy-dev liblz4-dev zlib1g-dev libbz2-dev
   libboost1.74-dev libcli11-dev nlohmann-json3-dev
+  # The NATS C client's headers and pkg-config file (the connectors compile
+  # against them), and OpenSSL for the client that scripts/lib/nats_static.sh
+  # builds statically.
+  libnats-dev libssl-dev
 )
 
 # weir_cross_prepare ARCH [DIR]: sets WEIR_CROSS_TRIPLET, WEIR_CROSS_QEMU
-# (qemu's name for the machine) and WEIR_CROSS_FILE (DIR/cross-ARCH.ini),
+# (qemu's name for the machine), WEIR_CROSS_SYSROOT and WEIR_CROSS_FILE
+# (DIR/cross-ARCH.ini),
 # making the sysroot (DIR/sysroot-ARCH) and installing the toolchain first
 # if needed. DIR: ./build by default.
 weir_cross_prepare() {
@@ -32,6 +37,7 @@ weir_cross_prepare() {
   esac
   local triplet=$WEIR_CROSS_TRIPLET
   local sysroot=$dir/sysroot-$arch
+  WEIR_CROSS_SYSROOT=$sysroot
   local sudo=()
   ((EUID == 0)) || sudo=(sudo)
   if ! command -v "$triplet-g++" >/dev/null || ! command -v "qemu-$WEIR_CROSS_QEMU-static" >/dev/null; then
@@ -40,7 +46,9 @@ weir_cross_prepare() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
       --no-install-recommends "crossbuild-essential-$arch" qemu-user-static
   fi
-  if [[ ! -f $sysroot/.complete ]]; then
+  # .complete names the packages the sysroot holds: a longer list remakes it.
+  if [[ ! -f $sysroot/.complete ||
+        $(<"$sysroot/.complete") != "${WEIR_CROSS_PACKAGES[*]}" ]]; then
     echo "==> unpacking ${WEIR_CROSS_PACKAGES[*]} ($arch) into $sysroot"
     if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
       "${sudo[@]}" dpkg --add-architecture "$arch"
@@ -60,7 +68,7 @@ weir_cross_prepare() {
     (cd "$sysroot.debs" && apt-get download "${pkgs[@]}")
     for deb in "$sysroot.debs"/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
     rm -rf "$sysroot.debs"
-    touch "$sysroot/.complete"
+    echo "${WEIR_CROSS_PACKAGES[*]}" >"$sysroot/.complete"
   fi
 
   WEIR_CROSS_FILE=$dir/cross-$arch.ini

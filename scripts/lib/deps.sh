@@ -10,6 +10,9 @@ WEIR_DEB_PACKAGES=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libboost-dev
   # NATS JetStream connectors: the C client, and the broker the tests start
   libnats-dev nats-server
+  # The static weir's NATS client, built from Debian's source package
+  # (scripts/lib/nats_static.sh): dpkg-source, OpenSSL's static archives
+  libssl-dev dpkg-dev
   # cpp-httplib: an HTTP client for the REST tests, independent of weir's
   libcpp-httplib-dev
   clang-format

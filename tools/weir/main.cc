@@ -35,6 +35,10 @@
 #include "tools/run/commands.h"
 #include "tools/weir/version.h"
 
+#ifdef WEIR_WITH_NATS
+#include <nats/nats.h>
+#endif
+
 namespace {
 
 int Fail(const std::string& message) {
@@ -248,9 +252,14 @@ int main(int argc, char** argv) {
       "-q,--quiet", quiet, "Show only warnings and errors on stderr");
   app.add_flag("-v,--verbose", verbose, "Also show debug lines on stderr")
       ->excludes(quiet_flag);
+  std::string built_with = WEIR_BUILT_WITH;
+#ifdef WEIR_WITH_NATS
+  // The version of the client linked in (static or shared), from itself.
+  built_with += std::string(", NATS C client ") + nats_GetVersion();
+#endif
   app.set_version_flag("--version", std::string("weir ") + WEIR_VERSION +
                                         " (commit " + weir::tools::kCommit +
-                                        ")\nbuilt with " WEIR_BUILT_WITH);
+                                        ")\nbuilt with " + built_with);
 
   weir::tools::RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a job described in YAML");
