@@ -130,6 +130,12 @@ class Task final : public detail::TaskHooks {
   // Tells every operator that checkpoint `checkpoint_id` is complete (via
   // Post); ignored for ids not above the last one notified.
   void NotifyCheckpointComplete(int64_t checkpoint_id);
+  // Every operator of the chain finished in the checkpoint the task is
+  // restored from: the task opens none of them, ends its outputs at once
+  // and finishes (its backend holds the operators' final list states).
+  void set_finished_on_restore(bool finished) {
+    finished_on_restore_ = finished;
+  }
   void set_snapshot_observer(SnapshotObserver* observer, int vertex) {
     observer_ = observer;
     vertex_ = vertex;
@@ -161,6 +167,9 @@ class Task final : public detail::TaskHooks {
   Status RunLoop();
   Status OpenOperators();
   Status FinishOperators();
+  // The input ended and the operators finished: each writes its final
+  // operator state, then the observer hears of it.
+  void ReportFinished();
   void CloseOperators();
   void RunMailbox();
   Status FireProcessingTimers(int64_t now, int64_t* next);
@@ -199,6 +208,7 @@ class Task final : public detail::TaskHooks {
   // The stop-with-savepoint barrier after which the source stopped; 0 while
   // it polls.
   int64_t stopped_for_ = 0;
+  bool finished_on_restore_ = false;
 };
 
 }  // namespace weir::engine
