@@ -83,6 +83,9 @@ void Task::Join() {
 void Task::Post(std::function<void()> action) {
   {
     std::lock_guard<std::mutex> lock(mailbox_mu_);
+    // Nothing would run it: a finished task stays in the job, and every
+    // checkpoint would otherwise leave its barrier and notification here.
+    if (loop_ended_) return;
     mailbox_.push_back(std::move(action));
   }
   wakeup_.Notify();
@@ -364,6 +367,10 @@ void Task::Run() {
     s = Status::Aborted("a user function threw a non-standard exception");
   }
   if (s.ok() && failed()) s = failure_;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    loop_ended_ = true;
+  }
   if (s.ok()) {
     try {
       ReportFinished();

@@ -117,7 +117,8 @@ class Task final : public detail::TaskHooks {
   // Asks the loop to stop; safe from any thread.
   void Cancel();
   void Join();
-  // Runs `action` on the task thread between records.
+  // Runs `action` on the task thread between records; dropped once the
+  // task's loop has ended (it finished, failed or was cancelled).
   void Post(std::function<void()> action);
   // Sources: snapshot and send barrier `checkpoint_id` (via Post). With
   // `stop_sources` (stop with savepoint) the source polls no more after
@@ -195,6 +196,7 @@ class Task final : public detail::TaskHooks {
   detail::Wakeup wakeup_;
   std::mutex mailbox_mu_;
   std::deque<std::function<void()>> mailbox_;
+  bool loop_ended_ = false;  // guarded by mailbox_mu_: Post() drops actions
   std::atomic<bool> cancelled_{false};
   std::thread thread_;
   Status failure_;
