@@ -364,6 +364,13 @@ TEST_P(FinishedTasksTest, SavepointAndStopWithSavepoint) {
                        job->WaitForCheckpoint(id, 60s));
   EXPECT_EQ(passing.state, CheckpointState::kCompleted);
   EXPECT_TRUE(passing.savepoint);
+  // A canonical one too, restored below into the other backend.
+  SavepointOptions canonical;
+  canonical.format = SavepointFormatType::kCanonical;
+  ASSERT_OK_AND_ASSIGN(id, job->TriggerSavepoint(canonical));
+  ASSERT_OK_AND_ASSIGN(CheckpointStats portable,
+                       job->WaitForCheckpoint(id, 60s));
+  EXPECT_EQ(portable.state, CheckpointState::kCompleted);
 
   a.gate->open.store(1700);
   ASSERT_TRUE(a.out->WaitForSize(static_cast<size_t>(kBounded + 1700), 30s));
@@ -386,6 +393,14 @@ TEST_P(FinishedTasksTest, SavepointAndStopWithSavepoint) {
   {
     SCOPED_TRACE("from the stop's savepoint");
     RestoreAndCheck(stopped.path, 1700);
+  }
+  {
+    SCOPED_TRACE("from the canonical savepoint, into the other backend");
+    JobOptions other = Options();
+    other.backend = GetParam() == JobOptions::Backend::kMemory
+                        ? JobOptions::Backend::kRocksDB
+                        : JobOptions::Backend::kMemory;
+    RestoreAndCheck(portable.path, 1000, 1, 2, other);
   }
 }
 
