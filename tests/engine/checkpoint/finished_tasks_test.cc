@@ -118,6 +118,12 @@ JobBuilder TwoSourceJob(const Parts& run, int bounded_parallelism,
           std::this_thread::sleep_for(1ms);
         }
         hooks->blocked.store(false);
+        int64_t at = hooks->fail_at.load();
+        if (at >= 0 && e.time == at &&
+            hooks->fail_at.compare_exchange_strong(at, -1)) {
+          return Status::IOError("injected failure at record " +
+                                 std::to_string(at));
+        }
         return e;
       })
       .Uid("slow")
@@ -333,6 +339,29 @@ TEST_P(FinishedTasksTest, CheckpointsGoOnAfterABoundedSourceFinished) {
   EXPECT_TRUE(job->Wait().IsAborted());
 
   RestoreAndCheck(stats.path, 2000);
+}
+
+// A failure after the bounded source finished restarts the job from the
+// latest checkpoint, in which it is finished: it does not run again, and
+// the counts end as those of a run without the failure.
+TEST_P(FinishedTasksTest, RestartAfterAFailureKeepsTheSourceFinished) {
+  Parts a;
+  JobOptions options = Options();
+  options.restart.attempts = 1;
+  options.restart.delay_ms = 10;
+  std::unique_ptr<Job> job = StartWithBoundedFinished(a, options, 1000);
+  ASSERT_NE(job, nullptr);
+  ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerCheckpoint());
+  ASSERT_OK_AND_ASSIGN(CheckpointStats stats, job->WaitForCheckpoint(id, 60s));
+  ASSERT_EQ(stats.state, CheckpointState::kCompleted);
+  a.hooks->fail_at.store(1500);
+  a.gate->open.store(kLive);
+  ASSERT_OK(job->Wait());
+  EXPECT_EQ(job->Checkpoints().restarts, 1);
+  EXPECT_EQ(a.opens->load(), 1) << "the finished source ran again";
+  // Records between the checkpoint and the failure reached the (not
+  // exactly-once) sink twice; the state counted each once.
+  EXPECT_EQ(FinalCounts(a.out->values()), Expected(kLive));
 }
 
 // Periodic checkpoints go on as well once a source has finished.
