@@ -30,6 +30,26 @@ std::string DefaultLocalDir() {
   return std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/weir";
 }
 
+// InvalidArgument when an operator that finished in `source` (and is
+// restored as finished) has an input that did not, or is new: the input
+// would send records that nobody reads.
+Status CheckFinishedInputs(const engine::RestoreSource& source,
+                           const detail::GraphDef& graph,
+                           const std::vector<OperatorId>& ids) {
+  for (const detail::NodeDef& n : graph.nodes) {
+    if (!engine::FullyFinished(source, ids[n.index])) continue;
+    for (const detail::EdgeDef& e : n.inputs) {
+      if (engine::FullyFinished(source, ids[e.source])) continue;
+      return Status::InvalidArgument(
+          source.metadata_path + ": operator '" + n.name +
+          "' had finished there, but its input '" + graph.nodes[e.source].name +
+          "' had not (or is new); a finished operator is not run again, so "
+          "it cannot take new input");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- wiring
@@ -175,10 +195,18 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
   bo.key_group_range = KeyGroupRangeForSubtask(
       graph->max_parallelism, plan.vertices[vertex].parallelism, subtask);
   bo.clock = options.clock;
+  std::vector<OperatorId> ops;
+  for (int node : plan.vertices[vertex].nodes) ops.push_back(plan.ids[node]);
+  // Every operator of the chain finished before the checkpoint: the task
+  // is restored as finished (it runs none of them) and keeps their final
+  // lists for later checkpoints, in a backend of its own.
+  bool finished = restore != nullptr;
+  for (const OperatorId& op : ops) {
+    finished = finished && engine::FullyFinished(*restore, op);
+  }
+  task->set_finished_on_restore(finished);
   std::vector<BackendSnapshot> snapshots;
-  if (restore != nullptr) {
-    std::vector<OperatorId> ops;
-    for (int node : plan.vertices[vertex].nodes) ops.push_back(plan.ids[node]);
+  if (restore != nullptr && !finished) {
     snapshots = engine::SnapshotsForTask(*restore, ops, bo.key_group_range);
   }
   const std::string where = "task '" + plan.vertices[vertex].name + "' (" +
@@ -202,15 +230,23 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
     // The backend restored the operator lists of the tasks it took key
     // groups from. Union lists: every subtask gets the entries of all
     // tasks. Split lists of an operator whose parallelism changed: this
-    // subtask's share of all entries (engine/checkpoint/restore.h).
-    std::vector<OperatorId> ops;
-    for (int node : plan.vertices[vertex].nodes) ops.push_back(plan.ids[node]);
-    std::vector<engine::OperatorStateMetadata> lists =
-        engine::UnionOperatorStates(*restore, ops);
-    for (engine::OperatorStateMetadata& st :
-         engine::SplitOperatorStatesForSubtask(
-             *restore, ops, plan.vertices[vertex].parallelism, subtask)) {
-      lists.push_back(std::move(st));
+    // subtask's share of all entries; of a finished task (no files): its
+    // own, from `_metadata` (engine/checkpoint/restore.h).
+    const int p = plan.vertices[vertex].parallelism;
+    std::vector<engine::OperatorStateMetadata> lists;
+    if (finished) {
+      lists = engine::FinalOperatorStatesForSubtask(*restore, ops, p, subtask);
+    } else {
+      lists = engine::UnionOperatorStates(*restore, ops);
+      for (engine::OperatorStateMetadata& st :
+           engine::SplitOperatorStatesForSubtask(*restore, ops, p, subtask)) {
+        lists.push_back(std::move(st));
+      }
+      for (engine::OperatorStateMetadata& st :
+           engine::FinishedSplitOperatorStatesForSubtask(*restore, ops, p,
+                                                         subtask)) {
+        lists.push_back(std::move(st));
+      }
     }
     for (const engine::OperatorStateMetadata& st : lists) {
       const auto mode = static_cast<OperatorStateMode>(st.mode);
@@ -282,12 +318,18 @@ Status Job::Impl::CreateCoordinator() {
       t.vertex = static_cast<int>(v);
       t.subtask = s;
       for (int node : vx.nodes) t.operator_ids.push_back(plan.ids[node]);
+      t.key_group_range =
+          KeyGroupRangeForSubtask(graph->max_parallelism, vx.parallelism, s);
+      t.max_parallelism = graph->max_parallelism;
       c.tasks.push_back(std::move(t));
     }
   }
   c.local_dir = work_dir + "/snapshots";
   c.canonical.rocksdb = options.rocksdb;
   c.canonical.clock = options.clock;
+  c.format = backends->capabilities().sst_snapshots
+                 ? SnapshotFormat::kRocksDBSst
+                 : SnapshotFormat::kKeyGroupStreams;
   if (restore != nullptr) {
     c.last_id = static_cast<int64_t>(restore->metadata.checkpoint_id);
   }
@@ -372,7 +414,9 @@ void Job::Impl::RecordFailureLocked() {
 
 void Job::Impl::OnTaskExit(const Status& s, bool cancelled,
                            const std::string& task) {
-  if (coordinator != nullptr) coordinator->OnTaskEnded();
+  // A task that finished (OK) told the coordinator itself, on its thread
+  // (SnapshotObserver::OnTaskFinished); checkpoints go on without it.
+  if (coordinator != nullptr && !s.ok()) coordinator->OnTaskEnded();
   bool cancel_others = false;
   bool last = false;
   {
@@ -775,6 +819,7 @@ Result<std::unique_ptr<Job>> JobBuilder::Build(JobOptions options) const {
     if (!r.ok()) return r.status();
     Status s = engine::CheckRestorable(*r, plan->ids, graph_->max_parallelism,
                                        options.allow_non_restored_state);
+    if (s.ok()) s = CheckFinishedInputs(*r, *graph_, plan->ids);
     if (!s.ok()) return s;
     // A checkpoint is claimed: the job goes on in its directory. A
     // savepoint belongs to the user: a new job, whose first checkpoint

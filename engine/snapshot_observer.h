@@ -19,6 +19,18 @@ class SnapshotObserver {
   // `vertex` and `subtask` name the task. A non-OK status fails the task.
   virtual Status OnTaskSnapshot(int64_t checkpoint_id, int vertex, int subtask,
                                 KeyedStateBackend& backend) = 0;
+  // Task (vertex, subtask) finished: its input ended and its operators
+  // finished and wrote their final operator state (a source's offset at
+  // its end) into `backend`, which is closed after this returns. Called on
+  // the task thread, after every OnTaskSnapshot of the task. The task takes
+  // part in later checkpoints as finished (docs/checkpoints.md, "Finished
+  // tasks").
+  virtual void OnTaskFinished(int vertex, int subtask,
+                              KeyedStateBackend& backend) {
+    (void)vertex;
+    (void)subtask;
+    (void)backend;
+  }
 };
 
 }  // namespace weir::engine

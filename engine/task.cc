@@ -83,6 +83,9 @@ void Task::Join() {
 void Task::Post(std::function<void()> action) {
   {
     std::lock_guard<std::mutex> lock(mailbox_mu_);
+    // Nothing would run it: a finished task stays in the job, and every
+    // checkpoint would otherwise leave its barrier and notification here.
+    if (loop_ended_) return;
     mailbox_.push_back(std::move(action));
   }
   wakeup_.Notify();
@@ -151,7 +154,9 @@ void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
 }
 
 void Task::CommitCheckpoint(int64_t checkpoint_id) {
-  if (checkpoint_id <= last_completed_ || failed()) return;
+  if (checkpoint_id <= last_completed_ || failed() || finished_on_restore_) {
+    return;
+  }
   last_completed_ = checkpoint_id;
   for (auto& slot : slots_) {
     if (slot->op == nullptr) continue;
@@ -260,6 +265,7 @@ Status Task::FinishOperators() {
 }
 
 void Task::CloseOperators() {
+  if (finished_on_restore_) return;  // none was opened
   for (auto& slot : slots_) {
     if (slot->op == nullptr) continue;
     Status s = slot->op->Close();
@@ -267,7 +273,29 @@ void Task::CloseOperators() {
   }
 }
 
+void Task::ReportFinished() {
+  if (!finished_on_restore_) {
+    for (auto& slot : slots_) {
+      Status s = slot->op->SnapshotState(kFinalSnapshotId);
+      if (!s.ok()) {
+        return Fail(
+            s.WithContext("final snapshot of '" + slot->node->name + "'"));
+      }
+    }
+  }
+  if (observer_ != nullptr) {
+    observer_->OnTaskFinished(vertex_, subtask_, *backend_);
+  }
+}
+
 Status Task::RunLoop() {
+  if (finished_on_restore_) {
+    // Nothing to run: what the operators had to emit went downstream
+    // before the checkpoint that finished them.
+    for (auto& w : writers_) w->EmitControl(detail::ElementKind::kEnd, 0);
+    FlushWriters();
+    return Status::OK();
+  }
   Status s = OpenOperators();
   if (!s.ok()) return s;
   auto* source = slots_.front()->node->is_source
@@ -339,6 +367,18 @@ void Task::Run() {
     s = Status::Aborted("a user function threw a non-standard exception");
   }
   if (s.ok() && failed()) s = failure_;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    loop_ended_ = true;
+  }
+  if (s.ok()) {
+    try {
+      ReportFinished();
+    } catch (...) {
+      Fail(Status::Aborted("a user function threw in its final snapshot"));
+    }
+    if (failed()) s = failure_;
+  }
   // Cancelled (a stop or cancel with savepoint cancels right after the
   // savepoint completes): the side effects of a completed checkpoint are
   // still committed, whether or not the mailbox got to it.

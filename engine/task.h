@@ -117,7 +117,8 @@ class Task final : public detail::TaskHooks {
   // Asks the loop to stop; safe from any thread.
   void Cancel();
   void Join();
-  // Runs `action` on the task thread between records.
+  // Runs `action` on the task thread between records; dropped once the
+  // task's loop has ended (it finished, failed or was cancelled).
   void Post(std::function<void()> action);
   // Sources: snapshot and send barrier `checkpoint_id` (via Post). With
   // `stop_sources` (stop with savepoint) the source polls no more after
@@ -130,6 +131,12 @@ class Task final : public detail::TaskHooks {
   // Tells every operator that checkpoint `checkpoint_id` is complete (via
   // Post); ignored for ids not above the last one notified.
   void NotifyCheckpointComplete(int64_t checkpoint_id);
+  // Every operator of the chain finished in the checkpoint the task is
+  // restored from: the task opens none of them, ends its outputs at once
+  // and finishes (its backend holds the operators' final list states).
+  void set_finished_on_restore(bool finished) {
+    finished_on_restore_ = finished;
+  }
   void set_snapshot_observer(SnapshotObserver* observer, int vertex) {
     observer_ = observer;
     vertex_ = vertex;
@@ -161,6 +168,9 @@ class Task final : public detail::TaskHooks {
   Status RunLoop();
   Status OpenOperators();
   Status FinishOperators();
+  // The input ended and the operators finished: each writes its final
+  // operator state, then the observer hears of it.
+  void ReportFinished();
   void CloseOperators();
   void RunMailbox();
   Status FireProcessingTimers(int64_t now, int64_t* next);
@@ -186,6 +196,7 @@ class Task final : public detail::TaskHooks {
   detail::Wakeup wakeup_;
   std::mutex mailbox_mu_;
   std::deque<std::function<void()>> mailbox_;
+  bool loop_ended_ = false;  // guarded by mailbox_mu_: Post() drops actions
   std::atomic<bool> cancelled_{false};
   std::thread thread_;
   Status failure_;
@@ -199,6 +210,7 @@ class Task final : public detail::TaskHooks {
   // The stop-with-savepoint barrier after which the source stopped; 0 while
   // it polls.
   int64_t stopped_for_ = 0;
+  bool finished_on_restore_ = false;
 };
 
 }  // namespace weir::engine

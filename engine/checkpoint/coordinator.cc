@@ -27,6 +27,23 @@ int64_t WallMillis() {
       .count();
 }
 
+// The operator list states of the chain `ops` in `backend`, appended to
+// `*out`.
+Status ReadOperatorStates(const std::vector<OperatorId>& ops,
+                          KeyedStateBackend& backend,
+                          std::vector<OperatorStateMetadata>* out) {
+  for (const OperatorId& op : ops) {
+    Result<std::vector<KeyedStateBackend::OperatorStateEntry>> r =
+        backend.OperatorStates(op);
+    if (!r.ok()) return r.status();
+    for (auto& e : *r) {
+      out->push_back(
+          {op, e.name, static_cast<uint8_t>(e.mode), std::move(e.values)});
+    }
+  }
+  return Status::OK();
+}
+
 int64_t MicrosSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now() - t0)
@@ -84,6 +101,7 @@ CheckpointCoordinator::CheckpointCoordinator(
                    std::string(kMetadataFileName);
   }
   next_id_ = last + 1;
+  finished_.resize(config_.tasks.size());
 }
 
 CheckpointCoordinator::~CheckpointCoordinator() { Stop(); }
@@ -138,6 +156,9 @@ void CheckpointCoordinator::Resume() {
   std::lock_guard<std::mutex> lock(mu_);
   suspended_ = false;
   task_ended_ = false;
+  // The new tasks start over; those restored as finished report again.
+  for (auto& f : finished_) f.reset();
+  finished_count_ = 0;
   last_trigger_ = std::chrono::steady_clock::now();
   cv_.notify_all();
 }
@@ -154,7 +175,9 @@ bool CheckpointCoordinator::CanTrigger(std::string* why) const {
   } else if (suspended_) {
     *why = "the job is restarting";
   } else if (task_ended_) {
-    *why = "a task of the job has ended; snapshots need every task running";
+    *why = "a task of the job failed or was cancelled";
+  } else if (!finished_.empty() && finished_count_ == finished_.size()) {
+    *why = "every task of the job has finished";
   } else {
     return true;
   }
@@ -262,6 +285,7 @@ int64_t CheckpointCoordinator::StartCheckpoint(
   p.deadline = std::chrono::steady_clock::now() +
                std::chrono::milliseconds(config_.options.timeout_ms);
   p.acked.assign(config_.tasks.size(), false);
+  p.snapshotting.assign(config_.tasks.size(), false);
   p.tasks.resize(config_.tasks.size());
   bool stop = false, drain = false;
   if (savepoint != nullptr) {
@@ -273,6 +297,11 @@ int64_t CheckpointCoordinator::StartCheckpoint(
         p.savepoint_options.format == SavepointFormatType::kCanonical;
     stop = p.savepoint_options.then == SavepointOptions::Then::kStop;
     drain = stop && p.savepoint_options.drain;
+  }
+  // Finished tasks take part as they are; the others when their barrier
+  // comes (or when they finish first).
+  for (size_t t = 0; t < finished_.size(); ++t) {
+    if (finished_[t]) AckFinishedLocked(id, p, t);
   }
   last_trigger_ = std::chrono::steady_clock::now();
   // Under mu_, so that barriers reach the sources in id order. The hook
@@ -362,6 +391,7 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(checkpoint_id);
     if (it == pending_.end() || task < 0) return Status::OK();  // aborted
+    it->second.snapshotting[static_cast<size_t>(task)] = true;
     full = it->second.stats.full;
     to.savepoint = it->second.savepoint;
     to.canonical = to.savepoint && it->second.savepoint_options.format ==
@@ -378,22 +408,9 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
   // Operator list states go into `_metadata` as well (small: offsets,
   // staged files), for union and rescaled restores.
   std::vector<OperatorStateMetadata> op_states;
-  Status st;
-  if (task >= 0) {
-    for (const OperatorId& op :
-         config_.tasks[static_cast<size_t>(task)].operator_ids) {
-      Result<std::vector<KeyedStateBackend::OperatorStateEntry>> r =
-          backend.OperatorStates(op);
-      if (!r.ok()) {
-        st = r.status();
-        break;
-      }
-      for (auto& e : *r) {
-        op_states.push_back(
-            {op, e.name, static_cast<uint8_t>(e.mode), std::move(e.values)});
-      }
-    }
-  }
+  Status st =
+      ReadOperatorStates(config_.tasks[static_cast<size_t>(task)].operator_ids,
+                         backend, &op_states);
   Result<std::unique_ptr<PendingSnapshot>> snap =
       st.ok() ? backend.Snapshot(checkpoint_id, dir)
               : Result<std::unique_ptr<PendingSnapshot>>(st);
@@ -423,6 +440,55 @@ Status CheckpointCoordinator::OnTaskSnapshot(int64_t checkpoint_id, int vertex,
   });
   work_cv_.notify_one();
   return Status::OK();
+}
+
+void CheckpointCoordinator::OnTaskFinished(int vertex, int subtask,
+                                           KeyedStateBackend& backend) {
+  const int task = TaskIndex(vertex, subtask);
+  if (task < 0) return;
+  const CheckpointTask& t = config_.tasks[static_cast<size_t>(task)];
+  TaskSnapshotMetadata record;
+  record.vertex_index = t.vertex;
+  record.subtask_index = t.subtask;
+  record.operator_ids = t.operator_ids;
+  record.key_group_range = t.key_group_range;
+  record.format = config_.format;
+  record.max_parallelism = t.max_parallelism;
+  record.finished = true;
+  Status s =
+      ReadOperatorStates(t.operator_ids, backend, &record.operator_states);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!s.ok()) {
+    // Without its final state the task cannot be in a checkpoint: none
+    // completes until the job restarts.
+    task_ended_ = true;
+    AbortAllLocked("task " + std::to_string(vertex) + "/" +
+                   std::to_string(subtask) +
+                   " finished, and reading its final state failed: " +
+                   std::string(s.message()));
+    return;
+  }
+  if (!finished_[static_cast<size_t>(task)]) ++finished_count_;
+  finished_[static_cast<size_t>(task)] = std::move(record);
+  for (auto& [id, p] : pending_) {
+    AckFinishedLocked(id, p, static_cast<size_t>(task));
+  }
+}
+
+void CheckpointCoordinator::AckFinishedLocked(int64_t id, Pending& p,
+                                              size_t task) {
+  if (p.committing || p.acked[task] || p.snapshotting[task]) return;
+  // A task that finished before its barrier came emitted everything before
+  // its end, and every task downstream aligned the barrier only after that
+  // end: what it emitted is in their state, and it has nothing more.
+  p.tasks[task] = *finished_[task];
+  p.acked[task] = true;
+  ++p.stats.tasks_acknowledged;
+  if (p.stats.tasks_acknowledged < p.stats.tasks_total) return;
+  p.committing = true;
+  // Not on the caller's thread (a task's, or the trigger's under mu_).
+  work_.push_back([this, id] { Commit(id); });
+  work_cv_.notify_one();
 }
 
 Result<UploadResult> CheckpointCoordinator::CopyIntoSavepoint(
@@ -543,6 +609,25 @@ void CheckpointCoordinator::Commit(int64_t id) {
     meta.completion_time_ms = WallMillis();
     meta.operators = config_.operators;
     meta.tasks = std::move(p.tasks);
+    // An operator is fully finished when every task that runs it is.
+    for (OperatorMetadata& op : meta.operators) {
+      bool any = false, all = true;
+      for (const TaskSnapshotMetadata& t : meta.tasks) {
+        if (std::find(t.operator_ids.begin(), t.operator_ids.end(), op.id) ==
+            t.operator_ids.end()) {
+          continue;
+        }
+        any = true;
+        all = all && t.finished;
+      }
+      op.fully_finished = any && all;
+    }
+    if (meta.savepoint_format == SavepointFormat::kCanonical) {
+      // No files either way; the format says what the others' are.
+      for (TaskSnapshotMetadata& t : meta.tasks) {
+        if (t.finished) t.format = SnapshotFormat::kKeyGroupStreams;
+      }
+    }
     savepoint = p.savepoint;
     then = p.savepoint_options.then;
     dir = p.savepoint_dir;

@@ -15,10 +15,16 @@
 //               atomically; only then are the tasks told N is complete
 //               (Hooks::notify_complete) and older checkpoints pruned
 //
-// A checkpoint that fails (a snapshot or upload error, a task ending, the
-// timeout) is aborted: its partial files are removed and the job goes on.
-// Checkpoints are taken only while every task runs: once one has finished
-// (a bounded source ran out) no new checkpoint starts.
+// A checkpoint that fails (a snapshot or upload error, a task failing or
+// cancelled, the timeout) is aborted: its partial files are removed and the
+// job goes on.
+//
+// Finished tasks (a bounded source ran out, and everything downstream of it
+// whose inputs all ended) take part with their final state (FLIP-147): a
+// task that finished before its barrier came is acknowledged as finished,
+// with no keyed state and its operators' final list states (OnTaskFinished),
+// at trigger time or when it finishes. The rest of the job keeps
+// checkpointing; downstream tasks align over the channels still open.
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
@@ -31,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -53,6 +60,9 @@ struct CheckpointTask {
   int vertex = 0;
   int subtask = 0;
   std::vector<OperatorId> operator_ids;  // the chain
+  // What a finished task's record in `_metadata` says it owned.
+  KeyGroupRange key_group_range;
+  int max_parallelism = 0;
 };
 
 class CheckpointCoordinator final : public SnapshotObserver {
@@ -84,6 +94,9 @@ class CheckpointCoordinator final : public SnapshotObserver {
     int64_t last_id = 0;
     // How a canonical savepoint converts a RocksDB task's snapshot.
     CanonicalConversion canonical;
+    // The backend's snapshot format, which finished tasks' records (no
+    // files) are marked with.
+    SnapshotFormat format = SnapshotFormat::kRocksDBSst;
   };
 
   // Opens <options.dir>/<job id>/ (rebuilding its file tracking, sweeping
@@ -108,15 +121,16 @@ class CheckpointCoordinator final : public SnapshotObserver {
   void Suspend();
   void Resume();
 
-  // A task ended (finished, failed or cancelled): pending checkpoints are
-  // aborted and no new one starts until Resume().
+  // A task failed or was cancelled: pending checkpoints are aborted and no
+  // new one starts until Resume(). (A task that finished reports it through
+  // OnTaskFinished, and checkpoints go on.)
   void OnTaskEnded();
 
   // Starts a checkpoint now, waiting (up to the checkpoint timeout) while
   // max_concurrent are in progress. Returns its id. FailedPrecondition when
-  // checkpoints cannot be taken (a task has ended, the coordinator is
-  // stopped); DeadlineExceeded when the one in progress does not end in
-  // time.
+  // checkpoints cannot be taken (a task failed or was cancelled, every task
+  // has finished, the coordinator is stopped); DeadlineExceeded when the one in
+  // progress does not end in time.
   Result<int64_t> Trigger(bool full);
   // Starts a savepoint (weir/savepoint.h) like Trigger() a checkpoint.
   // InvalidArgument when there is no target directory; IOError when it
@@ -142,6 +156,11 @@ class CheckpointCoordinator final : public SnapshotObserver {
   // Never fails the task: a snapshot error aborts the checkpoint.
   Status OnTaskSnapshot(int64_t checkpoint_id, int vertex, int subtask,
                         KeyedStateBackend& backend) override;
+  // SnapshotObserver: task (vertex, subtask) finished. Pending checkpoints
+  // whose barrier it did not take are acknowledged for it as finished, and
+  // so is every later one.
+  void OnTaskFinished(int vertex, int subtask,
+                      KeyedStateBackend& backend) override;
 
   // The options the coordinator opens its SharedFileStore with (benchmarks
   // that replay its steps use them too).
@@ -152,6 +171,7 @@ class CheckpointCoordinator final : public SnapshotObserver {
     CheckpointStats stats;
     std::chrono::steady_clock::time_point deadline;
     std::vector<bool> acked;                  // per task
+    std::vector<bool> snapshotting;           // per task: its sync phase ran
     std::vector<TaskSnapshotMetadata> tasks;  // per task
     bool committing = false;  // writing `_metadata`: no abort now
     // Savepoints: where, and what then.
@@ -192,6 +212,10 @@ class CheckpointCoordinator final : public SnapshotObserver {
   Result<UploadResult> CopyIntoSavepoint(const CheckpointTask& task,
                                          const Destination& to,
                                          const BackendSnapshot& snap);
+  // Acknowledges task `task` of checkpoint `id` as finished, unless it
+  // took the checkpoint itself; schedules the commit once every task has
+  // acknowledged. REQUIRES: mu_ held.
+  void AckFinishedLocked(int64_t id, Pending& p, size_t task);
   void Commit(int64_t id);
   // What a stop or cancel with savepoint does once it ended. REQUIRES: mu_
   // not held.
@@ -208,6 +232,10 @@ class CheckpointCoordinator final : public SnapshotObserver {
   bool started_ = false;
   bool suspended_ = false;
   bool task_ended_ = false;
+  // Per task: its record once it finished (no files, its final operator
+  // states); cleared by Resume().
+  std::vector<std::optional<TaskSnapshotMetadata>> finished_;
+  size_t finished_count_ = 0;
   int64_t next_id_ = 1;
   std::chrono::steady_clock::time_point last_trigger_{};
   std::chrono::steady_clock::time_point last_end_{};

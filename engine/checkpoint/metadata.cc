@@ -168,6 +168,8 @@ Status EncodeTask(const TaskSnapshotMetadata& t, std::string* out) {
   }
   // Appended field: the ready-made DB's file count.
   PutVarint32(out, t.ready_db_files);
+  // Appended field: finished before the cut.
+  out->push_back(t.finished ? 1 : 0);
   return Status::OK();
 }
 
@@ -264,6 +266,14 @@ bool DecodeFile(Reader r, StoredFile* stored, std::string* why) {
   return why->empty();
 }
 
+// A byte that is 0 (false) or 1 (true).
+bool Flag(Reader* r, bool* out) {
+  uint8_t v;
+  if (!r->Byte(&v) || v > 1) return false;
+  *out = v == 1;
+  return true;
+}
+
 bool ValidSnapshotFormat(uint8_t v) {
   return v == static_cast<uint8_t>(SnapshotFormat::kRocksDBSst) ||
          v == static_cast<uint8_t>(SnapshotFormat::kKeyGroupStreams);
@@ -323,6 +333,7 @@ bool DecodeTask(Reader r, TaskSnapshotMetadata* t, std::string* why) {
     t->operator_states.push_back(std::move(st));
   }
   if (!r.empty() && !r.Varint32(&t->ready_db_files)) return false;
+  if (!r.empty() && !Flag(&r, &t->finished)) return false;
   return true;
 }
 
@@ -333,6 +344,8 @@ bool DecodeOperator(Reader r, OperatorMetadata* op) {
       !r.NonNegative(&op->max_parallelism)) {
     return false;
   }
+  // Appended field.
+  if (!r.empty() && !Flag(&r, &op->fully_finished)) return false;
   op->id = OperatorId(id);
   return true;
 }
@@ -493,6 +506,8 @@ Status Encode(const CheckpointMetadata& m, std::string* out) {
       return Status::InvalidArgument("operator " + op.id.ToHex() +
                                      " has a negative parallelism");
     }
+    // Appended field.
+    record.push_back(op.fully_finished ? 1 : 0);
     PutRecord(out, record);
   }
 

@@ -68,6 +68,11 @@ struct OperatorMetadata {
   std::string name;
   int parallelism = 0;
   int max_parallelism = 0;
+  // Appended: every subtask of the operator had finished (its input ended
+  // and it emitted everything) before the cut. A restore does not run it
+  // again (docs/checkpoints.md, "Finished tasks"). False when read from an
+  // older file.
+  bool fully_finished = false;
 
   bool operator==(const OperatorMetadata&) const = default;
 };
@@ -124,6 +129,10 @@ struct TaskSnapshotMetadata {
   // Appended next: BackendSnapshot::ready_db_files (0 when read from an
   // older file).
   uint32_t ready_db_files = 0;
+  // Appended next: the task had finished before the cut. It has no files
+  // (no keyed state); operator_states are its operators' final list states
+  // (a source's offset at its end). False when read from an older file.
+  bool finished = false;
 
   bool operator==(const TaskSnapshotMetadata&) const = default;
 };

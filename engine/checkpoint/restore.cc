@@ -117,12 +117,20 @@ Status CheckRestorable(const RestoreSource& source,
   return Status::OK();
 }
 
+bool FullyFinished(const RestoreSource& source, const OperatorId& op) {
+  for (const OperatorMetadata& om : source.metadata.operators) {
+    if (om.id == op) return om.fully_finished;
+  }
+  return false;
+}
+
 std::vector<BackendSnapshot> SnapshotsForTask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     KeyGroupRange range) {
   std::vector<BackendSnapshot> out;
   const std::set<OperatorId> mine(operators.begin(), operators.end());
   for (const TaskSnapshotMetadata& t : source.metadata.tasks) {
+    if (t.finished) continue;  // no files: no keyed state
     if (!Overlaps(t.key_group_range, range)) continue;
     bool relevant = false;
     for (const OperatorId& op : t.operator_ids) relevant |= mine.contains(op);
@@ -208,6 +216,82 @@ std::vector<OperatorStateMetadata> SplitOperatorStatesForSubtask(
         st.values.begin() + static_cast<std::ptrdiff_t>(begin + length));
     st.values = std::move(mine);
     out.push_back(std::move(st));
+  }
+  return out;
+}
+
+namespace {
+
+// The parallelism `op` had at the checkpoint; 0 if it had none there.
+int OldParallelism(const RestoreSource& source, const OperatorId& op) {
+  for (const OperatorMetadata& om : source.metadata.operators) {
+    if (om.id == op) return om.parallelism;
+  }
+  return 0;
+}
+
+// The lists of `op` in the record of its old subtask `subtask`, of
+// `mode` (0: any).
+std::vector<OperatorStateMetadata> OwnStates(const RestoreSource& source,
+                                             const OperatorId& op, int subtask,
+                                             bool finished_only, int mode) {
+  std::vector<OperatorStateMetadata> out;
+  for (const TaskSnapshotMetadata& t : source.metadata.tasks) {
+    if (t.subtask_index != subtask || (finished_only && !t.finished) ||
+        std::find(t.operator_ids.begin(), t.operator_ids.end(), op) ==
+            t.operator_ids.end()) {
+      continue;
+    }
+    for (const OperatorStateMetadata& st : t.operator_states) {
+      if (st.operator_id == op && (mode == 0 || st.mode == mode)) {
+        out.push_back(st);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<OperatorStateMetadata> FinishedSplitOperatorStatesForSubtask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    int parallelism, int subtask) {
+  std::vector<OperatorStateMetadata> out;
+  for (const OperatorId& op : operators) {
+    if (OldParallelism(source, op) != parallelism) continue;
+    for (OperatorStateMetadata& st :
+         OwnStates(source, op, subtask, /*finished_only=*/true,
+                   static_cast<int>(OperatorStateMode::kSplit))) {
+      out.push_back(std::move(st));
+    }
+  }
+  return out;
+}
+
+std::vector<OperatorStateMetadata> FinalOperatorStatesForSubtask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    int parallelism, int subtask) {
+  std::vector<OperatorStateMetadata> out;
+  std::vector<OperatorId> changed;
+  for (const OperatorId& op : operators) {
+    if (OldParallelism(source, op) == parallelism) {
+      for (OperatorStateMetadata& st :
+           OwnStates(source, op, subtask, /*finished_only=*/false, 0)) {
+        out.push_back(std::move(st));
+      }
+    } else {
+      changed.push_back(op);
+    }
+  }
+  if (changed.empty()) return out;
+  for (OperatorStateMetadata& st :
+       SplitOperatorStatesForSubtask(source, changed, parallelism, subtask)) {
+    out.push_back(std::move(st));
+  }
+  if (subtask == 0) {
+    for (OperatorStateMetadata& st : UnionOperatorStates(source, changed)) {
+      out.push_back(std::move(st));
+    }
   }
   return out;
 }

@@ -47,10 +47,16 @@ Status CheckRestorable(const RestoreSource& source,
                        int max_parallelism,
                        bool allow_non_restored_state = false);
 
+// True when `op` was fully finished at the checkpoint: every subtask of it
+// had finished (OperatorMetadata::fully_finished). A restore does not run
+// it again.
+bool FullyFinished(const RestoreSource& source, const OperatorId& op);
+
 // The snapshots a task with operators `operators` and key groups `range`
 // restores from: every task snapshot of the checkpoint that holds state of
 // one of the operators and key groups that overlap `range`, with only the
 // files of those operators (and of no operator: the backend's own).
+// Finished tasks' records hold no files and are not listed.
 std::vector<BackendSnapshot> SnapshotsForTask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     KeyGroupRange range);
@@ -64,6 +70,26 @@ std::vector<BackendSnapshot> SnapshotsForTask(
 // subtask's run, possibly empty. An operator whose parallelism is unchanged
 // is not listed: each of its subtasks keeps its own lists.
 std::vector<OperatorStateMetadata> SplitOperatorStatesForSubtask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    int parallelism, int subtask);
+
+// The kSplit operator list states that finished subtask `subtask` of
+// `operators` kept, for each operator whose parallelism is unchanged: a
+// finished task has no files, so its lists come from `_metadata` (a running
+// task's come from its files, through the backend). Operators whose
+// parallelism changed get theirs from SplitOperatorStatesForSubtask.
+std::vector<OperatorStateMetadata> FinishedSplitOperatorStatesForSubtask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    int parallelism, int subtask);
+
+// The final list states of the fully finished `operators` for subtask
+// `subtask` of `parallelism`, which is restored as finished and keeps them
+// for later checkpoints without running: the old subtask's own lists when
+// the parallelism is unchanged; otherwise kSplit lists split evenly (as
+// SplitOperatorStatesForSubtask) and kUnion lists whole in subtask 0, so
+// that the concatenation over the subtasks, which a restore reads, stays
+// the same.
+std::vector<OperatorStateMetadata> FinalOperatorStatesForSubtask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     int parallelism, int subtask);
 

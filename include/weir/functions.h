@@ -36,7 +36,9 @@ class SourceOutput {
 
 // A replayable source: it keeps its position (offset) in operator state,
 // written by SnapshotState() and read back in Open(), so a restored job
-// continues where the snapshot was taken.
+// continues where the snapshot was taken. After its last Poll() (it
+// returned End) SnapshotState() is called once more: the offset it then
+// writes, at its end, is what later checkpoints keep of it.
 template <class T>
 class SourceFunction {
  public:
@@ -99,7 +101,9 @@ class SinkFunction {
   virtual Status Invoke(const T& value, int64_t timestamp) = 0;
   // Checkpoint `checkpoint_id` cuts the stream here: stage what was written
   // since the previous one (pre-commit) and keep in operator state what a
-  // restore needs to commit or discard it. On the task thread.
+  // restore needs to commit or discard it. On the task thread. Also called
+  // once after Finish() with kFinalSnapshotId (operator.h); Finish() has
+  // made everything visible by then, so there is nothing to stage.
   virtual Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id) {
     (void)ctx;
     (void)checkpoint_id;

@@ -79,6 +79,10 @@ class Output : public OutputBase {
   }
 };
 
+// The checkpoint id of the snapshot an operator takes after Finish()
+// (StreamOperator::SnapshotState): no checkpoint's, since ids start at 1.
+inline constexpr int64_t kFinalSnapshotId = 0;
+
 class StreamOperator {
  public:
   virtual ~StreamOperator() = default;
@@ -105,6 +109,10 @@ class StreamOperator {
   virtual Status Finish() { return Status::OK(); }
   // Write operator state (a source's offset, a sink's staged output) for
   // checkpoint `checkpoint_id`: the synchronous phase, on the task thread.
+  // Also called once after Finish(), with kFinalSnapshotId: the state the
+  // finished operator keeps in every later checkpoint (a source's offset at
+  // its end). A finished operator hears of no more completed checkpoints,
+  // so Finish() must have committed its output already.
   virtual Status SnapshotState(int64_t checkpoint_id) {
     (void)checkpoint_id;
     return Status::OK();

@@ -201,7 +201,7 @@ json CheckpointConfigToJson(const JobSettings& settings) {
       {"aligned_checkpoint_timeout", 0},
       // A failed checkpoint never fails the job.
       {"tolerable_failed_checkpoints", INT_MAX},
-      {"checkpoints_after_tasks_finish", false},
+      {"checkpoints_after_tasks_finish", true},
       {"state_changelog_enabled", false},
       // weir's own.
       {"num_retained", c.num_retained},

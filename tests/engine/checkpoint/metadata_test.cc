@@ -7,6 +7,7 @@
 #include "engine/checkpoint/metadata.h"
 
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -71,6 +72,7 @@ CheckpointMetadata MakeMetadata() {
     op.name = "Operator " + std::to_string(op_idx);
     op.parallelism = op_idx + 1;
     op.max_parallelism = op_idx == 2 ? 32768 : 128;
+    op.fully_finished = op_idx == 1;
     m.operators.push_back(op);
   }
   int seed = 0;
@@ -99,6 +101,7 @@ CheckpointMetadata MakeMetadata() {
       t.operator_states.push_back(state);
     }
     t.ready_db_files = static_cast<uint32_t>(task_idx % 2 ? 0 : task_idx + 7);
+    t.finished = task_idx == 2;
     m.tasks.push_back(t);
   }
   return m;
@@ -212,6 +215,7 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   PutLengthPrefixed(&rec, "n");
   PutVarint32(&rec, 2);
   PutVarint32(&rec, 128);
+  rec.push_back(0);  // fully finished (appended to version 1)
   PutLengthPrefixed(&want, rec);
   PutVarint32(&want, 1);
   std::string file;
@@ -244,6 +248,7 @@ TEST(Metadata, ByteLayoutMatchesTheDocumentation) {
   PutLengthPrefixed(&rec, file);
   PutVarint32(&rec, 0);  // operator states (appended to version 1)
   PutVarint32(&rec, 2);  // files of the ready-made DB (appended next)
+  rec.push_back(0);      // finished (appended next)
   PutLengthPrefixed(&want, rec);
   want += std::string(kFooter - 8, '\0');
   want += "WMETAEND";
@@ -300,11 +305,11 @@ TEST(Metadata, SkipsFieldsAndSectionsAppendedByANewerWriter) {
   std::string_view files_view = task_view.substr(files_at);
   std::string_view file_record;
   ASSERT_TRUE(GetLengthPrefixed(&files_view, &file_record));
-  // No operator states, no ready-made DB.
-  ASSERT_EQ(files_view, std::string_view("\0\0", 2));
+  // No operator states, no ready-made DB, not finished.
+  ASSERT_EQ(files_view, std::string_view("\0\0\0", 3));
   std::string new_task(task_view.substr(0, files_at));
   PutLengthPrefixed(&new_task, std::string(file_record) + extra);
-  new_task.append(2, '\0');
+  new_task.append(3, '\0');
   new_task += extra;
   PutLengthPrefixed(&out, new_task);
   ASSERT_TRUE(in.empty());
@@ -314,6 +319,60 @@ TEST(Metadata, SkipsFieldsAndSectionsAppendedByANewerWriter) {
 
   ASSERT_NE(out, plain);
   EXPECT_THAT(DecodeMetadata(out, "/x/_metadata"), testutil::IsOkAndHolds(m));
+}
+
+// Backward compatibility: a file written before operators and tasks were
+// marked finished (their records end before the flag) reads as not
+// finished; a flag other than 0 or 1 is malformed.
+TEST(Metadata, ReadsRecordsWrittenBeforeTheFinishedFlags) {
+  CheckpointMetadata m;
+  m.job_name = "job";
+  OperatorMetadata op;
+  op.id = OperatorId::FromUid("a");
+  op.name = "a";
+  op.parallelism = 1;
+  op.max_parallelism = 128;
+  op.fully_finished = true;
+  m.operators.push_back(op);
+  TaskSnapshotMetadata t;
+  t.operator_ids = {op.id};
+  t.key_group_range = {0, 127};
+  t.max_parallelism = 128;
+  t.finished = true;
+  m.tasks.push_back(t);
+  const std::string plain = EncodeOrDie(m);
+
+  // Re-frame the operator and task records without their last byte (the
+  // flag), or with the flag `flag`.
+  auto reframe = [&](std::optional<char> flag) {
+    std::string_view in(plain);
+    in = in.substr(kHeader, in.size() - kHeader - kFooter);
+    std::string out = plain.substr(0, kHeader);
+    std::string_view record;
+    EXPECT_TRUE(GetLengthPrefixed(&in, &record));
+    PutLengthPrefixed(&out, record);
+    for (int section = 0; section < 2; ++section) {
+      uint32_t count;
+      EXPECT_TRUE(GetVarint32(&in, &count));
+      PutVarint32(&out, count);
+      EXPECT_TRUE(GetLengthPrefixed(&in, &record));
+      EXPECT_EQ(record.back(), '\x01');
+      std::string cut(record.substr(0, record.size() - 1));
+      if (flag) cut.push_back(*flag);
+      PutLengthPrefixed(&out, cut);
+    }
+    out += plain.substr(plain.size() - kFooter);
+    return Reseal(out);
+  };
+  CheckpointMetadata older = m;
+  older.operators[0].fully_finished = false;
+  older.tasks[0].finished = false;
+  EXPECT_THAT(DecodeMetadata(reframe(std::nullopt), "/x/_metadata"),
+              testutil::IsOkAndHolds(older));
+  EXPECT_THAT(DecodeMetadata(reframe('\x01'), "/x/_metadata"),
+              testutil::IsOkAndHolds(m));
+  EXPECT_THAT(DecodeMetadata(reframe('\x02'), "/x/_metadata"),
+              StatusIs(Status::Code::kCorruption));
 }
 
 TEST(Metadata, EmptyFileIsTruncated) {

@@ -298,6 +298,7 @@ TEST_F(InfoRoutesTest, CheckpointConfigHasFlinksFields) {
   EXPECT_EQ(body["checkpoint_storage"], "FileSystemCheckpointStorage");
   EXPECT_EQ(body["unaligned_checkpoints"], false);
   EXPECT_EQ(body["tolerable_failed_checkpoints"], INT_MAX);
+  EXPECT_EQ(body["checkpoints_after_tasks_finish"], true);
   EXPECT_EQ(body["num_retained"], 3);
   EXPECT_EQ(body["incremental"], true);
 

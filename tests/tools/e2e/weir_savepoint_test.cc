@@ -376,6 +376,72 @@ TEST_F(WeirSavepointTest, AGeneratorJobResumesAtAnotherParallelism) {
   }
 }
 
+// A job of two branches, one of which ends: events.csv read to its end
+// (no follow) -> totals -> out, and a rate-limited generator -> gen-out.
+// Once the file branch has finished, checkpoints and savepoints go on, and
+// `weir stop` ends the job with a savepoint; the resumed job does not run
+// the finished branch again (out stays what a failure-free run commits)
+// and the generator continues exactly once.
+TEST_F(WeirSavepointTest, AJobWithAFinishedBranchIsCheckpointedAndStopped) {
+  constexpr int kCount = 3000;
+  auto job = [](int rate) {
+    return SumsJob(/*follow=*/false, "out") +
+           "  - uid: gen\n"
+           "    type: generator\n"
+           "    keys: 10\n"
+           "    count: " +
+           std::to_string(kCount) +
+           "\n"
+           "    rate: " +
+           std::to_string(rate) +
+           "\n"
+           "  - uid: gen-out\n"
+           "    type: file-sink\n"
+           "    inputs: [gen]\n"
+           "    path: gen-out\n";
+  };
+  Write(dir_.Sub("slow.yaml"), job(300));
+  Write(dir_.Sub("fast.yaml"), job(0));
+  Append(400);
+  const Started j1 = Start({"slow.yaml"});
+  ASSERT_FALSE(j1.id.empty());
+  // The file branch committed at its end, and the job still runs.
+  ASSERT_NO_FATAL_FAILURE(WaitCommitted(dir_.Sub("out"), 400));
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Count(Committed(dir_.Sub("gen-out"))) < 300) {
+    ASSERT_LT(Clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ProcessResult r = Weir({"checkpoint", j1.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Weir({"savepoint", j1.id, "sp"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Status(j1), "RUNNING");
+  r = Weir({"stop", "-p", "sp", j1.id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sp = After(r.out, "Savepoint completed. Path: ");
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j1.id));
+  ASSERT_LT(Count(Committed(dir_.Sub("gen-out"))), kCount);
+
+  const Started j2 = Start({"-s", sp, "fast.yaml"});
+  ASSERT_FALSE(j2.id.empty());
+  ASSERT_NO_FATAL_FAILURE(WaitGone(j2.id));  // the generator ends too
+  ExpectSameAsFailureFree(dir_.Sub("out"));
+  const std::map<std::string, int> lines = Committed(dir_.Sub("gen-out"));
+  EXPECT_EQ(Count(lines), kCount);
+  std::vector<int> seen(kCount, 0);
+  for (const auto& [line, n] : lines) {
+    const int seq = std::stoi(line.substr(0, line.find(',')));
+    ASSERT_GE(seq, 0) << line;
+    ASSERT_LT(seq, kCount) << line;
+    seen[static_cast<size_t>(seq)] += n;
+  }
+  for (int seq = 0; seq < kCount; ++seq) {
+    EXPECT_EQ(seen[static_cast<size_t>(seq)], 1) << "seq " << seq;
+    if (seen[static_cast<size_t>(seq)] != 1) break;
+  }
+}
+
 TEST_F(WeirSavepointTest, CancelWithSavepointAndStopUseTheGivenOrDefaultDir) {
   Append(300);
   const std::string def = dir_.Sub("default-sp");
