@@ -531,7 +531,20 @@ void Job::Impl::Finalize() {
   if (!work_dir.empty()) std::filesystem::remove_all(work_dir, ec);
   // Another run of the job may start now.
   storage_lock.reset();
-  Status outcome;  // as Wait() returns it, for the nodes' end hooks
+  // The nodes' end hooks (push sources) learn the outcome, as Wait() will
+  // return it, before anyone waiting sees the job end.
+  Status outcome;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!failure.ok()) {
+      outcome = failure;
+    } else if (!stopped && cancel_requested) {
+      outcome = Status::Aborted("job " + id.ToHex() + " was cancelled");
+    }
+  }
+  for (const detail::NodeDef& n : graph->nodes) {
+    if (n.on_job_end) n.on_job_end(outcome);
+  }
   {
     std::lock_guard<std::mutex> lock(mu);
     end_ms = WallMillis();
@@ -544,16 +557,8 @@ void Job::Impl::Finalize() {
     } else {
       status = JobStatus::kFinished;
     }
-    if (status == JobStatus::kFailed) {
-      outcome = failure;
-    } else if (status == JobStatus::kCanceled) {
-      outcome = Status::Aborted("job " + id.ToHex() + " was cancelled");
-    }
   }
   cv.notify_all();
-  for (const detail::NodeDef& n : graph->nodes) {
-    if (n.on_job_end) n.on_job_end(outcome);
-  }
 }
 
 Job::Job(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -185,7 +185,8 @@ int main(int argc, char** argv) {
     if (flag == "--restore") restore = argv[i + 1];
   }
 
-  auto events = weir::PushSource<Event>::Create({.name = "events"});
+  auto events =
+      weir::PushSource<Event>::Create({.name = "events", .capacity = 10000});
   weir::JobBuilder b("embed-service");
   b.AddSource(events, "events")
       .Uid("events")

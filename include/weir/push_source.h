@@ -41,6 +41,7 @@
 // Thread safety: every public method may be called from any thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -110,22 +110,25 @@ TEST_P(EmbedTest, TryPushReportsAFullQueueAndPushWaitsForRoom) {
   // source's task (chained to it) stops, and the queue fills.
   auto gate = std::make_shared<std::mutex>();
   gate->lock();
+  auto entered = std::make_shared<CollectedRecords<int>>();
   auto out = std::make_shared<CollectedRecords<Event>>();
   JobBuilder b("full");
   b.AddSource(source, "events")
       .Uid("events")
-      .SinkTo([gate, out](const Event& e) {
+      .SinkTo([gate, entered, out](const Event& e) {
+        entered->Add(1);
         std::lock_guard<std::mutex> hold(*gate);
         out->Add(e);
       });
   ASSERT_OK_AND_ASSIGN(auto job, b.Build(Options()));
   ASSERT_OK(job->Start());
-  ASSERT_OK(source->WaitReady(10s));
-  int64_t accepted = 0;
+  ASSERT_OK_AND_ASSIGN(int64_t first, source->Push(Record(0)));
+  EXPECT_EQ(first, 1);
+  // The source's task now waits in the sink: nothing leaves the queue.
+  ASSERT_TRUE(entered->WaitForCount(1, 30s));
+  int64_t accepted = 1;
   Status full;
-  // The sink holds one record and the source's batch the ones it took
-  // before; then 4 fit in the queue.
-  for (int i = 0; i < 2000 && full.ok(); ++i) {
+  for (int i = 0; i < 100 && full.ok(); ++i) {
     Result<int64_t> pos = source->TryPush(Record(accepted));
     if (pos.ok()) {
       EXPECT_EQ(*pos, accepted + 1);
@@ -134,6 +137,7 @@ TEST_P(EmbedTest, TryPushReportsAFullQueueAndPushWaitsForRoom) {
       full = pos.status();
     }
   }
+  EXPECT_EQ(accepted, 5);
   EXPECT_THAT(full, StatusIs(Status::Code::kFailedPrecondition));
   EXPECT_THAT(std::string(full.message()),
               ::testing::HasSubstr("push source 'events' is full"));
