@@ -3,6 +3,7 @@
 // The embedding API: a push source (bounded queue, positions, durable
 // acknowledgements through checkpoints, and what survives a crash), the
 // callback sink, and queryable state read on the owning task's thread.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -265,6 +266,73 @@ TEST_P(EmbedTest, DurableRecordsSurviveACrashAndTheHostRepushesTheRest) {
   ASSERT_OK(source->Finish());
   ASSERT_OK(job->Wait());
   EXPECT_EQ(LastSums(out->values()), expected);
+}
+
+// A restart in the same process goes back to the latest checkpoint: the
+// positions the failed attempt had taken after it are reported lost
+// (Aborted), the host pushes those records again, and the state ends up
+// with every record exactly once.
+TEST_P(EmbedTest, ARestartReportsTheLostPositionsAndTheHostRepushesThem) {
+  constexpr int64_t kTotal = 80;
+  JobOptions options = Options();
+  options.restart.attempts = 1;
+  options.restart.delay_ms = 0;
+  options.checkpoints.interval_ms = 100;
+  auto source = PushSource<Event>::Create();
+  auto out = std::make_shared<CollectedRecords<Event>>();
+  auto failed = std::make_shared<std::atomic<bool>>(false);
+  JobBuilder b("push-restart");
+  b.AddSource(source, "events")
+      .Uid("events")
+      .Map([failed](const Event& e) -> Result<Event> {
+        if (e.value == 70 && !failed->exchange(true)) {
+          return Status::IOError("injected failure at record 70");
+        }
+        return e;
+      })
+      .KeyBy([](const Event& e) { return e.key; })
+      .Process<Event>(std::function<std::unique_ptr<
+                          KeyedProcessFunction<std::string, Event, Event>>()>(
+          [] { return std::make_unique<SumPerKey>(); }))
+      .Uid("sums")
+      .SinkTo([out](const Event& e) { out->Add(e); });
+  ASSERT_OK_AND_ASSIGN(auto job, b.Build(options));
+  ASSERT_OK(job->Start());
+  for (int64_t i = 0; i < 60; ++i) {
+    ASSERT_OK(source->Push(Record(i)).status());
+  }
+  ASSERT_OK(source->WaitDurable(60, 30s));
+  // Positions 61..80; record 70 (position 71) fails the first attempt.
+  std::map<int64_t, int64_t> record_of;  // position -> record
+  for (int64_t i = 60; i < kTotal; ++i) {
+    ASSERT_OK_AND_ASSIGN(int64_t pos, source->Push(Record(i)));
+    record_of[pos] = i;
+  }
+  int lost = 0;
+  std::map<int64_t, int64_t> again;
+  for (const auto& [pos, record] : record_of) {
+    Status s = source->WaitDurable(pos, 30s);
+    if (s.IsAborted()) {
+      ++lost;
+      ASSERT_OK_AND_ASSIGN(int64_t new_pos, source->Push(Record(record)));
+      again[new_pos] = record;
+    } else {
+      ASSERT_OK(s) << "position " << pos;
+    }
+  }
+  EXPECT_GE(lost, 1);  // at least the failing record itself
+  EXPECT_THAT(source->WaitDurable(71, 0ms), StatusIs(Status::Code::kAborted));
+  for (const auto& [pos, record] : again) {
+    ASSERT_OK(source->WaitDurable(pos, 30s)) << "position " << pos;
+  }
+  EXPECT_EQ(job->Checkpoints().restarts, 1);
+  for (const auto& [key, sum] : ExpectedSums(0, kTotal)) {
+    EXPECT_THAT(job->QueryValue<int64_t>("sums", "sum", key, 10s),
+                testutil::IsOkAndHolds(sum))
+        << key;
+  }
+  ASSERT_OK(source->Finish());
+  ASSERT_OK(job->Wait());
 }
 
 TEST_P(EmbedTest, QueryStateReadsWhatAFailureFreeRunComputes) {
