@@ -611,6 +611,9 @@ Status Job::Start() {
     }
   }
   if (!s.ok()) {
+    for (const detail::NodeDef& n : m.graph->nodes) {
+      if (n.on_job_end) n.on_job_end(s);
+    }
     std::lock_guard<std::mutex> lock(m.mu);
     m.status = JobStatus::kFailed;
     m.failure = s;
@@ -658,10 +661,16 @@ bool Job::WaitFor(std::chrono::milliseconds timeout) {
 void Job::Cancel() {
   Impl& m = *impl_;
   {
-    std::lock_guard<std::mutex> lock(m.mu);
+    std::unique_lock<std::mutex> lock(m.mu);
     if (m.status == JobStatus::kCreated) {
       m.status = JobStatus::kCanceled;
       m.cv.notify_all();
+      lock.unlock();
+      const Status never = Status::Aborted("job " + m.id.ToHex() +
+                                           " was cancelled before it started");
+      for (const detail::NodeDef& n : m.graph->nodes) {
+        if (n.on_job_end) n.on_job_end(never);
+      }
       return;
     }
     if (m.status != JobStatus::kRunning) return;

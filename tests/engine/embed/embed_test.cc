@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -176,26 +177,18 @@ TEST_P(EmbedTest, WaitDurableCompletesOnlyWhenACheckpointCoversThePosition) {
   EXPECT_EQ(source->durable_position(), 0);
   EXPECT_THAT(source->WaitDurable(last, 0ms),
               StatusIs(Status::Code::kDeadlineExceeded));
-  std::mutex mu;
-  std::vector<Status> acks;
-  source->OnDurable(last, [&](const Status& s) {
-    std::lock_guard<std::mutex> lock(mu);
-    acks.push_back(s);
-  });
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    EXPECT_TRUE(acks.empty());
-  }
+  // OnDurable's callback runs on the source's task thread.
+  auto acks = std::make_shared<CollectedRecords<Status>>();
+  source->OnDurable(last, [acks](const Status& s) { acks->Add(s); });
+  EXPECT_EQ(acks->size(), 0u);
   ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerCheckpoint());
   ASSERT_OK_AND_ASSIGN(CheckpointStats stats, job->WaitForCheckpoint(id, 30s));
   ASSERT_EQ(stats.state, CheckpointState::kCompleted);
   EXPECT_OK(source->WaitDurable(last, 30s));
   EXPECT_EQ(source->durable_position(), last);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    ASSERT_EQ(acks.size(), 1u);
-    EXPECT_OK(acks[0]);
-  }
+  ASSERT_TRUE(acks->WaitForCount(1, 30s));
+  ASSERT_EQ(acks->size(), 1u);
+  EXPECT_OK(acks->values()[0]);
   // A position pushed after that checkpoint waits for the next one.
   ASSERT_OK_AND_ASSIGN(int64_t later, source->Push(Record(100)));
   EXPECT_THAT(source->WaitDurable(later, 0ms),
@@ -368,6 +361,18 @@ TEST_P(EmbedTest, QueryStateReadsWhatAFailureFreeRunComputes) {
   EXPECT_THAT(
       job->QueryValue<int64_t>("sums", "sum", std::string("k1"), 1s).status(),
       StatusIs(Status::Code::kFailedPrecondition));
+}
+
+TEST_P(EmbedTest, APushWaitingForTheSourceFailsWhenTheJobNeverStarts) {
+  auto source = PushSource<Event>::Create();
+  auto out = std::make_shared<CollectedRecords<Event>>();
+  ASSERT_OK_AND_ASSIGN(auto job, SumJob(source, out).Build(Options()));
+  std::thread canceller([&job] { job->Cancel(); });
+  // Blocks until the source opens, which it never does: the cancel ends it.
+  EXPECT_THAT(source->Push(Record(0)).status(),
+              StatusIs(Status::Code::kFailedPrecondition));
+  canceller.join();
+  EXPECT_THAT(source->WaitReady(10s), StatusIs(Status::Code::kAborted));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EmbedTest,
