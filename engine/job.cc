@@ -575,6 +575,20 @@ void Job::Impl::Finalize() {
   if (!work_dir.empty()) std::filesystem::remove_all(work_dir, ec);
   // Another run of the job may start now.
   storage_lock.reset();
+  // The nodes' end hooks (push sources) learn the outcome, as Wait() will
+  // return it, before anyone waiting sees the job end.
+  Status outcome;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!failure.ok()) {
+      outcome = failure;
+    } else if (!stopped && cancel_requested) {
+      outcome = Status::Aborted("job " + id.ToHex() + " was cancelled");
+    }
+  }
+  for (const detail::NodeDef& n : graph->nodes) {
+    if (n.on_job_end) n.on_job_end(outcome);
+  }
   {
     std::lock_guard<std::mutex> lock(mu);
     end_ms = WallMillis();
@@ -641,6 +655,9 @@ Status Job::Start() {
     }
   }
   if (!s.ok()) {
+    for (const detail::NodeDef& n : m.graph->nodes) {
+      if (n.on_job_end) n.on_job_end(s);
+    }
     std::lock_guard<std::mutex> lock(m.mu);
     m.status = JobStatus::kFailed;
     m.failure = s;
@@ -688,10 +705,16 @@ bool Job::WaitFor(std::chrono::milliseconds timeout) {
 void Job::Cancel() {
   Impl& m = *impl_;
   {
-    std::lock_guard<std::mutex> lock(m.mu);
+    std::unique_lock<std::mutex> lock(m.mu);
     if (m.status == JobStatus::kCreated) {
       m.status = JobStatus::kCanceled;
       m.cv.notify_all();
+      lock.unlock();
+      const Status never = Status::Aborted("job " + m.id.ToHex() +
+                                           " was cancelled before it started");
+      for (const detail::NodeDef& n : m.graph->nodes) {
+        if (n.on_job_end) n.on_job_end(never);
+      }
       return;
     }
     if (m.status != JobStatus::kRunning) return;

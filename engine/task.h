@@ -86,6 +86,9 @@ class Task final : public detail::TaskHooks {
     void CountRecordSkipped() override {
       task->counters_->records_skipped.fetch_add(1, std::memory_order_relaxed);
     }
+    std::function<void()> Waker() override {
+      return [w = &task->wakeup_] { w->Notify(); };
+    }
   };
 
   Task(std::string name, int subtask, int parallelism, int max_parallelism,

@@ -53,6 +53,19 @@ class SourceFunction {
     (void)ctx;
     return Status::OK();
   }
+  // The same, for a source that needs the checkpoint's id (to learn later
+  // when it completes). Default: SnapshotState(ctx).
+  virtual Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id) {
+    (void)checkpoint_id;
+    return SnapshotState(ctx);
+  }
+  // Checkpoint `checkpoint_id` is complete (durable). On the task thread;
+  // ids only grow, and one call may stand for several checkpoints. Not
+  // called for savepoints.
+  virtual Status NotifyCheckpointComplete(int64_t checkpoint_id) {
+    (void)checkpoint_id;
+    return Status::OK();
+  }
   virtual Status Close() { return Status::OK(); }
 };
 

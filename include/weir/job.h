@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <weir/checkpoint.h>
 #include <weir/clock.h>
@@ -14,6 +15,8 @@
 #include <weir/options.h>
 #include <weir/result.h>
 #include <weir/savepoint.h>
+#include <weir/serializer.h>
+#include <weir/state.h>
 #include <weir/status.h>
 
 namespace weir {
@@ -102,6 +105,39 @@ class Job {
 
   JobStatus status() const;
   JobInfo Info() const;
+
+  // Queryable state (Kafka Streams' interactive queries): reads one key of
+  // the keyed value state `state_name` (a value, reducing or aggregating
+  // state) of the operator with uid `uid`, consistently with processing.
+  // The read runs on the thread of the task that owns the key's key group,
+  // between two records, as the operator itself reads; the caller waits for
+  // it. `key` is the key serialized as the operator's KeyBy serializes it
+  // (Serializer<K>). Returns the stored bytes, [varint serializer
+  // version][serialized value] (QueryValue() decodes them). With a TTL of
+  // kOnReadAndWrite, the read counts as an access.
+  //
+  // NotFound if the key has no value; InvalidArgument for an unknown uid or
+  // state name, or a state of another kind; FailedPrecondition if the job is
+  // not running (or is restarting); DeadlineExceeded after `timeout`.
+  Result<std::string> QueryState(std::string_view uid,
+                                 std::string_view state_name,
+                                 std::string_view key,
+                                 std::chrono::milliseconds timeout);
+  // QueryState with a typed key and value:
+  //   job->QueryValue<int64_t>("counts", "count", std::string("alice"), 1s)
+  template <class V, class K, class VS = Serializer<V>,
+            class KS = Serializer<K>>
+  Result<V> QueryValue(std::string_view uid, std::string_view state_name,
+                       const K& key, std::chrono::milliseconds timeout) {
+    std::string key_bytes;
+    KS().Serialize(key, &key_bytes);
+    Result<std::string> bytes = QueryState(uid, state_name, key_bytes, timeout);
+    if (!bytes.ok()) return bytes.status();
+    V value{};
+    Status s = internal::DecodeValue(VS(), state_name, *bytes, &value);
+    if (!s.ok()) return s;
+    return value;
+  }
 
  private:
   friend class JobTestPeer;  // the engine's internals, for its tests

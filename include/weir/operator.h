@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include <weir/clock.h>
@@ -60,6 +61,11 @@ class OperatorContext {
   // Counters shown per vertex (JobInfo).
   virtual void CountLateRecordDropped() = 0;
   virtual void CountRecordSkipped() = 0;
+  // A function that wakes this operator's task from its wait for input (a
+  // source that returned SourceStatus::Waiting), callable from any thread
+  // until the operator's Close() returns. Default: null (the task then
+  // looks again after the wait it was told).
+  virtual std::function<void()> Waker() { return {}; }
 };
 
 // Where an operator sends what it produces.

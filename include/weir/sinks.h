@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// Built-in sinks: DiscardingSink (drops everything), PrintSink (one line per
-// record on stdout), FileSink (part files in a directory, committed when a
-// checkpoint completes or the input ends) and CollectSink (into a shared
-// in-memory holder, for tests and embedding). docs/sources-and-sinks.md has
-// examples.
+// Built-in sinks: DiscardingSink (drops everything), CallbackSink (a
+// function of the host's), PrintSink (one line per record on stdout), FileSink
+// (part files in a directory, committed when a checkpoint completes or the
+// input ends) and CollectSink (into a shared in-memory holder, for tests and
+// embedding). docs/sources-and-sinks.md has examples.
 //
 // Each sink has a Factory() for any parallelism; a sink given to SinkTo() as
 // a unique_ptr serves parallelism 1 only (stream.h).
@@ -26,6 +26,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,53 @@ class DiscardingSink final : public SinkFunction<T> {
     (void)timestamp;
     return Status::OK();
   }
+};
+
+// ---------------------------------------------------------------- callback
+
+// Calls a function of the host's per record, on the sink task's thread, in
+// the order the records reach that subtask:
+//
+//   stream.SinkTo([&](const Total& t) { Publish(t); });   // stream.h
+//   stream.SinkTo(CallbackSink<Total>::Factory(fn));
+//
+// The function returns void, or a Status: a non-OK one fails the job with
+// its message. With parallelism > 1 every subtask calls its own copy of the
+// function, from its own thread, so a function that shares anything must
+// synchronize. A slow function slows the job down (backpressure). It sees
+// every record as it arrives: without a two-phase protocol, a restore
+// replays the records after the checkpoint, so it may see them again.
+template <class T>
+class CallbackSink final : public SinkFunction<T> {
+ public:
+  using Callback = std::function<Status(const T&)>;
+
+  explicit CallbackSink(Callback fn) : fn_(std::move(fn)) {}
+
+  // F: void(const T&) or Status(const T&).
+  template <class F>
+  static SinkFactory<T> Factory(F fn) {
+    Callback callback;
+    if constexpr (std::is_same_v<std::invoke_result_t<F&, const T&>, Status>) {
+      callback = std::move(fn);
+    } else {
+      callback = [fn = std::move(fn)](const T& value) mutable {
+        fn(value);
+        return Status::OK();
+      };
+    }
+    return [callback]() -> std::unique_ptr<SinkFunction<T>> {
+      return std::make_unique<CallbackSink<T>>(callback);
+    };
+  }
+
+  Status Invoke(const T& value, int64_t timestamp) override {
+    (void)timestamp;
+    return fn_(value);
+  }
+
+ private:
+  Callback fn_;
 };
 
 // ---------------------------------------------------------------- print

@@ -32,6 +32,7 @@
 #include <weir/detail/window_function.h>
 #include <weir/functions.h>
 #include <weir/job.h>
+#include <weir/sinks.h>
 
 namespace weir {
 
@@ -59,6 +60,8 @@ template <class K, class T>
 class KeyedStream;
 template <class K, class T>
 class WindowedStream;
+template <class T>
+class PushSource;  // push_source.h
 
 class JobBuilder {
  public:
@@ -93,6 +96,13 @@ class JobBuilder {
       std::function<std::unique_ptr<SourceFunction<T>>()> factory,
       std::string name, WatermarkStrategy<T> watermarks = {},
       bool non_parallel = false);
+
+  // A source the host feeds (push_source.h, which defines this): runs as
+  // one subtask.
+  template <class T>
+  DataStream<T> AddSource(std::shared_ptr<PushSource<T>> source,
+                          std::string name,
+                          WatermarkStrategy<T> watermarks = {});
 
   // Checks the graph (unique uids, parallelism within max parallelism),
   // assigns operator ids, chains operators and creates the job.
@@ -227,6 +237,13 @@ class DataStream {
         },
         partitioning_, nullptr, /*keyed=*/false, /*sink=*/true, nullptr);
     return SinkHandle(graph_, node);
+  }
+
+  // A CallbackSink (sinks.h): F is void(const T&) or Status(const T&),
+  // called on the sink task's thread, per subtask.
+  template <class F>
+  requires std::is_invocable_v<F&, const T&> SinkHandle SinkTo(F fn) {
+    return SinkTo(CallbackSink<T>::Factory(std::move(fn)));
   }
 
   // ---- For new operator kinds (windows): appends a node that reads this

@@ -74,6 +74,20 @@ RestResponse CheckpointConfig(JobDirectory* jobs, const RestRequest& request) {
   return JsonResponse(200, CheckpointConfigToJson(*settings));
 }
 
+RestResponse QueryState(JobDirectory* jobs, const RestRequest& request) {
+  Result<JobInfo> job = RequestedJob(jobs, request);
+  if (!job.ok()) return StatusResponse(job.status());
+  auto key = request.query.find("key");
+  if (key == request.query.end()) {
+    return ErrorResponse(400, "the query parameter 'key' is missing");
+  }
+  const auto uid = request.path_params.find("uid");
+  Result<nlohmann::json> value =
+      jobs->QueryState(job->id, uid->second, key->second);
+  if (!value.ok()) return StatusResponse(value.status());
+  return JsonResponse(200, *value);
+}
+
 RestResponse Shutdown(JobDirectory* jobs) {
   const Status s = jobs->Shutdown();
   if (!s.ok()) return StatusResponse(s);
@@ -93,6 +107,8 @@ void AddInfoRoutes(RestServer& server, JobDirectory* jobs) {
   server.AddRoute(
       "GET", "/jobs/:jobid/checkpoints/config",
       [jobs](const RestRequest& r) { return CheckpointConfig(jobs, r); });
+  server.AddRoute("GET", "/jobs/:jobid/state/:uid",
+                  [jobs](const RestRequest& r) { return QueryState(jobs, r); });
   server.AddRoute("DELETE", "/cluster",
                   [jobs](const RestRequest&) { return Shutdown(jobs); });
 }

@@ -8,6 +8,10 @@
 //   GET    /jobs/:jobid/exceptions          its failures, newest first
 //                                           (?maxExceptions=N, default 20)
 //   GET    /jobs/:jobid/checkpoints/config  its checkpointing settings
+//   GET    /jobs/:jobid/state/:uid?key=KEY  {"key": KEY, "value": ...}: the
+//                                           key's value in the operator's
+//                                           state (JobDirectory::QueryState);
+//                                           404 if it has none
 //   DELETE /cluster                         ends the process's wait for
 //                                           clients once every job ended
 //                                           (JobDirectory::Shutdown)

@@ -106,6 +106,12 @@ Result<JobSettings> JobDirectory::Settings(const JobId&) {
   return Status::NotSupported("this endpoint has no job configuration");
 }
 
+Result<nlohmann::json> JobDirectory::QueryState(const JobId&,
+                                                const std::string&,
+                                                const std::string&) {
+  return Status::NotSupported("this endpoint has no queryable state");
+}
+
 Status JobDirectory::Shutdown() {
   return Status::NotSupported("this endpoint cannot be shut down");
 }

@@ -128,6 +128,15 @@ class JobDirectory {
   // /checkpoints/config). NotFound if there is no such job. Default:
   // NotSupported.
   virtual Result<JobSettings> Settings(const JobId& id);
+  // GET /jobs/:jobid/state/:uid?key=KEY: the current value of `key` in the
+  // keyed state of the operator `uid` (Job::QueryState), as
+  // {"key": KEY, "value": ...}. NotFound for an unknown job or uid, or a
+  // key without a value; InvalidArgument for a key that is not of the key's
+  // type; FailedPrecondition if the job is not running. Default:
+  // NotSupported.
+  virtual Result<nlohmann::json> QueryState(const JobId& id,
+                                            const std::string& uid,
+                                            const std::string& key);
   // DELETE /cluster: the process that serves this directory may exit now
   // instead of keeping its ended jobs queryable (returns at once; the
   // process exits soon after). FailedPrecondition while a job has not

@@ -34,6 +34,7 @@
 #include "tools/job/job_spec.h"
 #include "tools/log/log.h"
 #include "tools/run/job_planner.h"
+#include "tools/run/state_query.h"
 
 namespace weir::tools {
 namespace {
@@ -52,8 +53,8 @@ int64_t NowMs() {
 // The REST endpoint's view of the one job this process runs.
 class SingleJobDirectory final : public JobDirectory {
  public:
-  SingleJobDirectory(Job* job, JobSettings settings)
-      : job_(job), settings_(std::move(settings)) {}
+  SingleJobDirectory(Job* job, JobSettings settings, const JobSpec* spec)
+      : job_(job), settings_(std::move(settings)), spec_(spec) {}
   std::vector<JobInfo> ListJobs() override { return {job_->Info()}; }
   std::optional<JobInfo> GetJob(const JobId& id) override {
     if (id != job_->id()) return std::nullopt;
@@ -115,6 +116,11 @@ class SingleJobDirectory final : public JobDirectory {
   }
   Status DisposeSavepoint(const std::string& path) override {
     return job_->DisposeSavepoint(path);
+  }
+  Result<nlohmann::json> QueryState(const JobId& id, const std::string& uid,
+                                    const std::string& key) override {
+    if (id != job_->id()) return Status::NotFound("no job " + id.ToHex());
+    return QueryAggregate(*job_, *spec_, uid, key);
   }
   Result<std::optional<CheckpointStats>> CheckpointOutcome(
       const JobId& id, int64_t checkpoint_id) override {
@@ -186,6 +192,7 @@ class SingleJobDirectory final : public JobDirectory {
 
   Job* job_;
   const JobSettings settings_;
+  const JobSpec* const spec_;
   std::mutex mu_;
   std::condition_variable cv_;
   // Savepoints that end the job, whose outcome no client has read yet.
@@ -325,10 +332,10 @@ Result<std::unique_ptr<RestServer>> StartRestServer(const std::string& address,
 // and until a savepoint that ended the job has had its outcome read (at
 // most 10 s).
 int Serve(
-    Job& job, const Config& config, JobSettings settings,
+    Job& job, const JobSpec& spec, const Config& config, JobSettings settings,
     const std::optional<std::string>& conf_file, const std::string& log_path,
     const std::function<void(const std::string& message, bool ok)>& ready) {
-  SingleJobDirectory directory(&job, std::move(settings));
+  SingleJobDirectory directory(&job, std::move(settings), &spec);
   const std::string address =
       config.GetString("rest.address").value_or("127.0.0.1");
   const int port = static_cast<int>(config.GetInt("rest.port").value_or(8081));
@@ -621,7 +628,7 @@ int RunJob(const RunArgs& args) {
   settings.config = HideSecrets(config->EffectiveValues());
 
   if (!args.detached) {
-    return Serve(**job, *config, std::move(settings), file->path, "",
+    return Serve(**job, *spec, *config, std::move(settings), file->path, "",
                  [](const std::string& msg, bool ok) {
                    if (ok) {
                      std::printf("%s\n", msg.c_str());
@@ -674,7 +681,7 @@ int RunJob(const RunArgs& args) {
               (*job)->name() + "), pid " + std::to_string(getpid()));
     const int wfd = fds[1];
     const int code =
-        Serve(**job, *config, std::move(settings), file->path, log_path,
+        Serve(**job, *spec, *config, std::move(settings), file->path, log_path,
               [wfd, &log_path, log_created](const std::string& msg, bool ok) {
                 const std::string out = std::string(ok ? "+" : "-") + msg;
                 [[maybe_unused]] ssize_t n = write(wfd, out.data(), out.size());

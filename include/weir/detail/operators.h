@@ -92,8 +92,10 @@ class SourceOperator final : public SourceOperatorBase,
     out_->EmitWatermark(kMaxWatermark);
   }
   Status SnapshotState(int64_t checkpoint_id) override {
-    (void)checkpoint_id;
-    return fn_->SnapshotState(*ctx_);
+    return fn_->SnapshotState(*ctx_, checkpoint_id);
+  }
+  Status NotifyCheckpointComplete(int64_t checkpoint_id) override {
+    return fn_->NotifyCheckpointComplete(checkpoint_id);
   }
   Status Close() override { return fn_->Close(); }
 

@@ -495,6 +495,9 @@ struct NodeDef {
   std::vector<EdgeDef> inputs;
   // Called once per subtask; null if no more instances can be made.
   std::function<std::unique_ptr<StreamOperator>()> make_operator;
+  // Called once when the job is over (not between restarts), with what
+  // Job::Wait() returns; null for most nodes (push sources use it).
+  std::function<void(const Status&)> on_job_end;
   // Record types of its output (null for sinks) and input (null for
   // sources).
   std::shared_ptr<const StreamTypeOps> output_type;

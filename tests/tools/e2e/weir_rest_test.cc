@@ -353,5 +353,40 @@ TEST_F(WeirRestTest, ANewRunTakesThePortOfAnEndedOne) {
   AwaitState(second, "RUNNING");
 }
 
+// GET /jobs/:jobid/state/:uid?key=KEY reads the running sum of one user
+// from the job's state while it runs, typed as the aggregate is; a key
+// without a value and an unknown uid are 404 with the usual JSON error.
+TEST_F(WeirRestTest, TheStateOfAnAggregateIsQueryablePerKey) {
+  Running run = Run({}, "sums.yaml");
+  ASSERT_GT(run.port, 0);
+  AwaitState(run, "RUNNING");
+  AppendEvents(100);  // user<i % 7>, amount i + 1
+  int64_t expected = 0;
+  for (int i = 3; i < 100; i += 7) expected += i + 1;
+  const std::string path = "/jobs/" + run.id + "/state/totals?key=user3";
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  json answer;
+  while (Clock::now() < deadline) {
+    auto [status, body] = Call(run, "GET", path);
+    answer = body;
+    if (status == 200 && body["value"] == expected) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(answer, json({{"key", "user3"}, {"value", expected}})) << answer;
+
+  auto [no_key_status, no_key] =
+      Call(run, "GET", "/jobs/" + run.id + "/state/totals?key=nobody");
+  EXPECT_EQ(no_key_status, 404);
+  EXPECT_THAT(no_key.get<std::string>(),
+              HasSubstr("aggregate 'totals' has no value for key 'nobody'"));
+  auto [no_uid_status, no_uid] =
+      Call(run, "GET", "/jobs/" + run.id + "/state/nope?key=user3");
+  EXPECT_EQ(no_uid_status, 404);
+  EXPECT_THAT(no_uid.get<std::string>(), HasSubstr("no aggregate with uid"));
+  auto [missing_status, missing] =
+      Call(run, "GET", "/jobs/" + run.id + "/state/totals");
+  EXPECT_EQ(missing_status, 400);
+}
+
 }  // namespace
 }  // namespace weir::e2e
