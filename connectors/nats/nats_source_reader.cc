@@ -13,6 +13,8 @@ namespace weir::internal {
 namespace {
 
 constexpr int64_t kNanosPerMs = 1000 * 1000;
+// How long a fetch that finds no message waits, in ms.
+constexpr int64_t kFetchWaitMs = 5;
 
 int64_t SteadyNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -192,17 +194,32 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
   jsFetchRequest_Init(&req);
   req.Batch = std::min(max, options_.fetch_batch);
   req.NoWait = true;
-  req.Expires = options_.connection.request_timeout_ms * kNanosPerMs;
+  // The server holds a request that finds nothing for up to Expires; keep
+  // it short, as the task thread waits (and barriers with it).
+  req.Expires = kFetchWaitMs * kNanosPerMs;
   natsMsgList list{};
   natsStatus s = natsSubscription_FetchRequest(&list, split.sub, &req);
-  if (s == NATS_NOT_FOUND) {
-    // The broker has nothing more for the filter now: a bounded split has
-    // read everything up to its end.
-    if (options_.bounded) {
+  if (s == NATS_NOT_FOUND || s == NATS_TIMEOUT) {
+    natsMsgList_Destroy(&list);
+    // Nothing now. A bounded split that does not know its last message
+    // asks the consumer whether it is drained: nothing pending, and nothing
+    // delivered that has not arrived (a 404 alone is not proof: a new
+    // consumer may answer it before it has looked at the stream).
+    bool drained = false;
+    if (options_.bounded && !split.exact_end) {
+      jsConsumerInfo* info = nullptr;
+      if (natsSubscription_GetConsumerInfo(&info, split.sub, nullptr,
+                                           nullptr) == NATS_OK) {
+        drained = info->NumPending == 0 &&
+                  info->Delivered.Consumer == split.consumer_sequence;
+        jsConsumerInfo_Destroy(info);
+      }
+    }
+    if (drained) split.pending = 0;
+    if (drained && options_.bounded) {
       split.done = true;
       Unsubscribe(split);
     }
-    split.pending = 0;
     return Status::OK();
   }
   if (s != NATS_OK) {
@@ -221,9 +238,18 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
                                 "' has no JetStream metadata");
     }
     const uint64_t seq = meta->Sequence.Stream;
+    const uint64_t consumer_seq = meta->Sequence.Consumer;
     const uint64_t pending = meta->NumPending;
     const int64_t ts_ns = meta->Timestamp;
     jsMsgMetaData_Destroy(meta);
+    // The consumer numbers its deliveries 1, 2, ...: a gap means messages
+    // went to a fetch that had given up (AckNone does not redeliver). Start
+    // a new consumer after the last sequence read.
+    if (consumer_seq != split.consumer_sequence + 1) {
+      split.lost_delivery = true;
+      break;
+    }
+    split.consumer_sequence = consumer_seq;
     if (seq <= split.position.last_sequence) continue;  // read already
     if (options_.bounded && seq > split.end_sequence) {
       split.done = true;
@@ -244,7 +270,7 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
     }
   }
   fetched_.push_back(list);
-  if (split.done) Unsubscribe(split);
+  if (split.done || split.lost_delivery) Unsubscribe(split);
   return Status::OK();
 }
 

@@ -41,9 +41,14 @@ class NatsSourceReaderImpl {
   struct Split {
     NatsSplit position;
     uint64_t end_sequence = 0;  // bounded: the last sequence to read
+    bool exact_end = false;     // end_sequence is the filter's own last
     bool done = false;
     natsSubscription* sub = nullptr;
     uint64_t pending = 0;  // messages after the last one read
+    // The consumer's sequence of the last message received; a gap sets
+    // lost_delivery and the consumer is made anew.
+    uint64_t consumer_sequence = 0;
+    bool lost_delivery = false;
   };
 
   // Creates the split's consumer after its last sequence; errors name the

@@ -8,6 +8,7 @@
 // subject no stream captures.
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -214,7 +215,16 @@ TEST_F(NatsSinkTest, BoundedExactlyOnceJobPublishesEverythingAtItsEnd) {
   ASSERT_OK(job->Start());
   ASSERT_TRUE(job->WaitFor(60s));
   ASSERT_OK(job->Wait());
-  EXPECT_EQ(Output(url()), ExpectedSums(300));
+  const std::vector<std::string> got = Output(url());
+  const std::vector<std::string> want = ExpectedSums(300);
+  std::vector<std::string> missing, extra;
+  std::set_difference(want.begin(), want.end(), got.begin(), got.end(),
+                      std::back_inserter(missing));
+  std::set_difference(got.begin(), got.end(), want.begin(), want.end(),
+                      std::back_inserter(extra));
+  EXPECT_THAT(missing, testing::IsEmpty());
+  EXPECT_THAT(extra, testing::IsEmpty());
+  EXPECT_EQ(got.size(), want.size());
 }
 
 TEST_F(NatsSinkTest, RefusesAStreamWithAShortDuplicateWindow) {
