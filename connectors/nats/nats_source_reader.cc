@@ -96,6 +96,9 @@ Status NatsSourceReaderImpl::Open(OperatorContext& ctx,
 }
 
 Status NatsSourceReaderImpl::Subscribe(Split& split) {
+  // A new consumer numbers its deliveries from 1 again.
+  split.consumer_sequence = 0;
+  split.lost_delivery = false;
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = options_.stream.c_str();
