@@ -98,8 +98,15 @@ Status NatsServer::Start() {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
-    ::execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p",
-             port.c_str(), "-sd", store.c_str(), static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {"nats-server", "-js",        "-a",
+                                     "127.0.0.1",   "-p",         port.c_str(),
+                                     "-sd",         store.c_str()};
+    if (!user_.empty()) {
+      argv.insert(argv.end(),
+                  {"--user", user_.c_str(), "--pass", password_.c_str()});
+    }
+    argv.push_back(nullptr);
+    ::execvp("nats-server", const_cast<char* const*>(argv.data()));
     ::_exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -113,7 +120,7 @@ Status NatsServer::Start() {
       // JetStream answers once it has recovered its store.
       Client c;
       jsAccountInfo* info = nullptr;
-      if (c.Connect(url()).ok() &&
+      if (c.Connect(auth_url()).ok() &&
           js_GetAccountInfo(&info, c.js, nullptr, nullptr) == NATS_OK) {
         jsAccountInfo_Destroy(info);
         return Status::OK();

@@ -31,6 +31,13 @@ class NatsServer {
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
 
+  // Makes the server accept only clients that log in with `user` and
+  // `password` (--user/--pass). Call before Start().
+  void RequireAuth(std::string user, std::string password) {
+    user_ = std::move(user);
+    password_ = std::move(password);
+  }
+
   // Starts the server and waits (at most 20 s) until it accepts
   // connections and answers JetStream requests.
   Status Start();
@@ -41,9 +48,17 @@ class NatsServer {
     return "nats://127.0.0.1:" + std::to_string(port_);
   }
   int port() const { return port_; }
+  // url() with the user and password of RequireAuth(), if any.
+  std::string auth_url() const {
+    if (user_.empty()) return url();
+    return "nats://" + user_ + ":" + password_ +
+           "@127.0.0.1:" + std::to_string(port_);
+  }
 
  private:
   std::string dir_;
+  std::string user_;
+  std::string password_;
   int port_ = 0;
   pid_t pid_ = -1;
 };

@@ -113,18 +113,23 @@ class NatsSinkTest : public NatsTest {
 
   // events -> key -> running sum -> totals.
   JobBuilder SumJob(int parallelism, bool bounded,
-                    NatsSinkOptions::Delivery delivery) const {
+                    NatsSinkOptions::Delivery delivery,
+                    int64_t max_outage_ms = 60000) const {
+    NatsSourceOptions source = SourceOptions(bounded);
+    NatsSinkOptions sink = SinkOptions(delivery);
+    source.connection.max_outage_ms = max_outage_ms;
+    sink.connection.max_outage_ms = max_outage_ms;
     JobBuilder b("sums");
     b.SetParallelism(parallelism);
     b.AddSource<std::string>(
-         NatsSource<std::string>::Factory(SourceOptions(bounded), NatsRawBytes),
-         "events")
+         NatsSource<std::string>::Factory(source, NatsRawBytes), "events")
         .Uid("events")
         .KeyBy([](const std::string& e) { return e.substr(0, e.find(',')); })
         .Reduce(AddValues, "sum")
         .Uid("sum")
         .SinkTo(NatsSink<std::string>::Factory(
-            SinkOptions(delivery), [](const std::string& s) { return s; }))
+            sink, [](const std::string& s) { return s; }))
+        .Name("totals")
         .Uid("totals");
     return b;
   }
@@ -191,6 +196,67 @@ TEST_F(NatsSinkTest, BrokerRestartWhileTheJobRunsLosesNothing) {
   ASSERT_OK_AND_ASSIGN(n, WaitForCount(url(), "TOTALS", 400, 60000));
   EXPECT_EQ(n, 400u);
   EXPECT_EQ(job->status(), JobStatus::kRunning);
+  job->Cancel();
+  EXPECT_TRUE(job->Wait().IsAborted());
+  EXPECT_EQ(Output(url()), ExpectedSums(400));
+}
+
+// The broker stays away longer than max_outage_ms: without restarts the
+// job fails naming the cause.
+TEST_F(NatsSinkTest, OutageLongerThanMaxOutageFailsTheJob) {
+  ASSERT_OK(Publish(url(), Events(0, 100)));
+  JobBuilder b = SumJob(1, false, NatsSinkOptions::Delivery::kExactlyOnce,
+                        /*max_outage_ms=*/500);
+  ASSERT_OK_AND_ASSIGN(auto job, b.Build(Options("run")));
+  ASSERT_OK(job->Start());
+  ASSERT_OK_AND_ASSIGN(uint64_t n, WaitForCount(url(), "TOTALS", 100, 30000));
+  ASSERT_EQ(n, 100u);
+  server_->Stop();
+  ASSERT_TRUE(job->WaitFor(60s));
+  Status s = job->Wait();
+  EXPECT_THAT(s, StatusIs(Status::Code::kIOError));
+  EXPECT_THAT(s.ToString(), testing::AnyOf(HasSubstr("NATS source 'events'"),
+                                           HasSubstr("NATS sink 'totals'")));
+  EXPECT_THAT(s.ToString(), HasSubstr("unreachable for more than 500 ms"));
+  EXPECT_EQ(job->status(), JobStatus::kFailed);
+}
+
+// The same outage with a restart strategy: the job fails, restarts from
+// its latest checkpoint until the broker is back, and then goes on; each
+// result is in the output once.
+TEST_F(NatsSinkTest, OutageLongerThanMaxOutageRestartsAndContinues) {
+  ASSERT_OK(Publish(url(), Events(0, 200)));
+  JobOptions options = Options("run");
+  options.restart.attempts = 1000;
+  options.restart.delay_ms = 100;
+  ASSERT_OK_AND_ASSIGN(auto job,
+                       SumJob(2, false, NatsSinkOptions::Delivery::kExactlyOnce,
+                              /*max_outage_ms=*/500)
+                           .Build(options));
+  ASSERT_OK(job->Start());
+  ASSERT_OK_AND_ASSIGN(uint64_t n, WaitForCount(url(), "TOTALS", 200, 30000));
+  ASSERT_EQ(n, 200u);
+  server_->Stop();
+  // Away for longer than max_outage_ms: the job fails over at least once.
+  for (int i = 0; i < 600 && job->Checkpoints().restarts == 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_GE(job->Checkpoints().restarts, 1);
+  std::this_thread::sleep_for(1s);
+  ASSERT_OK(server_->Start());
+  ASSERT_OK(Publish(url(), Events(200, 400)));
+  ASSERT_OK_AND_ASSIGN(n, WaitForCount(url(), "TOTALS", 400, 60000));
+  EXPECT_EQ(n, 400u);
+  // A few more checkpoints: nothing more may come.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerCheckpoint());
+    ASSERT_OK(job->WaitForCheckpoint(id, 30s));
+  }
+  EXPECT_EQ(job->status(), JobStatus::kRunning);
+  const JobInfo info = job->Info();
+  ASSERT_FALSE(info.failures.empty());
+  EXPECT_THAT(info.failures.front().message,
+              HasSubstr("unreachable for more than 500 ms"));
   job->Cancel();
   EXPECT_TRUE(job->Wait().IsAborted());
   EXPECT_EQ(Output(url()), ExpectedSums(400));
