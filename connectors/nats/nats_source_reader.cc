@@ -218,7 +218,8 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
         jsConsumerInfo_Destroy(info);
       }
     }
-    if (drained) split.pending = 0;
+    // No message now: nothing pending as far as the consumer knows.
+    split.pending = 0;
     if (drained && options_.bounded) {
       split.done = true;
       Unsubscribe(split);

@@ -196,6 +196,10 @@ class NatsSource final : public SourceFunction<T> {
       }
       if (parsed->has_value()) out.Collect(std::move(**parsed));
     }
+    if (const int64_t lag = reader_.lag(); lag != reported_lag_) {
+      ctx_->SetPendingRecords(lag);
+      reported_lag_ = lag;
+    }
     if (!batch_.empty()) return SourceStatus::More();
     if (ended) return SourceStatus::End();
     return SourceStatus::Waiting(options_.poll_interval_ms);
@@ -219,6 +223,7 @@ class NatsSource final : public SourceFunction<T> {
   OperatorContext* ctx_ = nullptr;
   internal::NatsSourceReader reader_;
   std::vector<NatsMessage> batch_;
+  int64_t reported_lag_ = -1;
 };
 
 // A parser for NatsSource<std::string>: the message's bytes.
@@ -307,19 +312,20 @@ class NatsSink final : public SinkFunction<T> {
   }
 
   Status Open(OperatorContext& ctx) override {
-    return writer_.Open(ctx, options_);
+    ctx_ = &ctx;
+    return ReportSendTime(writer_.Open(ctx, options_));
   }
   Status Invoke(const T& value, int64_t timestamp) override {
     (void)timestamp;
     return writer_.Write(formatter_(value));
   }
   Status SnapshotState(OperatorContext& ctx, int64_t checkpoint_id) override {
-    return writer_.SnapshotState(ctx, checkpoint_id);
+    return ReportSendTime(writer_.SnapshotState(ctx, checkpoint_id));
   }
   Status NotifyCheckpointComplete(int64_t checkpoint_id) override {
-    return writer_.NotifyCheckpointComplete(checkpoint_id);
+    return ReportSendTime(writer_.NotifyCheckpointComplete(checkpoint_id));
   }
-  Status Finish() override { return writer_.Finish(); }
+  Status Finish() override { return ReportSendTime(writer_.Finish()); }
   Status Close() override {
     writer_.Close();
     return Status::OK();
@@ -331,9 +337,21 @@ class NatsSink final : public SinkFunction<T> {
   }
 
  private:
+  // The publish acknowledgement latency as the job's send-time gauge.
+  Status ReportSendTime(Status s) {
+    const int64_t us = writer_.last_flush_latency_us();
+    if (ctx_ != nullptr && us > 0 && us != reported_us_) {
+      ctx_->SetSendTime(us);
+      reported_us_ = us;
+    }
+    return s;
+  }
+
   NatsSinkOptions options_;
   Formatter<T> formatter_;
+  OperatorContext* ctx_ = nullptr;
   internal::NatsSinkWriter writer_;
+  int64_t reported_us_ = 0;
 };
 
 }  // namespace weir

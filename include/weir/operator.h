@@ -60,6 +60,12 @@ class OperatorContext {
   // Counters shown per vertex (JobInfo).
   virtual void CountLateRecordDropped() = 0;
   virtual void CountRecordSkipped() = 0;
+  // Gauges shown per vertex (JobInfo), Flink's FLIP-33 connector metrics:
+  // the records a source has not read yet (its backlog, e.g. a consumer's
+  // lag), and how long a sink's last send took until the external system
+  // acknowledged it, in microseconds. The latest value per subtask counts.
+  virtual void SetPendingRecords(int64_t records) { (void)records; }
+  virtual void SetSendTime(int64_t micros) { (void)micros; }
 };
 
 // Where an operator sends what it produces.

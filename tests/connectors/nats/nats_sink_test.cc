@@ -294,6 +294,14 @@ TEST_F(NatsSinkTest, BoundedExactlyOnceJobPublishesEverythingAtItsEnd) {
   EXPECT_THAT(missing, testing::IsEmpty());
   EXPECT_THAT(extra, testing::IsEmpty());
   EXPECT_EQ(got.size(), want.size());
+  // The connector gauges: the source read everything; the sink waited for
+  // acknowledgements.
+  const JobInfo info = job->Info();
+  ASSERT_GE(info.vertices.size(), 2u);
+  EXPECT_EQ(info.vertices.front().pending_records, 0);
+  EXPECT_EQ(info.vertices.front().send_time_us, -1);
+  EXPECT_GT(info.vertices.back().send_time_us, 0);
+  EXPECT_EQ(info.vertices.back().pending_records, -1);
 }
 
 TEST_F(NatsSinkTest, RefusesAStreamWithAShortDuplicateWindow) {
