@@ -72,7 +72,12 @@ std::string NatsErrorText(std::string_view what, natsStatus s,
   if (detail != nullptr && *detail != '\0' && last == s) {
     // The client's text may quote a URL it tried: left out if it could
     // carry a user part.
-    const std::string d = detail;
+    std::string d = detail;
+    // Without the client's source location, "(conn.c:1905): ".
+    if (!d.empty() && d.front() == '(') {
+      const size_t end = d.find("): ");
+      if (end != std::string::npos) d.erase(0, end + 3);
+    }
     if (d.find('@') == std::string::npos && d != natsStatus_GetText(s))
       text += " (" + d + ")";
   }

@@ -281,6 +281,25 @@ TEST_F(WeirNatsTest, UnknownStreamIsOneErrorNamingTheSource) {
   EXPECT_THAT(r.err, testing::HasSubstr("stream 'NOPE' not found"));
 }
 
+// A broker that requires a password, given a wrong one in the job file:
+// one error naming the source and the cause; the password appears nowhere
+// in what weir printed.
+TEST_F(WeirNatsTest, WrongPasswordIsOneErrorWithoutThePassword) {
+  NatsServer secured(dir_.Sub("nats-auth"));
+  secured.RequireAuth("weir", "right-pw-1");
+  ASSERT_OK(secured.Start());
+  const std::string url =
+      "nats://weir:wrong-pw-2@127.0.0.1:" + std::to_string(secured.port());
+  Write(dir_.Sub("job.yaml"), NatsSumsJob(url, true));
+  ProcessResult r = Weir({"-v", "run", "-c", "conf.yaml", "job.yaml"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, testing::AnyOf(testing::HasSubstr("NATS source 'events'"),
+                                    testing::HasSubstr("NATS sink 'out'")));
+  EXPECT_THAT(r.err, testing::HasSubstr("Authorization Violation"));
+  EXPECT_THAT(r.out + r.err, testing::Not(testing::HasSubstr("wrong-pw-2")));
+  secured.Stop();
+}
+
 TEST_F(WeirNatsTest, KilledThreeTimesPublishesEachSumOnce) {
   KillAndResume(/*kills=*/3, /*parallelism=*/2, /*other_at=*/1,
                 /*other_parallelism=*/1);
