@@ -814,6 +814,16 @@ JobInfo Job::Info() const {
           c.late_records_dropped.load(std::memory_order_relaxed);
       vi.records_skipped = c.records_skipped.load(std::memory_order_relaxed);
       vi.running_subtasks = c.running_subtasks.load(std::memory_order_relaxed);
+      {
+        std::lock_guard<std::mutex> gauges(m.counters[v]->gauges_mu);
+        for (int64_t n : c.pending_records) {
+          if (n >= 0)
+            vi.pending_records = std::max<int64_t>(vi.pending_records, 0) + n;
+        }
+        for (int64_t us : c.send_time_us) {
+          vi.send_time_us = std::max(vi.send_time_us, us);
+        }
+      }
       std::lock_guard<std::mutex> lock(m.counters[v]->read_modes_mu);
       for (StateReadMode mode : c.read_modes) {
         if (mode == StateReadMode::kMmap) ++vi.state_read_mmap;

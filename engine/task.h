@@ -34,6 +34,10 @@ struct VertexCounters {
   // report one: BackendCapabilities::read_mode).
   std::mutex read_modes_mu;
   std::vector<StateReadMode> read_modes;
+  // Connector gauges by subtask (-1: not reported), under gauges_mu.
+  std::mutex gauges_mu;
+  std::vector<int64_t> pending_records;
+  std::vector<int64_t> send_time_us;
 };
 
 class Task;
@@ -88,6 +92,22 @@ class Task final : public detail::TaskHooks {
     }
     std::function<void()> Waker() override {
       return [w = &task->wakeup_] { w->Notify(); };
+    }
+    void SetPendingRecords(int64_t records) override {
+      SetGauge(&VertexCounters::pending_records, records);
+    }
+    void SetSendTime(int64_t micros) override {
+      SetGauge(&VertexCounters::send_time_us, micros);
+    }
+
+   private:
+    void SetGauge(std::vector<int64_t> VertexCounters::*gauge, int64_t value) {
+      VertexCounters& c = *task->counters_;
+      std::lock_guard<std::mutex> lock(c.gauges_mu);
+      std::vector<int64_t>& v = c.*gauge;
+      const auto i = static_cast<size_t>(task->subtask_);
+      if (v.size() <= i) v.resize(i + 1, -1);
+      v[i] = value;
     }
   };
 

@@ -83,6 +83,12 @@ struct VertexInfo {
   // backend and before the tasks opened their state.
   int state_read_mmap = 0;
   int state_read_pread = 0;
+  // Connector gauges (OperatorContext::SetPendingRecords, SetSendTime): the
+  // records the vertex's sources have not read yet, summed over its
+  // subtasks, and the longest last send time of its sinks over its
+  // subtasks, in microseconds. -1 when no subtask reports one.
+  int64_t pending_records = -1;
+  int64_t send_time_us = -1;
 };
 
 // One failure of a job: a task failed, or a restart could not start the

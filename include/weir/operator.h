@@ -66,6 +66,12 @@ class OperatorContext {
   // until the operator's Close() returns. Default: null (the task then
   // looks again after the wait it was told).
   virtual std::function<void()> Waker() { return {}; }
+  // Gauges shown per vertex (JobInfo), Flink's FLIP-33 connector metrics:
+  // the records a source has not read yet (its backlog, e.g. a consumer's
+  // lag), and how long a sink's last send took until the external system
+  // acknowledged it, in microseconds. The latest value per subtask counts.
+  virtual void SetPendingRecords(int64_t records) { (void)records; }
+  virtual void SetSendTime(int64_t micros) { (void)micros; }
 };
 
 // Where an operator sends what it produces.

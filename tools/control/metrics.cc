@@ -291,6 +291,41 @@ std::string FormatMetrics(const std::vector<JobMetricsInput>& jobs) {
              "Malformed input records skipped (on-error: skip).",
              [](const VertexInfo& v) { return v.records_skipped; });
 
+  // Connector gauges, for the vertices that report them.
+  auto per_vertex_gauge =
+      [&](const char* name, const char* help,
+          const std::function<int64_t(const VertexInfo&)>& f, double scale) {
+        bool any = false;
+        for (const JobMetricsInput& j : jobs) {
+          for (const VertexInfo& v : j.info.vertices) any = any || f(v) >= 0;
+        }
+        if (!any) return;
+        w.Family(name, "gauge", help);
+        for (const JobMetricsInput& j : jobs) {
+          for (const VertexInfo& v : j.info.vertices) {
+            if (f(v) < 0) continue;
+            w.Sample(name,
+                     {{"job_id", j.info.id.ToHex()},
+                      {"vertex_id", v.operators.empty()
+                                        ? std::string()
+                                        : v.operators.front().operator_id},
+                      {"vertex", v.name}},
+                     static_cast<double>(f(v)) * scale);
+          }
+        }
+      };
+  per_vertex_gauge(
+      "weir_source_pending_records",
+      "Records the vertex's sources have not read yet (a NATS "
+      "source: its consumers' lag in messages).",
+      [](const VertexInfo& v) { return v.pending_records; }, 1);
+  per_vertex_gauge(
+      "weir_sink_send_time_seconds",
+      "How long the vertex's sinks waited for the external "
+      "system to acknowledge their last sends (a NATS sink: "
+      "publish to acknowledgement), the longest over subtasks.",
+      [](const VertexInfo& v) { return v.send_time_us; }, 1e-6);
+
   // RocksDB state: subtasks per read mode (what kAuto chose).
   bool rocksdb = false;
   for (const JobMetricsInput& j : jobs) {

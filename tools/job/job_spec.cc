@@ -53,11 +53,13 @@ std::string_view AggKindName(AggKind kind) {
 
 bool OperatorSpec::is_source() const {
   return std::holds_alternative<GeneratorSpec>(params) ||
-         std::holds_alternative<FileSourceSpec>(params);
+         std::holds_alternative<FileSourceSpec>(params) ||
+         std::holds_alternative<NatsSourceSpec>(params);
 }
 
 bool OperatorSpec::is_sink() const {
   return std::holds_alternative<FileSinkSpec>(params) ||
+         std::holds_alternative<NatsSinkSpec>(params) ||
          std::holds_alternative<StdoutSinkSpec>(params) ||
          std::holds_alternative<NullSinkSpec>(params);
 }
@@ -92,6 +94,15 @@ const std::map<std::string, std::vector<std::string>>& TypeKeys() {
        {"key", "kind", "size", "slide", "gap", "agg", "field", "time",
         "allowed-lateness", "as"}},
       {"file-sink", {"path", "format"}},
+      {"nats-source",
+       {"servers", "stream", "subjects", "bounded", "format", "schema",
+        "on-error", "timestamp", "out-of-orderness", "idle-timeout",
+        "credentials", "tls", "reconnect-wait", "reconnect-wait-max",
+        "max-outage"}},
+      {"nats-sink",
+       {"servers", "subject", "format", "delivery", "min-duplicate-window",
+        "credentials", "tls", "reconnect-wait", "reconnect-wait-max",
+        "max-outage"}},
       {"stdout-sink", {"format"}},
       {"null-sink", {}},
   };
@@ -104,10 +115,11 @@ const std::vector<std::string> kJobKeys = {
 constexpr int64_t kMaxMaxParallelism = 32768;
 
 bool IsSourceType(std::string_view type) {
-  return type == "generator" || type == "file-source";
+  return type == "generator" || type == "file-source" || type == "nats-source";
 }
 bool IsSinkType(std::string_view type) {
-  return type == "file-sink" || type == "stdout-sink" || type == "null-sink";
+  return type == "file-sink" || type == "stdout-sink" || type == "null-sink" ||
+         type == "nats-sink";
 }
 
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -169,6 +181,7 @@ class JobParser {
   Status GetDuration(const Entry& e, int64_t* out) const;
   Status GetChoice(const Entry& e, const std::vector<std::string>& choices,
                    std::string* out) const;
+  Status GetStrings(const Entry& e, std::vector<std::string>* out) const;
   Status GetFormat(const Entry* e, std::string* out) const;
   Status GetField(const Entry& e, const Schema& schema, std::string* name,
                   int* index) const;
@@ -185,6 +198,18 @@ class JobParser {
                         OperatorSpec* op) const;
   Status ParseFileSource(const std::vector<Entry>& entries,
                          const YAML::Mark& mark, OperatorSpec* op) const;
+  // The decoding keys of file-source and nats-source: format, schema,
+  // on-error, timestamp, out-of-orderness, idle-timeout.
+  template <class Spec>
+  Status ParseDecoding(const std::vector<Entry>& entries,
+                       const YAML::Mark& mark, Spec* spec) const;
+  Status ParseNatsConnection(const std::vector<Entry>& entries,
+                             const YAML::Mark& mark,
+                             NatsConnectionSpec* spec) const;
+  Status ParseNatsSource(const std::vector<Entry>& entries,
+                         const YAML::Mark& mark, OperatorSpec* op) const;
+  Status ParseNatsSink(const std::vector<Entry>& entries,
+                       const YAML::Mark& mark, OperatorSpec* op) const;
   Status ParseFilter(const std::vector<Entry>& entries, const YAML::Mark& mark,
                      OperatorSpec* op) const;
   Status ParseMap(const std::vector<Entry>& entries, const YAML::Mark& mark,
@@ -478,6 +503,7 @@ Result<JobSpec> JobParser::Parse(std::string_view yaml) {
     // A placeholder with the right source/sink kind until pass 2.
     if (op.type == "generator") op.params = GeneratorSpec();
     if (op.type == "file-source") op.params = FileSourceSpec();
+    if (op.type == "nats-source") op.params = NatsSourceSpec();
     if (IsSinkType(op.type)) op.params = NullSinkSpec();
     job.operators.push_back(std::move(op));
   }
@@ -556,7 +582,7 @@ Status JobParser::ResolveInputs(const std::vector<Entry>& entries,
     if (index == 0) {
       return ErrorAt(here,
                      "has no input: the first operator must be a source "
-                     "(generator, file-source)");
+                     "(generator, file-source, nats-source)");
     }
     const OperatorSpec& prev = job->operators[index - 1];
     if (IsSinkType(prev.type)) {
@@ -626,6 +652,8 @@ Status JobParser::ParseParams(const std::vector<Entry>& entries,
   const std::string& type = op->type;
   if (type == "generator") return ParseGenerator(entries, op);
   if (type == "file-source") return ParseFileSource(entries, mark, op);
+  if (type == "nats-source") return ParseNatsSource(entries, mark, op);
+  if (type == "nats-sink") return ParseNatsSink(entries, mark, op);
   if (type == "filter") return ParseFilter(entries, mark, op);
   if (type == "map") return ParseMap(entries, mark, op);
   if (type == "count" || type == "sum" || type == "min" || type == "max") {
@@ -682,6 +710,24 @@ Status JobParser::ParseFileSource(const std::vector<Entry>& entries,
   if (s.ok() && spec.path.empty()) s = ErrorAt(*e, "'path' is empty");
   if (!s.ok()) return s;
   spec.resolved_path = ResolvePath(spec.path);
+  s = ParseDecoding(entries, mark, &spec);
+  if (!s.ok()) return s;
+  if (const Entry* f = Find(entries, "follow")) {
+    s = GetBool(*f, &spec.follow);
+    if (!s.ok()) return s;
+  }
+  op->has_event_time = spec.timestamp_index >= 0;
+  op->output_schema = spec.schema;
+  op->params = std::move(spec);
+  return Status::OK();
+}
+
+template <class Spec>
+Status JobParser::ParseDecoding(const std::vector<Entry>& entries,
+                                const YAML::Mark& mark, Spec* out) const {
+  Spec& spec = *out;
+  const Entry* e = nullptr;
+  Status s;
   s = Require(entries, "format", mark, &e);
   if (s.ok()) s = GetFormat(e, &spec.format);
   if (!s.ok()) return s;
@@ -713,10 +759,6 @@ Status JobParser::ParseFileSource(const std::vector<Entry>& entries,
     }
     spec.schema.fields.push_back(*field);
   }
-  if (const Entry* f = Find(entries, "follow")) {
-    s = GetBool(*f, &spec.follow);
-    if (!s.ok()) return s;
-  }
   if (const Entry* f = Find(entries, "on-error")) {
     std::string choice;
     s = GetChoice(*f, {"fail", "skip"}, &choice);
@@ -744,8 +786,145 @@ Status JobParser::ParseFileSource(const std::vector<Entry>& entries,
     if (!s.ok()) return s;
     spec.idle_timeout_ms = ms;
   }
+  return Status::OK();
+}
+
+// A string or a non-empty list of strings.
+Status JobParser::GetStrings(const Entry& e,
+                             std::vector<std::string>* out) const {
+  out->clear();
+  if (e.value.IsScalar() && !e.value.Scalar().empty()) {
+    out->push_back(e.value.Scalar());
+    return Status::OK();
+  }
+  if (e.value.IsSequence() && e.value.size() > 0) {
+    for (const YAML::Node& item : e.value) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        return ErrorAt(item.Mark(), Quote(e.key) + " items must be strings");
+      }
+      out->push_back(item.Scalar());
+    }
+    return Status::OK();
+  }
+  return ErrorAt(e, Quote(e.key) + " must be a string or a non-empty list");
+}
+
+Status JobParser::ParseNatsConnection(const std::vector<Entry>& entries,
+                                      const YAML::Mark& mark,
+                                      NatsConnectionSpec* spec) const {
+  const Entry* e = nullptr;
+  Status s = Require(entries, "servers", mark, &e);
+  if (s.ok()) s = GetStrings(*e, &spec->servers);
+  if (!s.ok()) return s;
+  for (const std::string& url : spec->servers) {
+    if (url.find("://") == std::string::npos) {
+      // Never quote the URL: it may hold a password.
+      return ErrorAt(*e,
+                     "'servers' must be URLs such as "
+                     "nats://127.0.0.1:4222");
+    }
+  }
+  if (const Entry* f = Find(entries, "credentials")) {
+    s = GetString(*f, &spec->credentials);
+    if (!s.ok()) return s;
+    spec->credentials = ResolvePath(spec->credentials);
+  }
+  if (const Entry* f = Find(entries, "tls")) {
+    std::vector<Entry> tls;
+    s = ReadMap(f->value, f->key_mark, "'tls'", &tls);
+    if (s.ok())
+      s = CheckKeys(tls, {"ca-file", "cert-file", "key-file"}, " in 'tls'");
+    if (!s.ok()) return s;
+    spec->tls = true;
+    const std::pair<const char*, std::string*> files[] = {
+        {"ca-file", &spec->tls_ca},
+        {"cert-file", &spec->tls_cert},
+        {"key-file", &spec->tls_key}};
+    for (const auto& [key, path] : files) {
+      if (const Entry* t = Find(tls, key)) {
+        s = GetString(*t, path);
+        if (!s.ok()) return s;
+        *path = ResolvePath(*path);
+      }
+    }
+    if (spec->tls_cert.empty() != spec->tls_key.empty()) {
+      return ErrorAt(*f,
+                     "'tls' needs both 'cert-file' and 'key-file', or "
+                     "neither");
+    }
+  }
+  const std::pair<const char*, std::optional<int64_t>*> durations[] = {
+      {"reconnect-wait", &spec->reconnect_wait_ms},
+      {"reconnect-wait-max", &spec->reconnect_wait_max_ms},
+      {"max-outage", &spec->max_outage_ms}};
+  for (const auto& [key, value] : durations) {
+    if (const Entry* f = Find(entries, key)) {
+      int64_t ms = 0;
+      s = GetDuration(*f, &ms);
+      if (!s.ok()) return s;
+      *value = ms;
+    }
+  }
+  return Status::OK();
+}
+
+Status JobParser::ParseNatsSource(const std::vector<Entry>& entries,
+                                  const YAML::Mark& mark,
+                                  OperatorSpec* op) const {
+  NatsSourceSpec spec;
+  Status s = ParseNatsConnection(entries, mark, &spec.connection);
+  if (!s.ok()) return s;
+  const Entry* e = nullptr;
+  s = Require(entries, "stream", mark, &e);
+  if (s.ok()) s = GetString(*e, &spec.stream);
+  if (s.ok() && spec.stream.empty()) s = ErrorAt(*e, "'stream' is empty");
+  if (!s.ok()) return s;
+  if (const Entry* f = Find(entries, "subjects")) {
+    s = GetStrings(*f, &spec.subjects);
+    if (!s.ok()) return s;
+    std::set<std::string> seen;
+    for (const std::string& subject : spec.subjects) {
+      if (!seen.insert(subject).second) {
+        return ErrorAt(*f, "subject " + Quote(subject) + " is listed twice");
+      }
+    }
+  }
+  if (const Entry* f = Find(entries, "bounded")) {
+    s = GetBool(*f, &spec.bounded);
+    if (!s.ok()) return s;
+  }
+  s = ParseDecoding(entries, mark, &spec);
+  if (!s.ok()) return s;
   op->has_event_time = spec.timestamp_index >= 0;
   op->output_schema = spec.schema;
+  op->params = std::move(spec);
+  return Status::OK();
+}
+
+Status JobParser::ParseNatsSink(const std::vector<Entry>& entries,
+                                const YAML::Mark& mark,
+                                OperatorSpec* op) const {
+  NatsSinkSpec spec;
+  Status s = ParseNatsConnection(entries, mark, &spec.connection);
+  if (!s.ok()) return s;
+  const Entry* e = nullptr;
+  s = Require(entries, "subject", mark, &e);
+  if (s.ok()) s = GetString(*e, &spec.subject);
+  if (s.ok() && spec.subject.empty()) s = ErrorAt(*e, "'subject' is empty");
+  if (s.ok()) s = GetFormat(Find(entries, "format"), &spec.format);
+  if (!s.ok()) return s;
+  if (const Entry* f = Find(entries, "delivery")) {
+    std::string choice;
+    s = GetChoice(*f, {"exactly-once", "at-least-once"}, &choice);
+    if (!s.ok()) return s;
+    spec.exactly_once = choice == "exactly-once";
+  }
+  if (const Entry* f = Find(entries, "min-duplicate-window")) {
+    int64_t ms = 0;
+    s = GetDuration(*f, &ms);
+    if (!s.ok()) return s;
+    spec.min_duplicate_window_ms = ms;
+  }
   op->params = std::move(spec);
   return Status::OK();
 }
@@ -1017,9 +1196,9 @@ Status JobParser::ParseSink(const std::vector<Entry>& entries,
 
 const std::vector<std::string>& KnownOperatorTypes() {
   static const auto* types = new std::vector<std::string>{
-      "generator", "file-source", "filter",   "map",      "count",
-      "sum",       "min",         "max",      "distinct", "window",
-      "file-sink", "stdout-sink", "null-sink"};
+      "generator", "file-source", "nats-source", "filter",    "map",
+      "count",     "sum",         "min",         "max",       "distinct",
+      "window",    "file-sink",   "stdout-sink", "null-sink", "nats-sink"};
   return *types;
 }
 

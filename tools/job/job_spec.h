@@ -56,6 +56,35 @@ struct FileSourceSpec {
   std::optional<int64_t> idle_timeout_ms;
 };
 
+// How nats-source and nats-sink reach the broker (weir/nats.h NatsOptions).
+struct NatsConnectionSpec {
+  std::vector<std::string> servers;  // URLs, as written
+  std::string credentials;           // resolved path; "" = none
+  bool tls = false;                  // a `tls:` block was given
+  std::string tls_ca;                // resolved paths; "" = none
+  std::string tls_cert;
+  std::string tls_key;
+  std::optional<int64_t> reconnect_wait_ms;
+  std::optional<int64_t> reconnect_wait_max_ms;
+  std::optional<int64_t> max_outage_ms;
+};
+
+// nats-source (source): a JetStream stream, one split per subject filter.
+// Output = schema. The decoding keys are those of file-source.
+struct NatsSourceSpec {
+  NatsConnectionSpec connection;
+  std::string stream;
+  std::vector<std::string> subjects;  // empty: the stream's subjects
+  bool bounded = false;  // stop at the stream's last message at start
+  std::string format;    // "csv" or "json"
+  Schema schema;
+  OnError on_error = OnError::kFail;
+  std::string timestamp;     // int64 field with event time in ms; "" = none
+  int timestamp_index = -1;  // its index in schema, -1 if none
+  int64_t out_of_orderness_ms = 0;
+  std::optional<int64_t> idle_timeout_ms;
+};
+
 enum class CompareOp { kEq, kNe, kLt, kLe, kGt, kGe };
 
 // "==", "!=", "<", "<=", ">", ">=".
@@ -129,6 +158,15 @@ struct FileSinkSpec {
   std::string format = "csv";
 };
 
+// nats-sink: publishes to a subject a JetStream stream captures.
+struct NatsSinkSpec {
+  NatsConnectionSpec connection;
+  std::string subject;
+  std::string format = "json";
+  bool exactly_once = true;  // delivery: exactly-once | at-least-once
+  std::optional<int64_t> min_duplicate_window_ms;
+};
+
 struct StdoutSinkSpec {
   std::string format = "csv";
 };
@@ -138,7 +176,7 @@ struct NullSinkSpec {};
 using OperatorParams =
     std::variant<GeneratorSpec, FileSourceSpec, FilterSpec, MapSpec,
                  AggregateSpec, DistinctSpec, WindowSpec, FileSinkSpec,
-                 StdoutSinkSpec, NullSinkSpec>;
+                 StdoutSinkSpec, NullSinkSpec, NatsSourceSpec, NatsSinkSpec>;
 
 struct OperatorSpec {
   std::string uid;

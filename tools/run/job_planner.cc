@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 
+#include <weir/nats.h>
 #include <weir/sinks.h>
 #include <weir/sources.h>
 
@@ -211,6 +212,32 @@ Result<Formatter<Row>> RowFormatter(const std::string& format,
   });
 }
 
+NatsOptions NatsConnection(const NatsConnectionSpec& c) {
+  NatsOptions o;
+  o.servers = c.servers;
+  o.credentials_file = c.credentials;
+  o.tls = c.tls;
+  o.ca_file = c.tls_ca;
+  o.cert_file = c.tls_cert;
+  o.key_file = c.tls_key;
+  if (c.reconnect_wait_ms) o.reconnect_wait_ms = *c.reconnect_wait_ms;
+  if (c.reconnect_wait_max_ms) {
+    o.reconnect_wait_max_ms = *c.reconnect_wait_max_ms;
+  } else {
+    o.reconnect_wait_max_ms =
+        std::max(o.reconnect_wait_max_ms, o.reconnect_wait_ms);
+  }
+  if (c.max_outage_ms) o.max_outage_ms = *c.max_outage_ms;
+  return o;
+}
+
+// Without the NATS C client, weir knows the types but cannot run them.
+[[maybe_unused]] Status NatsMissing(const OperatorSpec& op) {
+  return Status::NotSupported("operator type '" + op.type +
+                              "' needs a weir built with NATS (meson "
+                              "option nats, package libnats-dev)");
+}
+
 class Planner {
  public:
   Planner(const JobSpec& spec, const Config& config,
@@ -273,6 +300,12 @@ class Planner {
     }
     if (const auto* f = std::get_if<FileSourceSpec>(&op.params)) {
       return AddFileSource(op, *f, i);
+    }
+    if (const auto* n = std::get_if<NatsSourceSpec>(&op.params)) {
+      return AddNatsSource(op, *n, i);
+    }
+    if (const auto* n = std::get_if<NatsSinkSpec>(&op.params)) {
+      return AddNatsSink(op, *n, p);
     }
     if (const auto* f = std::get_if<FilterSpec>(&op.params)) {
       const int index = f->field_index;
@@ -397,6 +430,69 @@ class Planner {
     if (!op.uid_hash.empty()) source.SetUidHash(op.uid_hash);
     streams_[i] = source;
     return Status::OK();
+  }
+
+  Status AddNatsSource(const OperatorSpec& op, const NatsSourceSpec& n,
+                       size_t i) {
+#if WEIR_WITH_NATS
+    Result<std::unique_ptr<RecordFormat>> format =
+        MakeFormat(n.format, n.schema);
+    if (!format.ok()) return format.status();
+    std::shared_ptr<const RecordFormat> parser(std::move(*format));
+    NatsSourceOptions o;
+    o.connection = NatsConnection(n.connection);
+    o.stream = n.stream;
+    o.subjects = n.subjects;
+    o.bounded = n.bounded;
+    o.on_error = n.on_error == OnError::kSkip
+                     ? NatsSourceOptions::OnError::kSkip
+                     : NatsSourceOptions::OnError::kFail;
+    WatermarkStrategy<Row> watermarks;
+    if (n.timestamp_index >= 0) {
+      const int ts = n.timestamp_index;
+      watermarks = WatermarkStrategy<Row>::ForBoundedOutOfOrderness(
+          n.out_of_orderness_ms,
+          [ts](const Row& r) { return AsInt(r.values[ts]); });
+      if (n.idle_timeout_ms) {
+        watermarks = watermarks.WithIdleness(*n.idle_timeout_ms);
+      }
+    }
+    auto source = builder_.AddSource<Row>(
+        NatsSource<Row>::Factory(
+            o,
+            [parser](const NatsMessage& m) { return parser->Parse(m.data); }),
+        op.name, watermarks);
+    Describe(source, op, ParallelismOf(op));
+    streams_[i] = source;
+    return Status::OK();
+#else
+    (void)n;
+    (void)i;
+    return NatsMissing(op);
+#endif
+  }
+
+  Status AddNatsSink(const OperatorSpec& op, const NatsSinkSpec& n, int p) {
+#if WEIR_WITH_NATS
+    Result<Formatter<Row>> fmt = RowFormatter(n.format, op.input_schema);
+    if (!fmt.ok()) return fmt.status();
+    NatsSinkOptions o;
+    o.connection = NatsConnection(n.connection);
+    o.subject = n.subject;
+    o.delivery = n.exactly_once ? NatsSinkOptions::Delivery::kExactlyOnce
+                                : NatsSinkOptions::Delivery::kAtLeastOnce;
+    if (n.min_duplicate_window_ms) {
+      o.min_duplicate_window_ms = *n.min_duplicate_window_ms;
+    }
+    o.msg_id_prefix = op.uid;
+    auto sink = Input(op).SinkTo(NatsSink<Row>::Factory(o, *fmt));
+    Describe(sink, op, p);
+    return Status::OK();
+#else
+    (void)n;
+    (void)p;
+    return NatsMissing(op);
+#endif
   }
 
   const JobSpec& spec_;

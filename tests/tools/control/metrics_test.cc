@@ -294,6 +294,41 @@ TEST(MetricsTest, JobWithoutCheckpointsHasOnlyRecords) {
   EXPECT_NE(Find(samples, "weir_records_in_total"), nullptr);
 }
 
+// The connector gauges appear for the vertices that report them only.
+TEST(MetricsTest, ConnectorGaugesOfTheVerticesThatReportThem) {
+  JobMetricsInput in;
+  in.info = Job("nats");
+  const std::string plain = FormatMetrics({in});
+  EXPECT_THAT(plain, testing::Not(HasSubstr("weir_source_pending_records")));
+  EXPECT_THAT(plain, testing::Not(HasSubstr("weir_sink_send_time_seconds")));
+  in.info.vertices[0].pending_records = 42;
+  in.info.vertices[1].send_time_us = 2500;
+  const std::string text = FormatMetrics({in});
+  std::map<std::string, std::string> types;
+  std::vector<Sample> samples;
+  ParseBack(text, &types, &samples);
+  ASSERT_FALSE(HasFailure()) << text;
+  EXPECT_EQ(types["weir_source_pending_records"], "gauge");
+  EXPECT_EQ(types["weir_sink_send_time_seconds"], "gauge");
+  const Sample* pending =
+      Find(samples, "weir_source_pending_records",
+           {{"vertex_id", "11111111111111111111111111111111"}});
+  ASSERT_NE(pending, nullptr) << text;
+  EXPECT_EQ(pending->value, 42);
+  const Sample* send =
+      Find(samples, "weir_sink_send_time_seconds",
+           {{"vertex_id", "22222222222222222222222222222222"}});
+  ASSERT_NE(send, nullptr) << text;
+  EXPECT_DOUBLE_EQ(send->value, 0.0025);
+  // One sample each: the other vertex reports none.
+  int n = 0;
+  for (const Sample& s : samples) {
+    n += s.name == "weir_source_pending_records" ||
+         s.name == "weir_sink_send_time_seconds";
+  }
+  EXPECT_EQ(n, 2);
+}
+
 TEST(MetricsTest, HistogramCountsEachCheckpointOnceByItsId) {
   const JobId job = JobId::FromHex(kJobHex).value_or(JobId());
   CheckpointMetrics metrics;
