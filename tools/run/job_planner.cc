@@ -212,7 +212,7 @@ Result<Formatter<Row>> RowFormatter(const std::string& format,
   });
 }
 
-NatsOptions NatsConnection(const NatsConnectionSpec& c) {
+[[maybe_unused]] NatsOptions NatsConnection(const NatsConnectionSpec& c) {
   NatsOptions o;
   o.servers = c.servers;
   o.credentials_file = c.credentials;
