@@ -28,7 +28,10 @@
 // set.
 //
 //   nats_bench [--records M] [--subjects K] [--json FILE]
-//              [--latency-rate R] [--latency-seconds S]
+//              [--latency-rate R] [--latency-seconds S] [--limit S]
+//
+// --limit: the longest a weir throughput run may take (default 120 s); a
+// run that takes longer is cancelled and reports the records it output.
 #include <nats/nats.h>
 #include <unistd.h>
 
@@ -400,7 +403,7 @@ Throughput RunPlain(const std::string& url, int64_t n, int subjects) {
 
 Throughput RunWeir(const std::string& url, int64_t n,
                    NatsSinkOptions::Delivery delivery, const std::string& dir,
-                   const std::string& id_prefix) {
+                   const std::string& id_prefix, double limit_seconds) {
   Throughput t;
   if (Status s = FreshStream(url, {"OUT", {"out"}, 300000}); !s.ok()) {
     t.error = s.ToString();
@@ -414,10 +417,25 @@ Throughput RunWeir(const std::string& url, int64_t n,
     return t;
   }
   Status s = (*job)->Start();
-  if (s.ok()) s = (*job)->Wait();
-  if (!s.ok()) t.error = s.ToString();
+  bool ended = true;
+  if (s.ok()) {
+    ended = (*job)->WaitFor(
+        std::chrono::milliseconds(static_cast<int64_t>(limit_seconds * 1000)));
+    if (!ended) (*job)->Cancel();
+    s = (*job)->Wait();
+  }
   t.records = n;
+  if (!ended) {
+    t.error = "did not finish in " + std::to_string(limit_seconds) +
+              " s (--limit); records: the output messages by then";
+  } else if (!s.ok()) {
+    t.error = s.ToString();
+  }
   Finish(&t, url, start);
+  if (!ended) {
+    t.records = t.output;
+    t.rate = static_cast<double>(t.records) / t.seconds;
+  }
   t.checkpoints = (*job)->Checkpoints().completed;
   job->reset();
   std::filesystem::remove_all(dir);
@@ -608,6 +626,7 @@ int main(int argc, char** argv) {
   std::string json_path;
   double latency_rate = 2000;
   double latency_seconds = 5;
+  double limit_seconds = 120;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--records" && i + 1 < argc) {
@@ -618,17 +637,20 @@ int main(int argc, char** argv) {
       json_path = argv[++i];
     } else if (arg == "--latency-rate" && i + 1 < argc) {
       latency_rate = std::atof(argv[++i]);
+    } else if (arg == "--limit" && i + 1 < argc) {
+      limit_seconds = std::atof(argv[++i]);
     } else if (arg == "--latency-seconds" && i + 1 < argc) {
       latency_seconds = std::atof(argv[++i]);
     } else {
-      std::fprintf(stderr,
-                   "usage: nats_bench [--records M] [--subjects K] [--json "
-                   "FILE] [--latency-rate R] [--latency-seconds S]\n");
+      std::fprintf(
+          stderr,
+          "usage: nats_bench [--records M] [--subjects K] [--json "
+          "FILE] [--latency-rate R] [--latency-seconds S] [--limit S]\n");
       return 2;
     }
   }
   if (records < 1 || subjects < 1 || latency_rate <= 0 ||
-      latency_seconds <= 0) {
+      latency_seconds <= 0 || limit_seconds <= 0) {
     std::fprintf(stderr,
                  "nats_bench: --records, --subjects, --latency-rate "
                  "and --latency-seconds must be positive\n");
@@ -668,11 +690,11 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "nats_bench: weir exactly-once\n");
   const Throughput eo =
       RunWeir(url, records, NatsSinkOptions::Delivery::kExactlyOnce,
-              dir + "/job", "tput-eo");
+              dir + "/job", "tput-eo", limit_seconds);
   std::fprintf(stderr, "nats_bench: weir at-least-once\n");
   const Throughput alo =
       RunWeir(url, records, NatsSinkOptions::Delivery::kAtLeastOnce,
-              dir + "/job", "tput-alo");
+              dir + "/job", "tput-alo", limit_seconds);
   std::vector<std::pair<std::string, Latency>> latencies;
   for (const char* mode : {"plain", "exactly-once", "at-least-once"}) {
     std::fprintf(stderr, "nats_bench: latency, %s\n", mode);
@@ -690,10 +712,11 @@ int main(int argc, char** argv) {
                 ", \"records\": %lld, \"subjects\": %d, \"keys\": %lld, "
                 "\"fetch_batch\": %d, \"max_pending\": %d, "
                 "\"checkpoint_interval_ms\": %lld, \"parallelism\": 1, "
-                "\"prepublish_seconds\": %.3f",
+                "\"limit_seconds\": %.0f, \"prepublish_seconds\": %.3f",
                 static_cast<long long>(records), subjects,
                 static_cast<long long>(kKeys), kFetchBatch, kMaxPending,
-                static_cast<long long>(kCheckpointMs), pub_seconds);
+                static_cast<long long>(kCheckpointMs), limit_seconds,
+                pub_seconds);
   std::string json = "{\"bench\": \"nats_bench\", \"commit\": \"" +
                      std::string(BuildCommit()) +
                      "\", \"machine\": " + MachineJson() + buf +
