@@ -200,6 +200,21 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
   // The server holds a request that finds nothing for up to Expires; keep
   // it short, as the task thread waits (and barriers with it).
   req.Expires = kFetchWaitMs * kNanosPerMs;
+  // Messages of an earlier fetch that gave up wait in the subscription.
+  // libnats 3.4.1's fetch takes them first, then asks the server for the
+  // batch minus those and loops until its count equals that difference:
+  // with more than half a batch already waiting it never does, and writes
+  // past its array. Ask for enough that the waiting ones are at most a
+  // quarter of the batch (messages still arriving are at most one earlier
+  // batch).
+  int waiting = 0;
+  int waiting_bytes = 0;
+  if (natsSubscription_GetPending(split.sub, &waiting, &waiting_bytes) ==
+          NATS_OK &&
+      waiting > 0) {
+    req.Batch = std::max<int64_t>(
+        req.Batch, 4 * (static_cast<int64_t>(waiting) + options_.fetch_batch));
+  }
   natsMsgList list{};
   natsStatus s = natsSubscription_FetchRequest(&list, split.sub, &req);
   if (s == NATS_NOT_FOUND || s == NATS_TIMEOUT) {
