@@ -264,6 +264,17 @@ Result<int64_t> PlainLoop(const std::string& url, const std::string& stream,
     req.NoWait = true;
     req.Expires = kFetchWaitMs * 1000000;
     natsMsgList list{};
+    // As the NATS source does (connectors/nats/nats_source_reader.cc):
+    // libnats 3.4.1's fetch writes past its array when more than half the
+    // batch already waits in the subscription.
+    int waiting = 0;
+    int waiting_bytes = 0;
+    if (natsSubscription_GetPending(subs[next], &waiting, &waiting_bytes) ==
+            NATS_OK &&
+        waiting > 0) {
+      req.Batch =
+          std::max<int64_t>(req.Batch, 4 * (int64_t{waiting} + kFetchBatch));
+    }
     natsStatus s = natsSubscription_FetchRequest(&list, subs[next], &req);
     next = (next + 1) % subs.size();
     if (s == NATS_NOT_FOUND || s == NATS_TIMEOUT) {
