@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "bench/common/run_info.h"
+#include "connectors/nats/nats_connection.h"
 #include "tests/connectors/nats/nats_server.h"
 #include "weir/job.h"
 #include "weir/nats.h"
@@ -148,15 +149,6 @@ Result<std::optional<Rec>> ParseMessage(const NatsMessage& m) {
   return std::optional<Rec>(r);
 }
 
-std::string Text(natsStatus s) {
-  std::string t = natsStatus_GetText(s);
-  natsStatus last = NATS_OK;
-  const char* detail = nats_GetLastError(&last);
-  if (detail != nullptr && *detail != '\0')
-    t += std::string(" (") + detail + ")";
-  return t;
-}
-
 // A connection and JetStream context with the sink's async-publish limit.
 struct Client {
   natsConnection* nc = nullptr;
@@ -171,7 +163,9 @@ struct Client {
     jsOptions_Init(&jo);
     jo.PublishAsync.MaxPending = kMaxPending;
     if (s == NATS_OK) s = natsConnection_JetStream(&js, nc, &jo);
-    if (s != NATS_OK) return Status::IOError("nats_bench client: " + Text(s));
+    if (s != NATS_OK)
+      return Status::IOError(
+          weir::internal::NatsErrorText("nats_bench client", s));
     return Status::OK();
   }
   Status AwaitAcks() {
@@ -179,7 +173,8 @@ struct Client {
     jsPubOptions_Init(&po);
     po.MaxWait = 60000;
     natsStatus s = js_PublishAsyncComplete(js, &po);
-    if (s != NATS_OK) return Status::IOError("publish acks: " + Text(s));
+    if (s != NATS_OK)
+      return Status::IOError(weir::internal::NatsErrorText("publish acks", s));
     return Status::OK();
   }
 };
@@ -214,7 +209,8 @@ Status PrePublish(const std::string& url, int64_t n, int subjects) {
     natsStatus s = js_PublishAsync(
         c.js, names[static_cast<size_t>(r.key % subjects)].c_str(), data.data(),
         static_cast<int>(data.size()), nullptr);
-    if (s != NATS_OK) return Status::IOError("pre-publish: " + Text(s));
+    if (s != NATS_OK)
+      return Status::IOError(weir::internal::NatsErrorText("pre-publish", s));
   }
   return c.AwaitAcks();
 }
@@ -249,8 +245,8 @@ Result<int64_t> PlainLoop(const std::string& url, const std::string& stream,
                                     nullptr, &so, nullptr);
     if (s != NATS_OK) {
       unsubscribe();
-      return Status::IOError("plain loop: subscribe " + filter + ": " +
-                             Text(s));
+      return Status::IOError(
+          weir::internal::NatsErrorText("plain loop: subscribe " + filter, s));
     }
     subs.push_back(sub);
   }
@@ -284,7 +280,8 @@ Result<int64_t> PlainLoop(const std::string& url, const std::string& stream,
     if (s != NATS_OK) {
       natsMsgList_Destroy(&list);
       unsubscribe();
-      return Status::IOError("plain loop: fetch: " + Text(s));
+      return Status::IOError(
+          weir::internal::NatsErrorText("plain loop: fetch", s));
     }
     for (int i = 0; i < list.Count; ++i) {
       Rec r;
@@ -306,7 +303,8 @@ Result<int64_t> PlainLoop(const std::string& url, const std::string& stream,
       if (s != NATS_OK) {
         natsMsgList_Destroy(&list);
         unsubscribe();
-        return Status::IOError("plain loop: publish: " + Text(s));
+        return Status::IOError(
+            weir::internal::NatsErrorText("plain loop: publish", s));
       }
       ++done;
     }
@@ -520,7 +518,7 @@ Latency RunLatency(const std::string& url, const std::string& mode,
     ns = natsConnection_Flush(sub_client.nc);
   }
   if (ns != NATS_OK) {
-    l.error = "subscribe: " + Text(ns);
+    l.error = weir::internal::NatsErrorText("subscribe", ns);
     return l;
   }
 
@@ -558,7 +556,8 @@ Latency RunLatency(const std::string& url, const std::string& mode,
     natsStatus s = js_PublishAsync(pub.js, subject.c_str(), data.data(),
                                    static_cast<int>(data.size()), nullptr);
     return s == NATS_OK ? Status::OK()
-                        : Status::IOError("latency publish: " + Text(s));
+                        : Status::IOError(weir::internal::NatsErrorText(
+                              "latency publish", s));
   };
   // Warm-up: until the processor's output shows (consumers and the sink
   // are open), at most 30 s.

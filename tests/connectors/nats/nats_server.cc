@@ -17,20 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "connectors/nats/nats_connection.h"
+
 namespace weir::natstest {
 
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string Text(natsStatus s) {
-  std::string t = natsStatus_GetText(s);
-  natsStatus last = NATS_OK;
-  const char* detail = nats_GetLastError(&last);
-  if (detail != nullptr && *detail != '\0')
-    t += std::string(" (") + detail + ")";
-  return t;
-}
 
 // A connection and JetStream context, closed at the end of the scope.
 struct Client {
@@ -43,7 +36,8 @@ struct Client {
   Status Connect(const std::string& url) {
     natsStatus s = natsConnection_ConnectTo(&nc, url.c_str());
     if (s == NATS_OK) s = natsConnection_JetStream(&js, nc, nullptr);
-    if (s != NATS_OK) return Status::IOError("test client: " + Text(s));
+    if (s != NATS_OK)
+      return Status::IOError(weir::internal::NatsErrorText("test client", s));
     return Status::OK();
   }
 };
@@ -165,7 +159,8 @@ Status CreateStream(const std::string& url, const StreamSpec& spec) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
   const natsStatus s = js_AddStream(&info, c.js, &cfg, nullptr, &jerr);
   if (s != NATS_OK) {
-    return Status::IOError("creating stream " + spec.name + ": " + Text(s));
+    return Status::IOError(
+        weir::internal::NatsErrorText("creating stream " + spec.name, s));
   }
   jsStreamInfo_Destroy(info);
   return Status::OK();
@@ -179,13 +174,15 @@ Status Publish(const std::string& url,
   for (const StoredMessage& m : messages) {
     natsStatus s = js_PublishAsync(c.js, m.subject.c_str(), m.data.data(),
                                    static_cast<int>(m.data.size()), nullptr);
-    if (s != NATS_OK) return Status::IOError("publish: " + Text(s));
+    if (s != NATS_OK)
+      return Status::IOError(weir::internal::NatsErrorText("publish", s));
   }
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MaxWait = 20000;
   const natsStatus s = js_PublishAsyncComplete(c.js, &po);
-  if (s != NATS_OK) return Status::IOError("publish acks: " + Text(s));
+  if (s != NATS_OK)
+    return Status::IOError(weir::internal::NatsErrorText("publish acks", s));
   return Status::OK();
 }
 
@@ -197,7 +194,8 @@ Result<uint64_t> StreamCount(const std::string& url,
   jsStreamInfo* info = nullptr;
   natsStatus s =
       js_GetStreamInfo(&info, c.js, stream.c_str(), nullptr, nullptr);
-  if (s != NATS_OK) return Status::IOError("stream info: " + Text(s));
+  if (s != NATS_OK)
+    return Status::IOError(weir::internal::NatsErrorText("stream info", s));
   const uint64_t count = info->State.Msgs;
   jsStreamInfo_Destroy(info);
   return count;
@@ -226,7 +224,8 @@ Status ReadStream(const std::string& url, const std::string& stream,
   jsStreamInfo* info = nullptr;
   natsStatus s =
       js_GetStreamInfo(&info, c.js, stream.c_str(), nullptr, nullptr);
-  if (s != NATS_OK) return Status::IOError("stream info: " + Text(s));
+  if (s != NATS_OK)
+    return Status::IOError(weir::internal::NatsErrorText("stream info", s));
   const uint64_t first = info->State.FirstSeq;
   const uint64_t last = info->State.LastSeq;
   const uint64_t count = info->State.Msgs;
@@ -236,7 +235,8 @@ Status ReadStream(const std::string& url, const std::string& stream,
     natsMsg* msg = nullptr;
     s = js_GetMsg(&msg, c.js, stream.c_str(), seq, nullptr, nullptr);
     if (s == NATS_NOT_FOUND) continue;
-    if (s != NATS_OK) return Status::IOError("get message: " + Text(s));
+    if (s != NATS_OK)
+      return Status::IOError(weir::internal::NatsErrorText("get message", s));
     out->push_back(
         {natsMsg_GetSubject(msg),
          std::string(natsMsg_GetData(msg),
