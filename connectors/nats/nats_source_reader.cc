@@ -145,12 +145,23 @@ Status NatsSourceReaderImpl::Resubscribe(Split& split) {
 }
 
 void NatsSourceReaderImpl::Unsubscribe(Split& split) {
+  // Held messages not taken yet are read again by the next consumer, which
+  // starts after the last sequence taken.
+  ReleaseHeld(split);
   if (split.sub == nullptr) return;
   // Deleting the consumer needs the broker; without it the consumer goes
   // by its inactivity threshold.
   if (conn_->connected()) natsSubscription_Unsubscribe(split.sub);
   natsSubscription_Destroy(split.sub);
   split.sub = nullptr;
+}
+
+void NatsSourceReaderImpl::ReleaseHeld(Split& split) {
+  if (split.held.Msgs != nullptr || split.held.Count > 0) {
+    fetched_.push_back(split.held);
+  }
+  split.held = natsMsgList{};
+  split.held_next = 0;
 }
 
 void NatsSourceReaderImpl::ReleaseFetched() {
@@ -183,7 +194,12 @@ Status NatsSourceReaderImpl::Next(int max, std::vector<NatsMessage>* batch,
       if (!st.ok()) return st;
       if (split.sub == nullptr) continue;
     }
-    st = Fetch(split, max - static_cast<int>(batch->size()), batch);
+    if (split.held_next >= split.held.Count) {
+      ReleaseHeld(split);
+      st = Fetch(split);
+      if (!st.ok()) return st;
+    }
+    st = Take(split, max - static_cast<int>(batch->size()), batch);
     if (!st.ok()) return st;
   }
   if (!splits_.empty()) next_split_ = (next_split_ + 1) % splits_.size();
@@ -191,11 +207,10 @@ Status NatsSourceReaderImpl::Next(int max, std::vector<NatsMessage>* batch,
   return Status::OK();
 }
 
-Status NatsSourceReaderImpl::Fetch(Split& split, int max,
-                                   std::vector<NatsMessage>* batch) {
+Status NatsSourceReaderImpl::Fetch(Split& split) {
   jsFetchRequest req;
   jsFetchRequest_Init(&req);
-  req.Batch = std::min(max, options_.fetch_batch);
+  req.Batch = options_.fetch_batch;
   req.NoWait = true;
   // The server holds a request that finds nothing for up to Expires; keep
   // it short, as the task thread waits (and barriers with it).
@@ -206,7 +221,7 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
   // with more than half a batch already waiting it never does, and writes
   // past its array. Ask for enough that the waiting ones are at most a
   // quarter of the batch (messages still arriving are at most one earlier
-  // batch).
+  // batch). What the poll did not ask for waits in split.held.
   int waiting = 0;
   int waiting_bytes = 0;
   if (natsSubscription_GetPending(split.sub, &waiting, &waiting_bytes) ==
@@ -247,11 +262,19 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
     Unsubscribe(split);
     return conn_->connected() ? Status::OK() : conn_->CheckOutage();
   }
-  for (int i = 0; i < list.Count && !split.done; ++i) {
-    natsMsg* msg = list.Msgs[i];
+  split.held = list;
+  split.held_next = 0;
+  return Status::OK();
+}
+
+Status NatsSourceReaderImpl::Take(Split& split, int max,
+                                  std::vector<NatsMessage>* batch) {
+  int taken = 0;
+  for (; split.held_next < split.held.Count && taken < max && !split.done;
+       ++split.held_next) {
+    natsMsg* msg = split.held.Msgs[split.held_next];
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) {
-      natsMsgList_Destroy(&list);
       return Status::Corruption(who_ + ": a message of stream '" +
                                 options_.stream +
                                 "' has no JetStream metadata");
@@ -281,6 +304,7 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
     m.sequence = seq;
     m.timestamp = ts_ns / kNanosPerMs;
     batch->push_back(m);
+    ++taken;
     split.position.last_sequence = seq;
     split.pending = pending;
     ++messages_read_;
@@ -288,7 +312,6 @@ Status NatsSourceReaderImpl::Fetch(Split& split, int max,
       split.done = true;
     }
   }
-  fetched_.push_back(list);
   if (split.done || split.lost_delivery) Unsubscribe(split);
   return Status::OK();
 }
@@ -300,10 +323,11 @@ Status NatsSourceReaderImpl::SnapshotState(OperatorContext& ctx) const {
 }
 
 void NatsSourceReaderImpl::Close() {
-  ReleaseFetched();
   if (conn_ != nullptr) {
     for (Split& split : splits_) Unsubscribe(split);
   }
+  for (Split& split : splits_) ReleaseHeld(split);
+  ReleaseFetched();
   conn_.reset();
 }
 

@@ -49,6 +49,10 @@ class NatsSourceReaderImpl {
     // lost_delivery and the consumer is made anew.
     uint64_t consumer_sequence = 0;
     bool lost_delivery = false;
+    // A fetch may bring more than the poll asked for (see Fetch()): the
+    // rest waits here, from index held_next, for the next polls.
+    natsMsgList held{};
+    int held_next = 0;
   };
 
   // Creates the split's consumer after its last sequence; errors name the
@@ -58,8 +62,12 @@ class NatsSourceReaderImpl {
   // up to NatsOptions::max_outage_ms.
   Status Resubscribe(Split& split);
   void Unsubscribe(Split& split);
-  // Fetches up to `max` messages of `split` into *batch.
-  Status Fetch(Split& split, int max, std::vector<NatsMessage>* batch);
+  // Fetches messages of `split` into split.held, when none wait there.
+  Status Fetch(Split& split);
+  // Moves up to `max` held messages of `split` into *batch.
+  Status Take(Split& split, int max, std::vector<NatsMessage>* batch);
+  // Hands split.held to fetched_, to be freed at the next Next().
+  void ReleaseHeld(Split& split);
   void ReleaseFetched();
 
   NatsSourceOptions options_;
@@ -72,7 +80,6 @@ class NatsSourceReaderImpl {
   int64_t messages_read_ = 0;
   // The messages the last batch's views point into.
   std::vector<natsMsgList> fetched_;
-  std::vector<jsMsgMetaData*> fetched_meta_;
 };
 
 }  // namespace weir::internal

@@ -130,6 +130,35 @@ TEST_F(NatsSourceTest, DefaultsToTheStreamsSubjects) {
   ASSERT_OK(source.Close());
 }
 
+// A poll never emits more than it asks for, though a fetch brings more:
+// the rest comes with the next polls, in order, none lost or repeated.
+TEST_F(NatsSourceTest, APollEmitsNoMoreThanItAsksFor) {
+  CreateOrders();
+  const auto published = Messages("orders", 1, 0, 300);
+  ASSERT_OK(Publish(url(), published));
+  auto backend = NewBackend();
+  FakeContext ctx(backend.get(), "orders", 0, 1);
+  NatsSourceOptions options = Options();
+  options.subjects = {"orders.0"};
+  options.fetch_batch = 100;
+  NatsSource<std::string> source(options, NatsRawBytes);
+  ASSERT_OK(source.Open(ctx));
+  VectorOutput<std::string> out;
+  for (int i = 0; i < 2000 && out.values.size() < published.size(); ++i) {
+    const size_t before = out.values.size();
+    Result<SourceStatus> r = source.Poll(out, 7);
+    ASSERT_OK(r);
+    ASSERT_LE(out.values.size() - before, 7u);
+    if (r->kind == SourceStatus::Kind::kEnd) break;
+    if (r->kind == SourceStatus::Kind::kWaiting)
+      std::this_thread::sleep_for(5ms);
+  }
+  std::vector<std::string> expected;
+  for (const StoredMessage& m : published) expected.push_back(m.data);
+  EXPECT_EQ(out.values, expected);
+  ASSERT_OK(source.Close());
+}
+
 // A snapshot after some records; a restore (same backend) reads exactly
 // the rest, also what was published after the snapshot.
 TEST_F(NatsSourceTest, RestoreContinuesAfterTheLastSequence) {
