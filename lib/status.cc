@@ -36,6 +36,8 @@ std::string_view StatusCodeName(Status::Code code) {
       return "Failed precondition";
     case Status::Code::kDeadlineExceeded:
       return "Deadline exceeded";
+    case Status::Code::kResourceExhausted:
+      return "Resource exhausted";
   }
   return "Unknown";
 }

@@ -128,10 +128,10 @@ Result<int64_t> PushSourceCore::Push(
           return Status::FailedPrecondition(
               r.Name() + " has not opened yet (the job is starting)");
         }
-        // FailedPrecondition: retrying fails until the queue drains.
-        return Status::FailedPrecondition(r.Name() + " is full (" +
-                                          std::to_string(r.options.capacity) +
-                                          " records queued)");
+        // Retrying succeeds once the job has taken records from the queue.
+        return Status::ResourceExhausted(r.Name() + " is full (" +
+                                         std::to_string(r.options.capacity) +
+                                         " records queued)");
       }
       if (timeout_ms < 0) {
         r.not_full.wait(lock, can);

@@ -64,7 +64,7 @@ struct PushSourceOptions {
   // Named in errors. Default: "push source".
   std::string name = "push source";
   // Records queued before Push() blocks and TryPush() reports the queue
-  // full. Default: 10000. Must be >= 1.
+  // full (ResourceExhausted). Default: 10000. Must be >= 1.
   size_t capacity = 10000;
 };
 
@@ -131,9 +131,9 @@ class PushSource final : public std::enable_shared_from_this<PushSource<T>> {
   Result<int64_t> Push(T record, std::chrono::milliseconds timeout) {
     return PushImpl(std::move(record), std::max<int64_t>(timeout.count(), 1));
   }
-  // Never blocks. FailedPrecondition when the queue is full (the message
-  // says "is full"), before the source has opened, or after the end:
-  // retrying fails until that changes.
+  // Never blocks. ResourceExhausted when the queue is full (the message
+  // says "is full"): retry once the job has taken records from it.
+  // FailedPrecondition before the source has opened, or after the end.
   Result<int64_t> TryPush(T record) { return PushImpl(std::move(record), 0); }
 
   // The input is complete: the source ends once the queue is drained, and

@@ -33,6 +33,9 @@ class [[nodiscard]] Status {
     // the same call fails the same way until that state changes.
     kFailedPrecondition = 7,
     kDeadlineExceeded = 8,  // a wait ended before what it waited for
+    // A bounded resource (a queue, a quota) is used up for now; retrying
+    // later may succeed once it frees up.
+    kResourceExhausted = 9,
   };
 
   // Creates an OK status.
@@ -68,6 +71,9 @@ class [[nodiscard]] Status {
   static Status DeadlineExceeded(std::string_view msg) {
     return Status(Code::kDeadlineExceeded, msg);
   }
+  static Status ResourceExhausted(std::string_view msg) {
+    return Status(Code::kResourceExhausted, msg);
+  }
 
   bool ok() const { return state_ == nullptr; }
   Code code() const { return state_ ? state_->code : Code::kOk; }
@@ -81,6 +87,9 @@ class [[nodiscard]] Status {
     return code() == Code::kFailedPrecondition;
   }
   bool IsDeadlineExceeded() const { return code() == Code::kDeadlineExceeded; }
+  bool IsResourceExhausted() const {
+    return code() == Code::kResourceExhausted;
+  }
 
   // The message without the code; empty for OK.
   std::string_view message() const {

@@ -146,6 +146,8 @@ std::string ExceptionName(Status::Code code) {
       return "weir.FailedPrecondition";
     case Status::Code::kDeadlineExceeded:
       return "weir.DeadlineExceeded";
+    case Status::Code::kResourceExhausted:
+      return "weir.ResourceExhausted";
   }
   return "weir.Unknown";
 }

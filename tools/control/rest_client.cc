@@ -70,6 +70,8 @@ Status HttpError(const std::string& host, int port, int code,
       return Status::NotSupported(msg);
     case 409:
       return Status::FailedPrecondition(msg);
+    case 429:
+      return Status::ResourceExhausted(msg);
     case 504:
       return Status::DeadlineExceeded(msg);
     default:

@@ -136,6 +136,8 @@ int StatusToHttpCode(const Status& s) {
       return 409;
     case Status::Code::kDeadlineExceeded:
       return 504;
+    case Status::Code::kResourceExhausted:
+      return 429;
     default:
       return 500;
   }

@@ -140,7 +140,7 @@ TEST_P(EmbedTest, TryPushReportsAFullQueueAndPushWaitsForRoom) {
     }
   }
   EXPECT_EQ(accepted, 5);
-  EXPECT_THAT(full, StatusIs(Status::Code::kFailedPrecondition));
+  EXPECT_THAT(full, StatusIs(Status::Code::kResourceExhausted));
   EXPECT_THAT(std::string(full.message()),
               ::testing::HasSubstr("push source 'events' is full"));
   EXPECT_EQ(source->queued(), 4u);

@@ -528,6 +528,7 @@ TEST(RestServer, StatusCodesMapToHttp) {
   EXPECT_EQ(StatusToHttpCode(Status::Aborted("x")), 409);
   EXPECT_EQ(StatusToHttpCode(Status::FailedPrecondition("x")), 409);
   EXPECT_EQ(StatusToHttpCode(Status::DeadlineExceeded("x")), 504);
+  EXPECT_EQ(StatusToHttpCode(Status::ResourceExhausted("x")), 429);
   EXPECT_EQ(StatusToHttpCode(Status::IOError("x")), 500);
   const RestResponse r = StatusResponse(Status::NotFound("gone"));
   EXPECT_EQ(r.status, 404);
