@@ -10,12 +10,19 @@
 //   - durable-acknowledgement latency (push to OnDurable), every 64th record;
 //   - QueryState latency from another thread while the job runs at 100k/s.
 //
-// Latencies are wall-clock, in microseconds, from the pusher's schedule
-// slot (so a pusher that falls behind shows up as latency too). Prints a
-// JSON object on stdout and, when WEIR_BENCH_RESULTS is set, writes it to
-// bench/results/embed_bench-<time>-<commit>.json.
+// Latencies are wall-clock, in microseconds. push_to_callback runs from
+// the Push() call to the callback; schedule_to_callback from the record's
+// slot in the pusher's schedule, so it adds the pusher's own lateness (a
+// host thread that was not running when the record was due). A paced
+// pusher sleeps until its next record is due, as a host thread would, and
+// pushes every record due when it wakes: spinning would take a core from
+// the job. Prints a JSON object on stdout and, when WEIR_BENCH_RESULTS is
+// set, writes it to bench/results/embed_bench-<time>-<commit>.json.
 //
-//   embed_bench [--seconds N] [--backend memory|rocksdb]
+//   embed_bench [--seconds N] [--backend memory|rocksdb] [--rate R]
+//
+// --rate R: only a run at R records/s with queries, per backend.
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,6 +54,7 @@ struct Rec {
   int64_t key = 0;
   int64_t value = 0;
   int64_t slot_ns = 0;  // when the pusher was due to push it
+  int64_t push_ns = 0;  // when the pusher called Push()
 };
 
 int64_t NowNs() {
@@ -110,6 +118,7 @@ struct RunResult {
   double target_rate = 0;  // 0: unthrottled
   double achieved_rate = 0;
   Percentiles callback;
+  Percentiles scheduled;
   Percentiles durable;
   Percentiles query;
   int64_t checkpoints = 0;
@@ -127,7 +136,9 @@ RunResult RunOnce(JobOptions::Backend backend, double rate, double seconds,
   auto source = PushSource<Rec>::Create({.name = "bench", .capacity = 65536});
   // Latencies of records after a 1 s warm-up; the sink has one subtask.
   std::vector<double> callback_us;
+  std::vector<double> scheduled_us;
   callback_us.reserve(static_cast<size_t>((rate > 0 ? rate : 2e6) * seconds));
+  scheduled_us.reserve(callback_us.capacity());
   std::atomic<int64_t> received{0};
   std::atomic<int64_t> measure_from_ns{0};
   JobBuilder b("embed-bench");
@@ -141,7 +152,8 @@ RunResult RunOnce(JobOptions::Backend backend, double rate, double seconds,
       .SinkTo([&](const Rec& r) {
         const int64_t now = NowNs();
         if (r.slot_ns >= measure_from_ns.load(std::memory_order_relaxed)) {
-          callback_us.push_back(static_cast<double>(now - r.slot_ns) / 1e3);
+          callback_us.push_back(static_cast<double>(now - r.push_ns) / 1e3);
+          scheduled_us.push_back(static_cast<double>(now - r.slot_ns) / 1e3);
         }
         received.fetch_add(1, std::memory_order_relaxed);
       });
@@ -196,29 +208,33 @@ RunResult RunOnce(JobOptions::Backend backend, double rate, double seconds,
   const int64_t end = start + static_cast<int64_t>(seconds * 1e9);
   int64_t pushed = 0;
   const double interval_ns = rate > 0 ? 1e9 / rate : 0;
+  // Sleeps end close to their deadline (the default slack is 50 us).
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
   for (;;) {
     int64_t slot = NowNs();
     if (rate > 0) {
       slot = start +
              static_cast<int64_t>(static_cast<double>(pushed) * interval_ns);
-      while (NowNs() < slot) {
+      if (slot > NowNs()) {
+        std::this_thread::sleep_until(
+            SteadyClock::time_point(std::chrono::nanoseconds(slot)));
       }
     }
     if (slot >= end) break;
-    Rec r{static_cast<int64_t>((pushed * 7919) % kKeys), 1, slot};
+    Rec r{static_cast<int64_t>((pushed * 7919) % kKeys), 1, slot, NowNs()};
     Result<int64_t> pos = source->Push(r);
     if (!pos.ok()) {
       result.error = pos.status().ToString();
       break;
     }
     if (pushed % 64 == 0 && slot >= start + 1'000'000'000) {
-      source->OnDurable(
-          *pos, [&durable_mu, &durable_us, slot](const Status& s) {
-            if (!s.ok()) return;
-            const int64_t now = NowNs();
-            std::lock_guard<std::mutex> lock(durable_mu);
-            durable_us.push_back(static_cast<double>(now - slot) / 1e3);
-          });
+      source->OnDurable(*pos, [&durable_mu, &durable_us,
+                               pushed_at = r.push_ns](const Status& s) {
+        if (!s.ok()) return;
+        const int64_t now = NowNs();
+        std::lock_guard<std::mutex> lock(durable_mu);
+        durable_us.push_back(static_cast<double>(now - pushed_at) / 1e3);
+      });
     }
     ++pushed;
   }
@@ -239,6 +255,7 @@ RunResult RunOnce(JobOptions::Backend backend, double rate, double seconds,
   (*job)->Wait().IgnoreError();
   job->reset();
   result.callback = Summarize(std::move(callback_us));
+  result.scheduled = Summarize(std::move(scheduled_us));
   {
     std::lock_guard<std::mutex> lock(durable_mu);
     result.durable = Summarize(durable_us);
@@ -254,6 +271,7 @@ std::string Json(const RunResult& r) {
       ", \"achieved_rate\": " + std::to_string(r.achieved_rate) +
       ", \"checkpoints_completed\": " + std::to_string(r.checkpoints) +
       ", \"push_to_callback\": " + Json(r.callback) +
+      ", \"schedule_to_callback\": " + Json(r.scheduled) +
       ", \"durable_ack\": " + Json(r.durable);
   if (r.query.n > 0) out += ", \"query\": " + Json(r.query);
   if (!r.error.empty()) out += ", \"error\": \"" + r.error + "\"";
@@ -267,12 +285,15 @@ int main(int argc, char** argv) {
   using namespace weir;
   using namespace weir::bench;
   double seconds = 10;
+  double only_rate = 0;
   std::vector<JobOptions::Backend> backends = {JobOptions::Backend::kMemory,
                                                JobOptions::Backend::kRocksDB};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
+    } else if (arg == "--rate" && i + 1 < argc) {
+      only_rate = std::atof(argv[++i]);
     } else if (arg == "--backend" && i + 1 < argc) {
       const std::string name = argv[++i];
       backends = {name == "rocksdb" ? JobOptions::Backend::kRocksDB
@@ -280,7 +301,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: embed_bench [--seconds N] [--backend "
-                   "memory|rocksdb]\n");
+                   "memory|rocksdb] [--rate R]\n");
       return 2;
     }
   }
@@ -298,13 +319,19 @@ int main(int argc, char** argv) {
     const char* name =
         backend == JobOptions::Backend::kMemory ? "memory" : "rocksdb";
     std::fprintf(stderr, "embed_bench: %s\n", name);
+    if (!first_backend) json += ", ";
+    first_backend = false;
+    if (only_rate > 0) {
+      RunResult r = RunOnce(backend, only_rate, seconds, true, dir);
+      json += std::string("\"") + name +
+              "\": {\"rate_with_queries\": " + Json(r) + "}";
+      continue;
+    }
     RunResult r10k = RunOnce(backend, 10'000, seconds, false, dir);
     RunResult r100k = RunOnce(backend, 100'000, seconds, true, dir);
     RunResult unthrottled = RunOnce(backend, 0, seconds, false, dir);
     RunResult sustained =
         RunOnce(backend, 0.9 * unthrottled.achieved_rate, seconds, false, dir);
-    if (!first_backend) json += ", ";
-    first_backend = false;
     json += std::string("\"") + name + "\": {\"rate_10k\": " + Json(r10k) +
             ", \"rate_100k_with_queries\": " + Json(r100k) +
             ", \"unthrottled\": " + Json(unthrottled) +
