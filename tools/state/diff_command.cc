@@ -98,7 +98,15 @@ Result<Snapshot> Load(const std::string& path) {
   return snap;
 }
 
-std::string Text(const json& j) { return JsonText(j); }
+// A value as printed; a key that is only a key (no window, map key or
+// timer) as that key alone.
+std::string Text(const json& j) {
+  if (j.is_object() && j.size() == 1) {
+    if (j.contains("key")) return JsonText(j["key"]);
+    if (j.contains("key_hex")) return JsonText(j["key_hex"]);
+  }
+  return JsonText(j);
+}
 
 size_t EntryCount(const OperatorData& op) {
   size_t n = 0;
