@@ -33,6 +33,7 @@
 #include "tools/job/config.h"
 #include "tools/log/log.h"
 #include "tools/run/commands.h"
+#include "tools/state/state_cli.h"
 #include "tools/weir/version.h"
 
 #ifdef WEIR_WITH_NATS
@@ -317,6 +318,9 @@ int main(int argc, char** argv) {
   AddCheckpointCommand(app, &checkpoint);
   SavepointArgs savepoint;
   AddSavepointCommand(app, &savepoint);
+  weir::tools::StateCli state_cli;
+  state_cli.Register(app, savepoint.cmd, savepoint.info.cmd,
+                     checkpoint.info.cmd);
 
   // No command, or an unknown one: say so, and list the commands (CLI11
   // would only say that one is required).
@@ -372,6 +376,7 @@ int main(int argc, char** argv) {
     // The REST client sends $WEIR_REST_TOKEN; the environment wins.
     ::setenv("WEIR_REST_TOKEN", token->c_str(), /*overwrite=*/0);
   }
+  if (std::optional<int> rc = state_cli.Run()) return *rc;
   auto locator = [&](const std::optional<std::string>& endpoint) {
     weir::tools::JobLocator l;
     l.endpoint = endpoint;
@@ -417,6 +422,9 @@ int main(int argc, char** argv) {
           !checkpoint.job_id.empty()) {
         return Fail("'checkpoint info' takes no JOBID, -m or --full");
       }
+      if (std::optional<int> rc = state_cli.RunInfo(info.path, info.json)) {
+        return *rc;
+      }
       return weir::tools::SnapshotInfoCommand(info.path, info.json,
                                               info.verify);
     }
@@ -443,6 +451,9 @@ int main(int argc, char** argv) {
         return Fail(
             "'savepoint info' takes no JOBID, -m, -d, --type or "
             "--self-contained");
+      }
+      if (std::optional<int> rc = state_cli.RunInfo(info.path, info.json)) {
+        return *rc;
       }
       return weir::tools::SnapshotInfoCommand(info.path, info.json,
                                               info.verify);
