@@ -86,10 +86,10 @@ void PrintText(const RestoreCheck& c) {
            " from";
     for (size_t i = 0; i < t.sources.size(); ++i) {
       const RestoreCheck::Source& s = t.sources[i];
-      out += (i == 0 ? " " : ", ") + std::string("old task ") +
-             std::to_string(s.old_vertex) + "/" +
-             std::to_string(s.old_subtask + 1) + " (" +
-             Range(s.old_key_groups) + ": " + Range(s.key_groups) + ")";
+      out += (i == 0 ? " " : ", ") + std::string("old vertex ") +
+             std::to_string(s.old_vertex) + " subtask " +
+             std::to_string(s.old_subtask + 1) + " (had " +
+             Range(s.old_key_groups) + ", gives " + Range(s.key_groups) + ")";
     }
     out += "\n";
   }
