@@ -33,24 +33,35 @@ std::string DefaultLocalDir() {
 // InvalidArgument when an operator that finished in `source` (and is
 // restored as finished) has an input that did not, or is new: the input
 // would send records that nobody reads.
-Status CheckFinishedInputs(const engine::RestoreSource& source,
-                           const detail::GraphDef& graph,
-                           const std::vector<OperatorId>& ids) {
-  for (const detail::NodeDef& n : graph.nodes) {
-    if (!engine::FullyFinished(source, ids[n.index])) continue;
-    for (const detail::EdgeDef& e : n.inputs) {
-      if (engine::FullyFinished(source, ids[e.source])) continue;
-      return Status::InvalidArgument(
-          source.metadata_path + ": operator '" + n.name +
-          "' had finished there, but its input '" + graph.nodes[e.source].name +
-          "' had not (or is new); a finished operator is not run again, so "
-          "it cannot take new input");
-    }
-  }
-  return Status::OK();
+engine::RestorePlanOptions PlanOptions(const JobOptions& options,
+                                       bool allow_non_restored_state) {
+  engine::RestorePlanOptions o;
+  o.allow_non_restored_state = allow_non_restored_state;
+  o.backend = options.backend;
+  o.ready_db_snapshots = options.rocksdb.ready_db_snapshots;
+  return o;
 }
 
 }  // namespace
+
+Status Job::Impl::PlanRestore() {
+  auto rp = std::make_shared<engine::RestorePlan>(engine::PlanRestore(
+      *restore, *graph, plan,
+      PlanOptions(options, options.allow_non_restored_state)));
+  if (!rp->status.ok()) return rp->status;
+  restore_plan = std::move(rp);
+  return Status::OK();
+}
+
+Result<RestoreCheck> Job::CheckRestore(
+    const std::string& path, const RestoreCheckOptions& options) const {
+  Result<engine::RestoreSource> r = engine::LoadRestoreSource(path);
+  if (!r.ok()) return r.status();
+  return engine::PlanRestore(
+             *r, *impl_->graph, impl_->plan,
+             PlanOptions(impl_->options, options.allow_non_restored_state))
+      .check;
+}
 
 // ---------------------------------------------------------------- wiring
 
@@ -200,14 +211,13 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
   // Every operator of the chain finished before the checkpoint: the task
   // is restored as finished (it runs none of them) and keeps their final
   // lists for later checkpoints, in a backend of its own.
-  bool finished = restore != nullptr;
-  for (const OperatorId& op : ops) {
-    finished = finished && engine::FullyFinished(*restore, op);
-  }
+  const bool finished =
+      restore != nullptr && restore_plan->finished[vertex][subtask];
   task->set_finished_on_restore(finished);
   std::vector<BackendSnapshot> snapshots;
   if (restore != nullptr && !finished) {
-    snapshots = engine::SnapshotsForTask(*restore, ops, bo.key_group_range);
+    snapshots = engine::PlannedSnapshots(*restore, *restore_plan, plan, vertex,
+                                         subtask);
   }
   const std::string where = "task '" + plan.vertices[vertex].name + "' (" +
                             std::to_string(subtask + 1) + "/" +
@@ -332,6 +342,10 @@ Status Job::Impl::CreateCoordinator() {
                  : SnapshotFormat::kKeyGroupStreams;
   if (restore != nullptr) {
     c.last_id = static_cast<int64_t>(restore->metadata.checkpoint_id);
+    if (restore->metadata.kind == engine::SnapshotKind::kSavepoint &&
+        options.claim_mode == JobOptions::ClaimMode::kClaim) {
+      c.claimed_savepoint = restore->metadata_dir;
+    }
   }
   engine::CheckpointCoordinator::Hooks hooks;
   hooks.trigger = [this](int64_t cp, bool stop_sources, bool drain) {
@@ -501,6 +515,7 @@ void Job::Impl::Restart() {
       Result<engine::RestoreSource> r = engine::LoadRestoreSource(latest);
       if (r.ok()) {
         restore = std::make_shared<engine::RestoreSource>(std::move(*r));
+        s = PlanRestore();
       } else {
         s = r.status();
       }
@@ -850,15 +865,17 @@ Result<std::unique_ptr<Job>> JobBuilder::Build(JobOptions options) const {
     Result<engine::RestoreSource> r =
         engine::LoadRestoreSource(options.restore_from);
     if (!r.ok()) return r.status();
-    Status s = engine::CheckRestorable(*r, plan->ids, graph_->max_parallelism,
-                                       options.allow_non_restored_state);
-    if (s.ok()) s = CheckFinishedInputs(*r, *graph_, plan->ids);
-    if (!s.ok()) return s;
-    // A checkpoint is claimed: the job goes on in its directory. A
-    // savepoint belongs to the user: a new job, whose first checkpoint
-    // references none of the savepoint's files.
+    auto rp = std::make_shared<engine::RestorePlan>(engine::PlanRestore(
+        *r, *graph_, *plan,
+        PlanOptions(options, options.allow_non_restored_state)));
+    if (!rp->status.ok()) return rp->status;
+    impl->restore_plan = std::move(rp);
+    // A claimed checkpoint: the job goes on in its directory. Otherwise a
+    // new job, whose first checkpoint references none of the snapshot's
+    // files (a claimed savepoint is disposed of after it).
     if (options.job_id.empty() &&
-        r->metadata.kind == engine::SnapshotKind::kCheckpoint) {
+        r->metadata.kind == engine::SnapshotKind::kCheckpoint &&
+        options.claim_mode != JobOptions::ClaimMode::kNoClaim) {
       options.job_id = r->metadata.job_id;
     }
     impl->restore = std::make_shared<engine::RestoreSource>(std::move(*r));

@@ -17,6 +17,7 @@
 #include "backends/backend_factory.h"
 #include "engine/checkpoint/coordinator.h"
 #include "engine/checkpoint/restore.h"
+#include "engine/checkpoint/restore_plan.h"
 #include "engine/plan.h"
 #include "engine/snapshot_observer.h"
 #include "engine/task.h"
@@ -38,6 +39,8 @@ struct Job::Impl {
   std::string work_dir;
   // What the tasks start from; null for a fresh start.
   std::shared_ptr<const engine::RestoreSource> restore;
+  // What each task restores from `restore` (set with it).
+  std::shared_ptr<const engine::RestorePlan> restore_plan;
   std::unique_ptr<engine::CheckpointCoordinator> coordinator;
   // Called in every task's synchronous snapshot phase in place of the
   // coordinator, which the job then does not have (tests set it through
@@ -73,6 +76,9 @@ struct Job::Impl {
   bool restarting = false;  // between a failure and the restarted tasks
   std::thread restarter;
 
+  // Plans the restore from `restore` into `restore_plan`; the restore's
+  // error if it cannot proceed.
+  Status PlanRestore();
   Status Wire();
   Status Wire(engine::Task* task, int vertex, int subtask);
   // FailedPrecondition unless the job is RUNNING.

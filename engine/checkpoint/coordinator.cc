@@ -665,6 +665,12 @@ void CheckpointCoordinator::Commit(int64_t id) {
   }
   if (!savepoint) {
     store_->Prune(config_.options.num_retained).status().IgnoreError();
+    // Claim mode: the restored savepoint is subsumed by this checkpoint.
+    // A savepoint that cannot be disposed of (changed by hand) is left.
+    if (!config_.claimed_savepoint.empty() && !claim_done_.exchange(true)) {
+      engine::DisposeSavepoint(config_.claimed_savepoint, store_.get())
+          .IgnoreError();
+    }
   } else if (store_ != nullptr) {
     // Files uploaded for it but not named by it (none, normally).
     store_->Abort(id).IgnoreError();

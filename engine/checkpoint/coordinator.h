@@ -29,6 +29,7 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -97,6 +98,11 @@ class CheckpointCoordinator final : public SnapshotObserver {
     // The backend's snapshot format, which finished tasks' records (no
     // files) are marked with.
     SnapshotFormat format = SnapshotFormat::kRocksDBSst;
+    // A savepoint the job restored from in claim mode (JobOptions::
+    // ClaimMode): disposed of (DisposeSavepoint) once the first checkpoint
+    // is complete, which holds all the state in the job's own storage.
+    // Empty: none.
+    std::string claimed_savepoint;
   };
 
   // Opens <options.dir>/<job id>/ (rebuilding its file tracking, sweeping
@@ -225,6 +231,8 @@ class CheckpointCoordinator final : public SnapshotObserver {
   const Config config_;
   const Hooks hooks_;
   std::unique_ptr<SharedFileStore> store_;  // null: no checkpoint storage
+  // Set once config_.claimed_savepoint was disposed of (or tried).
+  std::atomic<bool> claim_done_{false};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // state changes: triggers, completions

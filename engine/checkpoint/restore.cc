@@ -10,9 +10,6 @@
 
 namespace weir::engine {
 
-namespace {
-
-// The operators a task snapshot holds keyed state or files of.
 std::set<OperatorId> OperatorsWithState(const TaskSnapshotMetadata& task) {
   std::set<OperatorId> ops;
   for (const StoredFile& f : task.files) {
@@ -24,6 +21,8 @@ std::set<OperatorId> OperatorsWithState(const TaskSnapshotMetadata& task) {
   }
   return ops;
 }
+
+namespace {
 
 bool Overlaps(KeyGroupRange a, KeyGroupRange b) {
   return !a.empty() && !b.empty() && a.start <= b.end && b.start <= a.end;
@@ -83,20 +82,27 @@ Result<std::string> FindLatestCheckpointOfJob(
   return best;
 }
 
-Status CheckRestorable(const RestoreSource& source,
-                       const std::vector<OperatorId>& job_operators,
-                       int max_parallelism, bool allow_non_restored_state) {
+std::vector<Status> RestoreProblems(
+    const RestoreSource& source, const std::vector<OperatorId>& job_operators,
+    int max_parallelism, bool allow_non_restored_state) {
   const CheckpointMetadata& m = source.metadata;
   const std::set<OperatorId> job(job_operators.begin(), job_operators.end());
+  std::vector<Status> problems;
+  std::set<std::string> seen;
+  auto add = [&](Status s) {
+    if (seen.insert(std::string(s.message())).second) {
+      problems.push_back(std::move(s));
+    }
+  };
   for (const TaskSnapshotMetadata& t : m.tasks) {
     if (t.max_parallelism != max_parallelism) {
-      return Status::InvalidArgument(
+      add(Status::InvalidArgument(
           source.metadata_path +
           ": the state was written with max "
           "parallelism " +
           std::to_string(t.max_parallelism) + ", the job has " +
           std::to_string(max_parallelism) +
-          "; the max parallelism of a job cannot change");
+          "; the max parallelism of a job cannot change"));
     }
     if (allow_non_restored_state) continue;
     for (const OperatorId& op : OperatorsWithState(t)) {
@@ -108,13 +114,21 @@ Status CheckRestorable(const RestoreSource& source,
                    ? "'" + om.name + "' (no uid, id " + op.ToHex() + ")"
                    : "uid '" + om.uid + "' (id " + op.ToHex() + ")";
       }
-      return Status::InvalidArgument(
+      add(Status::InvalidArgument(
           source.metadata_path + ": it holds state of operator " + name +
           ", which the job does not have; to skip that state, allow "
-          "non-restored state (weir run -n / --allowNonRestoredState)");
+          "non-restored state (weir run -n / --allowNonRestoredState)"));
     }
   }
-  return Status::OK();
+  return problems;
+}
+
+Status CheckRestorable(const RestoreSource& source,
+                       const std::vector<OperatorId>& job_operators,
+                       int max_parallelism, bool allow_non_restored_state) {
+  std::vector<Status> problems = RestoreProblems(
+      source, job_operators, max_parallelism, allow_non_restored_state);
+  return problems.empty() ? Status::OK() : problems.front();
 }
 
 bool FullyFinished(const RestoreSource& source, const OperatorId& op) {
@@ -124,12 +138,14 @@ bool FullyFinished(const RestoreSource& source, const OperatorId& op) {
   return false;
 }
 
-std::vector<BackendSnapshot> SnapshotsForTask(
-    const RestoreSource& source, const std::vector<OperatorId>& operators,
-    KeyGroupRange range) {
-  std::vector<BackendSnapshot> out;
+std::vector<size_t> SourceTasksFor(const RestoreSource& source,
+                                   const std::vector<OperatorId>& operators,
+                                   KeyGroupRange range) {
+  std::vector<size_t> out;
   const std::set<OperatorId> mine(operators.begin(), operators.end());
-  for (const TaskSnapshotMetadata& t : source.metadata.tasks) {
+  const std::vector<TaskSnapshotMetadata>& tasks = source.metadata.tasks;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const TaskSnapshotMetadata& t = tasks[i];
     if (t.finished) continue;  // no files: no keyed state
     if (!Overlaps(t.key_group_range, range)) continue;
     bool relevant = false;
@@ -137,19 +153,34 @@ std::vector<BackendSnapshot> SnapshotsForTask(
     for (const OperatorId& op : OperatorsWithState(t)) {
       relevant |= mine.contains(op);
     }
-    if (!relevant) continue;
-    BackendSnapshot snap =
-        ToBackendSnapshot(source.metadata, source.metadata_dir, t);
-    // State of operators this task does not run (gone from the job, with
-    // non-restored state allowed, or chained elsewhere now) stays behind.
-    std::erase_if(snap.files, [&](const SnapshotFile& f) {
-      const std::string& hex = snap.format == SnapshotFormat::kRocksDBSst
-                                   ? f.column_family
-                                   : f.operator_id;
-      Result<OperatorId> id = OperatorId::FromHex(hex);
-      return id.ok() && !mine.contains(*id);
-    });
-    out.push_back(std::move(snap));
+    if (relevant) out.push_back(i);
+  }
+  return out;
+}
+
+BackendSnapshot SnapshotOfTask(const RestoreSource& source, size_t task,
+                               const std::vector<OperatorId>& operators) {
+  const std::set<OperatorId> mine(operators.begin(), operators.end());
+  BackendSnapshot snap = ToBackendSnapshot(source.metadata, source.metadata_dir,
+                                           source.metadata.tasks[task]);
+  // State of operators this task does not run (gone from the job, with
+  // non-restored state allowed, or chained elsewhere now) stays behind.
+  std::erase_if(snap.files, [&](const SnapshotFile& f) {
+    const std::string& hex = snap.format == SnapshotFormat::kRocksDBSst
+                                 ? f.column_family
+                                 : f.operator_id;
+    Result<OperatorId> id = OperatorId::FromHex(hex);
+    return id.ok() && !mine.contains(*id);
+  });
+  return snap;
+}
+
+std::vector<BackendSnapshot> SnapshotsForTask(
+    const RestoreSource& source, const std::vector<OperatorId>& operators,
+    KeyGroupRange range) {
+  std::vector<BackendSnapshot> out;
+  for (size_t i : SourceTasksFor(source, operators, range)) {
+    out.push_back(SnapshotOfTask(source, i, operators));
   }
   return out;
 }

@@ -5,6 +5,8 @@
 // that hold the state of its operators and key groups.
 #pragma once
 
+#include <cstddef>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,15 @@ Result<std::string> FindLatestCheckpoint(const std::string& job_root);
 Result<std::string> FindLatestCheckpointOfJob(
     const std::string& checkpoints_dir, const std::string& job_name);
 
+// The operators `task` holds keyed state (files) of.
+std::set<OperatorId> OperatorsWithState(const TaskSnapshotMetadata& task);
+
+// Every reason the job cannot take the state, in the order CheckRestorable
+// meets them (its error is the first); empty if it can.
+std::vector<Status> RestoreProblems(
+    const RestoreSource& source, const std::vector<OperatorId>& job_operators,
+    int max_parallelism, bool allow_non_restored_state);
+
 // InvalidArgument unless the job can take the state: the max parallelism
 // is the same, and every operator that has state in the checkpoint is an
 // operator of the job (named by uid when it has one).
@@ -60,6 +71,17 @@ bool FullyFinished(const RestoreSource& source, const OperatorId& op);
 std::vector<BackendSnapshot> SnapshotsForTask(
     const RestoreSource& source, const std::vector<OperatorId>& operators,
     KeyGroupRange range);
+
+// The indices into metadata.tasks of the snapshots SnapshotsForTask
+// returns, in the same order.
+std::vector<size_t> SourceTasksFor(const RestoreSource& source,
+                                   const std::vector<OperatorId>& operators,
+                                   KeyGroupRange range);
+
+// Task snapshot `task` of the checkpoint as SnapshotsForTask returns it:
+// with only the files of `operators` and of no operator.
+BackendSnapshot SnapshotOfTask(const RestoreSource& source, size_t task,
+                               const std::vector<OperatorId>& operators);
 
 // The kSplit operator list states of `operators`, which now run at
 // `parallelism`, as subtask `subtask` must see them on restore, for each

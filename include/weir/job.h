@@ -13,6 +13,7 @@
 #include <weir/clock.h>
 #include <weir/job_info.h>
 #include <weir/options.h>
+#include <weir/restore_check.h>
 #include <weir/result.h>
 #include <weir/savepoint.h>
 #include <weir/serializer.h>
@@ -50,10 +51,23 @@ struct JobOptions {
   // the uid, or of the place in the graph); the max parallelism must be the
   // same. A new operator starts empty. Default: empty, a fresh start.
   //
-  // A job restored from a checkpoint keeps that checkpoint's job id and
-  // goes on in its directory (it claims it); one restored from a savepoint
-  // gets a new id and never deletes the savepoint's files.
+  // Who owns the snapshot's files after the restore (`claim_mode`).
   std::string restore_from;
+  // Who owns the files of `restore_from` (Flink's claim modes;
+  // docs/savepoints.md, "Claim modes"):
+  //   kNoClaim: the snapshot stays the user's. The job gets a new id and
+  //     its own checkpoint directory, and never deletes or changes a file
+  //     of the snapshot; its first checkpoint hard-links the restored files
+  //     into its own storage (copies them across file systems) and
+  //     references none of the snapshot's.
+  //   kClaim: the job owns the snapshot. A checkpoint: the job keeps its id
+  //     and goes on in its directory, pruning it (and the checkpoint's
+  //     files) like its own. A savepoint: the job gets a new id and
+  //     disposes of the savepoint (DisposeSavepoint) once its first
+  //     checkpoint is complete.
+  //   kDefault: kClaim for a checkpoint, kNoClaim for a savepoint.
+  enum class ClaimMode : uint8_t { kDefault, kClaim, kNoClaim };
+  ClaimMode claim_mode = ClaimMode::kDefault;
   // Skip state of operators the job does not have instead of failing
   // (Flink's --allowNonRestoredState). Default: false.
   bool allow_non_restored_state = false;
@@ -102,6 +116,15 @@ class Job {
   // DisposeSavepoint() (savepoint.h) for a savepoint that may reference
   // this job's checkpoint storage, safe while the job checkpoints.
   Status DisposeSavepoint(const std::string& path);
+
+  // What restoring this job from the checkpoint or savepoint at `path`
+  // (its directory or `_metadata`) would do, as JobOptions::restore_from
+  // with `options` would do it, found from `_metadata` alone: nothing is
+  // started, opened or written (restore_check.h). The result lists why the
+  // restore would fail, if it would. NotFound or Corruption when `path`
+  // holds no readable `_metadata`.
+  Result<RestoreCheck> CheckRestore(const std::string& path,
+                                    const RestoreCheckOptions& options) const;
 
   JobStatus status() const;
   JobInfo Info() const;

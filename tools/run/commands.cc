@@ -33,6 +33,7 @@
 #include "tools/job/config.h"
 #include "tools/job/job_spec.h"
 #include "tools/log/log.h"
+#include "tools/run/dry_run.h"
 #include "tools/run/job_planner.h"
 #include "tools/run/state_query.h"
 
@@ -593,6 +594,28 @@ int RunJob(const RunArgs& args) {
     }
   }
   options->allow_non_restored_state = args.allow_non_restored_state;
+  if (args.claim_mode == "claim") {
+    options->claim_mode = JobOptions::ClaimMode::kClaim;
+  } else if (args.claim_mode == "no-claim") {
+    options->claim_mode = JobOptions::ClaimMode::kNoClaim;
+  } else if (!args.claim_mode.empty()) {
+    return Fail(
+        Status::InvalidArgument("--claim-mode must be claim or "
+                                "no-claim, not '" +
+                                args.claim_mode + "'"));
+  }
+  if (args.dry_run) {
+    if (options->restore_from.empty()) {
+      return Fail(Status::InvalidArgument(
+          "--dry-run needs a checkpoint or savepoint to check: -s PATH"));
+    }
+    JobOptions fresh = *options;
+    fresh.restore_from.clear();
+    Result<std::unique_ptr<Job>> job = builder->Build(fresh);
+    if (!job.ok()) return Fail(job.status());
+    return PrintRestoreCheck(**job, options->restore_from,
+                             args.allow_non_restored_state, args.json);
+  }
   // Build() checks the graph and starts no thread, so a detached run may
   // still fork after it.
   Result<std::unique_ptr<Job>> job = builder->Build(*options);

@@ -36,6 +36,14 @@ struct RunArgs {
   bool resume = false;
   // -n/--allowNonRestoredState: skip state of operators the job lacks.
   bool allow_non_restored_state = false;
+  // --dry-run: with -s (or --from-latest-checkpoint, --resume), print what
+  // the restore would do and exit (0 when it would succeed) instead of
+  // running the job (tools/run/dry_run.h); --json prints it as JSON.
+  bool dry_run = false;
+  // --claim-mode claim|no-claim (JobOptions::ClaimMode); empty: the
+  // default (claim a checkpoint, not a savepoint).
+  std::string claim_mode;
+  bool json = false;
 };
 
 // `weir run`. The configuration: -D over the job file's `config:` over the

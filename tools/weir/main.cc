@@ -294,9 +294,20 @@ int main(int argc, char** argv) {
                  "there is one, else fresh")
       ->excludes(from_savepoint)
       ->excludes(from_latest);
-  run_cmd->add_flag("-n,--allowNonRestoredState", run.allow_non_restored_state,
+  run_cmd->add_flag("-n,--allowNonRestoredState,--allow-non-restored-state",
+                    run.allow_non_restored_state,
                     "With -s: skip state of operators the job does not have "
                     "instead of failing");
+  run_cmd->add_flag("--dry-run", run.dry_run,
+                    "With -s: print what the restore would do (per operator "
+                    "and task) and exit, 0 if it would succeed; starts "
+                    "nothing");
+  run_cmd->add_flag("--json", run.json, "With --dry-run: print JSON");
+  run_cmd->add_option("--claim-mode,--restoreMode", run.claim_mode,
+                      "With -s: claim (the job owns the snapshot and may "
+                      "delete it) or no-claim (it never deletes or changes a "
+                      "file of it); default: claim a checkpoint, not a "
+                      "savepoint");
   run_cmd->add_option("job", run.job_file, "The job file (YAML)")->required();
 
   std::optional<std::string> list_endpoint;
