@@ -11,9 +11,10 @@
 // stream with a duplicate window:
 //
 //   - plain: per subject a pull consumer (AckNone), fetches of 256 messages
-//     round robin over the subjects (as NatsSource fetches), a running sum
-//     in a hash map, an async JetStream publish per record with at most
-//     4096 unacknowledged (as NatsSink), then the wait for every ack;
+//     round robin over the subjects (NatsSource takes up to 256 per poll), a
+//     running sum in a hash map, an async JetStream publish per record with
+//     at most 4096 unacknowledged (as NatsSink), then the wait for every
+//     ack;
 //   - weir exactly-once and weir at-least-once: NatsSource (bounded) ->
 //     KeyBy -> running sum (RocksDB state, a checkpoint every second) ->
 //     NatsSink, parallelism 1; from Start() to the job's end.
@@ -108,7 +109,7 @@ using namespace std::chrono_literals;
 constexpr int64_t kKeys = 10000;
 constexpr int kFetchBatch = 256;     // NatsSourceOptions::fetch_batch
 constexpr int kMaxPending = 4096;    // NatsSinkOptions::max_pending
-constexpr int64_t kFetchWaitMs = 5;  // what NatsSource asks the server for
+constexpr int64_t kFetchWaitMs = 5;  // a fetch that finds nothing waits
 constexpr int64_t kCheckpointMs = 1000;
 
 int64_t NowNs() {
@@ -260,9 +261,9 @@ Result<int64_t> PlainLoop(const std::string& url, const std::string& stream,
     req.NoWait = true;
     req.Expires = kFetchWaitMs * 1000000;
     natsMsgList list{};
-    // As the NATS source does (connectors/nats/nats_source_reader.cc):
     // libnats 3.4.1's fetch writes past its array when more than half the
-    // batch already waits in the subscription.
+    // batch already waits in the subscription (messages of an earlier fetch
+    // that gave up): ask for enough that they are at most a quarter.
     int waiting = 0;
     int waiting_bytes = 0;
     if (natsSubscription_GetPending(subs[next], &waiting, &waiting_bytes) ==

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -13,8 +15,28 @@ namespace weir::internal {
 namespace {
 
 constexpr int64_t kNanosPerMs = 1000 * 1000;
-// How long a fetch that finds no message waits, in ms.
-constexpr int64_t kFetchWaitMs = 5;
+// The server sends an idle heartbeat this often while it has nothing to
+// deliver; the client answers a flow-control request that a heartbeat
+// repeats (the consumer stalled). The server wants both or neither.
+constexpr int64_t kHeartbeatMs = 5000;
+
+// Whether NATS subject `subject` matches `filter` ("*": one token, ">":
+// the rest, at least one token).
+bool SubjectMatches(std::string_view filter, std::string_view subject) {
+  for (;;) {
+    const size_t fdot = filter.find('.');
+    const size_t sdot = subject.find('.');
+    const std::string_view ftok = filter.substr(0, fdot);
+    const std::string_view stok = subject.substr(0, sdot);
+    if (ftok == ">") return !subject.empty();
+    if (ftok != "*" && ftok != stok) return false;
+    if (fdot == std::string_view::npos || sdot == std::string_view::npos) {
+      return fdot == sdot;
+    }
+    filter.remove_prefix(fdot + 1);
+    subject.remove_prefix(sdot + 1);
+  }
+}
 
 int64_t SteadyNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -78,60 +100,76 @@ Status NatsSourceReaderImpl::Open(OperatorContext& ctx,
 
   Result<std::vector<NatsSplit>> restored = LoadNatsSplits(ctx);
   if (!restored.ok()) return restored.status().WithContext(who_);
-  for (NatsSplit& position :
-       AssignNatsSplits(filters, *restored, ctx.subtask(), ctx.parallelism())) {
-    Split split;
-    split.position = std::move(position);
-    split.end_sequence = last_sequence;
-    split.done =
-        options.bounded && split.position.last_sequence >= split.end_sequence;
-    splits_.push_back(std::move(split));
+  splits_ =
+      AssignNatsSplits(filters, *restored, ctx.subtask(), ctx.parallelism());
+  if (splits_.empty()) {
+    done_ = options.bounded;
+    return Status::OK();
   }
-  for (Split& split : splits_) {
-    if (split.done) continue;
-    Status st = Subscribe(split);
-    if (!st.ok()) return st;
+  whole_stream_ = splits_.size() > 1;
+  filter_ = whole_stream_ ? ">" : splits_[0].filter;
+  end_sequence_ = last_sequence;
+  uint64_t first = UINT64_MAX;
+  for (const NatsSplit& split : splits_) {
+    first = std::min(first, split.last_sequence);
   }
-  return Status::OK();
+  scanned_ = first;
+  done_ = options.bounded && first >= end_sequence_;
+  if (done_) return Status::OK();
+  return Subscribe();
 }
 
-Status NatsSourceReaderImpl::Subscribe(Split& split) {
+Status NatsSourceReaderImpl::Subscribe() {
+  AdvanceToScanned();
+  uint64_t first = UINT64_MAX;
+  for (const NatsSplit& split : splits_) {
+    first = std::min(first, split.last_sequence);
+  }
+  scanned_ = first;
   // A new consumer numbers its deliveries from 1 again.
-  split.consumer_sequence = 0;
-  split.lost_delivery = false;
+  consumer_sequence_ = 0;
+  lost_delivery_ = false;
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = options_.stream.c_str();
-  if (split.position.last_sequence == 0) {
+  if (first == 0) {
     so.Config.DeliverPolicy = js_DeliverAll;
   } else {
     so.Config.DeliverPolicy = js_DeliverByStartSequence;
-    so.Config.OptStartSeq = split.position.last_sequence + 1;
+    so.Config.OptStartSeq = first + 1;
   }
   so.Config.AckPolicy = js_AckNone;
   so.Config.MemoryStorage = true;
+  // The server stops sending when the client has not caught up with its
+  // flow-control requests: the subscription's queue stays bounded.
+  so.Config.FlowControl = true;
+  so.Config.Heartbeat = kHeartbeatMs * kNanosPerMs;
   // A consumer orphaned by a crash goes away by itself.
   so.Config.InactiveThreshold =
       std::max<int64_t>(options_.connection.max_outage_ms, 60000) * kNanosPerMs;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s =
-      js_PullSubscribe(&split.sub, conn_->js(), split.position.filter.c_str(),
-                       nullptr, nullptr, &so, &jerr);
-  if (s == NATS_OK) return Status::OK();
-  split.sub = nullptr;
+  natsStatus s = js_SubscribeSync(&sub_, conn_->js(), filter_.c_str(), nullptr,
+                                  &so, &jerr);
+  if (s == NATS_OK) {
+    if (options_.bounded) CheckEmpty();
+    return Status::OK();
+  }
+  sub_ = nullptr;
   if (jerr == JSStreamNotFoundErr) {
     return Status::NotFound(who_ + ": stream '" + options_.stream +
                             "' not found on " +
                             ServerList(options_.connection));
   }
-  return Status::IOError(NatsErrorText(
-      who_ + ": cannot read subject filter '" + split.position.filter +
-          "' of stream '" + options_.stream + "'",
-      s, jerr));
+  return Status::IOError(
+      NatsErrorText(who_ + ": cannot read " +
+                        (whole_stream_ ? std::string("the subjects")
+                                       : "subject filter '" + filter_ + "'") +
+                        " of stream '" + options_.stream + "'",
+                    s, jerr));
 }
 
-Status NatsSourceReaderImpl::Resubscribe(Split& split) {
-  Status s = Subscribe(split);
+Status NatsSourceReaderImpl::Resubscribe() {
+  Status s = Subscribe();
   if (s.ok()) {
     failing_since_ms_ = -1;
     return s;
@@ -144,137 +182,113 @@ Status NatsSourceReaderImpl::Resubscribe(Split& split) {
   return conn_->CheckOutage();
 }
 
-void NatsSourceReaderImpl::Unsubscribe(Split& split) {
-  // Held messages not taken yet are read again by the next consumer, which
-  // starts after the last sequence taken.
-  ReleaseHeld(split);
-  if (split.sub == nullptr) return;
+void NatsSourceReaderImpl::Unsubscribe() {
+  // Messages in the subscription's queue not taken yet go with it; the
+  // next consumer starts after the last sequence taken.
+  if (sub_ == nullptr) return;
   // Deleting the consumer needs the broker; without it the consumer goes
   // by its inactivity threshold.
-  if (conn_->connected()) natsSubscription_Unsubscribe(split.sub);
-  natsSubscription_Destroy(split.sub);
-  split.sub = nullptr;
+  if (conn_->connected()) natsSubscription_Unsubscribe(sub_);
+  natsSubscription_Destroy(sub_);
+  sub_ = nullptr;
 }
 
-void NatsSourceReaderImpl::ReleaseHeld(Split& split) {
-  if (split.held.Msgs != nullptr || split.held.Count > 0) {
-    fetched_.push_back(split.held);
+void NatsSourceReaderImpl::CheckEmpty() {
+  // A bounded source ends with the message that has nothing pending after
+  // it, or with the first one past the end; a consumer with nothing left
+  // to deliver sends neither, which its info tells: nothing pending and
+  // nothing delivered. (Asked once per consumer, never per poll: the
+  // broker may count a filtered consumer's pending messages by scanning.)
+  jsConsumerInfo* info = nullptr;
+  natsStatus s =
+      natsSubscription_GetConsumerInfo(&info, sub_, nullptr, nullptr);
+  if (s != NATS_OK) {
+    // Unknown: make the consumer anew at the next poll and ask again.
+    Unsubscribe();
+    return;
   }
-  split.held = natsMsgList{};
-  split.held_next = 0;
+  if (info->NumPending == 0 && info->Delivered.Consumer == 0) {
+    done_ = true;
+    pending_ = 0;
+    Unsubscribe();
+  }
+  jsConsumerInfo_Destroy(info);
 }
 
-void NatsSourceReaderImpl::ReleaseFetched() {
-  for (natsMsgList& list : fetched_) natsMsgList_Destroy(&list);
-  fetched_.clear();
+void NatsSourceReaderImpl::AdvanceToScanned() {
+  for (NatsSplit& split : splits_) {
+    split.last_sequence = std::max(split.last_sequence, scanned_);
+  }
+}
+
+int NatsSourceReaderImpl::SplitOf(const char* subject) {
+  if (!whole_stream_) return 0;
+  auto it = split_of_subject_.find(subject);
+  if (it != split_of_subject_.end()) return it->second;
+  int found = -1;
+  for (size_t i = 0; i < splits_.size() && found < 0; ++i) {
+    if (SubjectMatches(splits_[i].filter, subject)) found = static_cast<int>(i);
+  }
+  // Bounded by the stream's subjects; a stream with very many of them is
+  // read without the cache.
+  if (split_of_subject_.size() < 65536)
+    split_of_subject_.emplace(subject, found);
+  return found;
+}
+
+void NatsSourceReaderImpl::ReleaseTaken() {
+  for (natsMsg* msg : taken_) natsMsg_Destroy(msg);
+  taken_.clear();
 }
 
 Status NatsSourceReaderImpl::Next(int max, std::vector<NatsMessage>* batch,
                                   bool* ended) {
-  ReleaseFetched();
+  ReleaseTaken();
   batch->clear();
   *ended = false;
+  if (done_ || splits_.empty()) {
+    *ended = options_.bounded;
+    return Status::OK();
+  }
   Status st = conn_->CheckOutage();
   if (!st.ok()) return st;
   if (!conn_->connected()) return Status::OK();
   const uint64_t reconnects = conn_->reconnects();
   if (reconnects != reconnects_) {
-    // The consumers lived in the broker's memory: start them anew.
-    for (Split& split : splits_) Unsubscribe(split);
+    // The consumer lived in the broker's memory, and deliveries during the
+    // outage are lost: start it anew.
+    Unsubscribe();
     reconnects_ = reconnects;
   }
-  bool all_done = true;
-  for (size_t n = 0; n < splits_.size(); ++n) {
-    Split& split = splits_[(next_split_ + n) % splits_.size()];
-    if (split.done) continue;
-    all_done = false;
-    if (static_cast<int>(batch->size()) >= max) continue;
-    if (split.sub == nullptr) {
-      st = Resubscribe(split);
-      if (!st.ok()) return st;
-      if (split.sub == nullptr) continue;
-    }
-    if (split.held_next >= split.held.Count) {
-      ReleaseHeld(split);
-      st = Fetch(split);
-      if (!st.ok()) return st;
-    }
-    st = Take(split, max - static_cast<int>(batch->size()), batch);
-    if (!st.ok()) return st;
+  if (sub_ == nullptr) {
+    st = Resubscribe();
+    if (!st.ok() || sub_ == nullptr) return st;
   }
-  if (!splits_.empty()) next_split_ = (next_split_ + 1) % splits_.size();
-  *ended = all_done && options_.bounded;
-  return Status::OK();
+  return Take(std::min(options_.fetch_batch, max), batch);
 }
 
-Status NatsSourceReaderImpl::Fetch(Split& split) {
-  jsFetchRequest req;
-  jsFetchRequest_Init(&req);
-  req.Batch = options_.fetch_batch;
-  req.NoWait = true;
-  // The server holds a request that finds nothing for up to Expires; keep
-  // it short, as the task thread waits (and barriers with it).
-  req.Expires = kFetchWaitMs * kNanosPerMs;
-  // Messages of an earlier fetch that gave up wait in the subscription.
-  // libnats 3.4.1's fetch takes them first, then asks the server for the
-  // batch minus those and loops until its count equals that difference:
-  // with more than half a batch already waiting it never does, and writes
-  // past its array. Ask for enough that the waiting ones are at most a
-  // quarter of the batch (messages still arriving are at most one earlier
-  // batch). What the poll did not ask for waits in split.held.
-  int waiting = 0;
-  int waiting_bytes = 0;
-  if (natsSubscription_GetPending(split.sub, &waiting, &waiting_bytes) ==
-          NATS_OK &&
-      waiting > 0) {
-    req.Batch = std::max<int64_t>(
-        req.Batch, 4 * (static_cast<int64_t>(waiting) + options_.fetch_batch));
-  }
-  natsMsgList list{};
-  natsStatus s = natsSubscription_FetchRequest(&list, split.sub, &req);
-  if (s == NATS_NOT_FOUND || s == NATS_TIMEOUT) {
-    natsMsgList_Destroy(&list);
-    // Nothing now. A bounded split that does not know its last message
-    // asks the consumer whether it is drained: nothing pending, and nothing
-    // delivered that has not arrived (a 404 alone is not proof: a new
-    // consumer may answer it before it has looked at the stream).
-    bool drained = false;
-    if (options_.bounded && !split.exact_end) {
-      jsConsumerInfo* info = nullptr;
-      if (natsSubscription_GetConsumerInfo(&info, split.sub, nullptr,
-                                           nullptr) == NATS_OK) {
-        drained = info->NumPending == 0 &&
-                  info->Delivered.Consumer == split.consumer_sequence;
-        jsConsumerInfo_Destroy(info);
-      }
-    }
-    // No message now: nothing pending as far as the consumer knows.
-    split.pending = 0;
-    if (drained && options_.bounded) {
-      split.done = true;
-      Unsubscribe(split);
-    }
-    return Status::OK();
-  }
-  if (s != NATS_OK) {
-    natsMsgList_Destroy(&list);
-    // No answer or no consumer: start a new one at the next poll.
-    Unsubscribe(split);
-    return conn_->connected() ? Status::OK() : conn_->CheckOutage();
-  }
-  split.held = list;
-  split.held_next = 0;
-  return Status::OK();
-}
-
-Status NatsSourceReaderImpl::Take(Split& split, int max,
-                                  std::vector<NatsMessage>* batch) {
+Status NatsSourceReaderImpl::Take(int max, std::vector<NatsMessage>* batch) {
   int taken = 0;
-  for (; split.held_next < split.held.Count && taken < max && !split.done;
-       ++split.held_next) {
-    natsMsg* msg = split.held.Msgs[split.held_next];
+  while (taken < max && !done_) {
+    natsMsg* msg = nullptr;
+    // A zero timeout takes a waiting message or returns NATS_TIMEOUT.
+    natsStatus s = natsSubscription_NextMsg(&msg, sub_, 0);
+    if (s == NATS_TIMEOUT) break;  // nothing waits now
+    if (s == NATS_SLOW_CONSUMER || s == NATS_MISMATCH) {
+      // The queue overflowed and dropped messages, or a heartbeat showed a
+      // delivery that never arrived.
+      lost_delivery_ = true;
+      break;
+    }
+    if (s != NATS_OK) {
+      // The subscription or the connection is closed: start a new
+      // consumer at the next poll.
+      Unsubscribe();
+      return conn_->connected() ? Status::OK() : conn_->CheckOutage();
+    }
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, msg) != NATS_OK) {
+      natsMsg_Destroy(msg);
       return Status::Corruption(who_ + ": a message of stream '" +
                                 options_.stream +
                                 "' has no JetStream metadata");
@@ -285,63 +299,73 @@ Status NatsSourceReaderImpl::Take(Split& split, int max,
     const int64_t ts_ns = meta->Timestamp;
     jsMsgMetaData_Destroy(meta);
     // The consumer numbers its deliveries 1, 2, ...: a gap means messages
-    // went to a fetch that had given up (AckNone does not redeliver). Start
-    // a new consumer after the last sequence read.
-    if (consumer_seq != split.consumer_sequence + 1) {
-      split.lost_delivery = true;
+    // were lost on the way (AckNone does not redeliver). Start a new
+    // consumer after the last sequence taken.
+    if (consumer_seq != consumer_sequence_ + 1) {
+      natsMsg_Destroy(msg);
+      lost_delivery_ = true;
       break;
     }
-    split.consumer_sequence = consumer_seq;
-    if (seq <= split.position.last_sequence) continue;  // read already
-    if (options_.bounded && seq > split.end_sequence) {
-      split.done = true;
+    consumer_sequence_ = consumer_seq;
+    if (options_.bounded && seq > end_sequence_) {
+      natsMsg_Destroy(msg);
+      done_ = true;
       break;
     }
+    // NumPending: the consumer's messages after this one when it was sent.
+    if (options_.bounded && (seq >= end_sequence_ || pending == 0)) {
+      done_ = true;
+    }
+    scanned_ = std::max(scanned_, seq);
+    pending_ = pending;
+    const char* subject = natsMsg_GetSubject(msg);
+    const int i = SplitOf(subject);
+    if (i < 0 || seq <= splits_[i].last_sequence) {
+      // Another subtask's, or read already (a new consumer starts after
+      // the smallest position).
+      natsMsg_Destroy(msg);
+      continue;
+    }
+    taken_.push_back(msg);
     NatsMessage m;
-    m.subject = natsMsg_GetSubject(msg);
+    m.subject = subject;
     m.data = std::string_view(natsMsg_GetData(msg),
                               static_cast<size_t>(natsMsg_GetDataLength(msg)));
     m.sequence = seq;
     m.timestamp = ts_ns / kNanosPerMs;
     batch->push_back(m);
     ++taken;
-    split.position.last_sequence = seq;
-    split.pending = pending;
+    splits_[i].last_sequence = seq;
     ++messages_read_;
-    if (options_.bounded && (seq >= split.end_sequence || pending == 0)) {
-      split.done = true;
-    }
   }
-  if (split.done || split.lost_delivery) Unsubscribe(split);
+  if (done_ || lost_delivery_) {
+    AdvanceToScanned();
+    Unsubscribe();
+  }
   return Status::OK();
 }
 
 Status NatsSourceReaderImpl::SnapshotState(OperatorContext& ctx) const {
-  std::vector<NatsSplit> positions;
-  for (const Split& split : splits_) positions.push_back(split.position);
+  std::vector<NatsSplit> positions = splits_;
+  for (NatsSplit& split : positions) {
+    split.last_sequence = std::max(split.last_sequence, scanned_);
+  }
   return StoreNatsSplits(ctx, positions);
 }
 
 void NatsSourceReaderImpl::Close() {
-  if (conn_ != nullptr) {
-    for (Split& split : splits_) Unsubscribe(split);
-  }
-  for (Split& split : splits_) ReleaseHeld(split);
-  ReleaseFetched();
+  ReleaseTaken();
+  if (conn_ != nullptr) Unsubscribe();
   conn_.reset();
 }
 
 int64_t NatsSourceReaderImpl::lag() const {
-  int64_t lag = 0;
-  for (const Split& split : splits_) {
-    if (!split.done) lag += static_cast<int64_t>(split.pending);
-  }
-  return lag;
+  return done_ ? 0 : static_cast<int64_t>(pending_);
 }
 
 std::vector<std::string> NatsSourceReaderImpl::splits() const {
   std::vector<std::string> filters;
-  for (const Split& split : splits_) filters.push_back(split.position.filter);
+  for (const NatsSplit& split : splits_) filters.push_back(split.filter);
   return filters;
 }
 

@@ -4,8 +4,9 @@
 // (libnats). Present in libweir when it was built with NATS (meson option
 // `nats`). docs/sources-and-sinks.md has examples.
 //
-// NatsSource reads one stream through ephemeral pull consumers, one split
-// per subject filter. Its position is the last stream sequence read of
+// NatsSource reads one stream, one split per subject filter, through one
+// ephemeral push consumer per subtask that streams messages to the client
+// ahead of the polls. Its position is the last stream sequence read of
 // each split, kept in the union operator list state "offset" (one entry
 // per split: the filter and the sequence); a restore resumes each split at
 // the next sequence, at any parallelism (split i goes to subtask i % p).
@@ -96,9 +97,9 @@ struct NatsSourceOptions {
   // (per split: once every message up to it has been read); the source
   // then ends. Default: false (read forever).
   bool bounded = false;
-  // Messages per fetch request. Default: 256.
+  // The most messages one poll takes from the client's queue. Default: 256.
   int fetch_batch = 256;
-  // When no split had a message, wait this long before fetching again, in
+  // When no message was waiting, wait this long before looking again, in
   // ms. Default: 10.
   int64_t poll_interval_ms = 10;
 };
@@ -116,8 +117,8 @@ namespace internal {
 
 class NatsSourceReaderImpl;  // connectors/nats/nats_source_reader.h
 
-// NatsSource apart from parsing: the connection, one pull consumer per
-// split of this subtask, and the "offset" state.
+// NatsSource apart from parsing: the connection, the consumer of this
+// subtask's splits, and the "offset" state.
 class NatsSourceReader {
  public:
   NatsSourceReader();
@@ -140,8 +141,8 @@ class NatsSourceReader {
   void Close();
 
   // Messages read since Open(), and the messages still in the stream
-  // after the last one read (summed over this subtask's splits, as the
-  // broker reported with the last fetch): the consumer lag.
+  // after the last one read (of this subtask's consumer, as the broker
+  // reported with that message): the consumer lag.
   int64_t messages_read() const;
   int64_t lag() const;
   // This subtask's subject filters.

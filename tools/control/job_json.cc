@@ -287,6 +287,13 @@ Status ParseVertex(const json& obj, const std::string& where, VertexInfo* v) {
     v->records_out = m.Int("write-records");
     v->late_records_dropped = m.Int("late-records-dropped");
     v->records_skipped = m.Int("records-skipped");
+    // Connector gauges: present only when a subtask reports one.
+    if (m.Optional("pending-records") != nullptr) {
+      v->pending_records = m.Int("pending-records", 0);
+    }
+    if (m.Optional("send-time-us") != nullptr) {
+      v->send_time_us = m.Int("send-time-us", 0);
+    }
     r.Adopt(m.status());
   }
   if (r.Optional("state-read-mode") != nullptr) {
@@ -348,6 +355,9 @@ json JobDetailsToJson(const JobInfo& job, int64_t now_ms) {
           {"late-records-dropped", v.late_records_dropped},
           {"records-skipped", v.records_skipped}}},
     });
+    json& metrics = vertices.back()["metrics"];
+    if (v.pending_records >= 0) metrics["pending-records"] = v.pending_records;
+    if (v.send_time_us >= 0) metrics["send-time-us"] = v.send_time_us;
     if (job.state_backend == "rocksdb") {
       vertices.back()["state-read-mode"] = {{"mmap", v.state_read_mmap},
                                             {"pread", v.state_read_pread}};

@@ -130,6 +130,55 @@ TEST_F(NatsSourceTest, DefaultsToTheStreamsSubjects) {
   ASSERT_OK(source.Close());
 }
 
+// A subtask with several splits reads the whole stream through one
+// consumer: it emits exactly the messages of its own splits, in stream
+// order, and drops the others'.
+TEST_F(NatsSourceTest, SubtaskWithSeveralSplitsReadsOnlyItsOwn) {
+  CreateOrders();
+  const auto published = Messages("orders", 4, 0, 400);
+  ASSERT_OK(Publish(url(), published));
+  auto backend = NewBackend();
+  FakeContext ctx(backend.get(), "orders", 0, 2);  // orders.0 and orders.2
+  NatsSource<std::string> source(Options(), NatsRawBytes);
+  ASSERT_OK(source.Open(ctx));
+  VectorOutput<std::string> out;
+  PollUntil(source, out, 1000);
+  std::vector<std::string> expected;
+  for (const StoredMessage& m : published) {
+    if (m.subject == "orders.0" || m.subject == "orders.2") {
+      expected.push_back(m.data);
+    }
+  }
+  ASSERT_EQ(expected.size(), 200u);
+  EXPECT_EQ(out.values, expected);
+  ASSERT_OK(source.Close());
+}
+
+// A bounded source whose split has no message ends without one.
+TEST_F(NatsSourceTest, BoundedSourceWithNothingToReadEnds) {
+  CreateOrders();
+  ASSERT_OK(Publish(url(), Messages("orders", 2, 0, 10)));
+  auto backend = NewBackend();
+  FakeContext ctx(backend.get(), "orders", 0, 1);
+  NatsSourceOptions options = Options();
+  options.subjects = {"orders.3"};
+  NatsSource<std::string> source(options, NatsRawBytes);
+  ASSERT_OK(source.Open(ctx));
+  VectorOutput<std::string> out;
+  bool ended = false;
+  for (int i = 0; i < 200 && !ended; ++i) {
+    Result<SourceStatus> r = source.Poll(out, 100);
+    ASSERT_OK(r);
+    ended = r->kind == SourceStatus::Kind::kEnd;
+    if (r->kind == SourceStatus::Kind::kWaiting) {
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  EXPECT_TRUE(ended);
+  EXPECT_TRUE(out.values.empty());
+  ASSERT_OK(source.Close());
+}
+
 // A poll never emits more than it asks for, though a fetch brings more:
 // the rest comes with the next polls, in order, none lost or repeated.
 TEST_F(NatsSourceTest, APollEmitsNoMoreThanItAsksFor) {

@@ -75,6 +75,8 @@ void ExpectSameJob(const JobInfo& a, const JobInfo& b) {
     EXPECT_EQ(va.running_subtasks, vb.running_subtasks);
     EXPECT_EQ(va.state_read_mmap, vb.state_read_mmap);
     EXPECT_EQ(va.state_read_pread, vb.state_read_pread);
+    EXPECT_EQ(va.pending_records, vb.pending_records);
+    EXPECT_EQ(va.send_time_us, vb.send_time_us);
     ASSERT_EQ(va.operators.size(), vb.operators.size());
     for (size_t op_idx = 0; op_idx < va.operators.size(); ++op_idx) {
       EXPECT_EQ(va.operators[op_idx].name, vb.operators[op_idx].name);
@@ -127,6 +129,23 @@ TEST(JobJson, DetailsHaveFlinkShape) {
   EXPECT_EQ(v["metrics"], json::parse(R"({"read-records":40,"write-records":0,
                                           "late-records-dropped":2,
                                           "records-skipped":3})"));
+}
+
+// The connector gauges (consumer lag, publish acknowledgement time) are in
+// a vertex's metrics when a subtask reports them, and absent otherwise.
+TEST(JobJson, DetailsCarryConnectorGaugesWhenReported) {
+  JobInfo job = SampleJob();
+  job.vertices[0].pending_records = 1234;
+  job.vertices[1].send_time_us = 5678;
+  const json j = JobDetailsToJson(job, job.start_time_ms);
+  const json& src = j["vertices"][0]["metrics"];
+  const json& sink = j["vertices"][1]["metrics"];
+  EXPECT_EQ(src["pending-records"], 1234);
+  EXPECT_FALSE(src.contains("send-time-us"));
+  EXPECT_EQ(sink["send-time-us"], 5678);
+  EXPECT_FALSE(sink.contains("pending-records"));
+  ASSERT_OK_AND_ASSIGN(JobInfo back, ParseJobDetails(DumpJson(j)));
+  ExpectSameJob(job, back);
 }
 
 TEST(JobJson, FailedJobCarriesFailureAndEndTime) {
