@@ -6,9 +6,12 @@
 #include "bench/nexmark/queries.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -16,11 +19,15 @@
 
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
+#include "weir/clock.h"
 #include "weir/nexmark.h"
 #include "weir/stream.h"
 
 namespace weir::nexmark {
 namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 template <class T>
 struct Collected {
@@ -117,6 +124,126 @@ TEST_P(NexmarkQueryTest, Q3JoinsSellersAndTheirAuctions) {
   std::sort(got.begin(), got.end());
   std::sort(want.begin(), want.end());
   EXPECT_EQ(got, want);
+}
+
+// What each sink subtask received, and how much of it before the first
+// checkpoint's barrier.
+template <class T>
+struct CutResults {
+  std::mutex mu;
+  std::map<int, std::vector<T>> values;  // by subtask
+  std::map<int, size_t> at_cut;
+  std::vector<T> BeforeCut() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<T> out;
+    for (const auto& [subtask, v] : values) {
+      const size_t n = at_cut.count(subtask) ? at_cut[subtask] : v.size();
+      out.insert(out.end(), v.begin(), v.begin() + static_cast<long>(n));
+    }
+    return out;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu);
+    size_t n = 0;
+    for (const auto& [_, v] : values) n += v.size();
+    return n;
+  }
+};
+
+template <class T>
+class CutSink final : public SinkFunction<T> {
+ public:
+  explicit CutSink(std::shared_ptr<CutResults<T>> out) : out_(std::move(out)) {}
+  Status Open(OperatorContext& ctx) override {
+    subtask_ = ctx.subtask();
+    return Status::OK();
+  }
+  Status Invoke(const T& v, int64_t) override {
+    std::lock_guard<std::mutex> lock(out_->mu);
+    out_->values[subtask_].push_back(v);
+    return Status::OK();
+  }
+  Status SnapshotState(OperatorContext&, int64_t) override {
+    std::lock_guard<std::mutex> lock(out_->mu);
+    out_->at_cut.try_emplace(subtask_, out_->values[subtask_].size());
+    return Status::OK();
+  }
+
+ private:
+  std::shared_ptr<CutResults<T>> out_;
+  int subtask_ = 0;
+};
+
+// q3's join state (sellers, auctions waiting for their seller) is keyed
+// state: checkpointed at parallelism 2 part way through, restored at 1 and
+// 3, the job's results before the cut and after the restore are the
+// join's, each once.
+TEST_P(NexmarkQueryTest, Q3RestoresItsJoinStateAtAnotherParallelism) {
+  auto build = [](const GeneratorOptions& gen, int parallelism,
+                  std::shared_ptr<CutResults<Q3Result>> out) {
+    JobBuilder b("nexmark-q3");
+    b.SetParallelism(parallelism);
+    Q3(b.AddSource<Event>(Source::Factory(gen), "nexmark",
+                          Source::Watermarks(gen))
+           .Uid("nexmark"))
+        .SinkTo([out]() -> std::unique_ptr<SinkFunction<Q3Result>> {
+          return std::make_unique<CutSink<Q3Result>>(out);
+        })
+        .Uid("sink");
+    return b;
+  };
+  GeneratorOptions throttled = gen_;
+  throttled.rate = 20'000;
+  auto clock = std::make_shared<ManualClock>(1'000'000);
+  JobOptions options;
+  options.backend = GetParam();
+  options.local_dir = dir_.Sub("local");
+  options.checkpoints.dir = dir_.Sub("checkpoints");
+  options.clock = clock;
+  auto first = std::make_shared<CutResults<Q3Result>>();
+  ASSERT_OK_AND_ASSIGN(auto job, build(throttled, 2, first).Build(options));
+  ASSERT_OK(job->Start());
+  for (int i = 0; i < 5000 && first->size() < 60; ++i) {
+    clock->AdvanceMillis(5);
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_GE(first->size(), 60u);
+  ASSERT_OK_AND_ASSIGN(int64_t id, job->TriggerCheckpoint());
+  ASSERT_OK_AND_ASSIGN(CheckpointStats stats, job->WaitForCheckpoint(id, 30s));
+  ASSERT_EQ(stats.state, CheckpointState::kCompleted);
+  job->Cancel();
+  EXPECT_TRUE(job->Wait().IsAborted());
+  const std::vector<Q3Result> before = first->BeforeCut();
+  std::vector<Q3Result> want = ReferenceQ3(events_);
+  ASSERT_LT(before.size(), want.size());
+  std::sort(want.begin(), want.end());
+
+  const std::string root = fs::path(stats.path).parent_path().string();
+  for (int parallelism : {1, 3}) {
+    SCOPED_TRACE("parallelism " + std::to_string(parallelism));
+    const std::string copy = dir_.Sub("copy-" + std::to_string(parallelism));
+    fs::create_directories(copy);
+    fs::copy(root, copy + "/" + fs::path(root).filename().string(),
+             fs::copy_options::recursive);
+    JobOptions resumed_options;
+    resumed_options.backend = GetParam();
+    resumed_options.checkpoints.dir = copy;
+    resumed_options.local_dir =
+        dir_.Sub("local-" + std::to_string(parallelism));
+    resumed_options.restore_from = copy + "/" +
+                                   fs::path(root).filename().string() + "/" +
+                                   fs::path(stats.path).filename().string();
+    auto out = std::make_shared<CutResults<Q3Result>>();
+    ASSERT_OK_AND_ASSIGN(auto resumed,
+                         build(gen_, parallelism, out).Build(resumed_options));
+    ASSERT_OK(resumed->Start());
+    ASSERT_OK(resumed->Wait());
+    std::vector<Q3Result> got = before;
+    const std::vector<Q3Result> after = out->BeforeCut();
+    got.insert(got.end(), after.begin(), after.end());
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, NexmarkQueryTest,
