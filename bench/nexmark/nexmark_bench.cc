@@ -85,6 +85,8 @@ Status AddQuery(const std::string& query, DataStream<Event> events,
     CountInto(nexmark::Q2(events), n);
   } else if (query == "q3") {
     CountInto(nexmark::Q3(events), n);
+  } else if (query == "q5") {
+    CountInto(nexmark::Q5(events), n);
   } else {
     return Status::InvalidArgument("nexmark_bench: unknown query '" + query +
                                    "'");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bench/nexmark/queries.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include <weir/state.h>
+#include <weir/window.h>
 
 namespace weir::nexmark {
 
@@ -78,6 +80,60 @@ class Q3Join final : public KeyedProcessFunction<int64_t, Event, Q3Result> {
   std::optional<ListState<int64_t>> pending_;
 };
 
+// q5's second step, per window start: the highest count so far and the
+// auctions that have it; emitted when the window's results are all in.
+class Q5Max final
+    : public KeyedProcessFunction<int64_t, WindowResult<int64_t, int64_t>,
+                                  Q5Result> {
+ public:
+  Status Open(OperatorContext& ctx) override {
+    auto max = GetState(ctx.state(), ctx.operator_id(),
+                        ValueStateDescriptor<int64_t>{"max"});
+    if (!max.ok()) return max.status();
+    max_.emplace(std::move(*max));
+    auto auctions = GetState(ctx.state(), ctx.operator_id(),
+                             ListStateDescriptor<int64_t>{"auctions"});
+    if (!auctions.ok()) return auctions.status();
+    auctions_.emplace(std::move(*auctions));
+    return Status::OK();
+  }
+
+  Status ProcessElement(const WindowResult<int64_t, int64_t>& r, Context& ctx,
+                        Collector<Q5Result>&) override {
+    Result<std::optional<int64_t>> max = max_->Value();
+    if (!max.ok()) return max.status();
+    Status s;
+    if (!max->has_value() || r.value > **max) {
+      s = max_->Update(r.value);
+      if (s.ok()) s = auctions_->Update({r.key});
+    } else if (r.value == **max) {
+      s = auctions_->Add(r.key);
+    }
+    if (!s.ok()) return s;
+    // The window's results come before the watermark that passes its end.
+    return ctx.timers().RegisterEventTimeTimer(r.window.max_timestamp());
+  }
+
+  Status OnTimer(int64_t, TimeDomain, Context& ctx,
+                 Collector<Q5Result>& out) override {
+    Result<std::optional<int64_t>> max = max_->Value();
+    if (!max.ok()) return max.status();
+    if (!max->has_value()) return Status::OK();
+    Result<std::vector<int64_t>> auctions = auctions_->Get();
+    if (!auctions.ok()) return auctions.status();
+    for (int64_t a : *auctions) {
+      out.Collect(Q5Result{ctx.current_key(), a, **max});
+    }
+    Status s = max_->Clear();
+    if (!s.ok()) return s;
+    return auctions_->Clear();
+  }
+
+ private:
+  std::optional<ValueState<int64_t>> max_;
+  std::optional<ListState<int64_t>> auctions_;
+};
+
 }  // namespace
 
 DataStream<Bid> Q0(DataStream<Event> events) {
@@ -129,7 +185,35 @@ DataStream<Q3Result> Q3(DataStream<Event> events) {
       .Uid("q3-join");
 }
 
-std::vector<std::string> QueryNames() { return {"q0", "q1", "q2", "q3"}; }
+DataStream<Q5Result> Q5(DataStream<Event> events) {
+  AggregateFunction<int64_t, int64_t, int64_t> count;
+  count.create_accumulator = [] { return int64_t{0}; };
+  count.add = [](const int64_t&, int64_t* acc) { ++*acc; };
+  count.get_result = [](const int64_t& acc) { return acc; };
+  count.merge = [](const int64_t& a, const int64_t& b) { return a + b; };
+  return events
+      .FlatMap<int64_t>([](const Event& e, Collector<int64_t>& out) {
+        if (const Bid* b = e.bid()) out.Collect(b->auction);
+      })
+      .Name("q5-bids")
+      .KeyBy([](const int64_t& auction) { return auction; })
+      .Window(WindowAssigner::SlidingEventTime(kQ5WindowMs, kQ5SlideMs))
+      .Aggregate<int64_t, int64_t>(count, "q5-count")
+      .Uid("q5-count")
+      .KeyBy([](const WindowResult<int64_t, int64_t>& r) {
+        return r.window.start;
+      })
+      .Process<Q5Result>(
+          [] {
+            return std::unique_ptr<KeyedProcessFunction<
+                int64_t, WindowResult<int64_t, int64_t>, Q5Result>>(
+                std::make_unique<Q5Max>());
+          },
+          "q5-max")
+      .Uid("q5-max");
+}
+
+std::vector<std::string> QueryNames() { return {"q0", "q1", "q2", "q3", "q5"}; }
 
 std::vector<Bid> ReferenceQ0(const std::vector<Event>& events) {
   std::vector<Bid> out;
@@ -174,6 +258,29 @@ std::vector<Q3Result> ReferenceQ3(const std::vector<Event>& events) {
     if (it == people.end()) continue;
     out.push_back(
         {it->second->name, it->second->city, it->second->state, a->id});
+  }
+  return out;
+}
+
+// Counts per window and auction, then each window's maximum.
+std::vector<Q5Result> ReferenceQ5(const std::vector<Event>& events) {
+  const WindowAssigner windows =
+      WindowAssigner::SlidingEventTime(kQ5WindowMs, kQ5SlideMs);
+  std::map<int64_t, std::map<int64_t, int64_t>> counts;  // start, auction
+  for (const Event& e : events) {
+    const Bid* b = e.bid();
+    if (b == nullptr) continue;
+    for (const TimeWindow& w : windows.Assign(b->date_time)) {
+      ++counts[w.start][b->auction];
+    }
+  }
+  std::vector<Q5Result> out;
+  for (const auto& [start, per_auction] : counts) {
+    int64_t max = 0;
+    for (const auto& [auction, n] : per_auction) max = std::max(max, n);
+    for (const auto& [auction, n] : per_auction) {
+      if (n == max) out.push_back({start, auction, n});
+    }
   }
   return out;
 }

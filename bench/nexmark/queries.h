@@ -43,6 +43,14 @@ struct Q3Result {
   auto operator<=>(const Q3Result&) const = default;
 };
 
+// q5: an auction with the most bids of a sliding window (ties: each).
+struct Q5Result {
+  int64_t window_start = 0;
+  int64_t auction = 0;
+  int64_t num = 0;  // its bids in the window
+  auto operator<=>(const Q5Result&) const = default;
+};
+
 // q0, pass-through: every bid, unchanged.
 //   SELECT auction, bidder, price, dateTime, extra FROM bid
 DataStream<Bid> Q0(DataStream<Event> events);
@@ -65,7 +73,18 @@ DataStream<Q2Result> Q2(DataStream<Event> events);
 //   WHERE A.category = 10 AND P.state IN ('OR', 'ID', 'CA')
 DataStream<Q3Result> Q3(DataStream<Event> events);
 
-// The queries above by name ("q0" .. "q3").
+// q5, hot items: the auctions with the most bids in each sliding window of
+// 10 s every 2 s. A window count per auction (Window + Aggregate), then per
+// window start a keyed process that keeps the highest count and its
+// auctions in keyed state and emits them when the watermark passes the
+// window's end (an event-time timer).
+//   SELECT auction, num FROM (count per auction and HOP window) AS A
+//   JOIN (max of those counts per window) AS M ON window AND num >= maxn
+DataStream<Q5Result> Q5(DataStream<Event> events);
+inline constexpr int64_t kQ5WindowMs = 10'000;
+inline constexpr int64_t kQ5SlideMs = 2'000;
+
+// The queries above by name ("q0" .. "q3", "q5").
 std::vector<std::string> QueryNames();
 
 // The results of the queries, computed by a plain loop over the events in
@@ -74,5 +93,6 @@ std::vector<Bid> ReferenceQ0(const std::vector<Event>& events);
 std::vector<Q1Result> ReferenceQ1(const std::vector<Event>& events);
 std::vector<Q2Result> ReferenceQ2(const std::vector<Event>& events);
 std::vector<Q3Result> ReferenceQ3(const std::vector<Event>& events);
+std::vector<Q5Result> ReferenceQ5(const std::vector<Event>& events);
 
 }  // namespace weir::nexmark

@@ -126,6 +126,19 @@ TEST_P(NexmarkQueryTest, Q3JoinsSellersAndTheirAuctions) {
   EXPECT_EQ(got, want);
 }
 
+// Event time at 1000 events/s: 50K events span 50 s, about 30 windows.
+TEST_P(NexmarkQueryTest, Q5FindsTheAuctionsWithTheMostBidsPerWindow) {
+  gen_.first_event_rate = 1000;
+  events_.clear();
+  for (int64_t n = 0; n < gen_.count; ++n) events_.push_back(Generate(gen_, n));
+  std::vector<Q5Result> got = Run<Q5Result>(Q5);
+  std::vector<Q5Result> want = ReferenceQ5(events_);
+  ASSERT_GE(want.size(), 25u);
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
+}
+
 // What each sink subtask received, and how much of it before the first
 // checkpoint's barrier.
 template <class T>
