@@ -53,6 +53,7 @@ std::string_view AggKindName(AggKind kind) {
 
 bool OperatorSpec::is_source() const {
   return std::holds_alternative<GeneratorSpec>(params) ||
+         std::holds_alternative<NexmarkSourceSpec>(params) ||
          std::holds_alternative<FileSourceSpec>(params) ||
          std::holds_alternative<NatsSourceSpec>(params);
 }
@@ -80,6 +81,9 @@ const std::vector<std::string> kCommonKeys = {
 const std::map<std::string, std::vector<std::string>>& TypeKeys() {
   static const auto* keys = new std::map<std::string, std::vector<std::string>>{
       {"generator", {"keys", "count", "rate", "seed", "ts-step"}},
+      {"nexmark-source",
+       {"events", "count", "rate", "seed", "first-event-rate",
+        "out-of-order-group-size"}},
       {"file-source",
        {"path", "format", "schema", "follow", "on-error", "timestamp",
         "out-of-orderness", "idle-timeout"}},
@@ -115,7 +119,8 @@ const std::vector<std::string> kJobKeys = {
 constexpr int64_t kMaxMaxParallelism = 32768;
 
 bool IsSourceType(std::string_view type) {
-  return type == "generator" || type == "file-source" || type == "nats-source";
+  return type == "generator" || type == "nexmark-source" ||
+         type == "file-source" || type == "nats-source";
 }
 bool IsSinkType(std::string_view type) {
   return type == "file-sink" || type == "stdout-sink" || type == "null-sink" ||
@@ -194,6 +199,8 @@ class JobParser {
                        JobSpec* job) const;
   Status ParseParams(const std::vector<Entry>& entries, const YAML::Mark& mark,
                      OperatorSpec* op) const;
+  Status ParseNexmarkSource(const std::vector<Entry>& entries,
+                            OperatorSpec* op) const;
   Status ParseGenerator(const std::vector<Entry>& entries,
                         OperatorSpec* op) const;
   Status ParseFileSource(const std::vector<Entry>& entries,
@@ -502,6 +509,7 @@ Result<JobSpec> JobParser::Parse(std::string_view yaml) {
     }
     // A placeholder with the right source/sink kind until pass 2.
     if (op.type == "generator") op.params = GeneratorSpec();
+    if (op.type == "nexmark-source") op.params = NexmarkSourceSpec();
     if (op.type == "file-source") op.params = FileSourceSpec();
     if (op.type == "nats-source") op.params = NatsSourceSpec();
     if (IsSinkType(op.type)) op.params = NullSinkSpec();
@@ -574,7 +582,8 @@ Status JobParser::ResolveInputs(const std::vector<Entry>& entries,
       return ErrorAt(inputs->key_mark,
                      "a source (" + op.type + ") takes no 'inputs'");
     }
-    op.has_event_time = op.type == "generator";  // file-source: see below
+    // file-source and nats-source: see their parsers.
+    op.has_event_time = op.type == "generator" || op.type == "nexmark-source";
     return Status::OK();
   }
   if (inputs == nullptr) {
@@ -582,7 +591,7 @@ Status JobParser::ResolveInputs(const std::vector<Entry>& entries,
     if (index == 0) {
       return ErrorAt(here,
                      "has no input: the first operator must be a source "
-                     "(generator, file-source, nats-source)");
+                     "(generator, nexmark-source, file-source, nats-source)");
     }
     const OperatorSpec& prev = job->operators[index - 1];
     if (IsSinkType(prev.type)) {
@@ -651,6 +660,7 @@ Status JobParser::ParseParams(const std::vector<Entry>& entries,
                               const YAML::Mark& mark, OperatorSpec* op) const {
   const std::string& type = op->type;
   if (type == "generator") return ParseGenerator(entries, op);
+  if (type == "nexmark-source") return ParseNexmarkSource(entries, op);
   if (type == "file-source") return ParseFileSource(entries, mark, op);
   if (type == "nats-source") return ParseNatsSource(entries, mark, op);
   if (type == "nats-sink") return ParseNatsSink(entries, mark, op);
@@ -696,6 +706,70 @@ Status JobParser::ParseGenerator(const std::vector<Entry>& entries,
                               {"key", FieldType::kString},
                               {"value", FieldType::kInt64},
                               {"ts", FieldType::kInt64}};
+  op->params = spec;
+  return Status::OK();
+}
+
+Status JobParser::ParseNexmarkSource(const std::vector<Entry>& entries,
+                                     OperatorSpec* op) const {
+  NexmarkSourceSpec spec;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Status s;
+  int64_t number = 0;
+  if (const Entry* e = Find(entries, "events")) {
+    s = GetChoice(*e, {"bid", "auction", "person"}, &spec.events);
+    if (!s.ok()) return s;
+  }
+  if (const Entry* e = Find(entries, "count")) {
+    s = GetInt(*e, 0, kMax, &number);
+    if (!s.ok()) return s;
+    spec.count = number;
+  }
+  if (const Entry* e = Find(entries, "rate")) {
+    s = GetDouble(*e, 0, &spec.rate);
+    if (!s.ok()) return s;
+  }
+  if (const Entry* e = Find(entries, "seed")) {
+    s = GetInt(*e, 0, kMax, &number);
+    if (!s.ok()) return s;
+    spec.seed = static_cast<uint64_t>(number);
+  }
+  if (const Entry* e = Find(entries, "first-event-rate")) {
+    s = GetInt(*e, 1, kMax, &spec.first_event_rate);
+    if (!s.ok()) return s;
+  }
+  if (const Entry* e = Find(entries, "out-of-order-group-size")) {
+    s = GetInt(*e, 1, kMax, &spec.out_of_order_group_size);
+    if (!s.ok()) return s;
+    if (spec.out_of_order_group_size % 953 == 0) {
+      return ErrorAt(*e,
+                     "'out-of-order-group-size' must not be a multiple of 953");
+    }
+  }
+  using F = FieldType;
+  if (spec.events == "bid") {
+    op->output_schema.fields = {
+        {"auction", F::kInt64}, {"bidder", F::kInt64},
+        {"price", F::kInt64},   {"channel", F::kString},
+        {"url", F::kString},    {"date_time", F::kInt64},
+        {"extra", F::kString}};
+  } else if (spec.events == "auction") {
+    op->output_schema.fields = {
+        {"id", F::kInt64},           {"item_name", F::kString},
+        {"description", F::kString}, {"initial_bid", F::kInt64},
+        {"reserve", F::kInt64},      {"date_time", F::kInt64},
+        {"expires", F::kInt64},      {"seller", F::kInt64},
+        {"category", F::kInt64},     {"extra", F::kString}};
+  } else {
+    op->output_schema.fields = {{"id", F::kInt64},
+                                {"name", F::kString},
+                                {"email_address", F::kString},
+                                {"credit_card", F::kString},
+                                {"city", F::kString},
+                                {"state", F::kString},
+                                {"date_time", F::kInt64},
+                                {"extra", F::kString}};
+  }
   op->params = spec;
   return Status::OK();
 }
@@ -1196,9 +1270,10 @@ Status JobParser::ParseSink(const std::vector<Entry>& entries,
 
 const std::vector<std::string>& KnownOperatorTypes() {
   static const auto* types = new std::vector<std::string>{
-      "generator", "file-source", "nats-source", "filter",    "map",
-      "count",     "sum",         "min",         "max",       "distinct",
-      "window",    "file-sink",   "stdout-sink", "null-sink", "nats-sink"};
+      "generator",   "file-source", "nats-source", "filter",
+      "map",         "count",       "sum",         "min",
+      "max",         "distinct",    "window",      "file-sink",
+      "stdout-sink", "null-sink",   "nats-sink",   "nexmark-source"};
   return *types;
 }
 

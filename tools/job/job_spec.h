@@ -40,6 +40,25 @@ struct GeneratorSpec {
   int64_t ts_step_ms = 1;        // event-time step per record; Default: 1 ms
 };
 
+// nexmark-source (source): the Nexmark generator's events of one kind
+// (weir/nexmark.h) as rows. Output, by `events`:
+//   bid:     [auction, bidder, price:int64, channel, url:string,
+//             date_time:int64, extra:string]
+//   auction: [id:int64, item_name, description:string, initial_bid,
+//             reserve, date_time, expires, seller, category:int64,
+//             extra:string]
+//   person:  [id:int64, name, email_address, credit_card, city,
+//             state:string, date_time:int64, extra:string]
+// date_time is the event time.
+struct NexmarkSourceSpec {
+  std::string events = "bid";    // "bid", "auction" or "person"
+  std::optional<int64_t> count;  // events of all kinds; nullopt = unbounded
+  double rate = 0;               // events/s in total; 0 = as fast as possible
+  uint64_t seed = 0;
+  int64_t first_event_rate = 10'000;  // event time: events per second
+  int64_t out_of_order_group_size = 1;
+};
+
 enum class OnError { kFail, kSkip };
 
 // file-source (source): output = schema.
@@ -176,7 +195,8 @@ struct NullSinkSpec {};
 using OperatorParams =
     std::variant<GeneratorSpec, FileSourceSpec, FilterSpec, MapSpec,
                  AggregateSpec, DistinctSpec, WindowSpec, FileSinkSpec,
-                 StdoutSinkSpec, NullSinkSpec, NatsSourceSpec, NatsSinkSpec>;
+                 StdoutSinkSpec, NullSinkSpec, NatsSourceSpec, NatsSinkSpec,
+                 NexmarkSourceSpec>;
 
 struct OperatorSpec {
   std::string uid;

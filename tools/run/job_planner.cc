@@ -5,6 +5,7 @@
 #include <limits>
 
 #include <weir/nats.h>
+#include <weir/nexmark.h>
 #include <weir/sinks.h>
 #include <weir/sources.h>
 
@@ -298,6 +299,10 @@ class Planner {
       streams_[i]->Name(op.name + " (rows)").SetParallelism(p);
       return Status::OK();
     }
+    if (const auto* n = std::get_if<NexmarkSourceSpec>(&op.params)) {
+      AddNexmarkSource(op, *n, i, p);
+      return Status::OK();
+    }
     if (const auto* f = std::get_if<FileSourceSpec>(&op.params)) {
       return AddFileSource(op, *f, i);
     }
@@ -394,6 +399,42 @@ class Planner {
     }
     return Status::InvalidArgument("operator type '" + op.type +
                                    "' cannot be planned");
+  }
+
+  // The events of the chosen kind as rows (NexmarkSourceSpec); the others
+  // are generated and dropped, so event numbers and times stay those of
+  // the whole stream.
+  void AddNexmarkSource(const OperatorSpec& op, const NexmarkSourceSpec& spec,
+                        size_t i, int p) {
+    nexmark::GeneratorOptions o;
+    o.count = spec.count.value_or(-1);
+    o.rate = spec.rate;
+    o.seed = spec.seed;
+    o.first_event_rate = spec.first_event_rate;
+    o.out_of_order_group_size = spec.out_of_order_group_size;
+    auto events = builder_.AddSource<nexmark::Event>(
+        nexmark::Source::Factory(o), op.name, nexmark::Source::Watermarks(o));
+    Describe(events, op, p);
+    const nexmark::Event::Type kind =
+        spec.events == "bid"       ? nexmark::Event::Type::kBid
+        : spec.events == "auction" ? nexmark::Event::Type::kAuction
+                                   : nexmark::Event::Type::kPerson;
+    streams_[i] = events.FlatMap<Row>([kind](const nexmark::Event& e,
+                                             Collector<Row>& out) {
+      if (e.type() != kind) return;
+      if (const nexmark::Bid* b = e.bid()) {
+        out.Collect(Row{{b->auction, b->bidder, b->price, b->channel, b->url,
+                         b->date_time, b->extra}});
+      } else if (const nexmark::Auction* a = e.auction()) {
+        out.Collect(Row{{a->id, a->item_name, a->description, a->initial_bid,
+                         a->reserve, a->date_time, a->expires, a->seller,
+                         a->category, a->extra}});
+      } else if (const nexmark::Person* pe = e.person()) {
+        out.Collect(Row{{pe->id, pe->name, pe->email_address, pe->credit_card,
+                         pe->city, pe->state, pe->date_time, pe->extra}});
+      }
+    });
+    streams_[i]->Name(op.name + " (rows)").SetParallelism(p);
   }
 
   Status AddFileSource(const OperatorSpec& op, const FileSourceSpec& f,

@@ -60,6 +60,34 @@ std::string WithGenerator(std::string_view op_yaml) {
          std::string(op_yaml);
 }
 
+TEST(JobSpec, NexmarkSourceHasTheSchemaOfItsEvents) {
+  ASSERT_OK_AND_ASSIGN(JobSpec job,
+                       Parse("name: n\noperators:\n  - uid: a\n"
+                             "    type: nexmark-source\n    events: auction\n"
+                             "    count: 100\n    first-event-rate: 1000\n"
+                             "    out-of-order-group-size: 10\n"
+                             "  - uid: out\n    type: null-sink\n"));
+  const OperatorSpec& op = job.operators[0];
+  EXPECT_TRUE(op.is_source());
+  EXPECT_TRUE(op.has_event_time);
+  EXPECT_EQ(op.output_schema.ToString(),
+            "[id:int64, item_name:string, description:string, "
+            "initial_bid:int64, reserve:int64, date_time:int64, "
+            "expires:int64, seller:int64, category:int64, extra:string]");
+  const auto& spec = std::get<NexmarkSourceSpec>(op.params);
+  EXPECT_EQ(spec.events, "auction");
+  EXPECT_EQ(spec.count, 100);
+  EXPECT_EQ(spec.first_event_rate, 1000);
+  EXPECT_EQ(spec.out_of_order_group_size, 10);
+  EXPECT_THAT(Parse("name: n\noperators:\n  - uid: a\n"
+                    "    type: nexmark-source\n    events: bids\n"),
+              FailsAt(5, {"operator 'a'", "'bids'", "bid|auction|person"}));
+  EXPECT_THAT(Parse("name: n\noperators:\n  - uid: a\n"
+                    "    type: nexmark-source\n"
+                    "    out-of-order-group-size: 1906\n"),
+              FailsAt(5, {"operator 'a'", "multiple of 953"}));
+}
+
 TEST(JobSpec, ParsesTheSumsExample) {
   ASSERT_OK_AND_ASSIGN(JobSpec job, Parse(kSums));
   EXPECT_EQ(job.name, "sums");

@@ -15,6 +15,7 @@
 
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
+#include "weir/nexmark.h"
 
 namespace weir::tools {
 namespace {
@@ -221,6 +222,45 @@ operators:
       }
     }
   }
+}
+
+// nexmark-source rows are the generator's events of the chosen kind, at
+// any parallelism; a filter and a map work on their fields.
+TEST_P(PlannerTest, NexmarkSourceRowsAreTheGeneratorsEvents) {
+  RunJob(R"(name: nexmark
+operators:
+  - uid: bids
+    type: nexmark-source
+    events: bid
+    count: 5000
+    seed: 3
+  - uid: dear
+    type: filter
+    field: price
+    op: '>'
+    value: 100000
+  - uid: cols
+    type: map
+    fields: [auction, bidder, price, date_time]
+  - uid: out
+    type: file-sink
+    path: out
+)",
+         "hashmap");
+  nexmark::GeneratorOptions gen;
+  gen.seed = 3;
+  std::vector<std::string> want;
+  for (int64_t n = 0; n < 5000; ++n) {
+    const nexmark::Event e = nexmark::Generate(gen, n);
+    const nexmark::Bid* b = e.bid();
+    if (b == nullptr || b->price <= 100000) continue;
+    want.push_back(std::to_string(b->auction) + "," +
+                   std::to_string(b->bidder) + "," + std::to_string(b->price) +
+                   "," + std::to_string(b->date_time));
+  }
+  std::sort(want.begin(), want.end());
+  ASSERT_GT(want.size(), 100u);
+  EXPECT_EQ(ReadParts(dir_.Sub("out")), want);
 }
 
 TEST_P(PlannerTest, SourceParallelismAboveOneIsRefused) {
