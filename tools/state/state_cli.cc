@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/state/state_cli.h"
 
+#include <string_view>
+
 namespace weir::tools {
 
 void StateCli::Register(CLI::App& app, CLI::App* savepoint,
@@ -55,6 +57,16 @@ std::optional<int> StateCli::Run() const {
 std::optional<int> StateCli::RunInfo(const std::string& path, bool json) const {
   if (!sizes_) return std::nullopt;
   return StateSizesCommand(path, json);
+}
+
+int StateCli::ErrorStatus(int argc, const char* const* argv) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string_view(argv[i]) == "savepoint" &&
+        std::string_view(argv[i + 1]) == "diff") {
+      return 2;
+    }
+  }
+  return 1;
 }
 
 }  // namespace weir::tools

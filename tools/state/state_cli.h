@@ -34,6 +34,11 @@ class StateCli {
   // returns the exit status; else nullopt (the plain info).
   std::optional<int> RunInfo(const std::string& path, bool json) const;
 
+  // The exit status of an error before a command runs (a bad flag, a bad
+  // configuration file): 2 for `savepoint diff`, as diff(1) does, else 1.
+  // Looks at argv itself, as parsing may have failed.
+  static int ErrorStatus(int argc, const char* const* argv);
+
  private:
   CLI::App* dump_cmd_ = nullptr;
   DumpArgs dump_;

@@ -362,7 +362,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return Fail(e.what());
+    Fail(e.what());
+    return weir::tools::StateCli::ErrorStatus(argc, argv);
   }
 
   if (quiet) log::SetThreshold(log::Level::kWarn);
@@ -379,7 +380,7 @@ int main(int argc, char** argv) {
       weir::tools::LoadConfigFile(std::nullopt);
   if (!conf.ok()) {
     log::Error(conf.status().message());
-    return 1;
+    return weir::tools::StateCli::ErrorStatus(argc, argv);
   }
   if (conf->path) log::Debug("configuration file: " + *conf->path);
   if (std::optional<std::string> token = conf->config.GetString("rest.token");

@@ -312,6 +312,12 @@ TEST_F(WeirJobTest, StateToolsRefuseBadInputAndWriteNothing) {
       }
     }
   }
+  // A bad flag or a missing operand of diff is an error too: 2, as diff(1).
+  r = Weir({"savepoint", "diff", "--no-such-flag", sp, sp});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("no-such-flag"));
+  r = Weir({"savepoint", "diff", sp});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_EQ(Tree(dir_.path()), tree);
   for (const auto& [p, t] : times) {
     if (fs::exists(p)) {
