@@ -1238,6 +1238,8 @@ SizeResult RunSize(const Config& config, double gb) {
   }
   // Offline reads of the savepoint (`weir state dump`) against a plain
   // scan of the same data; the side that goes first alternates.
+  fs::create_directories(root + "/scratch", ec);
+  if (ec) Die("create " + root + "/scratch", Status::IOError(ec.message()));
   for (const std::string& cache : config.read_cache_modes) {
     const bool cold = cache == "cold";
     if (!cold) WarmFiles(savepoint_paths);
