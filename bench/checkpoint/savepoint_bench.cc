@@ -1266,11 +1266,10 @@ SizeResult RunSize(const Config& config, double gb) {
       // the keys here), the reader only the state's entries.
       if (reader.entries != res.load.keys || scan.entries < res.load.keys) {
         Die("read the savepoint",
-            Status::Corruption("the reader saw " +
-                               std::to_string(reader.entries) +
-                               " entries, the scan " +
-                               std::to_string(scan.entries) + ", of " +
-                               std::to_string(res.load.keys) + " keys"));
+            Status::Corruption(
+                "the reader saw " + std::to_string(reader.entries) +
+                " entries, the scan " + std::to_string(scan.entries) + ", of " +
+                std::to_string(res.load.keys) + " keys"));
       }
       res.reads.push_back(scan);
       res.reads.push_back(reader);
