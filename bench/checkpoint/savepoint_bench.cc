@@ -58,6 +58,23 @@
 //      checkpoints' files are hard links of the same inodes). Disk blocks
 //      read during each run (getrusage ru_inblock of the process) are
 //      reported.
+//   4. Offline reads of the last savepoint, WEIR_BENCH_READ_RUNS times
+//      (default 3) per cache mode of WEIR_BENCH_READ_CACHE (default
+//      "warm"), the side that goes first alternating:
+//        scan:   a plain RocksDB read: DB::OpenForReadOnly of a RocksDB
+//                checkpoint (hard links) of the same DB with weir's options
+//                and every column family, and one iterator over the
+//                operator's column family;
+//        reader: SavepointReader::Open and Read of every entry (what
+//                `weir state dump` walks: the restore into scratch space
+//                on the same file system, then key group by key group),
+//                the reader destroyed;
+//        dump:   `weir state dump PATH` (JSON lines) through the command's
+//                code, stdout to /dev/null (WEIR_BENCH_DUMP=0 skips it).
+//      Rates are the savepoint's state bytes per second of wall time.
+//   5. The dry run (`weir run --dry-run -s`): Job::CheckRestore of the
+//      savepoint for a job with its operator, WEIR_BENCH_DRY_RUNS times
+//      (default 5), the first after the page cache is dropped.
 //
 // The summary per size: the largest `_metadata` scaled linearly to 10 GiB
 // of state, and restore against raw DB::Open (the median over runs of weir
@@ -70,8 +87,9 @@
 // $WEIR_BENCH_DIR/weir-savepoint-bench, removed at start and after each
 // size unless WEIR_BENCH_KEEP=1), WEIR_BENCH_STATE_GB,
 // WEIR_BENCH_UPDATE_PERCENT, WEIR_BENCH_SAVEPOINTS,
-// WEIR_BENCH_RESTORE_RUNS, WEIR_BENCH_RESTORE_CACHE, WEIR_BENCH_JSON,
-// WEIR_BENCH_RESULTS,
+// WEIR_BENCH_RESTORE_RUNS, WEIR_BENCH_RESTORE_CACHE, WEIR_BENCH_READ_RUNS,
+// WEIR_BENCH_READ_CACHE, WEIR_BENCH_DUMP, WEIR_BENCH_DRY_RUNS,
+// WEIR_BENCH_JSON, WEIR_BENCH_RESULTS,
 // WEIR_BENCH_SCALE_IN (default 1; 0 skips the one 2->1 restore per cache
 // mode, which rewrites half the state into new SST files).
 #include <fcntl.h>
@@ -101,10 +119,16 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <weir/job.h>
 #include <weir/job_info.h>
 #include <weir/key_group.h>
 #include <weir/options.h>
+#include <weir/restore_check.h>
+#include <weir/sinks.h>
+#include <weir/sources.h>
 #include <weir/state.h>
+#include <weir/state_reader.h>
+#include <weir/stream.h>
 
 #include "backends/backend.h"
 #include "backends/rocksdb/rocksdb_backend.h"
@@ -119,6 +143,7 @@
 #include "engine/checkpoint/metadata.h"
 #include "engine/checkpoint/restore.h"
 #include "engine/checkpoint/shared_store.h"
+#include "tools/state/dump_command.h"
 
 namespace weir::bench {
 namespace {
@@ -136,6 +161,10 @@ struct Config {
   std::string json_path;
   int verify_samples = 500;
   bool scale_in = true;  // WEIR_BENCH_SCALE_IN=0 skips the 2->1 restore
+  int read_runs = 3;     // offline reads of the savepoint per side
+  std::vector<std::string> read_cache_modes;
+  bool dump = true;  // WEIR_BENCH_DUMP=0 skips `weir state dump`
+  int dry_runs = 5;  // Job::CheckRestore calls
 };
 
 Config ReadConfig() {
@@ -155,6 +184,16 @@ Config ReadConfig() {
           Status::InvalidArgument("'" + m + "' is neither warm nor cold"));
     }
   }
+  c.read_runs = static_cast<int>(EnvDouble("WEIR_BENCH_READ_RUNS", 3));
+  c.read_cache_modes = Split(Env("WEIR_BENCH_READ_CACHE", "warm"));
+  for (const std::string& m : c.read_cache_modes) {
+    if (m != "warm" && m != "cold") {
+      Die("WEIR_BENCH_READ_CACHE",
+          Status::InvalidArgument("'" + m + "' is neither warm nor cold"));
+    }
+  }
+  c.dump = EnvDouble("WEIR_BENCH_DUMP", 1) != 0;
+  c.dry_runs = static_cast<int>(EnvDouble("WEIR_BENCH_DRY_RUNS", 5));
   c.keep = EnvDouble("WEIR_BENCH_KEEP", 0) != 0;
   c.json_path = Env("WEIR_BENCH_JSON", "");
   return c;
@@ -660,6 +699,211 @@ RestoreRun RunRaw(const std::string& checkpoint_dir,
   return r;
 }
 
+// ---------------------------------------------------------------- reading
+
+// One offline read of the whole savepoint (`weir state dump`) or its
+// baseline. Throughput is the savepoint's state bytes (its files' sizes)
+// over the wall time, for every side, so that the ratio of two rates is
+// the inverse ratio of their times.
+struct ReadRun {
+  std::string side;  // scan, reader, dump
+  std::string cache;
+  double open_ms = 0;   // scan: DB::OpenForReadOnly; reader: Open()
+  double first_ms = 0;  // until the first entry (reader: the restore into
+                        // scratch space, then the first seek)
+  double total_ms = 0;  // until the last entry, the reader destroyed
+  uint64_t entries = 0;
+  uint64_t bytes = 0;  // keys and values as the visitor saw them
+  double disk_mib = 0;
+};
+
+// The baseline: RocksDB opened read-only on a RocksDB checkpoint (hard
+// links) of the state's DB, with weir's options and every column family,
+// and one iterator over the operator's column family from first to last,
+// each key and value touched.
+ReadRun RunScan(const std::string& checkpoint_dir,
+                const RocksDBOptions& rocks) {
+  ReadRun r;
+  r.side = "scan";
+  const int64_t in0 = InBlocks();
+  const int64_t t0 = NowNs();
+  rocksdb::Options options;
+  internal::ApplyRocksDBOptions(rocks, &options);
+  const std::string path = checkpoint_dir + "/db";
+  std::vector<std::string> names;
+  rocksdb::Status rs = rocksdb::DB::ListColumnFamilies(
+      rocksdb::DBOptions(options), path, &names);
+  if (!rs.ok()) Die("scan", internal::FromRocks(rs, path));
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rs = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(options), path,
+                                    descriptors, &handles, &raw);
+  if (!rs.ok()) Die("scan", internal::FromRocks(rs, "open " + path));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const int64_t t1 = NowNs();
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  const std::string cf_name = OperatorId::FromUid(kOperatorUid).ToHex();
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    if (h->GetName() == cf_name) cf = h;
+  }
+  if (cf == nullptr) Die("scan", Status::NotFound("no column family"));
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), cf));
+    uint64_t sum = 0;  // a byte of each, so that nothing is optimized out
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (r.entries == 0) r.first_ms = (NowNs() - t0) / 1e6;
+      const rocksdb::Slice k = it->key();
+      const rocksdb::Slice v = it->value();
+      ++r.entries;
+      r.bytes += k.size() + v.size();
+      sum += static_cast<uint8_t>(k[k.size() - 1]) +
+             static_cast<uint8_t>(v.size() > 0 ? v[v.size() - 1] : 0);
+    }
+    if (!it->status().ok())
+      Die("scan", internal::FromRocks(it->status(), path));
+    if (sum == 1) std::fprintf(stderr, " ");
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  db->Close().PermitUncheckedError();
+  db.reset();
+  r.open_ms = (t1 - t0) / 1e6;
+  r.total_ms = (NowNs() - t0) / 1e6;
+  r.disk_mib = BlocksMiB(InBlocks() - in0);
+  return r;
+}
+
+// SavepointReader (what `weir state dump` walks): Open, Read of every
+// entry with a visitor that touches each key and value, and the reader
+// destroyed (its scratch directory removed). Scratch space under
+// `scratch_parent`, on the savepoint's file system, so that the restore
+// links the files rather than copying them.
+ReadRun RunReader(const std::string& savepoint_dir,
+                  const std::string& scratch_parent) {
+  ReadRun r;
+  r.side = "reader";
+  const int64_t in0 = InBlocks();
+  const int64_t t0 = NowNs();
+  SavepointReaderOptions options;
+  options.scratch_parent = scratch_parent;
+  {
+    Result<std::unique_ptr<SavepointReader>> reader =
+        SavepointReader::Open(savepoint_dir, options);
+    if (!reader.ok()) Die("SavepointReader::Open", reader.status());
+    r.open_ms = (NowNs() - t0) / 1e6;
+    uint64_t sum = 0;
+    Status s = (*reader)->Read({}, [&](const StateRecord& rec) {
+      if (r.entries == 0) r.first_ms = (NowNs() - t0) / 1e6;
+      ++r.entries;
+      r.bytes += rec.key.size() + rec.value.size();
+      sum += static_cast<uint8_t>(rec.key.empty() ? 0 : rec.key.back()) +
+             static_cast<uint8_t>(rec.value.empty() ? 0 : rec.value.back());
+      return Status::OK();
+    });
+    if (!s.ok()) Die("SavepointReader::Read", s);
+    if (sum == 1) std::fprintf(stderr, " ");
+  }
+  r.total_ms = (NowNs() - t0) / 1e6;
+  r.disk_mib = BlocksMiB(InBlocks() - in0);
+  return r;
+}
+
+// `weir state dump PATH` (JSON lines) through the command's own code,
+// stdout sent to /dev/null. Its scratch space is the default ($TMPDIR).
+ReadRun RunDump(const std::string& savepoint_dir) {
+  ReadRun r;
+  r.side = "dump";
+  std::fflush(stdout);
+  const int saved = dup(STDOUT_FILENO);
+  const int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (saved < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0) {
+    Die("dump", Status::IOError(std::strerror(errno)));
+  }
+  close(null);
+  const int64_t in0 = InBlocks();
+  const int64_t t0 = NowNs();
+  tools::DumpArgs args;
+  args.path = savepoint_dir;
+  const int rc = tools::StateDumpCommand(args);
+  r.total_ms = (NowNs() - t0) / 1e6;
+  r.disk_mib = BlocksMiB(InBlocks() - in0);
+  std::fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  if (rc != 0)
+    Die("weir state dump",
+        Status::Aborted("exit status " + std::to_string(rc)));
+  return r;
+}
+
+// The job of the savepoint for Job::CheckRestore: a source, the keyed
+// operator with the savepoint's uid (its state), a sink; RocksDB state.
+std::unique_ptr<Job> DryRunJob(const std::string& local_dir) {
+  JobBuilder b("savepoint_bench");
+  b.SetMaxParallelism(kMaxParallelism);
+  b.AddSource<std::string>(std::make_unique<CollectionSource<std::string>>(
+                               std::vector<std::string>{}),
+                           "keys")
+      .Uid("keys")
+      .KeyBy([](const std::string& k) { return k; })
+      .Reduce([](const std::string& a, const std::string&) { return a; },
+              "counter")
+      .Uid(kOperatorUid)
+      .SinkTo(std::make_unique<DiscardingSink<std::string>>())
+      .Name("discard");
+  JobOptions options;
+  options.backend = JobOptions::Backend::kRocksDB;
+  options.local_dir = local_dir;
+  Result<std::unique_ptr<Job>> job = b.Build(options);
+  if (!job.ok()) Die("build the dry-run job", job.status());
+  return std::move(*job);
+}
+
+struct DryRun {
+  std::vector<double> ms;  // each call of Job::CheckRestore
+  uint64_t bytes_linked = 0;
+  int64_t estimated_ms = 0;
+};
+
+// `weir run --dry-run -s`: Job::CheckRestore of the savepoint, `runs`
+// times (the first with a cold `_metadata` if `cold`), each checked to
+// predict a link restore of the operator.
+DryRun RunDryRun(const std::string& savepoint_dir, const std::string& root,
+                 int runs, bool cold) {
+  DryRun d;
+  std::unique_ptr<Job> job = DryRunJob(root + "/dry-run-local");
+  for (int k = 0; k < runs; ++k) {
+    if (cold && k == 0) EvictTree(root);
+    const int64_t t0 = NowNs();
+    Result<RestoreCheck> c = job->CheckRestore(savepoint_dir, {});
+    d.ms.push_back((NowNs() - t0) / 1e6);
+    if (!c.ok()) Die("CheckRestore", c.status());
+    if (!c->ok()) Die("CheckRestore", Status::Aborted(c->problems.front()));
+    bool restored = false;
+    for (const RestoreCheck::Operator& op : c->operators) {
+      restored = restored || (op.uid == kOperatorUid &&
+                              op.fate == RestoreCheck::Fate::kRestored);
+    }
+    const bool linked = std::any_of(
+        c->tasks.begin(), c->tasks.end(), [](const RestoreCheck::Task& t) {
+          return t.method == RestoreCheck::Method::kLink;
+        });
+    if (!restored || !linked) {
+      Die("CheckRestore",
+          Status::Aborted("did not predict a link restore of the operator"));
+    }
+    d.bytes_linked = c->bytes_linked;
+    d.estimated_ms = c->estimated_ms;
+  }
+  return d;
+}
+
 // ---------------------------------------------------------------- one size
 
 struct SizeResult {
@@ -674,6 +918,8 @@ struct SizeResult {
   uint64_t raw_files = 0, raw_bytes = 0;       // SST files of a raw checkpoint
   std::map<std::string, double> warm_seconds;  // cache mode -> warming
   std::vector<RestoreRun> restores;
+  std::vector<ReadRun> reads;
+  DryRun dry_run;
 };
 
 // The figures docs/performance.md reports for a size.
@@ -734,6 +980,61 @@ RestoreSummary SummarizeRestore(const SizeResult& r, const std::string& cache) {
   v.ratio_p50 = Median(ratio);
   if (v.raw_p50_ms > 0) v.ratio_of_p50s = v.weir_p50_ms / v.raw_p50_ms;
   return v;
+}
+
+// The offline reads of one cache mode: medians, rates in MiB/s of the
+// savepoint's state bytes, and the reader against the scan.
+struct ReadSummary {
+  double scan_p50_ms = 0, reader_p50_ms = 0, dump_p50_ms = 0;
+  double reader_first_p50_ms = 0;  // the restore into scratch space
+  double scan_mib_s = 0, reader_mib_s = 0, dump_mib_s = 0;
+  double ratio_p50 = 0;       // median of scan run k / reader run k
+  double dump_ratio_p50 = 0;  // the same for the dump
+  uint64_t entries = 0;
+  int runs = 0;
+};
+
+ReadSummary SummarizeReads(const SizeResult& r, const std::string& cache) {
+  ReadSummary v;
+  std::vector<double> scan, reader, dump, first, ratio, dump_ratio;
+  for (const ReadRun& run : r.reads) {
+    if (run.cache != cache) continue;
+    if (run.side == "scan") scan.push_back(run.total_ms);
+    if (run.side == "reader") {
+      reader.push_back(run.total_ms);
+      first.push_back(run.first_ms);
+      v.entries = run.entries;
+    }
+    if (run.side == "dump") dump.push_back(run.total_ms);
+  }
+  for (size_t k = 0; k < std::min(scan.size(), reader.size()); ++k) {
+    if (reader[k] > 0) ratio.push_back(scan[k] / reader[k]);
+  }
+  for (size_t k = 0; k < std::min(scan.size(), dump.size()); ++k) {
+    if (dump[k] > 0) dump_ratio.push_back(scan[k] / dump[k]);
+  }
+  v.runs = static_cast<int>(ratio.size());
+  v.scan_p50_ms = Median(scan);
+  v.reader_p50_ms = Median(reader);
+  v.dump_p50_ms = Median(dump);
+  v.reader_first_p50_ms = Median(first);
+  auto rate = [&](double ms) {
+    return ms > 0 ? MiB(r.savepoint_bytes) / (ms / 1e3) : 0.0;
+  };
+  v.scan_mib_s = rate(v.scan_p50_ms);
+  v.reader_mib_s = rate(v.reader_p50_ms);
+  v.dump_mib_s = rate(v.dump_p50_ms);
+  v.ratio_p50 = Median(ratio);
+  v.dump_ratio_p50 = Median(dump_ratio);
+  return v;
+}
+
+// The dry run: the first call (cold `_metadata`) and the median of the
+// others.
+std::pair<double, double> SummarizeDryRun(const DryRun& d) {
+  if (d.ms.empty()) return {0, 0};
+  std::vector<double> rest(d.ms.begin() + 1, d.ms.end());
+  return {d.ms.front(), rest.empty() ? d.ms.front() : Median(rest)};
 }
 
 // The SST files under `dir` (not recursive): count and bytes.
@@ -849,6 +1150,13 @@ SizeResult RunSize(const Config& config, double gb) {
         raw_dirs.push_back(dir);
       }
     }
+    // One more, read by every scan of the savepoint's reads (read-only).
+    fs::create_directories(raw_root + "/scan", ec);
+    rocksdb::Checkpoint* checkpoint = nullptr;
+    rocksdb::Status rs = rocksdb::Checkpoint::Create((*raw)->db(), &checkpoint);
+    std::unique_ptr<rocksdb::Checkpoint> owned(checkpoint);
+    if (rs.ok()) rs = checkpoint->CreateCheckpoint(raw_root + "/scan/db");
+    if (!rs.ok()) Die("CreateCheckpoint", internal::FromRocks(rs, raw_root));
     s = (*raw)->Close();
     if (!s.ok()) Die("close the baseline DB", s);
   }
@@ -927,6 +1235,66 @@ SizeResult RunSize(const Config& config, double gb) {
                    cache.c_str(), in.total_ms, in.disk_mib);
       res.restores.push_back(in);
     }
+  }
+  // Offline reads of the savepoint (`weir state dump`) against a plain
+  // scan of the same data; the side that goes first alternates.
+  fs::create_directories(root + "/scratch", ec);
+  if (ec) Die("create " + root + "/scratch", Status::IOError(ec.message()));
+  for (const std::string& cache : config.read_cache_modes) {
+    const bool cold = cache == "cold";
+    if (!cold) WarmFiles(savepoint_paths);
+    for (int k = 0; k < config.read_runs; ++k) {
+      ReadRun scan, reader;
+      auto do_scan = [&] {
+        if (cold) EvictTree(root);
+        scan = RunScan(raw_root + "/scan", rocks);
+        scan.cache = cache;
+      };
+      auto do_reader = [&] {
+        if (cold) EvictTree(root);
+        reader = RunReader(savepoint_dir, root + "/scratch");
+        reader.cache = cache;
+      };
+      if (k % 2 == 0) {
+        do_scan();
+        do_reader();
+      } else {
+        do_reader();
+        do_scan();
+      }
+      // The scan sees every record of the column family (one more than
+      // the keys here), the reader only the state's entries.
+      if (reader.entries != res.load.keys || scan.entries < res.load.keys) {
+        Die("read the savepoint",
+            Status::Corruption(
+                "the reader saw " + std::to_string(reader.entries) +
+                " entries, the scan " + std::to_string(scan.entries) + ", of " +
+                std::to_string(res.load.keys) + " keys"));
+      }
+      res.reads.push_back(scan);
+      res.reads.push_back(reader);
+      std::fprintf(stderr,
+                   "  read %s %d: scan %.1f ms, reader %.1f ms (first entry "
+                   "at %.1f ms), %llu entries",
+                   cache.c_str(), k, scan.total_ms, reader.total_ms,
+                   reader.first_ms,
+                   static_cast<unsigned long long>(reader.entries));
+      if (config.dump) {
+        if (cold) EvictTree(root);
+        ReadRun dump = RunDump(savepoint_dir);
+        dump.cache = cache;
+        res.reads.push_back(dump);
+        std::fprintf(stderr, ", dump %.1f ms", dump.total_ms);
+      }
+      std::fprintf(stderr, "\n");
+    }
+  }
+  if (config.dry_runs > 0) {
+    res.dry_run = RunDryRun(savepoint_dir, root, config.dry_runs,
+                            /*cold=*/true);
+    const auto [first, p50] = SummarizeDryRun(res.dry_run);
+    std::fprintf(stderr, "  dry run: first %.2f ms, then p50 %.2f ms\n", first,
+                 p50);
   }
   res.loadavg_end = LoadAverage();
   store->reset();
@@ -1008,6 +1376,26 @@ void PrintSize(const Config& config, const SizeResult& r) {
         rv.ratio_of_p50s, rv.runs, rv.import_p50_ms, rv.rescale_p50_ms,
         rv.scale_in_ms);
   }
+  for (const std::string& cache : config.read_cache_modes) {
+    const ReadSummary rv = SummarizeReads(r, cache);
+    std::printf(
+        "  read (%s), %llu entries, %.1f MiB: scan p50 %.1f ms (%.0f MiB/s), "
+        "SavepointReader p50 %.1f ms (%.0f MiB/s; first entry at %.1f ms), "
+        "reader/scan rate %.2fx (median of %d pairs); weir state dump p50 "
+        "%.1f ms (%.0f MiB/s, %.2fx)\n",
+        cache.c_str(), static_cast<unsigned long long>(rv.entries),
+        MiB(r.savepoint_bytes), rv.scan_p50_ms, rv.scan_mib_s, rv.reader_p50_ms,
+        rv.reader_mib_s, rv.reader_first_p50_ms, rv.ratio_p50, rv.runs,
+        rv.dump_p50_ms, rv.dump_mib_s, rv.dump_ratio_p50);
+  }
+  if (!r.dry_run.ms.empty()) {
+    const auto [first, p50] = SummarizeDryRun(r.dry_run);
+    std::printf(
+        "  dry run (Job::CheckRestore): first %.2f ms (cold _metadata), then "
+        "p50 %.2f ms; predicts %.1f MiB linked, ~%lld ms\n",
+        first, p50, MiB(r.dry_run.bytes_linked),
+        static_cast<long long>(r.dry_run.estimated_ms));
+  }
   std::fflush(stdout);
 }
 
@@ -1049,6 +1437,19 @@ std::string Json(const Config& config, const SizeResult& r) {
       << ",\"disk_mib\":" << run.disk_mib << ",\"close_ms\":" << run.close_ms
       << ",\"reopen_ms\":" << run.reopen_ms << "}";
   }
+  o << "],\"reads\":[";
+  for (size_t i = 0; i < r.reads.size(); ++i) {
+    const ReadRun& run = r.reads[i];
+    if (i > 0) o << ",";
+    o << "{\"side\":\"" << run.side << "\",\"cache\":\"" << run.cache
+      << "\",\"open_ms\":" << run.open_ms << ",\"first_ms\":" << run.first_ms
+      << ",\"total_ms\":" << run.total_ms << ",\"entries\":" << run.entries
+      << ",\"bytes\":" << run.bytes << ",\"disk_mib\":" << run.disk_mib << "}";
+  }
+  o << "],\"dry_run_ms\":[";
+  for (size_t i = 0; i < r.dry_run.ms.size(); ++i) {
+    o << (i > 0 ? "," : "") << r.dry_run.ms[i];
+  }
   o << "],\"summary\":{\"savepoint_p50_ms\":" << v.savepoint_p50_ms
     << ",\"savepoint_max_ms\":" << v.savepoint_max_ms
     << ",\"metadata_max_bytes\":" << v.metadata_max
@@ -1062,6 +1463,25 @@ std::string Json(const Config& config, const SizeResult& r) {
       << ",\"scale_in_ms\":" << rv.scale_in_ms
       << ",\"ratio_p50\":" << rv.ratio_p50
       << ",\"ratio_of_p50s\":" << rv.ratio_of_p50s << "}";
+  }
+  for (const std::string& cache : config.read_cache_modes) {
+    const ReadSummary rv = SummarizeReads(r, cache);
+    o << ",\"read_" << cache << "\":{\"savepoint_bytes\":" << r.savepoint_bytes
+      << ",\"entries\":" << rv.entries << ",\"scan_p50_ms\":" << rv.scan_p50_ms
+      << ",\"reader_p50_ms\":" << rv.reader_p50_ms
+      << ",\"reader_first_p50_ms\":" << rv.reader_first_p50_ms
+      << ",\"dump_p50_ms\":" << rv.dump_p50_ms
+      << ",\"scan_mib_s\":" << rv.scan_mib_s
+      << ",\"reader_mib_s\":" << rv.reader_mib_s
+      << ",\"dump_mib_s\":" << rv.dump_mib_s
+      << ",\"reader_vs_scan\":" << rv.ratio_p50
+      << ",\"dump_vs_scan\":" << rv.dump_ratio_p50 << "}";
+  }
+  if (!r.dry_run.ms.empty()) {
+    const auto [first, p50] = SummarizeDryRun(r.dry_run);
+    o << ",\"dry_run\":{\"first_ms\":" << first << ",\"p50_ms\":" << p50
+      << ",\"bytes_linked\":" << r.dry_run.bytes_linked
+      << ",\"estimated_ms\":" << r.dry_run.estimated_ms << "}";
   }
   o << "}}";
   return o.str();
