@@ -66,6 +66,14 @@ Result<RestoreCheck> Job::CheckRestore(
 // ---------------------------------------------------------------- wiring
 
 Status Job::Impl::Wire() {
+  if (restore == nullptr) return WireTasks();
+  restore_progress.Begin(restore->metadata_path, *restore_plan, WallMillis());
+  Status s = WireTasks();
+  restore_progress.End(s.ok(), WallMillis());
+  return s;
+}
+
+Status Job::Impl::WireTasks() {
   const detail::GraphDef& g = *graph;
   const size_t nv = plan.vertices.size();
   counters.resize(nv);  // kept across restarts: counts of every attempt
@@ -235,6 +243,15 @@ Status Job::Impl::Wire(engine::Task* task, int vertex, int subtask) {
     if (snapshots.empty()) return b.status();
     return b.status().WithContext("restoring " + where + " from " +
                                   restore->metadata_path);
+  }
+  if (restore != nullptr) {
+    uint64_t files = 0;
+    uint64_t bytes = 0;
+    for (const BackendSnapshot& snap : snapshots) {
+      files += snap.files.size();
+      for (const SnapshotFile& f : snap.files) bytes += f.size;
+    }
+    restore_progress.TaskDone(files, bytes);
   }
   if (restore != nullptr) {
     // The backend restored the operator lists of the tasks it took key
@@ -812,6 +829,10 @@ JobInfo Job::Info() const {
     info.start_time_ms = m.start_ms;
     info.end_time_ms = m.end_ms;
   }
+  info.restore = m.restore_progress.Get(WallMillis());
+  // Before Start() has wired the tasks their counters may be in the making
+  // (a restore may take long): none is read, all are 0 anyway.
+  const bool wired = info.status != JobStatus::kCreated;
   for (size_t v = 0; v < m.plan.vertices.size(); ++v) {
     const engine::Vertex& vx = m.plan.vertices[v];
     VertexInfo vi;
@@ -821,7 +842,7 @@ JobInfo Job::Info() const {
       const detail::NodeDef& n = m.graph->nodes[node];
       vi.operators.push_back({n.name, n.uid, m.plan.ids[node].ToHex()});
     }
-    if (v < m.counters.size() && m.counters[v] != nullptr) {
+    if (wired && v < m.counters.size() && m.counters[v] != nullptr) {
       const engine::VertexCounters& c = *m.counters[v];
       vi.records_in = c.records_in.load(std::memory_order_relaxed);
       vi.records_out = c.records_out.load(std::memory_order_relaxed);

@@ -19,6 +19,7 @@
 #include "engine/checkpoint/restore.h"
 #include "engine/checkpoint/restore_plan.h"
 #include "engine/plan.h"
+#include "engine/restore_progress.h"
 #include "engine/snapshot_observer.h"
 #include "engine/task.h"
 #include "lib/file.h"
@@ -41,6 +42,8 @@ struct Job::Impl {
   std::shared_ptr<const engine::RestoreSource> restore;
   // What each task restores from `restore` (set with it).
   std::shared_ptr<const engine::RestorePlan> restore_plan;
+  // How far the last restore from `restore` has come (JobInfo::restore).
+  engine::RestoreProgress restore_progress;
   std::unique_ptr<engine::CheckpointCoordinator> coordinator;
   // Called in every task's synchronous snapshot phase in place of the
   // coordinator, which the job then does not have (tests set it through
@@ -79,7 +82,10 @@ struct Job::Impl {
   // Plans the restore from `restore` into `restore_plan`; the restore's
   // error if it cannot proceed.
   Status PlanRestore();
+  // Creates and wires the tasks (WireTasks), counting the restore's
+  // progress when there is one.
   Status Wire();
+  Status WireTasks();
   Status Wire(engine::Task* task, int vertex, int subtask);
   // FailedPrecondition unless the job is RUNNING.
   Status CheckRunning() const;

@@ -52,6 +52,20 @@ std::string_view JobStatusName(JobStatus status) {
   return "UNKNOWN";
 }
 
+std::string_view RestorePhaseName(RestoreInfo::Phase phase) {
+  switch (phase) {
+    case RestoreInfo::Phase::kNone:
+      return "NONE";
+    case RestoreInfo::Phase::kRestoring:
+      return "RESTORING";
+    case RestoreInfo::Phase::kRestored:
+      return "RESTORED";
+    case RestoreInfo::Phase::kFailed:
+      return "FAILED";
+  }
+  return "UNKNOWN";
+}
+
 bool IsTerminal(JobStatus status) {
   return status == JobStatus::kFinished || status == JobStatus::kCanceled ||
          status == JobStatus::kFailed;

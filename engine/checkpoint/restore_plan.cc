@@ -117,6 +117,7 @@ void PlanTasks(const RestoreSource& source, const detail::GraphDef& graph,
         src.old_key_groups = old[i].key_group_range;
         src.key_groups = Intersect(old[i].key_group_range, task.key_groups);
         src.bytes = Bytes(snaps.back());
+        task.files += snaps.back().files.size();
         task.bytes += src.bytes;
         task.sources.push_back(src);
       }

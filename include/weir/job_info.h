@@ -102,6 +102,38 @@ struct JobFailure {
   std::string message;                         // the failure's message
 };
 
+// A restore of the job's state from a checkpoint or savepoint: at Start()
+// (JobOptions::restore_from) or by a restart from the latest checkpoint
+// (the last restore is shown). The totals are the restore plan's, as
+// Job::CheckRestore reports them; files and bytes count as done when the
+// task that restores them has its state backend, so they advance a task
+// at a time.
+struct RestoreInfo {
+  enum class Phase : uint8_t {
+    kNone,       // nothing restored: a fresh start
+    kRestoring,  // the tasks' state backends are being restored
+    kRestored,   // every task has its state
+    kFailed,     // the restore failed (JobInfo::failures says why)
+  };
+  Phase phase = Phase::kNone;
+  std::string path;  // the `_metadata` restored from
+  int tasks_done = 0;
+  int tasks_total = 0;  // of the job, restored from files or not
+  uint64_t files_done = 0;
+  uint64_t files_total = 0;
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  int64_t start_time_ms = 0;  // wall clock
+  int64_t end_time_ms = 0;    // 0 while restoring
+  // While restoring, the time left in ms at the byte rate so far; before
+  // any byte is done, the plan's estimate less the time spent. -1 when not
+  // restoring.
+  int64_t estimated_ms_left = -1;
+};
+
+// "NONE", "RESTORING", "RESTORED", "FAILED".
+std::string_view RestorePhaseName(RestoreInfo::Phase phase);
+
 // Failures a job keeps (JobInfo::failures); older ones are dropped.
 inline constexpr size_t kJobFailuresKept = 16;
 
@@ -120,6 +152,8 @@ struct JobInfo {
   // "hashmap" or "rocksdb" (Flink's names); empty if unknown.
   std::string state_backend;
   std::vector<VertexInfo> vertices;  // topological order, sources first
+  // Its last restore; phase kNone if it restored nothing.
+  RestoreInfo restore;
 };
 
 }  // namespace weir

@@ -97,6 +97,7 @@ struct RestoreCheck {
     bool finished = false;  // restored as finished, runs nothing
     std::vector<Source> sources;
     Method method = Method::kNone;
+    uint64_t files = 0;  // of its sources
     uint64_t bytes = 0;
   };
 

@@ -260,6 +260,35 @@ Status ParseOperator(const json& obj, const std::string& where,
   return r.status();
 }
 
+Status ParseRestore(const json& obj, RestoreInfo* out) {
+  FieldReader r(obj, "job details: restore:");
+  const std::string phase = r.String("phase");
+  bool known = false;
+  for (RestoreInfo::Phase p :
+       {RestoreInfo::Phase::kRestoring, RestoreInfo::Phase::kRestored,
+        RestoreInfo::Phase::kFailed}) {
+    if (RestorePhaseName(p) == phase) {
+      out->phase = p;
+      known = true;
+    }
+  }
+  if (r.status().ok() && !known) {
+    r.Fail("field \"phase\" is not a restore phase weir knows ('" + phase +
+           "')");
+  }
+  out->path = r.String("path");
+  out->tasks_done = static_cast<int>(r.Int("tasks-done", 0, INT_MAX));
+  out->tasks_total = static_cast<int>(r.Int("tasks-total", 0, INT_MAX));
+  out->files_done = static_cast<uint64_t>(r.Int("files-done", 0));
+  out->files_total = static_cast<uint64_t>(r.Int("files-total", 0));
+  out->bytes_done = static_cast<uint64_t>(r.Int("bytes-done", 0));
+  out->bytes_total = static_cast<uint64_t>(r.Int("bytes-total", 0));
+  out->start_time_ms = r.Int("start-time");
+  out->end_time_ms = std::max<int64_t>(0, r.Int("end-time"));
+  out->estimated_ms_left = r.Int("estimated-ms-left");
+  return r.status();
+}
+
 Status ParseVertex(const json& obj, const std::string& where, VertexInfo* v) {
   FieldReader r(obj, where);
   v->name = r.String("name");
@@ -305,6 +334,23 @@ Status ParseVertex(const json& obj, const std::string& where, VertexInfo* v) {
     }
   }
   return r.status();
+}
+
+json RestoreToJson(const RestoreInfo& r) {
+  // Byte counts stay below 2^63: int64_t keeps them exact in JSON readers.
+  return json{
+      {"phase", RestorePhaseName(r.phase)},
+      {"path", r.path},
+      {"tasks-done", r.tasks_done},
+      {"tasks-total", r.tasks_total},
+      {"files-done", static_cast<int64_t>(r.files_done)},
+      {"files-total", static_cast<int64_t>(r.files_total)},
+      {"bytes-done", static_cast<int64_t>(r.bytes_done)},
+      {"bytes-total", static_cast<int64_t>(r.bytes_total)},
+      {"start-time", r.start_time_ms},
+      {"end-time", r.end_time_ms > 0 ? r.end_time_ms : -1},
+      {"estimated-ms-left", r.estimated_ms_left},
+  };
 }
 
 }  // namespace
@@ -375,6 +421,9 @@ json JobDetailsToJson(const JobInfo& job, int64_t now_ms) {
   };
   if (job.status == JobStatus::kFailed) out["failure"] = job.failure;
   if (!job.state_backend.empty()) out["state-backend"] = job.state_backend;
+  if (job.restore.phase != RestoreInfo::Phase::kNone) {
+    out["restore"] = RestoreToJson(job.restore);
+  }
   out["vertices"] = std::move(vertices);
   return out;
 }
@@ -471,6 +520,9 @@ Result<JobInfo> ParseJobDetails(std::string_view text) {
   if (r.Optional("failure") != nullptr) job.failure = r.String("failure");
   if (r.Optional("state-backend") != nullptr) {
     job.state_backend = r.String("state-backend");
+  }
+  if (const json* restore = r.Optional("restore")) {
+    r.Adopt(ParseRestore(*restore, &job.restore));
   }
   if (const json* vertices = r.Array("vertices")) {
     for (size_t vertex_idx = 0;

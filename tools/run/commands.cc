@@ -35,6 +35,7 @@
 #include "tools/log/log.h"
 #include "tools/run/dry_run.h"
 #include "tools/run/job_planner.h"
+#include "tools/run/restore_report.h"
 #include "tools/run/state_query.h"
 
 namespace weir::tools {
@@ -349,7 +350,11 @@ int Serve(
     ready(std::string(server.status().message()), false);
     return 1;
   }
-  Status s = job.Start();
+  Status s;
+  {
+    RestoreReporter progress(job);
+    s = job.Start();
+  }
   if (!s.ok()) {
     ready(std::string(s.message()), false);
     return 1;

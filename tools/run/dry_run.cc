@@ -143,6 +143,7 @@ void PrintJson(const RestoreCheck& c) {
     o["keyGroups"] = Json(t.key_groups);
     o["finished"] = t.finished;
     o["method"] = MethodName(t.method);
+    o["files"] = t.files;
     o["bytes"] = t.bytes;
     o["sources"] = nlohmann::json::array();
     for (const RestoreCheck::Source& s : t.sources) {

@@ -6,6 +6,7 @@
 // check found a problem; otherwise the state the check said is restored
 // is there (exact counts), and an operator said to start empty starts
 // empty.
+#include <filesystem>
 #include <set>
 
 #include <gmock/gmock.h>
@@ -195,6 +196,76 @@ TEST_P(RestoreCheckTest, ARescaleTakesEachKeyGroupFromTheTaskThatHadIt) {
   ASSERT_OK(job->Start());
   ASSERT_OK(job->Wait());
   EXPECT_EQ(FinalCounts(b.out->values()), ExpectedCounts(kTotal));
+}
+
+// JobInfo::restore: nothing before Start(); after it, every task restored
+// and the counts at the totals of the plan, which the check reports, at
+// the same parallelism (link or read) and rescaled (several old tasks per
+// new one).
+TEST_P(RestoreCheckTest, ProgressEndsAtThePlansTotals) {
+  for (int parallelism : {2, 3}) {
+    SCOPED_TRACE(parallelism);
+    Harness b;
+    const RestoreCheck c =
+        Check(CountJob(b, kTotal, "count", parallelism), false);
+    ASSERT_TRUE(c.ok());
+    uint64_t files = 0;
+    uint64_t bytes = 0;
+    for (const RestoreCheck::Task& t : c.tasks) {
+      files += t.files;
+      bytes += t.bytes;
+    }
+    ASSERT_GT(files, 0u);
+    ASSERT_GT(bytes, 0u);
+
+    ASSERT_OK_AND_ASSIGN(
+        auto job, Restore(CountJob(b, kTotal, "count", parallelism), false));
+    EXPECT_EQ(job->Info().restore.phase, RestoreInfo::Phase::kNone);
+    ASSERT_OK(job->Start());
+    const RestoreInfo r = job->Info().restore;
+    EXPECT_EQ(r.phase, RestoreInfo::Phase::kRestored);
+    EXPECT_EQ(r.path, c.metadata_path);
+    EXPECT_EQ(r.tasks_total, static_cast<int>(c.tasks.size()));
+    EXPECT_EQ(r.tasks_done, r.tasks_total);
+    EXPECT_EQ(r.files_total, files);
+    EXPECT_EQ(r.files_done, files);
+    EXPECT_EQ(r.bytes_total, bytes);
+    EXPECT_EQ(r.bytes_done, bytes);
+    EXPECT_GT(r.start_time_ms, 0);
+    EXPECT_GE(r.end_time_ms, r.start_time_ms);
+    EXPECT_EQ(r.estimated_ms_left, -1);
+    b.gate->open.store(kTotal);
+    ASSERT_OK(job->Wait());
+    EXPECT_EQ(FinalCounts(b.out->values()), ExpectedCounts(kTotal));
+  }
+}
+
+// A restore that fails (the savepoint's files are gone) ends FAILED, its
+// counts short of the totals.
+TEST_P(RestoreCheckTest, AFailedRestoreIsShownAsFailed) {
+  Harness b;
+  const RestoreCheck c = Check(CountJob(b, kTotal), false);
+  ASSERT_TRUE(c.ok());
+  // Every state file of the savepoint, in its directory or in the
+  // shared folder a native RocksDB savepoint references.
+  int removed = 0;
+  for (const std::string& root :
+       {dir_.Sub("savepoints"), dir_.Sub("checkpoints")}) {
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+      if (e.is_regular_file() && e.path().filename() != "_metadata") {
+        files.push_back(e.path());
+      }
+    }
+    for (const auto& f : files) removed += std::filesystem::remove(f) ? 1 : 0;
+  }
+  ASSERT_GT(removed, 0);
+  ASSERT_OK_AND_ASSIGN(auto job, Restore(CountJob(b, kTotal), false));
+  EXPECT_FALSE(job->Start().ok());
+  const RestoreInfo r = job->Info().restore;
+  EXPECT_EQ(r.phase, RestoreInfo::Phase::kFailed);
+  EXPECT_LT(r.files_done, r.files_total);
+  EXPECT_GE(r.end_time_ms, r.start_time_ms);
 }
 
 TEST_P(RestoreCheckTest, APathWithoutMetadataIsNotFound) {

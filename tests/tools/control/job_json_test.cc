@@ -62,6 +62,17 @@ void ExpectSameJob(const JobInfo& a, const JobInfo& b) {
   EXPECT_EQ(a.end_time_ms, b.end_time_ms);
   EXPECT_EQ(a.max_parallelism, b.max_parallelism);
   EXPECT_EQ(a.state_backend, b.state_backend);
+  EXPECT_EQ(a.restore.phase, b.restore.phase);
+  EXPECT_EQ(a.restore.path, b.restore.path);
+  EXPECT_EQ(a.restore.tasks_done, b.restore.tasks_done);
+  EXPECT_EQ(a.restore.tasks_total, b.restore.tasks_total);
+  EXPECT_EQ(a.restore.files_done, b.restore.files_done);
+  EXPECT_EQ(a.restore.files_total, b.restore.files_total);
+  EXPECT_EQ(a.restore.bytes_done, b.restore.bytes_done);
+  EXPECT_EQ(a.restore.bytes_total, b.restore.bytes_total);
+  EXPECT_EQ(a.restore.start_time_ms, b.restore.start_time_ms);
+  EXPECT_EQ(a.restore.end_time_ms, b.restore.end_time_ms);
+  EXPECT_EQ(a.restore.estimated_ms_left, b.restore.estimated_ms_left);
   ASSERT_EQ(a.vertices.size(), b.vertices.size());
   for (size_t vertex_idx = 0; vertex_idx < a.vertices.size(); ++vertex_idx) {
     const VertexInfo& va = a.vertices[vertex_idx];
@@ -196,6 +207,27 @@ TEST(JobJson, DetailsRoundTrip) {
   ASSERT_OK_AND_ASSIGN(back,
                        ParseJobDetails(DumpJson(JobDetailsToJson(job, 0))));
   ExpectSameJob(job, back);
+}
+
+TEST(JobJson, RestoreRoundTripsAndIsAbsentWithoutOne) {
+  JobInfo job = SampleJob();
+  EXPECT_FALSE(JobDetailsToJson(job, 0).contains("restore"));
+  job.restore.phase = RestoreInfo::Phase::kRestored;
+  job.restore.path = "/sp/_metadata";
+  job.restore.tasks_done = job.restore.tasks_total = 5;
+  job.restore.files_done = job.restore.files_total = 17;
+  job.restore.bytes_done = job.restore.bytes_total = uint64_t{5} << 33;
+  job.restore.start_time_ms = job.start_time_ms - 2000;
+  job.restore.end_time_ms = job.start_time_ms - 1;
+  const json j = JobDetailsToJson(job, 0);
+  EXPECT_EQ(j["restore"]["phase"], "RESTORED");
+  ASSERT_OK_AND_ASSIGN(JobInfo back, ParseJobDetails(DumpJson(j)));
+  ExpectSameJob(job, back);
+
+  json bad = j;
+  bad["restore"]["phase"] = "SLEEPING";
+  EXPECT_THAT(ParseJobDetails(bad.dump()),
+              StatusIs(Status::Code::kInvalidArgument, HasSubstr("phase")));
 }
 
 TEST(JobJson, CreatedJobRoundTripsWithoutTimes) {

@@ -212,6 +212,41 @@ TEST_F(RestServerTest, JobDetailsHaveFieldsAndValues) {
   EXPECT_EQ(v["metrics"]["records-skipped"], 2);
 }
 
+// A job restoring its state shows the restore's phase and progress; one
+// that restored nothing has no "restore" object.
+TEST_F(RestServerTest, JobDetailsShowTheRestore) {
+  EXPECT_FALSE(
+      Raw("GET", std::string("/jobs/") + kJobHex).second.contains("restore"));
+  JobInfo job = RunningJob();
+  job.id = IdOf(kOtherHex);
+  job.status = JobStatus::kCreated;
+  job.restore.phase = RestoreInfo::Phase::kRestoring;
+  job.restore.path = "/sp/savepoint-1/_metadata";
+  job.restore.tasks_done = 1;
+  job.restore.tasks_total = 4;
+  job.restore.files_done = 10;
+  job.restore.files_total = 40;
+  job.restore.bytes_done = uint64_t{3} << 32;  // beyond 32 bits
+  job.restore.bytes_total = uint64_t{12} << 32;
+  job.restore.start_time_ms = kStart;
+  job.restore.estimated_ms_left = 9000;
+  jobs_.Add(job);
+  auto [status, body] = Raw("GET", std::string("/jobs/") + kOtherHex);
+  ASSERT_EQ(status, 200);
+  const json& r = body["restore"];
+  EXPECT_EQ(r["phase"], "RESTORING");
+  EXPECT_EQ(r["path"], "/sp/savepoint-1/_metadata");
+  EXPECT_EQ(r["tasks-done"], 1);
+  EXPECT_EQ(r["tasks-total"], 4);
+  EXPECT_EQ(r["files-done"], 10);
+  EXPECT_EQ(r["files-total"], 40);
+  EXPECT_EQ(r["bytes-done"], uint64_t{3} << 32);
+  EXPECT_EQ(r["bytes-total"], uint64_t{12} << 32);
+  EXPECT_EQ(r["start-time"], kStart);
+  EXPECT_EQ(r["end-time"], -1);
+  EXPECT_EQ(r["estimated-ms-left"], 9000);
+}
+
 TEST_F(RestServerTest, OverviewAndConfig) {
   auto [status, body] = Raw("GET", "/jobs/overview");
   ASSERT_EQ(status, 200);

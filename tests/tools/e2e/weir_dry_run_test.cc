@@ -279,6 +279,18 @@ TEST_F(WeirDryRunTest, PredictsARescale) {
   ProcessResult r = RealRun(sp, "p3.yaml", {"-p", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectSumsGoOn("p3");
+  // stderr is not a terminal: no line rewritten in place, and the final
+  // line counts the files the dry run planned.
+  uint64_t files = 0;
+  for (const json& t : check["tasks"]) files += t["files"].get<uint64_t>();
+  EXPECT_GT(files, 0u);
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("\r")));
+  std::smatch m;
+  const std::regex done(LogLinePrefix("INFO ") +
+                        "Restored ([0-9]+) files, [0-9.]+ [KMGTPE]?i?B in "
+                        "[0-9]+\\.[0-9] s");
+  ASSERT_TRUE(std::regex_search(r.err, m, done)) << r.err;
+  EXPECT_EQ(m[m.size() - 1].str(), std::to_string(files));
 }
 
 TEST_F(WeirDryRunTest, PredictsAddedReorderedAndRemovedOperators) {
