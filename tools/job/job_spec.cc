@@ -201,6 +201,10 @@ class JobParser {
                      OperatorSpec* op) const;
   Status ParseNexmarkSource(const std::vector<Entry>& entries,
                             OperatorSpec* op) const;
+  // The keys both generators take: `count`, `rate` and `seed`.
+  Status ParseCountRateSeed(const std::vector<Entry>& entries,
+                            std::optional<int64_t>* count, double* rate,
+                            uint64_t* seed) const;
   Status ParseGenerator(const std::vector<Entry>& entries,
                         OperatorSpec* op) const;
   Status ParseFileSource(const std::vector<Entry>& entries,
@@ -674,30 +678,40 @@ Status JobParser::ParseParams(const std::vector<Entry>& entries,
   return ParseSink(entries, mark, op);
 }
 
-Status JobParser::ParseGenerator(const std::vector<Entry>& entries,
-                                 OperatorSpec* op) const {
-  GeneratorSpec spec;
+Status JobParser::ParseCountRateSeed(const std::vector<Entry>& entries,
+                                     std::optional<int64_t>* count,
+                                     double* rate, uint64_t* seed) const {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   Status s;
   int64_t number = 0;
-  if (const Entry* e = Find(entries, "keys")) {
-    s = GetInt(*e, 1, kMax, &spec.keys);
-    if (!s.ok()) return s;
-  }
   if (const Entry* e = Find(entries, "count")) {
     s = GetInt(*e, 0, kMax, &number);
     if (!s.ok()) return s;
-    spec.count = number;
+    *count = number;
   }
   if (const Entry* e = Find(entries, "rate")) {
-    s = GetDouble(*e, 0, &spec.rate);
+    s = GetDouble(*e, 0, rate);
     if (!s.ok()) return s;
   }
   if (const Entry* e = Find(entries, "seed")) {
     s = GetInt(*e, 0, kMax, &number);
     if (!s.ok()) return s;
-    spec.seed = static_cast<uint64_t>(number);
+    *seed = static_cast<uint64_t>(number);
   }
+  return Status::OK();
+}
+
+Status JobParser::ParseGenerator(const std::vector<Entry>& entries,
+                                 OperatorSpec* op) const {
+  GeneratorSpec spec;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Status s;
+  if (const Entry* e = Find(entries, "keys")) {
+    s = GetInt(*e, 1, kMax, &spec.keys);
+    if (!s.ok()) return s;
+  }
+  s = ParseCountRateSeed(entries, &spec.count, &spec.rate, &spec.seed);
+  if (!s.ok()) return s;
   if (const Entry* e = Find(entries, "ts-step")) {
     s = GetDuration(*e, &spec.ts_step_ms);
     if (!s.ok()) return s;
@@ -715,25 +729,12 @@ Status JobParser::ParseNexmarkSource(const std::vector<Entry>& entries,
   NexmarkSourceSpec spec;
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   Status s;
-  int64_t number = 0;
   if (const Entry* e = Find(entries, "events")) {
     s = GetChoice(*e, {"bid", "auction", "person"}, &spec.events);
     if (!s.ok()) return s;
   }
-  if (const Entry* e = Find(entries, "count")) {
-    s = GetInt(*e, 0, kMax, &number);
-    if (!s.ok()) return s;
-    spec.count = number;
-  }
-  if (const Entry* e = Find(entries, "rate")) {
-    s = GetDouble(*e, 0, &spec.rate);
-    if (!s.ok()) return s;
-  }
-  if (const Entry* e = Find(entries, "seed")) {
-    s = GetInt(*e, 0, kMax, &number);
-    if (!s.ok()) return s;
-    spec.seed = static_cast<uint64_t>(number);
-  }
+  s = ParseCountRateSeed(entries, &spec.count, &spec.rate, &spec.seed);
+  if (!s.ok()) return s;
   if (const Entry* e = Find(entries, "first-event-rate")) {
     s = GetInt(*e, 1, kMax, &spec.first_event_rate);
     if (!s.ok()) return s;
